@@ -1,0 +1,2 @@
+/* placeholder: replaced by the real server */
+int main(void) { return 0; }

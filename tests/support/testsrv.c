@@ -1,0 +1,2 @@
+/* placeholder: replaced by the test support code */
+typedef int testsrv_placeholder;
