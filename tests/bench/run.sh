@@ -1,3 +1,130 @@
-#!/bin/sh
-echo "benchmarks not written yet" >&2
-exit 1
+#!/bin/bash
+# Benchmarks: bangsoleh's HTTP path against a bare evhttp server, then the
+# store. Run by `ninja -C build bench` as
+#   run.sh BANGSOLEH HELLO_SERVER BENCH_STORE
+# Prints plain text meant to be pasted into docs/benchmarks.md.
+#
+# HTTP: wrk on GET /api/v1/ping (bangsoleh) and on hello_server (same reply,
+# no router, logging or metrics), alternating A B A B A B so drift in the
+# machine hits both alike; the servers share CPU 0 and wrk runs on CPU 1
+# when there are two CPUs or more. Goal: bangsoleh/bare >= 0.8.
+set -euo pipefail
+
+if (($# != 3)); then
+	echo "usage: $0 BANGSOLEH HELLO_SERVER BENCH_STORE" >&2
+	exit 2
+fi
+BANGSOLEH=$1
+HELLO=$2
+BENCH_STORE=$3
+
+ROUNDS=3          # A B pairs
+WRK_THREADS=1
+WRK_CONNECTIONS=64
+WRK_DURATION=5s
+READY_TIMEOUT=200 # tenths of a second to wait for a server's ready line
+GOAL=0.8
+
+# On disk next to the build, not on a tmpfs: bench_store measures fsync.
+WORK=$(mktemp -d "${MESON_BUILD_ROOT:-${TMPDIR:-/tmp}}/bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if (($(nproc) >= 2)); then
+	SERVER_CPU=(taskset -c 0)
+	CLIENT_CPU=(taskset -c 1)
+else
+	SERVER_CPU=()
+	CLIENT_CPU=()
+fi
+
+# start NAME CMD...: starts a server writing to $WORK/NAME.{out,err}, waits
+# for its `listening on http://127.0.0.1:PORT` line and prints PORT.
+start() {
+	local name=$1 port="" i
+	shift
+	"${SERVER_CPU[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	PIDS+=($!)
+	for ((i = 0; i < READY_TIMEOUT; i++)); do
+		port=$(sed -n 's|.* listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$WORK/$name.out")
+		[[ -n "$port" ]] && break
+		kill -0 "${PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [[ -z "$port" ]]; then
+		echo "bench: $name did not start; its stderr:" >&2
+		tail -n 20 "$WORK/$name.err" >&2
+		exit 1
+	fi
+	echo "$port"
+}
+
+# rps URL: one wrk run; prints its Requests/sec. Errors (non-2xx, socket
+# errors) void the run: a fast wrong answer is no figure.
+rps() {
+	local out
+	out=$("${CLIENT_CPU[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" "$1")
+	if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+		echo "bench: wrk reported errors for $1:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+echo "## Machine"
+echo
+echo "- CPUs: $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+echo "- Kernel: $(uname -srm)"
+echo "- Bench folder filesystem: $(stat -f -c %T "$WORK")"
+echo "- wrk: -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION$( ((${#CLIENT_CPU[@]})) && echo ', servers on CPU 0, wrk on CPU 1')"
+echo
+
+mkdir "$WORK/data"
+# Warnings and errors only: the per-request access log stays off the hot path.
+A_PORT=$(BANGSOLEH_LOG_LEVEL=warn start bangsoleh "$BANGSOLEH" serve \
+	--listen 127.0.0.1:0 --data "$WORK/data")
+B_PORT=$(start hello "$HELLO" 0)
+A_URL="http://127.0.0.1:$A_PORT/api/v1/ping"
+B_URL="http://127.0.0.1:$B_PORT/"
+
+echo "## HTTP: GET /api/v1/ping vs bare evhttp"
+echo
+echo "| round | bangsoleh req/s | bare evhttp req/s |"
+echo "|---|---|---|"
+A_ALL=()
+B_ALL=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	a=$(rps "$A_URL")
+	b=$(rps "$B_URL")
+	A_ALL+=("$a")
+	B_ALL+=("$b")
+	echo "| $r | $a | $b |"
+done
+A_MED=$(median "${A_ALL[@]}")
+B_MED=$(median "${B_ALL[@]}")
+echo "| median | $A_MED | $B_MED |"
+echo
+awk -v a="$A_MED" -v b="$B_MED" -v goal="$GOAL" 'BEGIN {
+	ratio = a / b
+	printf "Ratio bangsoleh/bare: %.2f (goal >= %.1f: %s)\n", ratio, goal, ratio >= goal ? "met" : "NOT met"
+}'
+echo
+
+echo "## Store"
+echo
+mkdir "$WORK/store"
+"$BENCH_STORE" --dir "$WORK/store"

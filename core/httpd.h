@@ -1,0 +1,126 @@
+/*
+ * httpd: the HTTP server (libevent evhttp) with every limit set, the router
+ * in front of the handlers, role checks, request ids, one JSON access-log
+ * line and metrics per request, JSON error envelopes, and graceful drain.
+ *
+ * A handler runs on the loop thread and must lead to exactly one reply
+ * (httpd_reply_*), either before it returns or later from a callback (a
+ * store job's done, say). The request and everything borrowed from it are
+ * valid until that reply; after it the request is gone.
+ *
+ * Errors: {"error": {"code": "...", "message": "..."}} with the status.
+ */
+#ifndef BANGSOLEH_HTTPD_H
+#define BANGSOLEH_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct event_base;
+struct httpd;
+struct httpd_req;
+
+#define HTTPD_OK 0
+#define HTTPD_EINVAL (-1)
+#define HTTPD_ENOMEM (-2)
+#define HTTPD_EBIND (-3)
+
+#define HTTPD_USERNAME_MAX 64
+#define HTTPD_REQUEST_ID_MAX 64
+
+struct httpd_config {
+	const char *host;
+	uint16_t port;            /* 0: an ephemeral port */
+	size_t max_body;
+	size_t max_headers;
+	int timeout_s;            /* idle read/write timeout per connection */
+	int shutdown_grace_s;     /* how long httpd_drain waits for in-flight requests */
+};
+
+/* Who is calling, from a bearer token. */
+struct httpd_principal {
+	uint64_t user_id;
+	unsigned role;            /* one ROLE_* bit */
+	char username[HTTPD_USERNAME_MAX + 1];
+};
+
+#define HTTPD_AUTH_OK 0
+#define HTTPD_AUTH_INVALID (-1)   /* unknown, expired or malformed token: 401 */
+#define HTTPD_AUTH_UNAVAILABLE (-2) /* the store cannot answer: 503 */
+
+/* Resolves a bearer token (not NUL-terminated, `len` bytes) on the loop thread. OUT: *out. */
+typedef int (*httpd_auth_fn)(const char *token, size_t len, struct httpd_principal *out, void *ctx);
+typedef void (*httpd_handler_fn)(struct httpd_req *req, void *ctx);
+typedef void (*httpd_drained_fn)(void *arg);
+
+/* OUT: *out, freed with httpd_free. cfg is copied. Returns 0 or HTTPD_E*. */
+int httpd_new(struct event_base *base, const struct httpd_config *cfg, struct httpd **out);
+
+/*
+ * Registers a handler for methods (ROUTER_* bits) on a pattern, callable by
+ * the roles in `roles` (ROLE_* bits; ROLE_PUBLIC for anyone). `ctx` is lent
+ * for the server's life. Returns 0 or HTTPD_EINVAL.
+ */
+int httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigned roles,
+		httpd_handler_fn fn, void *ctx);
+
+/* Sets the bearer-token resolver; without one every protected route is 401. */
+void httpd_set_auth(struct httpd *h, httpd_auth_fn fn, void *ctx);
+
+/* Binds and listens. OUT: *port, the bound port. Returns 0 or HTTPD_EBIND. */
+int httpd_listen(struct httpd *h, uint16_t *port);
+
+/*
+ * Stops accepting connections; requests still arriving on open connections
+ * get 503 with Connection: close. Calls drained(arg) once, on the loop
+ * thread, when no request is in flight or the grace period ran out.
+ */
+void httpd_drain(struct httpd *h, httpd_drained_fn drained, void *arg);
+
+/* Requests received and not yet answered. */
+unsigned httpd_in_flight(const struct httpd *h);
+
+/* Frees the server, its connections and any request never answered. NULL is allowed. */
+void httpd_free(struct httpd *h);
+
+/* --- the request, for handlers; every pointer is borrowed until the reply --- */
+
+/* A path parameter of the matched pattern, percent-decoded, or NULL. */
+const char *httpd_param(const struct httpd_req *r, const char *name);
+/* A query-string parameter, decoded, or NULL (absent or malformed query). */
+const char *httpd_query(struct httpd_req *r, const char *name);
+/* A request header (case-insensitive), or NULL. */
+const char *httpd_header(const struct httpd_req *r, const char *name);
+/* The caller, or NULL on a public route called without a valid token. */
+const struct httpd_principal *httpd_principal(const struct httpd_req *r);
+/* The peer address as text ("127.0.0.1"). */
+const char *httpd_peer(const struct httpd_req *r);
+const char *httpd_request_id(const struct httpd_req *r);
+/* The raw body. OUT: *len. Never NULL (empty body: "" and 0). */
+const void *httpd_body(struct httpd_req *r, size_t *len);
+
+/*
+ * The body as a JSON object. Checks Content-Type (application/json) and
+ * parses; on failure it has already replied (415 unsupported_media_type or
+ * 400 invalid_json) and returns -1: the handler must just return.
+ */
+int httpd_json_body(struct httpd_req *r, json_t **out);
+
+/* Adds a response header (name and value copied). */
+void httpd_set_header(struct httpd_req *r, const char *name, const char *value);
+
+/* Replies with a JSON body (reference stolen; NULL for no body). */
+void httpd_reply_json(struct httpd_req *r, int status, json_t *body);
+/* Replies with the error envelope; message printf-formatted. */
+void httpd_reply_error(struct httpd_req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Replies 503 with Retry-After, for a full queue or a store that cannot write. */
+void httpd_reply_unavailable(struct httpd_req *r, const char *reason);
+/* Replies with raw bytes (copied) of the given type. */
+void httpd_reply_raw(struct httpd_req *r, int status, const char *content_type, const void *data,
+		     size_t len);
+
+#endif
