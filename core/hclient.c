@@ -638,6 +638,7 @@ static void hc_attempt_done(struct hc_req *r, CURLcode cc)
 	r->last_error = error;
 	r->last_status = status;
 
+	/* Any answer below 500 (too_big included) shows the target is up. */
 	bool failed = hc_is_transport_failure(error) || status >= 500;
 	breaker_record(c, r, failed);
 	bool again = r->retryable && r->attempts < c->cfg.max_attempts &&
@@ -647,7 +648,6 @@ static void hc_attempt_done(struct hc_req *r, CURLcode cc)
 		return;
 	}
 	struct timeval tv = hc_tv(hc_backoff_ms(r, r->attempts + 1));
-	r->finish_on_wait = false;
 	if (evtimer_add(r->wait, &tv) != 0)
 		hc_req_finish(r, error, status);
 }
@@ -862,6 +862,7 @@ free_client:
 	return rc;
 }
 
+/* Not from inside a done callback: the drain loop calling it still uses c. */
 void hclient_free(struct hclient *c)
 {
 	if (!c)

@@ -82,7 +82,8 @@ int hclient_new(struct event_base *base, const struct hclient_config *cfg, struc
 
 /*
  * Cancels everything in flight (their callbacks run with HCLIENT_ECANCELLED)
- * and frees the client. Call before event_base_free. NULL is allowed.
+ * and frees the client. Call before event_base_free, and never from inside
+ * a done callback. NULL is allowed.
  */
 void hclient_free(struct hclient *c);
 
