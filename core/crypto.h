@@ -57,7 +57,7 @@ bool crypto_ed25519_verify(const uint8_t pub[CRYPTO_ED25519_KEY_LEN], const void
  * Hashes a password with scrypt (N = 2^log2_n, r = 8, p = 1, 16-byte random
  * salt, 32-byte key) into "$scrypt$ln=<log2_n>,r=8,p=1$<salt b64>$<key b64>"
  * (standard alphabet, no padding). log2_n in [10, 20]; passwords of at most
- * CRYPTO_PASSWORD_MAX bytes. CPU-heavy (tens of ms at 15): never on the loop
+ * CRYPTO_PASSWORD_MAX bytes. CPU-heavy (about 100 ms at 15 here): never on the loop
  * thread.
  */
 int crypto_password_hash(const char *password, size_t len, unsigned log2_n,

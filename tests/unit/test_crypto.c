@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -490,6 +491,7 @@ static void test_password_roundtrip(void **state)
 
 static void test_password_known_hash(void **state)
 {
+	char altered[sizeof(known_hash_r8p1)];
 	bool ok = false;
 
 	(void)state;
@@ -502,6 +504,23 @@ static void test_password_known_hash(void **state)
 	assert_true(ok);
 	assert_int_equal(crypto_password_verify("correct horse battery stapler", 29, known_hash_r8p1,
 						&ok), CRYPTO_OK);
+	assert_false(ok);
+	/* A stored key differing in its first or its last byte does not match. */
+	memcpy(altered, known_hash_r8p1, sizeof(altered));
+	altered[45] = 'n';
+	assert_int_equal(crypto_password_verify(known_password, strlen(known_password), altered, &ok),
+			 CRYPTO_OK);
+	assert_false(ok);
+	memcpy(altered, known_hash_r8p1, sizeof(altered));
+	altered[sizeof(altered) - 2] = 'Y';
+	assert_int_equal(crypto_password_verify(known_password, strlen(known_password), altered, &ok),
+			 CRYPTO_OK);
+	assert_false(ok);
+	/* So does another salt. */
+	memcpy(altered, known_hash_r8p1, sizeof(altered));
+	altered[22] = 'B';
+	assert_int_equal(crypto_password_verify(known_password, strlen(known_password), altered, &ok),
+			 CRYPTO_OK);
 	assert_false(ok);
 }
 
@@ -602,9 +621,63 @@ static void test_password_bounds(void **state)
 	assert_int_equal((uint8_t)h[89], GUARD);
 }
 
+/* ---- threads ---- */
+
+#define THREADS 4
+#define THREAD_ROUNDS 200
+
+/* Expected values, decoded on the main thread: cmocka asserts only there. */
+struct kat_expect {
+	uint8_t priv[CRYPTO_ED25519_KEY_LEN];
+	uint8_t mac[CRYPTO_SHA256_LEN];
+	uint8_t sig[CRYPTO_ED25519_SIG_LEN];
+};
+
+/* Known answers computed on several threads at once; returns how many were wrong. */
+static void *kat_worker(void *arg)
+{
+	const struct kat_expect *want = arg;
+	uintptr_t wrong = 0;
+	uint8_t mac[CRYPTO_SHA256_LEN];
+	uint8_t sig[CRYPTO_ED25519_SIG_LEN];
+
+	for (int i = 0; i < THREAD_ROUNDS; i++) {
+		if (crypto_hmac_sha256(rfc4231_key2, strlen(rfc4231_key2), rfc4231_data2,
+				       strlen(rfc4231_data2), mac) != CRYPTO_OK ||
+		    memcmp(mac, want->mac, sizeof(mac)) != 0)
+			wrong++;
+		if (crypto_ed25519_sign(want->priv, NULL, 0, sig) != CRYPTO_OK ||
+		    memcmp(sig, want->sig, sizeof(sig)) != 0)
+			wrong++;
+	}
+	return (void *)wrong;
+}
+
+/* Runs first, so the one-time algorithm fetch also happens under contention. */
+static void test_threads_first_use(void **state)
+{
+	pthread_t threads[THREADS];
+	struct kat_expect want;
+
+	(void)state;
+	unhex(rfc8032_t1_priv, want.priv, sizeof(want.priv));
+	unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want.mac,
+	      sizeof(want.mac));
+	unhex(rfc8032_t1_sig, want.sig, sizeof(want.sig));
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, kat_worker, &want), 0);
+	for (int i = 0; i < THREADS; i++) {
+		void *wrong = NULL;
+
+		assert_int_equal(pthread_join(threads[i], &wrong), 0);
+		assert_int_equal((uintptr_t)wrong, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_threads_first_use),
 		cmocka_unit_test(test_sha256_kat),
 		cmocka_unit_test(test_sha512_kat),
 		cmocka_unit_test(test_hmac_sha256_kat),

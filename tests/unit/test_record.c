@@ -330,6 +330,46 @@ static void test_string_bounds(void **state)
 	record_reader_free(&r);
 }
 
+static void test_writer_failure_is_sticky(void **state)
+{
+	struct record_writer w;
+	size_t len = 99;
+	static const uint8_t small[4];
+	const uint8_t *data;
+
+	(void)state;
+	/* nfields + 1 would not fit the 32-bit array header. */
+	record_writer_init(&w, 1, UINT32_MAX);
+	record_put_i64(&w, 1);
+	assert_null(record_data(&w, &len));
+	assert_int_equal(len, 0);
+	record_writer_free(&w);
+#if SIZE_MAX > UINT32_MAX
+	/*
+	 * A length msgpack cannot represent fails the writer before any byte is
+	 * read from the source; later puts do not bring it back.
+	 */
+	record_writer_init(&w, 1, 3);
+	record_put_i64(&w, 1);
+	record_put_bin(&w, small, (size_t)UINT32_MAX + 1);
+	record_put_i64(&w, 2);
+	assert_null(record_data(&w, &len));
+	record_writer_free(&w);
+	record_writer_init(&w, 1, 1);
+	record_put_str(&w, (const char *)small, (size_t)UINT32_MAX + 1);
+	assert_null(record_data(&w, &len));
+	record_writer_free(&w);
+#endif
+	/* A healthy writer of no fields holds just [1]. */
+	record_writer_init(&w, 1, 0);
+	data = record_data(&w, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 2);
+	assert_int_equal(data[0], 0x91);
+	assert_int_equal(data[1], 0x01);
+	record_writer_free(&w);
+}
+
 static void test_truncated(void **state)
 {
 	struct record_reader r;
@@ -528,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_negative_is_not_u64),
 		cmocka_unit_test(test_string_bounds),
+		cmocka_unit_test(test_writer_failure_is_sticky),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_trailing_bytes),
 		cmocka_unit_test(test_not_an_array),
