@@ -56,13 +56,7 @@ static const struct config_setting config_settings[] = {
 	NUM("auth.password_cost", CONFIG_INT, auth_password_cost, 10, 20, "15", "scrypt cost, log2(N)"),
 	NUM("auth.login_window", CONFIG_INT, auth_login_window, 1, 86400, "300", "seconds over which login attempts are counted"),
 	NUM("auth.login_max_account", CONFIG_INT, auth_login_max_account, 1, 10000, "5", "failed logins per account per window before 429"),
-	NUM("auth.login_max_address", CONFIG_INT, auth_login_max_address, 1, 100000, "20", "failed logins per client address per window before 429"),
-	NUM("outbound.connect_timeout_ms", CONFIG_INT, outbound_connect_timeout_ms, 10, 60000, "3000", "connect timeout of outbound calls"),
-	NUM("outbound.timeout_ms", CONFIG_INT, outbound_timeout_ms, 10, 300000, "10000", "total timeout of one outbound attempt"),
-	NUM("outbound.max_response", CONFIG_SIZE, outbound_max_response, KIB, 64 * MIB, "1M", "largest outbound response body"),
-	NUM("outbound.max_attempts", CONFIG_INT, outbound_max_attempts, 1, 10, "3", "attempts of a retryable outbound call"),
-	NUM("outbound.breaker_threshold", CONFIG_INT, outbound_breaker_threshold, 1, 1000, "5", "consecutive failures that open a target's breaker"),
-	NUM("outbound.breaker_cooldown_ms", CONFIG_INT, outbound_breaker_cooldown_ms, 10, 3600000, "30000", "how long an open breaker waits before a probe"),
+	NUM("auth.login_max_address", CONFIG_INT, auth_login_max_address, 1, 100000, "20", "login attempts per client address per window before 429"),
 };
 
 #define CONFIG_NSETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))

@@ -50,12 +50,6 @@ struct config {
 	int64_t auth_login_max_account;
 	int64_t auth_login_max_address;
 
-	int64_t outbound_connect_timeout_ms;
-	int64_t outbound_timeout_ms;
-	int64_t outbound_max_response;
-	int64_t outbound_max_attempts;
-	int64_t outbound_breaker_threshold;
-	int64_t outbound_breaker_cooldown_ms;
 };
 
 /* Fills cfg with the embedded defaults. */
