@@ -591,11 +591,14 @@ int store_start(struct store *s, struct event_base *base)
 	sigaddset(&async_signals, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &async_signals, &old);
 	atomic_store(&s->alive, true);
+	pthread_mutex_lock(&s->lock);
 	s->started = true;
 	rc = pthread_create(&s->writer, NULL, store_writer, s);
+	if (rc != 0)
+		s->started = false;
+	pthread_mutex_unlock(&s->lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		s->started = false;
 		atomic_store(&s->alive, false);
 		loopq_free(s->q);
 		s->q = NULL;

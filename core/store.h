@@ -113,7 +113,11 @@ void store_close(struct store *s);
  * until store_read_end. Returns 0 or a STORE_* status.
  */
 int store_read_begin(struct store *s, MDB_txn **txn);
-/* Ends a read transaction from store_read_begin; keeps it for reuse. */
+/*
+ * Ends a read transaction from store_read_begin; keeps it for reuse. End it
+ * on the thread that began it, and do not call store_run or wait for a
+ * write while holding it.
+ */
 void store_read_end(struct store *s, MDB_txn *txn);
 
 /* True while the writer thread is running and not stuck in an error. */

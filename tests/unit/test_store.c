@@ -638,6 +638,69 @@ static void test_stale_readers_cleared(void **state)
 	close(out[1]);
 }
 
+/*
+ * Child: opens the env with a larger map, writes `count` 8 KiB values past
+ * the parent's map and exits, as another process of the same data would.
+ */
+static void grow_in_child(const char *path, size_t map_size, const char *prefix,
+			  unsigned count)
+{
+	pid_t pid = fork();
+	int status;
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		char key[KEY_MAX];
+		unsigned i;
+		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 64) != 0 ||
+		    mdb_env_set_mapsize(env, map_size) != 0 ||
+		    mdb_env_open(env, path, MDB_NOTLS, 0600) != 0 ||
+		    mdb_txn_begin(env, NULL, 0, &txn) != 0 || mdb_dbi_open(txn, "t", 0, &dbi) != 0)
+			_exit(1);
+		for (i = 0; i < count; i++) {
+			MDB_val k = { 0, key };
+			MDB_val v = { 8192, NULL };
+			k.mv_size = (size_t)snprintf(key, sizeof(key), "%s%08u", prefix, i);
+			if (mdb_put(txn, dbi, &k, &v, MDB_RESERVE) != 0)
+				_exit(1);
+			memset(v.mv_data, 'c', v.mv_size);
+		}
+		if (mdb_txn_commit(txn) != 0)
+			_exit(1);
+		mdb_env_close(env);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_map_resized_by_other_process(void **state)
+{
+	struct fixture *f = *state;
+	struct store_config cfg = config(f, MIB, 64 * MIB);
+	struct put_job job;
+	MDB_txn *txn;
+	char key[KEY_MAX];
+
+	open_store(f, &cfg);
+	/* Leave a reset read transaction in the pool: renewing it fails first. */
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	store_read_end(f->s, txn);
+
+	grow_in_child(f->path, 8 * MIB, "child-a", 512);
+	put_init(&job, f, "after", 1, 10);
+	assert_int_equal(store_run(f->s, put_apply, &job), 0);
+	assert_int_equal(store_map_size(f->s), 8 * MIB);
+
+	grow_in_child(f->path, 32 * MIB, "child-b", 1024);
+	snprintf(key, sizeof(key), "child-b%08u", 1023u);
+	assert_int_equal(check_value(f, key, 8192, 'c'), 0);
+	assert_int_equal(store_map_size(f->s), 32 * MIB);
+	assert_int_equal(check_value(f, job.key, 10, job.fill), 0);
+}
+
 static void test_status_mapping(void **state)
 {
 	static const int store_codes[] = {
@@ -697,6 +760,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_dbi_and_read_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_readers_cleared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_resized_by_other_process, setup,
+						teardown),
 		cmocka_unit_test(test_status_mapping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
