@@ -45,6 +45,7 @@ struct store {
 	size_t map_max;
 	unsigned queue_max;
 	unsigned batch_max;
+	bool read_only;
 	char label_ok[METRICS_LABELS_MAX];
 	char label_failed[METRICS_LABELS_MAX];
 
@@ -223,7 +224,7 @@ static int store_env_open(struct store *s, const struct store_config *cfg, int *
 	 * their handles, not to threads, so they can be pooled.
 	 */
 	if (rc == 0)
-		rc = mdb_env_open(s->env, cfg->path, MDB_NOTLS, 0600);
+		rc = mdb_env_open(s->env, cfg->path, MDB_NOTLS | (cfg->read_only ? MDB_RDONLY : 0), 0600);
 	if (rc == 0)
 		rc = mdb_reader_check(s->env, dead);
 	if (rc != 0)
@@ -257,7 +258,8 @@ int store_open(const struct store_config *cfg, struct store **out)
 		rc = STORE_ENOMEM;
 		goto free_s;
 	}
-	if (mkdir(cfg->path, 0700) != 0 && errno != EEXIST) {
+	s->read_only = cfg->read_only;
+	if (!cfg->read_only && mkdir(cfg->path, 0700) != 0 && errno != EEXIST) {
 		log_msg(LOG_ERROR, "store", "cannot create %s: %s", cfg->path, strerror(errno));
 		rc = store_status_from_mdb(errno);
 		goto destroy_sync;
@@ -294,9 +296,9 @@ int store_dbi_open(struct store *s, const char *name, unsigned flags, MDB_dbi *d
 	if (started)
 		return STORE_EINVAL;
 	pthread_rwlock_rdlock(&s->map_lock);
-	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
 	if (rc == 0) {
-		rc = mdb_dbi_open(txn, name, flags | MDB_CREATE, dbi);
+		rc = mdb_dbi_open(txn, name, s->read_only ? flags : flags | MDB_CREATE, dbi);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
@@ -568,7 +570,7 @@ int store_start(struct store *s, struct event_base *base)
 	sigset_t old;
 	int rc;
 
-	if (!s || !base)
+	if (!s || !base || s->read_only)
 		return STORE_EINVAL;
 	pthread_mutex_lock(&s->lock);
 	rc = s->stopping ? STORE_ESTOPPED : s->started ? STORE_EINVAL : 0;
@@ -639,7 +641,7 @@ int store_run(struct store *s, store_apply_fn apply, void *arg)
 {
 	struct store_job job = { .apply = apply, .arg = arg };
 
-	if (!s || !apply)
+	if (!s || !apply || s->read_only)
 		return STORE_EINVAL;
 	pthread_mutex_lock(&s->lock);
 	if (!s->started) {

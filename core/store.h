@@ -55,6 +55,7 @@ struct store_config {
 	unsigned queue_max;     /* queued jobs before STORE_EBUSY, default 4096 */
 	unsigned batch_max;     /* jobs per commit, default 1024 */
 	bool group_commit;      /* false: one commit per job (benchmarks) */
+	bool read_only;         /* open for reading only (verifiers): no writer, no DBI creation */
 };
 
 /* Maps an LMDB or errno code to a STORE_* status (the one place that does). */
@@ -69,8 +70,10 @@ const char *store_strerror(int status);
 int store_open(const struct store_config *cfg, struct store **out);
 
 /*
- * Opens or creates the named DBI (flags as mdb_dbi_open, MDB_CREATE added).
- * Only before store_start. OUT: *dbi, valid until store_close.
+ * Opens or creates the named DBI (flags as mdb_dbi_open, MDB_CREATE added;
+ * read-only stores only open, and answer STORE_ENOTFOUND for a DBI that
+ * does not exist). Only before store_start. OUT: *dbi, valid until
+ * store_close.
  */
 int store_dbi_open(struct store *s, const char *name, unsigned flags, MDB_dbi *dbi);
 

@@ -47,11 +47,11 @@ else
 	CLIENT_CPU=()
 fi
 
-# start NAME CMD...: starts a server writing to $WORK/NAME.{out,err}, waits
-# for its `listening on http://127.0.0.1:PORT` line and prints PORT.
+# start NAME VAR CMD...: starts a server writing to $WORK/NAME.{out,err},
+# waits for its `listening on http://127.0.0.1:PORT` line, sets VAR to PORT.
 start() {
-	local name=$1 port="" i
-	shift
+	local name=$1 var=$2 port="" i
+	shift 2
 	"${SERVER_CPU[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
 	PIDS+=($!)
 	for ((i = 0; i < READY_TIMEOUT; i++)); do
@@ -65,7 +65,7 @@ start() {
 		tail -n 20 "$WORK/$name.err" >&2
 		exit 1
 	fi
-	echo "$port"
+	printf -v "$var" '%s' "$port"
 }
 
 # rps URL: one wrk run; prints its Requests/sec. Errors (non-2xx, socket
@@ -95,9 +95,9 @@ echo
 
 mkdir "$WORK/data"
 # Warnings and errors only: the per-request access log stays off the hot path.
-A_PORT=$(BANGSOLEH_LOG_LEVEL=warn start bangsoleh "$BANGSOLEH" serve \
-	--listen 127.0.0.1:0 --data "$WORK/data")
-B_PORT=$(start hello "$HELLO" 0)
+start bangsoleh A_PORT env BANGSOLEH_LOG_LEVEL=warn "$BANGSOLEH" serve \
+	--listen 127.0.0.1:0 --data "$WORK/data"
+start hello B_PORT "$HELLO" 0
 A_URL="http://127.0.0.1:$A_PORT/api/v1/ping"
 B_URL="http://127.0.0.1:$B_PORT/"
 
@@ -120,7 +120,7 @@ echo "| median | $A_MED | $B_MED |"
 echo
 awk -v a="$A_MED" -v b="$B_MED" -v goal="$GOAL" 'BEGIN {
 	ratio = a / b
-	printf "Ratio bangsoleh/bare: %.2f (goal >= %.1f: %s)\n", ratio, goal, ratio >= goal ? "met" : "NOT met"
+	printf "Ratio bangsoleh/bare: %.2f (goal >= %.1f: %s)\n", ratio, goal, (ratio >= goal ? "met" : "NOT met")
 }'
 echo
 

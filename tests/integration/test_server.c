@@ -267,7 +267,7 @@ static void assert_serve_refused(const char *const *args, const char *const *env
 	const char *argv[TESTSRV_ARGS_MAX + 1];
 	char dir[TESTSRV_PATH_MAX], out[OUTPUT_MAX];
 	size_t n = 0;
-	int code;
+	int code, rc;
 
 	assert_int_equal(testsrv_tmpdir(dir, sizeof(dir)), 0);
 	argv[n++] = "serve";
@@ -276,8 +276,9 @@ static void assert_serve_refused(const char *const *args, const char *const *env
 	argv[n++] = "--data";
 	argv[n++] = dir;
 	argv[n] = NULL;
-	assert_int_equal(testsrv_exec(argv, env, &code, out, sizeof(out)), 0);
+	rc = testsrv_exec(argv, env, &code, out, sizeof(out));
 	testsrv_rmtree(dir);
+	assert_int_equal(rc, 0);
 	if (code != 2 || !strstr(out, needle))
 		fail_msg("expected exit 2 naming \"%s\", got %d: %s", needle, code, out);
 }
@@ -313,9 +314,11 @@ static void assert_max_body(const struct testsrv *srv, size_t limit)
 
 /*
  * Starts a server with a config file setting http.max_body to 2048, plus the
- * given flags and environment, and checks the limit in force.
+ * given --set flag and environment entry, and checks the limit in force.
+ * The server is left in *state for the teardown.
  */
-static void assert_config_max_body(const char *flag, const char *env, size_t want)
+static void assert_config_max_body(void **state, const char *flag, const char *env,
+				   size_t want)
 {
 	char dir[TESTSRV_PATH_MAX], path[TESTSRV_PATH_MAX + 16];
 	const char *args[] = { "--config", path, flag ? "--set" : NULL, flag, NULL };
@@ -330,29 +333,26 @@ static void assert_config_max_body(const char *flag, const char *env, size_t wan
 						  "http.max_body = 2048\n"),
 			 0);
 	srv = testsrv_new(args, envv);
+	*state = srv;
 	testsrv_rmtree(dir);
 	assert_non_null(srv);
 	assert_max_body(srv, want);
 	assert_true(testsrv_stopped_cleanly(srv));
-	testsrv_free(srv);
 }
 
 static void test_config_file_sets_max_body(void **state)
 {
-	(void)state;
-	assert_config_max_body(NULL, NULL, 2048);
+	assert_config_max_body(state, NULL, NULL, 2048);
 }
 
 static void test_env_beats_config_file(void **state)
 {
-	(void)state;
-	assert_config_max_body(NULL, "BANGSOLEH_HTTP_MAX_BODY=4096", 4096);
+	assert_config_max_body(state, NULL, "BANGSOLEH_HTTP_MAX_BODY=4096", 4096);
 }
 
 static void test_flag_beats_env(void **state)
 {
-	(void)state;
-	assert_config_max_body("http.max_body=8192", "BANGSOLEH_HTTP_MAX_BODY=4096", 8192);
+	assert_config_max_body(state, "http.max_body=8192", "BANGSOLEH_HTTP_MAX_BODY=4096", 8192);
 }
 
 int main(void)
@@ -375,9 +375,9 @@ int main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_bad_listen_exits_2),
 		cmocka_unit_test(test_bad_env_value_exits_2),
-		cmocka_unit_test(test_config_file_sets_max_body),
-		cmocka_unit_test(test_env_beats_config_file),
-		cmocka_unit_test(test_flag_beats_env),
+		cmocka_unit_test_teardown(test_config_file_sets_max_body, server_teardown),
+		cmocka_unit_test_teardown(test_env_beats_config_file, server_teardown),
+		cmocka_unit_test_teardown(test_flag_beats_env, server_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,13 +233,55 @@ bad_line:
 	return TESTSRV_ESTART;
 }
 
+/*
+ * Starts bin with argv and the extra env; its stdout (and its stderr too
+ * when stderr_path is NULL, else that file) goes to a pipe. OUT: *pid, and
+ * *out_fd, the pipe's read end, which the caller closes.
+ */
+static int testsrv_spawn(const char *bin, char *const *argv, const char *const *env,
+			 const char *stderr_path, pid_t *pid, int *out_fd)
+{
+	int pipefd[2], errfd = -1, rc = TESTSRV_ESYS;
+
+	if (testsrv_pipe(pipefd) != 0)
+		return TESTSRV_ESYS;
+	if (stderr_path) {
+		errfd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		if (errfd < 0) {
+			fprintf(stderr, "testsrv: open %s: %s\n", stderr_path, strerror(errno));
+			goto close_pipe;
+		}
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		fprintf(stderr, "testsrv: fork: %s\n", strerror(errno));
+		goto close_err;
+	}
+	if (*pid == 0) {
+		if (dup2(pipefd[1], STDOUT_FILENO) < 0 ||
+		    dup2(errfd >= 0 ? errfd : pipefd[1], STDERR_FILENO) < 0)
+			_exit(127);
+		testsrv_child_exec(bin, argv, env);
+	}
+	*out_fd = pipefd[0];
+	pipefd[0] = -1;
+	rc = 0;
+close_err:
+	if (errfd >= 0)
+		close(errfd);
+close_pipe:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	close(pipefd[1]);
+	return rc;
+}
+
 int testsrv_start(struct testsrv *srv, const char *const *args, const char *const *env)
 {
 	const char *serve[5] = { "serve", "--listen", "127.0.0.1:0", "--data", NULL };
 	char *argv[1 + 5 + TESTSRV_ARGS_MAX + 1];
 	const char *bin = testsrv_bin();
-	int pipefd[2], logfd, rc, code;
-	pid_t pid;
+	int rc, code;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->pid = -1;
@@ -259,53 +301,31 @@ int testsrv_start(struct testsrv *srv, const char *const *args, const char *cons
 	rc = testsrv_argv(argv, bin, serve, 5, args);
 	if (rc != 0)
 		goto remove_dir;
-	rc = TESTSRV_ESYS;
 	if (mkdir(srv->data_dir, 0700) != 0) {
 		fprintf(stderr, "testsrv: mkdir %s: %s\n", srv->data_dir, strerror(errno));
+		rc = TESTSRV_ESYS;
 		goto remove_dir;
 	}
-	logfd = open(srv->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		fprintf(stderr, "testsrv: open %s: %s\n", srv->log_path, strerror(errno));
+	rc = testsrv_spawn(bin, argv, env, srv->log_path, &srv->pid, &srv->stdout_fd);
+	if (rc != 0)
 		goto remove_dir;
-	}
-	if (testsrv_pipe(pipefd) != 0)
-		goto close_log;
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "testsrv: fork: %s\n", strerror(errno));
-		goto close_pipe;
-	}
-	if (pid == 0) {
-		if (dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(logfd, STDERR_FILENO) < 0)
-			_exit(127);
-		testsrv_child_exec(bin, argv, env);
-	}
-	srv->pid = pid;
-	srv->stdout_fd = pipefd[0];
-	close(pipefd[1]);
-	close(logfd);
 	rc = testsrv_await_ready(srv->stdout_fd, testsrv_now_ms() + TESTSRV_READY_TIMEOUT_MS,
 				 &srv->port);
-	if (rc != 0) {
-		kill(srv->pid, SIGTERM);
-		testsrv_reap(srv->pid, testsrv_now_ms() + TESTSRV_EXIT_TIMEOUT_MS, &code);
-		fprintf(stderr, "testsrv: %s did not start (exit code %d)\n", bin, code);
-		testsrv_dump_file("server stderr", srv->log_path);
-		close(srv->stdout_fd);
-		srv->stdout_fd = -1;
-		srv->pid = -1;
-		testsrv_rmtree(srv->dir);
-	}
-	return rc;
+	if (rc != 0)
+		goto stop_server;
+	return 0;
 
-close_pipe:
-	close(pipefd[0]);
-	close(pipefd[1]);
-close_log:
-	close(logfd);
+stop_server:
+	kill(srv->pid, SIGTERM);
+	testsrv_reap(srv->pid, testsrv_now_ms() + TESTSRV_EXIT_TIMEOUT_MS, &code);
+	fprintf(stderr, "testsrv: %s did not start (exit code %d)\n", bin, code);
+	testsrv_dump_file("server stderr", srv->log_path);
+	close(srv->stdout_fd);
+	srv->stdout_fd = -1;
+	srv->pid = -1;
 remove_dir:
 	testsrv_rmtree(srv->dir);
+	srv->dir[0] = '\0';
 	return rc;
 }
 
@@ -396,7 +416,7 @@ int testsrv_exec(const char *const *args, const char *const *env, int *exit_code
 	char *argv[1 + TESTSRV_ARGS_MAX + 1];
 	const char *bin = testsrv_bin();
 	int64_t deadline = testsrv_now_ms() + TESTSRV_EXIT_TIMEOUT_MS;
-	int pipefd[2], rc;
+	int fd, rc;
 	pid_t pid;
 
 	*exit_code = -1;
@@ -407,25 +427,12 @@ int testsrv_exec(const char *const *args, const char *const *env, int *exit_code
 	if (testsrv_count(env) > TESTSRV_ARGS_MAX)
 		return TESTSRV_ETOOBIG;
 	rc = testsrv_argv(argv, bin, NULL, 0, args);
+	if (rc == 0)
+		rc = testsrv_spawn(bin, argv, env, NULL, &pid, &fd);
 	if (rc != 0)
 		return rc;
-	if (testsrv_pipe(pipefd) != 0)
-		return TESTSRV_ESYS;
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "testsrv: fork: %s\n", strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return TESTSRV_ESYS;
-	}
-	if (pid == 0) {
-		if (dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
-			_exit(127);
-		testsrv_child_exec(bin, argv, env);
-	}
-	close(pipefd[1]);
-	rc = testsrv_capture(pipefd[0], deadline, out, cap);
-	close(pipefd[0]);
+	rc = testsrv_capture(fd, deadline, out, cap);
+	close(fd);
 	if (rc != 0)
 		fprintf(stderr, "testsrv: %s still running after %d ms\n", bin, TESTSRV_EXIT_TIMEOUT_MS);
 	/* Past the deadline this kills at once. */

@@ -701,6 +701,45 @@ static void test_map_resized_by_other_process(void **state)
 	assert_int_equal(check_value(f, job.key, 10, job.fill), 0);
 }
 
+/* A read-only store reads what a writer left, creates nothing and refuses writes. */
+static void test_read_only(void **state)
+{
+	struct fixture *f = *state;
+	struct store_config cfg = config(f, 1 << 20, 1 << 20);
+	struct put_job j;
+	struct store *ro;
+	MDB_dbi dbi, missing;
+	MDB_txn *txn;
+	MDB_val k, v;
+
+	open_store(f, &cfg);
+	put_init(&j, f, "ro", 1, 10);
+	assert_int_equal(store_run(f->s, put_apply, &j), 0);
+	store_close(f->s);
+	f->s = NULL;
+
+	cfg.read_only = true;
+	assert_int_equal(store_open(&cfg, &ro), 0);
+	assert_int_equal(store_dbi_open(ro, "t", 0, &dbi), 0);
+	assert_int_equal(store_dbi_open(ro, "never-made", 0, &missing), STORE_ENOTFOUND);
+	assert_int_equal(store_read_begin(ro, &txn), 0);
+	k.mv_size = strlen(j.key);
+	k.mv_data = j.key;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_int_equal(v.mv_size, 10);
+	store_read_end(ro, txn);
+	put_init(&j, f, "ro", 2, 10);
+	assert_int_equal(store_run(ro, put_apply, &j), STORE_EINVAL);
+	assert_int_equal(store_start(ro, f->base), STORE_EINVAL);
+	store_close(ro);
+
+	/* A folder that does not exist is not made. */
+	snprintf(f->path, sizeof(f->path), "%s/absent", f->dir);
+	cfg.path = f->path;
+	assert_int_not_equal(store_open(&cfg, &ro), 0);
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
 static void test_status_mapping(void **state)
 {
 	static const int store_codes[] = {
@@ -762,6 +801,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_readers_cleared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_resized_by_other_process, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 		cmocka_unit_test(test_status_mapping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

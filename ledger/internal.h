@@ -1,0 +1,99 @@
+/*
+ * The ledger module's own parts: its state, its record formats and keys.
+ * Only files in ledger/ include this.
+ */
+#ifndef BANGSOLEH_LEDGER_INTERNAL_H
+#define BANGSOLEH_LEDGER_INTERNAL_H
+
+#include "ledger.h"
+
+/*
+ * The canonical bytes of an entry: a msgpack array of 17 elements, each of
+ * fixed width (see docs/ledger.md), so every entry is exactly this long.
+ * The log stores canonical bytes followed by the 32-byte chain hash.
+ */
+#define LEDGER_CANONICAL_LEN 169
+#define LEDGER_STORED_LEN (LEDGER_CANONICAL_LEN + LEDGER_HASH_LEN)
+#define LEDGER_ENTRY_VERSION 1
+#define LEDGER_ACCOUNT_VERSION 1
+#define LEDGER_PENDING_VERSION 1
+#define LEDGER_BATCH_VERSION 1
+#define LEDGER_META_VERSION 1
+/* Largest encoded account: fixed part plus the name. */
+#define LEDGER_ACCOUNT_RECORD_MAX 256
+#define LEDGER_PENDING_RECORD_LEN 92
+#define LEDGER_BATCH_RECORD_LEN 63
+#define LEDGER_META_RECORD_LEN 63
+
+enum ledger_pending_status {
+	LEDGER_PENDING_OPEN = 1,
+	LEDGER_PENDING_POSTED = 2,
+	LEDGER_PENDING_VOIDED = 3,
+	LEDGER_PENDING_EXPIRED = 4,
+};
+
+/* What a post or void needs to know of the pending transfer it resolves. */
+struct ledger_pending {
+	struct ledger_id id;
+	struct ledger_id debit_account_id;
+	struct ledger_id credit_account_id;
+	int64_t amount;
+	uint32_t ledger;
+	uint16_t code;
+	uint8_t status;                   /* enum ledger_pending_status */
+	uint64_t seq;                     /* the pending entry */
+	uint64_t expires_at;              /* ns; 0 = never */
+};
+
+/* The ledger's running state, kept in ledger_meta and read at each call. */
+struct ledger_meta {
+	uint64_t head_seq;
+	uint8_t head_hash[LEDGER_HASH_LEN];
+	uint64_t clock;                   /* last timestamp given out, ns */
+	uint64_t batches;                 /* ledger batches committed */
+};
+
+struct ledger {
+	struct store *store;
+	MDB_dbi log, ids, accounts, names, pending, expiry, batches, meta;
+};
+
+/* Canonical entry bytes (without the hash). */
+void ledger_entry_encode(const struct ledger_entry *e, uint8_t out[LEDGER_CANONICAL_LEN]);
+/* Decodes a stored entry (canonical bytes + hash). LEDGER_ECORRUPT unless exact. */
+int ledger_entry_decode(const void *data, size_t len, struct ledger_entry *out);
+/* next = SHA-256(prev || canonical). */
+void ledger_chain(const uint8_t prev[LEDGER_HASH_LEN], const uint8_t canonical[LEDGER_CANONICAL_LEN],
+		  uint8_t next[LEDGER_HASH_LEN]);
+
+/* Account records. encode returns the length written (<= LEDGER_ACCOUNT_RECORD_MAX). */
+size_t ledger_account_encode(const struct ledger_account *a, uint8_t *out);
+int ledger_account_decode(const void *data, size_t len, struct ledger_account *out);
+
+void ledger_pending_encode(const struct ledger_pending *p, uint8_t out[LEDGER_PENDING_RECORD_LEN]);
+int ledger_pending_decode(const void *data, size_t len, struct ledger_pending *out);
+
+void ledger_meta_encode(const struct ledger_meta *m, uint8_t out[LEDGER_META_RECORD_LEN]);
+int ledger_meta_decode(const void *data, size_t len, struct ledger_meta *out);
+
+/* A batch record: first and last sequence, chain head after it, timestamp. */
+struct ledger_batch {
+	uint64_t first_seq, last_seq;
+	uint8_t head_hash[LEDGER_HASH_LEN];
+	uint64_t timestamp;
+};
+void ledger_batch_encode(const struct ledger_batch *b, uint8_t out[LEDGER_BATCH_RECORD_LEN]);
+int ledger_batch_decode(const void *data, size_t len, struct ledger_batch *out);
+
+/* Big-endian 64-bit keys. */
+void ledger_put_u64(uint8_t out[8], uint64_t v);
+uint64_t ledger_get_u64(const uint8_t in[8]);
+
+/* Reads the meta record (zeroes when the ledger is empty). */
+int ledger_meta_read(struct ledger *l, MDB_txn *txn, struct ledger_meta *out);
+int ledger_meta_write(struct ledger *l, MDB_txn *txn, const struct ledger_meta *m);
+
+/* A timestamp after both the last one given out and now. */
+uint64_t ledger_tick(struct ledger_meta *m);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * ledger: the append-only, double-entry ledger of Bang Soleh.
+ *
+ * Semantics follow TigerBeetle's: accounts and transfers are never updated
+ * or deleted (only an account's balances and history head change, and only
+ * through transfers); transfer ids are chosen by the caller, so a retry is
+ * answered `exists` and posts nothing twice; `linked` events commit all or
+ * nothing; pending transfers reserve money and are later posted (in full or
+ * in part), voided, or expired by the ledger, at most once; account flags
+ * forbid overdrafts; every sum is overflow-checked.
+ *
+ * Money is whole rupiah in int64_t. Every committed transfer is an entry with
+ * the next sequence number and a timestamp (nanoseconds, UTC, strictly
+ * increasing), chained: hash(n) = SHA-256(hash(n-1) || canonical(n)),
+ * hash(0) = 32 zero bytes. docs/ledger.md gives the bytes.
+ *
+ * The write functions run inside a store writer transaction (a job's apply),
+ * so a module's own records and its transfers commit together; everything
+ * a call writes lives in that transaction, so a job that rolls back takes
+ * its ledger effects with it. The read functions take any transaction.
+ *
+ * DBIs owned: ledger_log (seq -> entry), ledger_ids (transfer id -> seq),
+ * ledger_accounts (id -> account), ledger_names (name -> id),
+ * ledger_pending (pending id -> state), ledger_expiry (deadline, id),
+ * ledger_batches (batch -> first/last seq, head), ledger_meta.
+ */
+#ifndef BANGSOLEH_LEDGER_H
+#define BANGSOLEH_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+struct event_base;
+struct httpd;
+struct store;
+struct ledger;
+
+#define LEDGER_IDR 360               /* the ledger (currency) of rupiah */
+#define LEDGER_NAME_MAX 64
+#define LEDGER_BATCH_MAX 8189        /* events per call */
+#define LEDGER_AMOUNT_MAX INT64_MAX  /* on a post: the whole pending amount */
+#define LEDGER_HASH_LEN 32
+
+/* Status codes of the functions (events have their own results below). */
+#define LEDGER_OK 0
+#define LEDGER_EINVAL (-40)          /* n of 0 or over LEDGER_BATCH_MAX, bad id text */
+#define LEDGER_ENOMEM (-41)
+#define LEDGER_ECORRUPT (-42)        /* a stored record does not decode */
+/* LMDB and store failures are returned as STORE_* codes. */
+
+/* A 128-bit id, big-endian, so byte order is numeric order is time order. */
+struct ledger_id {
+	uint8_t b[16];
+};
+
+enum ledger_account_flags {
+	LEDGER_ACCOUNT_LINKED = 1u << 0,
+	LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS = 1u << 1,
+	LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS = 1u << 2,
+	LEDGER_ACCOUNT_CLOSED = 1u << 5,
+};
+
+enum ledger_transfer_flags {
+	LEDGER_LINKED = 1u << 0,
+	LEDGER_PENDING = 1u << 1,
+	LEDGER_POST_PENDING = 1u << 2,
+	LEDGER_VOID_PENDING = 1u << 3,
+	/* Set by the ledger alone on the void it records when a pending transfer expires. */
+	LEDGER_EXPIRY = 1u << 15,
+};
+
+struct ledger_account {
+	struct ledger_id id;                 /* not 0, not 2^128-1 */
+	char name[LEDGER_NAME_MAX + 1];      /* unique, 1..64 bytes of [a-z0-9:._-] */
+	uint32_t ledger;                     /* LEDGER_IDR */
+	uint16_t code;                       /* account type (chart of accounts) */
+	uint16_t flags;
+	struct ledger_id user_data_128;      /* e.g. the owning merchant */
+	uint64_t user_data_64;
+	uint32_t user_data_32;
+	/* Set by the ledger: */
+	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
+	uint64_t timestamp;                  /* creation, ns */
+	uint64_t last_seq;                   /* newest entry touching it, 0 if none */
+};
+
+struct ledger_transfer {
+	struct ledger_id id;
+	struct ledger_id debit_account_id;
+	struct ledger_id credit_account_id;
+	int64_t amount;                      /* > 0; LEDGER_AMOUNT_MAX on a post: all of it */
+	struct ledger_id pending_id;         /* the pending transfer a post or void resolves */
+	struct ledger_id user_data_128;      /* e.g. the order */
+	uint64_t user_data_64;               /* e.g. the payment */
+	uint32_t user_data_32;
+	uint32_t timeout;                    /* seconds, pending transfers only; 0 = none */
+	uint32_t ledger;
+	uint16_t code;                       /* reason: enum ledger_code */
+	uint16_t flags;
+	/* Set by the ledger on `ok` and `exists`: */
+	uint64_t timestamp;
+	uint64_t seq;
+};
+
+/* Reasons of transfers (the `code` of a transfer). */
+enum ledger_code {
+	LEDGER_CODE_PAYMENT = 1,
+	LEDGER_CODE_RELEASE = 2,
+	LEDGER_CODE_COMMISSION = 3,
+	LEDGER_CODE_SHIPPING = 4,
+	LEDGER_CODE_REFUND = 5,
+	LEDGER_CODE_PAYOUT = 6,
+	LEDGER_CODE_SETTLEMENT = 7,
+	LEDGER_CODE_VOUCHER = 8,
+	LEDGER_CODE_ADJUSTMENT = 9,
+};
+
+/* One committed transfer with its place in the chain. */
+struct ledger_entry {
+	struct ledger_transfer t;            /* as stored: effective accounts and amount */
+	uint64_t debit_prev_seq;             /* the debit account's previous entry, 0 if none */
+	uint64_t credit_prev_seq;
+	uint8_t hash[LEDGER_HASH_LEN];       /* the chain hash up to and including this entry */
+};
+
+/*
+ * Event results. The order and names follow TigerBeetle; ledger_result_name
+ * gives the snake_case name used in the HTTP API.
+ */
+enum ledger_result {
+	LEDGER_R_OK = 0,
+	LEDGER_R_LINKED_EVENT_FAILED,
+	LEDGER_R_LINKED_EVENT_CHAIN_OPEN,
+	LEDGER_R_RESERVED_FLAG,
+	LEDGER_R_ID_MUST_NOT_BE_ZERO,
+	LEDGER_R_ID_MUST_NOT_BE_INT_MAX,
+	LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE,
+	LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_ZERO,
+	LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX,
+	LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_ZERO,
+	LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX,
+	LEDGER_R_ACCOUNTS_MUST_BE_DIFFERENT,
+	LEDGER_R_PENDING_ID_MUST_BE_ZERO,
+	LEDGER_R_PENDING_ID_MUST_NOT_BE_ZERO,
+	LEDGER_R_PENDING_ID_MUST_NOT_BE_INT_MAX,
+	LEDGER_R_PENDING_ID_MUST_BE_DIFFERENT,
+	LEDGER_R_TIMEOUT_RESERVED_FOR_PENDING_TRANSFER,
+	LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO,
+	LEDGER_R_AMOUNT_MUST_NOT_BE_NEGATIVE,
+	LEDGER_R_LEDGER_MUST_NOT_BE_ZERO,
+	LEDGER_R_CODE_MUST_NOT_BE_ZERO,
+	LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND,
+	LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND,
+	LEDGER_R_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER,
+	LEDGER_R_TRANSFER_MUST_HAVE_THE_SAME_LEDGER_AS_ACCOUNTS,
+	LEDGER_R_PENDING_TRANSFER_NOT_FOUND,
+	LEDGER_R_PENDING_TRANSFER_NOT_PENDING,
+	LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID,
+	LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID,
+	LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_LEDGER,
+	LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_CODE,
+	LEDGER_R_EXCEEDS_PENDING_TRANSFER_AMOUNT,
+	LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT,
+	LEDGER_R_PENDING_TRANSFER_ALREADY_POSTED,
+	LEDGER_R_PENDING_TRANSFER_ALREADY_VOIDED,
+	LEDGER_R_PENDING_TRANSFER_EXPIRED,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_FLAGS,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_PENDING_ID,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_TIMEOUT,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_AMOUNT,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_128,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_64,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_32,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_LEDGER,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_CODE,
+	LEDGER_R_EXISTS,
+	LEDGER_R_OVERFLOWS_DEBITS_PENDING,
+	LEDGER_R_OVERFLOWS_CREDITS_PENDING,
+	LEDGER_R_OVERFLOWS_DEBITS_POSTED,
+	LEDGER_R_OVERFLOWS_CREDITS_POSTED,
+	LEDGER_R_OVERFLOWS_DEBITS,
+	LEDGER_R_OVERFLOWS_CREDITS,
+	LEDGER_R_OVERFLOWS_TIMEOUT,
+	LEDGER_R_EXCEEDS_CREDITS,
+	LEDGER_R_EXCEEDS_DEBITS,
+	LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED,
+	LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED,
+	/* Accounts only: */
+	LEDGER_R_NAME_MUST_BE_VALID,
+	LEDGER_R_NAME_ALREADY_USED,
+	LEDGER_R_EXISTS_WITH_DIFFERENT_NAME,
+	LEDGER_R_COUNT
+};
+
+/* "ok", "exists", "exceeds_credits", ...; "unknown" outside the enum. */
+const char *ledger_result_name(uint32_t result);
+
+/*
+ * Opens the ledger's DBIs (before store_start). `store` is lent for the
+ * life of the ledger. OUT: *out, freed with ledger_close. Returns 0 or a
+ * STORE_* / LEDGER_* status.
+ */
+int ledger_open(struct store *store, struct ledger **out);
+void ledger_close(struct ledger *l);
+
+/* --- writing, inside a store writer transaction --- */
+
+/*
+ * Creates accounts. results[i] is a ledger_result for accounts[i]; on `ok`
+ * and `exists` the ledger fills timestamp (and, for `exists`, the stored
+ * balances). n in 1..LEDGER_BATCH_MAX. Returns 0 (whatever the results), or
+ * a STORE_* / LEDGER_* status when the transaction itself failed: the job
+ * must then fail so the store rolls it back.
+ */
+int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account *accounts, size_t n,
+			   uint32_t *results);
+
+/*
+ * Creates transfers, in order, each seeing the effects of those before it.
+ * results[i] for transfers[i]; timestamp and seq are filled on `ok` (and on
+ * `exists`, from the stored transfer). Returns as ledger_create_accounts.
+ */
+int ledger_create_transfers(struct ledger *l, MDB_txn *txn, struct ledger_transfer *transfers, size_t n,
+			    uint32_t *results);
+
+/*
+ * Records the expiry of up to `max` pending transfers whose deadline is at
+ * or before now_ns (a void entry each, flagged LEDGER_EXPIRY). OUT:
+ * *expired, how many.
+ */
+int ledger_expire(struct ledger *l, MDB_txn *txn, uint64_t now_ns, size_t max, size_t *expired);
+
+/* --- reading, any transaction; results are copies --- */
+
+int ledger_account_get(struct ledger *l, MDB_txn *txn, const struct ledger_id *id, struct ledger_account *out);
+int ledger_account_by_name(struct ledger *l, MDB_txn *txn, const char *name, struct ledger_account *out);
+/* The transfer with that id, with its chain fields. STORE_ENOTFOUND when absent. */
+int ledger_transfer_get(struct ledger *l, MDB_txn *txn, const struct ledger_id *id, struct ledger_entry *out);
+/* The entry at sequence seq (1-based). */
+int ledger_entry_get(struct ledger *l, MDB_txn *txn, uint64_t seq, struct ledger_entry *out);
+
+/*
+ * An account's entries, newest first, starting below `before_seq` (0: from
+ * the newest). OUT: out[0..*n), at most `limit`; *next is the cursor for the
+ * next page (0 when there is none).
+ */
+int ledger_statement(struct ledger *l, MDB_txn *txn, const struct ledger_id *account, uint64_t before_seq,
+		     size_t limit, struct ledger_entry *out, size_t *n, uint64_t *next);
+
+/* Entries from_seq, from_seq+1, ... OUT: out[0..*n), at most limit. */
+int ledger_journal(struct ledger *l, MDB_txn *txn, uint64_t from_seq, size_t limit, struct ledger_entry *out,
+		   size_t *n);
+
+/* The first sequence whose timestamp is >= ts (head + 1 when none). */
+int ledger_seq_at(struct ledger *l, MDB_txn *txn, uint64_t ts, uint64_t *seq);
+
+/* The newest sequence (0 when empty) and its chain hash. */
+int ledger_head(struct ledger *l, MDB_txn *txn, uint64_t *seq, uint8_t hash[LEDGER_HASH_LEN]);
+
+/* --- running inside the server --- */
+
+/*
+ * Starts the expiry sweep on `base`: once a second, when a pending
+ * transfer's deadline has passed, a store job records its expiry. Stop with
+ * ledger_stop before the store stops.
+ */
+int ledger_start(struct ledger *l, struct event_base *base);
+void ledger_stop(struct ledger *l);
+
+/*
+ * Registers the ledger's HTTP endpoints (auditor and admin roles; see
+ * docs/api.md). `h` is lent for the life of the ledger.
+ */
+int ledger_attach(struct ledger *l, struct httpd *h);
+
+/*
+ * `bangsoleh ledger verify|bench ...`: argv[0] is the subcommand. Returns
+ * the process exit status (0 ok, 1 failed check, 2 bad usage).
+ */
+int ledger_main(int argc, char **argv);
+
+/* --- ids --- */
+
+/*
+ * A new time-ordered id: milliseconds since the epoch in the high 48 bits,
+ * then 80 random bits, increased by one within the same millisecond so ids
+ * from this process strictly increase. Thread-safe.
+ */
+int ledger_id_new(struct ledger_id *out);
+/*
+ * An id derived from `key` for idempotency: the high 48 bits are time_ms
+ * (the time of the thing it derives from), the low 80 bits come from
+ * SHA-256(key). The same inputs give the same id.
+ */
+void ledger_id_derive(uint64_t time_ms, const void *key, size_t len, struct ledger_id *out);
+bool ledger_id_is_zero(const struct ledger_id *id);
+/* 32 lowercase hex characters, NUL-terminated (cap >= 33). */
+void ledger_id_hex(const struct ledger_id *id, char *out, size_t cap);
+/* Parses 32 hex characters. Returns 0 or LEDGER_EINVAL. */
+int ledger_id_parse(const char *text, struct ledger_id *out);
+/* An id from a 64-bit number (tests, small fixed ids). */
+struct ledger_id ledger_id_from_u64(uint64_t v);
+
+#endif
