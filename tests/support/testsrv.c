@@ -875,33 +875,40 @@ close_file:
 	return rc;
 }
 
-/* Scans JSON lines of text for one with a matching string member. */
-static json_t *testsrv_find_line(char *text, const char *key, const char *value)
+/*
+ * Scans the complete JSON lines of text for those with a matching string
+ * member. Returns the first (new reference) or NULL; OUT: *matches.
+ */
+static json_t *testsrv_find_line(const char *text, const char *key, const char *value,
+				 size_t *matches)
 {
-	char *line = text, *nl;
-	for (; *line; line = nl + 1) {
-		json_t *obj, *member;
-		nl = strchr(line, '\n');
-		if (!nl)
-			break; /* a line still being written */
-		obj = json_loadb(line, (size_t)(nl - line), 0, NULL);
-		member = json_object_get(obj, key);
-		if (json_is_string(member) && strcmp(json_string_value(member), value) == 0)
-			return obj;
+	const char *line = text, *nl;
+	json_t *first = NULL;
+	*matches = 0;
+	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		json_t *obj = json_loadb(line, (size_t)(nl - line), 0, NULL);
+		json_t *member = json_object_get(obj, key);
+		if (json_is_string(member) && strcmp(json_string_value(member), value) == 0) {
+			++*matches;
+			if (!first) {
+				first = obj;
+				continue;
+			}
+		}
 		json_decref(obj);
 	}
-	return NULL;
+	return first;
 }
 
 int testsrv_log_find(const struct testsrv *srv, const char *key, const char *value,
-		     json_t **line)
+		     json_t **line, size_t *matches)
 {
 	int64_t deadline = testsrv_now_ms() + TESTSRV_LOG_WAIT_MS;
 	*line = NULL;
 	for (;;) {
 		char *text;
 		if (testsrv_read_file(srv->log_path, &text) == 0) {
-			*line = testsrv_find_line(text, key, value);
+			*line = testsrv_find_line(text, key, value, matches);
 			free(text);
 			if (*line)
 				return 0;

@@ -170,10 +170,11 @@ bool testsrv_error_is(const struct testsrv_response *resp, const char *code);
 
 /*
  * Waits up to TESTSRV_LOG_WAIT_MS for a JSON line in the server's stderr
- * whose string member `key` equals value. OUT: *line, a new reference the
- * caller json_decref's. Returns 0 or TESTSRV_ENOTFOUND.
+ * whose string member `key` equals value. OUT: *line, the first such line,
+ * a new reference the caller json_decref's; *matches, how many lines match
+ * when it is found. Returns 0 or TESTSRV_ENOTFOUND.
  */
 int testsrv_log_find(const struct testsrv *srv, const char *key, const char *value,
-		     json_t **line);
+		     json_t **line, size_t *matches);
 
 #endif
