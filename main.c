@@ -20,6 +20,7 @@
 #include "core/role.h"
 #include "core/store.h"
 #include "core/workq.h"
+#include "ledger/ledger.h"
 
 extern char **environ;
 
@@ -31,6 +32,7 @@ struct app {
 	struct event_base *base;
 	struct store *store;
 	struct auth *auth;
+	struct ledger *ledger;
 	struct workq *workq;
 	struct httpd *httpd;
 	struct event *sigint, *sigterm;
@@ -48,6 +50,10 @@ static void app_usage(FILE *out)
 		"  user add --role ROLE --username NAME [--data DIR] [--config FILE]\n"
 		"        create a user; the password is read from the first line of standard input.\n"
 		"        ROLE is shopper, merchant, courier, auditor or admin\n"
+		"  ledger verify [--data DIR] [--config FILE]\n"
+		"        recompute the hash chain and every balance; exit 0 when the books are sound\n"
+		"  ledger bench [--accounts N] [--transfers M] [--batch B] [--data DIR]\n"
+		"        durable transfers per second, batch latency\n"
 		"  version\n"
 		"  help\n");
 }
@@ -113,6 +119,11 @@ static int app_open_store(struct app *app)
 		log_msg(LOG_ERROR, "main", "cannot open the user tables: %d", rc);
 		return 1;
 	}
+	rc = ledger_open(app->store, &app->ledger);
+	if (rc != LEDGER_OK) {
+		log_msg(LOG_ERROR, "main", "cannot open the ledger: %d", rc);
+		return 1;
+	}
 	return 0;
 }
 
@@ -147,7 +158,8 @@ static int app_start_http(struct app *app)
 	};
 	uint16_t port;
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
-	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK) {
+	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
+	    ledger_attach(app->ledger, app->httpd) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
 	}
@@ -178,7 +190,8 @@ static int app_serve(int argc, char **argv)
 		goto close_store;
 	if (store_start(app.store, app.base) != STORE_OK ||
 	    workq_new(app.base, (unsigned)app.cfg.workers, (unsigned)app.cfg.work_queue_max, &app.workq) !=
-		    WORKQ_OK) {
+		    WORKQ_OK ||
+	    ledger_start(app.ledger, app.base) != LEDGER_OK) {
 		log_msg(LOG_ERROR, "main", "cannot start the writer or the work pool");
 		goto stop_all;
 	}
@@ -193,6 +206,8 @@ static int app_serve(int argc, char **argv)
 stop_all:
 	/* CPU jobs may still queue store jobs, and store jobs reply through the server: in that order. */
 	workq_free(app.workq);
+	if (app.ledger)
+		ledger_stop(app.ledger);
 	store_stop(app.store);
 	httpd_free(app.httpd);
 	if (app.sigint)
@@ -201,6 +216,7 @@ stop_all:
 		event_free(app.sigterm);
 	event_base_free(app.base);
 close_store:
+	ledger_close(app.ledger);
 	auth_free(app.auth);
 	store_close(app.store);
 	if (rc == 0)
@@ -282,6 +298,7 @@ static int app_user_add(int argc, char **argv)
 		break;
 	}
 close_store:
+	ledger_close(app.ledger);
 	auth_free(app.auth);
 	store_close(app.store);
 free_rest:
@@ -302,6 +319,8 @@ int main(int argc, char **argv)
 		return app_serve(argc - 2, argv + 2);
 	if (strcmp(argv[1], "user") == 0 && argc >= 3 && strcmp(argv[2], "add") == 0)
 		return app_user_add(argc - 3, argv + 3);
+	if (strcmp(argv[1], "ledger") == 0 && argc >= 3)
+		return ledger_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("bangsoleh %s\n", BANGSOLEH_VERSION);
 		return 0;

@@ -110,6 +110,8 @@ static void httpd_account(struct httpd_req *r, int status, size_t bytes)
 	metrics_add(METRIC_HTTP_REQUESTS, labels, 1);
 	metrics_label(labels, sizeof(labels), "route", r->route, (char *)NULL);
 	metrics_observe(METRIC_HTTP_DURATION, labels, dur);
+	if (!log_enabled(LOG_INFO))
+		return;
 	line = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "msg", "request", "method",
 			 r->method, "route", r->route, "status", status, "bytes", (json_int_t)bytes,
 			 "duration_us", (json_int_t)dur, "request_id", r->request_id, "peer", r->peer);
@@ -131,12 +133,11 @@ static void httpd_finish(struct httpd_req *r, int status, struct evbuffer *body)
 	struct httpd *h = r->h;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
 	size_t bytes = body ? evbuffer_get_length(body) : 0;
-	const char *reason = NULL;
 	evhttp_add_header(out, "X-Request-Id", r->request_id);
 	if (h->draining)
 		evhttp_add_header(out, "Connection", "close");
 	/* evhttp supplies the standard reason phrase for the code when given NULL. */
-	evhttp_send_reply(r->ev, status, reason, body);
+	evhttp_send_reply(r->ev, status, NULL, body);
 	httpd_account(r, status, bytes);
 	TAILQ_REMOVE(&h->live, r, link);
 	h->in_flight--;

@@ -22,6 +22,11 @@ void log_set_level(enum log_level min)
 	atomic_store(&log_min, (int)min);
 }
 
+bool log_enabled(enum log_level level)
+{
+	return (int)level >= atomic_load(&log_min);
+}
+
 int log_level_parse(const char *name, enum log_level *out)
 {
 	for (size_t i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
@@ -75,7 +80,7 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 	char msg[LOG_MSG_MAX];
 	va_list ap;
 	json_t *obj;
-	if ((int)level < atomic_load(&log_min))
+	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -90,7 +95,7 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 
 void log_fields(enum log_level level, const char *component, struct json_t *obj)
 {
-	if ((int)level < atomic_load(&log_min))
+	if (!log_enabled(level))
 		return;
 	log_emit(level, component, obj);
 }

@@ -9,6 +9,7 @@
 #define BANGSOLEH_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 struct json_t;
 
@@ -16,6 +17,8 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Lines below `min` are dropped. Default LOG_INFO. */
 void log_set_level(enum log_level min);
+/* True when lines of `level` are written: callers skip building costly lines otherwise. */
+bool log_enabled(enum log_level level);
 /* Parses "debug", "info", "warn", "error". Returns 0, or -1 if unknown. */
 int log_level_parse(const char *name, enum log_level *out);
 

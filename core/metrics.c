@@ -27,12 +27,17 @@ struct metrics_series {
 	uint64_t sum;
 };
 
+/* Series are found through a hash index (twice the series, so probes stay short). */
+#define METRICS_INDEX_SLOTS (2 * METRICS_MAX_SERIES)
+
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct metrics_def metrics_defs[METRICS_MAX_DEFS];
 static size_t metrics_ndefs;
 static struct metrics_series metrics_series[METRICS_MAX_SERIES];
 static size_t metrics_nseries;
 static uint64_t metrics_dropped;
+/* Series index + 1 per slot; 0 is empty. */
+static uint16_t metrics_index[METRICS_INDEX_SLOTS];
 
 /* Latency buckets in microseconds: 50 us .. 10 s. */
 static const uint64_t metrics_latency_us[] = {
@@ -112,7 +117,19 @@ void metrics_reset(void)
 	metrics_ndefs = 0;
 	metrics_nseries = 0;
 	metrics_dropped = 0;
+	memset(metrics_index, 0, sizeof(metrics_index));
 	pthread_mutex_unlock(&metrics_lock);
+}
+
+/* FNV-1a over the definition's address and the labels. */
+static size_t metrics_slot(const struct metrics_def *d, const char *labels)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)d;
+	for (; *labels; labels++) {
+		h ^= (unsigned char)*labels;
+		h *= 1099511628211ull;
+	}
+	return (size_t)(h % METRICS_INDEX_SLOTS);
 }
 
 /* Finds or creates the series; NULL when the metric is unknown or the table is full. Lock held. */
@@ -120,12 +137,13 @@ static struct metrics_series *metrics_get(const char *name, const char *labels, 
 {
 	const struct metrics_def *d = metrics_find_def(name);
 	struct metrics_series *s;
+	size_t slot;
 	if (!labels)
 		labels = "";
 	if (!d || d->type != want)
 		return NULL;
-	for (size_t i = 0; i < metrics_nseries; i++) {
-		s = &metrics_series[i];
+	for (slot = metrics_slot(d, labels); metrics_index[slot]; slot = (slot + 1) % METRICS_INDEX_SLOTS) {
+		s = &metrics_series[metrics_index[slot] - 1];
 		if (s->def == d && strcmp(s->labels, labels) == 0)
 			return s;
 	}
@@ -137,6 +155,7 @@ static struct metrics_series *metrics_get(const char *name, const char *labels, 
 	memset(s, 0, sizeof(*s));
 	s->def = d;
 	strcpy(s->labels, labels);
+	metrics_index[slot] = (uint16_t)metrics_nseries;
 	return s;
 }
 
@@ -182,12 +201,15 @@ int64_t metrics_value(const char *name, const char *labels)
 {
 	const struct metrics_def *d;
 	int64_t v = 0;
+	if (!labels)
+		labels = "";
 	pthread_mutex_lock(&metrics_lock);
 	d = metrics_find_def(name);
-	for (size_t i = 0; d && i < metrics_nseries; i++) {
-		if (metrics_series[i].def == d && strcmp(metrics_series[i].labels, labels ? labels : "") == 0) {
-			v = d->type == METRICS_HISTOGRAM ? (int64_t)metrics_series[i].count
-							 : metrics_series[i].value;
+	for (size_t slot = d ? metrics_slot(d, labels) : 0; d && metrics_index[slot];
+	     slot = (slot + 1) % METRICS_INDEX_SLOTS) {
+		const struct metrics_series *s = &metrics_series[metrics_index[slot] - 1];
+		if (s->def == d && strcmp(s->labels, labels) == 0) {
+			v = d->type == METRICS_HISTOGRAM ? (int64_t)s->count : s->value;
 			break;
 		}
 	}

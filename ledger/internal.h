@@ -53,9 +53,12 @@ struct ledger_meta {
 	uint64_t batches;                 /* ledger batches committed */
 };
 
+struct ledger_sweep;
+
 struct ledger {
 	struct store *store;
 	MDB_dbi log, ids, accounts, names, pending, expiry, batches, meta;
+	struct ledger_sweep *sweep;       /* the expiry timer, while started */
 };
 
 /* Canonical entry bytes (without the hash). */

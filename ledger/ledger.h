@@ -245,11 +245,12 @@ int ledger_transfer_get(struct ledger *l, MDB_txn *txn, const struct ledger_id *
 int ledger_entry_get(struct ledger *l, MDB_txn *txn, uint64_t seq, struct ledger_entry *out);
 
 /*
- * An account's entries, newest first, starting below `before_seq` (0: from
- * the newest). OUT: out[0..*n), at most `limit`; *next is the cursor for the
- * next page (0 when there is none).
+ * An account's entries, newest first. `cursor` is 0 for the newest, or the
+ * `next` of the previous page (the sequence of the entry to start at; one
+ * that is not this account's is LEDGER_EINVAL). OUT: out[0..*n), at most
+ * `limit`; *next for the following page, 0 when there is none.
  */
-int ledger_statement(struct ledger *l, MDB_txn *txn, const struct ledger_id *account, uint64_t before_seq,
+int ledger_statement(struct ledger *l, MDB_txn *txn, const struct ledger_id *account, uint64_t cursor,
 		     size_t limit, struct ledger_entry *out, size_t *n, uint64_t *next);
 
 /* Entries from_seq, from_seq+1, ... OUT: out[0..*n), at most limit. */
@@ -266,8 +267,8 @@ int ledger_head(struct ledger *l, MDB_txn *txn, uint64_t *seq, uint8_t hash[LEDG
 
 /*
  * Starts the expiry sweep on `base`: once a second, when a pending
- * transfer's deadline has passed, a store job records its expiry. Stop with
- * ledger_stop before the store stops.
+ * transfer's deadline has passed, a store job records its expiry (up to
+ * 1024 per job). ledger_stop ends it (a job still queued finishes safely).
  */
 int ledger_start(struct ledger *l, struct event_base *base);
 void ledger_stop(struct ledger *l);

@@ -1,2 +1,887 @@
-/* placeholder: replaced by the module implementation */
-typedef int ledger_transfers_placeholder;
+/*
+ * Creating transfers.
+ *
+ * One call runs in the caller's writer transaction. Its events are checked
+ * and applied in order against an in-memory view (the accounts and pending
+ * transfers it touches, loaded once); the new entries wait in a buffer. A
+ * linked chain that fails is undone in memory only. At the end the call
+ * writes everything once: the entries (appended, each chained to the one
+ * before), the id index (sorted, appended when the ids are newer than every
+ * stored one, as time-ordered ids are), each touched account once, the
+ * pending states, the batch record and the head. Nothing of it outlives the
+ * transaction if the job rolls back.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define LEDGER_TRANSFER_FLAGS (LEDGER_LINKED | LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
+#define NS_PER_S 1000000000ull
+
+enum slot_state { SLOT_EMPTY = 0, SLOT_USED, SLOT_DELETED };
+
+struct acct_slot {
+	struct ledger_account a;
+	uint8_t state;
+	bool found;        /* the account exists */
+	bool dirty;        /* changed by this call: written at the end */
+};
+
+struct pend_slot {
+	struct ledger_pending p;
+	uint8_t state;
+	bool found;
+	bool dirty;
+	bool created;      /* made by this call: its deadline goes into the expiry index */
+	bool resolved;     /* resolved by this call: its deadline leaves the expiry index */
+};
+
+struct id_slot {
+	struct ledger_id id;
+	uint32_t entry;    /* index into the call's entry buffer */
+	uint8_t state;
+};
+
+/* A value before a chain changed it, to put back if the chain fails. */
+struct undo {
+	bool is_pending;
+	void *slot;
+	union {
+		struct acct_slot a;
+		struct pend_slot p;
+	} old;
+};
+
+struct xfer {
+	struct ledger *l;
+	MDB_txn *txn;
+	struct ledger_meta meta;
+	struct ledger_id max_stored_id;   /* ids above it are new without a lookup */
+	bool have_stored_ids;
+	struct acct_slot *accts;
+	size_t acct_cap;
+	struct pend_slot *pends;
+	size_t pend_cap;
+	struct id_slot *ids;
+	size_t id_cap;
+	struct ledger_entry *entries;
+	size_t nentries;
+	struct undo *undo;
+	size_t nundo, undo_cap;
+	bool in_chain;
+};
+
+/* --- small open-addressing tables (sized for the call, never full) --- */
+
+static size_t xfer_hash(const struct ledger_id *id)
+{
+	/* Ids end in random bits; mix the last eight bytes. */
+	uint64_t h = ledger_get_u64(id->b + 8) ^ (ledger_get_u64(id->b) * 0x9e3779b97f4a7c15ull);
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static size_t xfer_capacity(size_t want)
+{
+	size_t cap = 16;
+	while (cap < want * 2)
+		cap <<= 1;
+	return cap;
+}
+
+static bool id_equal(const struct ledger_id *a, const struct ledger_id *b)
+{
+	return memcmp(a->b, b->b, 16) == 0;
+}
+
+static bool id_is_max(const struct ledger_id *id)
+{
+	for (int i = 0; i < 16; i++)
+		if (id->b[i] != 0xff)
+			return false;
+	return true;
+}
+
+/* The slot of an account: loaded from storage on first use. NULL with *rc on a storage error. */
+static struct acct_slot *xfer_account(struct xfer *x, const struct ledger_id *id, int *rc)
+{
+	size_t mask = x->acct_cap - 1;
+	size_t i = xfer_hash(id) & mask;
+	struct acct_slot *s;
+	for (;; i = (i + 1) & mask) {
+		s = &x->accts[i];
+		if (s->state == SLOT_EMPTY)
+			break;
+		if (id_equal(&s->a.id, id))
+			return s;
+	}
+	s->state = SLOT_USED;
+	*rc = ledger_account_get(x->l, x->txn, id, &s->a);
+	s->found = *rc == 0;
+	if (*rc == STORE_ENOTFOUND)
+		*rc = 0;
+	s->a.id = *id;
+	return *rc == 0 ? s : NULL;
+}
+
+static int xfer_pending_load(struct xfer *x, const struct ledger_id *id, struct ledger_pending *out)
+{
+	MDB_val k = { 16, (void *)id->b }, v;
+	int rc = mdb_get(x->txn, x->l->pending, &k, &v);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	return ledger_pending_decode(v.mv_data, v.mv_size, out);
+}
+
+static struct pend_slot *xfer_pending(struct xfer *x, const struct ledger_id *id, int *rc)
+{
+	size_t mask = x->pend_cap - 1;
+	size_t i = xfer_hash(id) & mask;
+	struct pend_slot *s;
+	for (;; i = (i + 1) & mask) {
+		s = &x->pends[i];
+		if (s->state == SLOT_EMPTY)
+			break;
+		if (id_equal(&s->p.id, id))
+			return s;
+	}
+	s->state = SLOT_USED;
+	*rc = xfer_pending_load(x, id, &s->p);
+	s->found = *rc == 0;
+	if (*rc == STORE_ENOTFOUND)
+		*rc = 0;
+	s->p.id = *id;
+	return *rc == 0 ? s : NULL;
+}
+
+/* The buffered entry with this id, or NULL. */
+static struct ledger_entry *xfer_buffered(struct xfer *x, const struct ledger_id *id)
+{
+	size_t mask = x->id_cap - 1;
+	for (size_t i = xfer_hash(id) & mask;; i = (i + 1) & mask) {
+		struct id_slot *s = &x->ids[i];
+		if (s->state == SLOT_EMPTY)
+			return NULL;
+		if (s->state == SLOT_USED && id_equal(&s->id, id))
+			return &x->entries[s->entry];
+	}
+}
+
+static void xfer_buffer_id(struct xfer *x, const struct ledger_id *id, uint32_t entry)
+{
+	size_t mask = x->id_cap - 1;
+	size_t i = xfer_hash(id) & mask;
+	while (x->ids[i].state == SLOT_USED)
+		i = (i + 1) & mask;
+	x->ids[i].id = *id;
+	x->ids[i].entry = entry;
+	x->ids[i].state = SLOT_USED;
+}
+
+static void xfer_unbuffer_id(struct xfer *x, const struct ledger_id *id)
+{
+	size_t mask = x->id_cap - 1;
+	for (size_t i = xfer_hash(id) & mask;; i = (i + 1) & mask) {
+		struct id_slot *s = &x->ids[i];
+		if (s->state == SLOT_EMPTY)
+			return;
+		if (s->state == SLOT_USED && id_equal(&s->id, id)) {
+			s->state = SLOT_DELETED;
+			return;
+		}
+	}
+}
+
+/* --- undo of a failed chain --- */
+
+static int xfer_remember(struct xfer *x, void *slot, bool is_pending)
+{
+	struct undo *u;
+	if (!x->in_chain)
+		return 0;
+	if (x->nundo == x->undo_cap) {
+		size_t cap = x->undo_cap ? x->undo_cap * 2 : 16;
+		struct undo *n = realloc(x->undo, cap * sizeof(*n));
+		if (!n)
+			return LEDGER_ENOMEM;
+		x->undo = n;
+		x->undo_cap = cap;
+	}
+	u = &x->undo[x->nundo++];
+	u->is_pending = is_pending;
+	u->slot = slot;
+	if (is_pending)
+		u->old.p = *(struct pend_slot *)slot;
+	else
+		u->old.a = *(struct acct_slot *)slot;
+	return 0;
+}
+
+/* Puts back everything since the chain began, newest first. */
+static void xfer_rollback(struct xfer *x, size_t entries_at, const struct ledger_meta *meta_at)
+{
+	while (x->nundo > 0) {
+		struct undo *u = &x->undo[--x->nundo];
+		if (u->is_pending)
+			*(struct pend_slot *)u->slot = u->old.p;
+		else
+			*(struct acct_slot *)u->slot = u->old.a;
+	}
+	while (x->nentries > entries_at)
+		xfer_unbuffer_id(x, &x->entries[--x->nentries].t.id);
+	x->meta = *meta_at;
+}
+
+/* --- looking up a stored transfer --- */
+
+/* The committed or buffered entry with this id. OUT: *found. */
+static int xfer_find(struct xfer *x, const struct ledger_id *id, struct ledger_entry *out, bool *found)
+{
+	const struct ledger_entry *b = xfer_buffered(x, id);
+	MDB_val k = { 16, (void *)id->b }, v;
+	uint8_t seq_key[8];
+	int rc;
+	*found = false;
+	if (b) {
+		*out = *b;
+		*found = true;
+		return 0;
+	}
+	if (!x->have_stored_ids || memcmp(id->b, x->max_stored_id.b, 16) > 0)
+		return 0;
+	rc = mdb_get(x->txn, x->l->ids, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != 8)
+		return LEDGER_ECORRUPT;
+	memcpy(seq_key, v.mv_data, 8);
+	k.mv_size = 8;
+	k.mv_data = seq_key;
+	rc = mdb_get(x->txn, x->l->log, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? LEDGER_ECORRUPT : rc;
+	*found = true;
+	return ledger_entry_decode(v.mv_data, v.mv_size, out);
+}
+
+/* TigerBeetle's order of comparison for a plain or pending transfer that exists. */
+static uint32_t xfer_exists(const struct ledger_transfer *t, const struct ledger_transfer *e)
+{
+	if (t->flags != e->flags)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_FLAGS;
+	if (!id_equal(&t->pending_id, &e->pending_id))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_PENDING_ID;
+	if (t->timeout != e->timeout)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_TIMEOUT;
+	if (!id_equal(&t->debit_account_id, &e->debit_account_id))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID;
+	if (!id_equal(&t->credit_account_id, &e->credit_account_id))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID;
+	if (t->amount != e->amount)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_AMOUNT;
+	if (!id_equal(&t->user_data_128, &e->user_data_128))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_128;
+	if (t->user_data_64 != e->user_data_64)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_64;
+	if (t->user_data_32 != e->user_data_32)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_32;
+	if (t->ledger != e->ledger)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_LEDGER;
+	if (t->code != e->code)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_CODE;
+	return LEDGER_R_EXISTS;
+}
+
+/*
+ * The same for a post or void: fields left zero were inherited from the
+ * pending transfer, and a post of "all" matches whatever was posted.
+ */
+static uint32_t xfer_exists_resolving(const struct ledger_transfer *t, const struct ledger_transfer *e)
+{
+	bool all = t->amount == LEDGER_AMOUNT_MAX || ((t->flags & LEDGER_VOID_PENDING) && t->amount == 0);
+	if (t->flags != e->flags)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_FLAGS;
+	if (!id_equal(&t->pending_id, &e->pending_id))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_PENDING_ID;
+	if (!ledger_id_is_zero(&t->debit_account_id) && !id_equal(&t->debit_account_id, &e->debit_account_id))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID;
+	if (!ledger_id_is_zero(&t->credit_account_id) && !id_equal(&t->credit_account_id, &e->credit_account_id))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID;
+	if (!all && t->amount != e->amount)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_AMOUNT;
+	if (!id_equal(&t->user_data_128, &e->user_data_128))
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_128;
+	if (t->user_data_64 != e->user_data_64)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_64;
+	if (t->user_data_32 != e->user_data_32)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_32;
+	if (t->ledger != 0 && t->ledger != e->ledger)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_LEDGER;
+	if (t->code != 0 && t->code != e->code)
+		return LEDGER_R_EXISTS_WITH_DIFFERENT_CODE;
+	return LEDGER_R_EXISTS;
+}
+
+/* For `exists`: hands the stored fields back to the caller. */
+static uint32_t xfer_report_exists(struct ledger_transfer *t, const struct ledger_entry *e, uint32_t result)
+{
+	if (result == LEDGER_R_EXISTS) {
+		t->timestamp = e->t.timestamp;
+		t->seq = e->t.seq;
+	}
+	return result;
+}
+
+/* --- applying --- */
+
+static bool add_overflows(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r);
+}
+
+/* Appends the entry for t (effective fields) and links it into both accounts' histories. */
+static int xfer_append(struct xfer *x, const struct ledger_transfer *t, struct acct_slot *dr,
+		       struct acct_slot *cr, uint64_t timestamp, struct ledger_transfer *out)
+{
+	struct ledger_entry *e = &x->entries[x->nentries];
+	e->t = *t;
+	e->t.timestamp = timestamp;
+	e->t.seq = ++x->meta.head_seq;
+	e->debit_prev_seq = dr->a.last_seq;
+	e->credit_prev_seq = cr->a.last_seq;
+	dr->a.last_seq = cr->a.last_seq = e->t.seq;
+	dr->dirty = cr->dirty = true;
+	xfer_buffer_id(x, &e->t.id, (uint32_t)x->nentries);
+	x->nentries++;
+	out->timestamp = e->t.timestamp;
+	out->seq = e->t.seq;
+	return 0;
+}
+
+/* Checks both accounts exist and share the transfer's ledger; TigerBeetle's order. */
+static uint32_t xfer_check_accounts(const struct ledger_transfer *t, const struct acct_slot *dr,
+				    const struct acct_slot *cr)
+{
+	if (!dr->found)
+		return LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND;
+	if (!cr->found)
+		return LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND;
+	if (dr->a.ledger != cr->a.ledger)
+		return LEDGER_R_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER;
+	if (t->ledger != dr->a.ledger)
+		return LEDGER_R_TRANSFER_MUST_HAVE_THE_SAME_LEDGER_AS_ACCOUNTS;
+	return LEDGER_R_OK;
+}
+
+/* A plain or pending transfer. */
+static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *result)
+{
+	struct acct_slot *dr, *cr;
+	struct pend_slot *ps;
+	struct ledger_entry e;
+	bool found, pending = t->flags & LEDGER_PENDING;
+	uint64_t now;
+	int rc = 0;
+
+	if (ledger_id_is_zero(&t->debit_account_id))
+		return *result = LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_ZERO, 0;
+	if (id_is_max(&t->debit_account_id))
+		return *result = LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX, 0;
+	if (ledger_id_is_zero(&t->credit_account_id))
+		return *result = LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_ZERO, 0;
+	if (id_is_max(&t->credit_account_id))
+		return *result = LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX, 0;
+	if (id_equal(&t->debit_account_id, &t->credit_account_id))
+		return *result = LEDGER_R_ACCOUNTS_MUST_BE_DIFFERENT, 0;
+	if (!ledger_id_is_zero(&t->pending_id))
+		return *result = LEDGER_R_PENDING_ID_MUST_BE_ZERO, 0;
+	if (!pending && t->timeout != 0)
+		return *result = LEDGER_R_TIMEOUT_RESERVED_FOR_PENDING_TRANSFER, 0;
+	if (t->ledger == 0)
+		return *result = LEDGER_R_LEDGER_MUST_NOT_BE_ZERO, 0;
+	if (t->code == 0)
+		return *result = LEDGER_R_CODE_MUST_NOT_BE_ZERO, 0;
+	if (t->amount == 0)
+		return *result = LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO, 0;
+	if (t->amount < 0)
+		return *result = LEDGER_R_AMOUNT_MUST_NOT_BE_NEGATIVE, 0;
+	if (!(dr = xfer_account(x, &t->debit_account_id, &rc)) || !(cr = xfer_account(x, &t->credit_account_id, &rc)))
+		return rc;
+	if ((*result = xfer_check_accounts(t, dr, cr)) != LEDGER_R_OK)
+		return 0;
+	if ((rc = xfer_find(x, &t->id, &e, &found)) != 0)
+		return rc;
+	if (found)
+		return *result = xfer_report_exists(t, &e, xfer_exists(t, &e.t)), 0;
+	if (dr->a.flags & LEDGER_ACCOUNT_CLOSED)
+		return *result = LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED, 0;
+	if (cr->a.flags & LEDGER_ACCOUNT_CLOSED)
+		return *result = LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED, 0;
+	if (pending && add_overflows(t->amount, dr->a.debits_pending))
+		return *result = LEDGER_R_OVERFLOWS_DEBITS_PENDING, 0;
+	if (pending && add_overflows(t->amount, cr->a.credits_pending))
+		return *result = LEDGER_R_OVERFLOWS_CREDITS_PENDING, 0;
+	if (!pending && add_overflows(t->amount, dr->a.debits_posted))
+		return *result = LEDGER_R_OVERFLOWS_DEBITS_POSTED, 0;
+	if (!pending && add_overflows(t->amount, cr->a.credits_posted))
+		return *result = LEDGER_R_OVERFLOWS_CREDITS_POSTED, 0;
+	if (add_overflows(dr->a.debits_pending, dr->a.debits_posted) ||
+	    add_overflows(t->amount, dr->a.debits_pending + dr->a.debits_posted))
+		return *result = LEDGER_R_OVERFLOWS_DEBITS, 0;
+	if (add_overflows(cr->a.credits_pending, cr->a.credits_posted) ||
+	    add_overflows(t->amount, cr->a.credits_pending + cr->a.credits_posted))
+		return *result = LEDGER_R_OVERFLOWS_CREDITS, 0;
+	now = ledger_tick(&x->meta);
+	if (pending && t->timeout && now + (uint64_t)t->timeout * NS_PER_S < now)
+		return *result = LEDGER_R_OVERFLOWS_TIMEOUT, 0;
+	if ((dr->a.flags & LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS) &&
+	    dr->a.debits_pending + dr->a.debits_posted + t->amount > dr->a.credits_posted)
+		return *result = LEDGER_R_EXCEEDS_CREDITS, 0;
+	if ((cr->a.flags & LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS) &&
+	    cr->a.credits_pending + cr->a.credits_posted + t->amount > cr->a.debits_posted)
+		return *result = LEDGER_R_EXCEEDS_DEBITS, 0;
+
+	if ((rc = xfer_remember(x, dr, false)) != 0 || (rc = xfer_remember(x, cr, false)) != 0)
+		return rc;
+	if (pending) {
+		if (!(ps = xfer_pending(x, &t->id, &rc)))
+			return rc;
+		if ((rc = xfer_remember(x, ps, true)) != 0)
+			return rc;
+		dr->a.debits_pending += t->amount;
+		cr->a.credits_pending += t->amount;
+		ps->found = ps->dirty = ps->created = true;
+		ps->p.debit_account_id = t->debit_account_id;
+		ps->p.credit_account_id = t->credit_account_id;
+		ps->p.amount = t->amount;
+		ps->p.ledger = t->ledger;
+		ps->p.code = t->code;
+		ps->p.status = LEDGER_PENDING_OPEN;
+		ps->p.seq = x->meta.head_seq + 1;
+		ps->p.expires_at = t->timeout ? now + (uint64_t)t->timeout * NS_PER_S : 0;
+	} else {
+		dr->a.debits_posted += t->amount;
+		cr->a.credits_posted += t->amount;
+	}
+	*result = LEDGER_R_OK;
+	return xfer_append(x, t, dr, cr, now, t);
+}
+
+/* A post or void of a pending transfer (and the ledger's own expiry voids). */
+static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *result)
+{
+	bool post = t->flags & LEDGER_POST_PENDING;
+	bool expiry = t->flags & LEDGER_EXPIRY;
+	struct ledger_transfer eff;
+	struct ledger_entry e;
+	struct acct_slot *dr, *cr;
+	struct pend_slot *ps;
+	int64_t amount;
+	bool found;
+	uint64_t now;
+	int rc = 0;
+
+	if (ledger_id_is_zero(&t->pending_id))
+		return *result = LEDGER_R_PENDING_ID_MUST_NOT_BE_ZERO, 0;
+	if (id_is_max(&t->pending_id))
+		return *result = LEDGER_R_PENDING_ID_MUST_NOT_BE_INT_MAX, 0;
+	if (id_equal(&t->pending_id, &t->id))
+		return *result = LEDGER_R_PENDING_ID_MUST_BE_DIFFERENT, 0;
+	if (t->timeout != 0)
+		return *result = LEDGER_R_TIMEOUT_RESERVED_FOR_PENDING_TRANSFER, 0;
+	if (!(ps = xfer_pending(x, &t->pending_id, &rc))) {
+		if (rc)
+			return rc;
+	}
+	if (!ps->found) {
+		bool plain;
+		if ((rc = xfer_find(x, &t->pending_id, &e, &plain)) != 0)
+			return rc;
+		return *result = plain ? LEDGER_R_PENDING_TRANSFER_NOT_PENDING : LEDGER_R_PENDING_TRANSFER_NOT_FOUND, 0;
+	}
+	if (!ledger_id_is_zero(&t->debit_account_id) && !id_equal(&t->debit_account_id, &ps->p.debit_account_id))
+		return *result = LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID, 0;
+	if (!ledger_id_is_zero(&t->credit_account_id) && !id_equal(&t->credit_account_id, &ps->p.credit_account_id))
+		return *result = LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID, 0;
+	if (t->ledger != 0 && t->ledger != ps->p.ledger)
+		return *result = LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_LEDGER, 0;
+	if (t->code != 0 && t->code != ps->p.code)
+		return *result = LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_CODE, 0;
+	if (t->amount < 0)
+		return *result = LEDGER_R_AMOUNT_MUST_NOT_BE_NEGATIVE, 0;
+	if (post) {
+		if (t->amount == 0)
+			return *result = LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO, 0;
+		amount = t->amount == LEDGER_AMOUNT_MAX ? ps->p.amount : t->amount;
+		if (amount > ps->p.amount)
+			return *result = LEDGER_R_EXCEEDS_PENDING_TRANSFER_AMOUNT, 0;
+	} else {
+		amount = ps->p.amount;
+		if (t->amount != 0 && t->amount != LEDGER_AMOUNT_MAX && t->amount != ps->p.amount)
+			return *result = LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT, 0;
+	}
+	if ((rc = xfer_find(x, &t->id, &e, &found)) != 0)
+		return rc;
+	if (found)
+		return *result = xfer_report_exists(t, &e, xfer_exists_resolving(t, &e.t)), 0;
+	if (ps->p.status == LEDGER_PENDING_POSTED)
+		return *result = LEDGER_R_PENDING_TRANSFER_ALREADY_POSTED, 0;
+	if (ps->p.status == LEDGER_PENDING_VOIDED)
+		return *result = LEDGER_R_PENDING_TRANSFER_ALREADY_VOIDED, 0;
+	if (ps->p.status == LEDGER_PENDING_EXPIRED)
+		return *result = LEDGER_R_PENDING_TRANSFER_EXPIRED, 0;
+	now = ledger_tick(&x->meta);
+	if (!expiry && ps->p.expires_at && now >= ps->p.expires_at)
+		return *result = LEDGER_R_PENDING_TRANSFER_EXPIRED, 0;
+	if (!(dr = xfer_account(x, &ps->p.debit_account_id, &rc)) ||
+	    !(cr = xfer_account(x, &ps->p.credit_account_id, &rc)))
+		return rc;
+	if (!dr->found || !cr->found)
+		return LEDGER_ECORRUPT;
+	if (post && (dr->a.flags & LEDGER_ACCOUNT_CLOSED))
+		return *result = LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED, 0;
+	if (post && (cr->a.flags & LEDGER_ACCOUNT_CLOSED))
+		return *result = LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED, 0;
+	if (post && add_overflows(amount, dr->a.debits_posted))
+		return *result = LEDGER_R_OVERFLOWS_DEBITS_POSTED, 0;
+	if (post && add_overflows(amount, cr->a.credits_posted))
+		return *result = LEDGER_R_OVERFLOWS_CREDITS_POSTED, 0;
+
+	if ((rc = xfer_remember(x, dr, false)) != 0 || (rc = xfer_remember(x, cr, false)) != 0 ||
+	    (rc = xfer_remember(x, ps, true)) != 0)
+		return rc;
+	dr->a.debits_pending -= ps->p.amount;
+	cr->a.credits_pending -= ps->p.amount;
+	if (post) {
+		dr->a.debits_posted += amount;
+		cr->a.credits_posted += amount;
+	}
+	ps->p.status = post ? LEDGER_PENDING_POSTED : expiry ? LEDGER_PENDING_EXPIRED : LEDGER_PENDING_VOIDED;
+	ps->dirty = true;
+	ps->resolved = true;
+	/* The entry records what moved: the pending transfer's accounts and the amount. */
+	eff = *t;
+	eff.debit_account_id = ps->p.debit_account_id;
+	eff.credit_account_id = ps->p.credit_account_id;
+	eff.ledger = ps->p.ledger;
+	eff.code = ps->p.code;
+	eff.amount = amount;
+	*result = LEDGER_R_OK;
+	return xfer_append(x, &eff, dr, cr, now, t);
+}
+
+static int xfer_event(struct xfer *x, struct ledger_transfer *t, bool internal, uint32_t *result)
+{
+	uint16_t allowed = LEDGER_TRANSFER_FLAGS | (internal ? LEDGER_EXPIRY : 0);
+	unsigned kinds = !!(t->flags & LEDGER_PENDING) + !!(t->flags & LEDGER_POST_PENDING) +
+			 !!(t->flags & LEDGER_VOID_PENDING);
+	if (t->flags & ~allowed)
+		return *result = LEDGER_R_RESERVED_FLAG, 0;
+	if (ledger_id_is_zero(&t->id))
+		return *result = LEDGER_R_ID_MUST_NOT_BE_ZERO, 0;
+	if (id_is_max(&t->id))
+		return *result = LEDGER_R_ID_MUST_NOT_BE_INT_MAX, 0;
+	if (kinds > 1)
+		return *result = LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE, 0;
+	if (t->flags & (LEDGER_POST_PENDING | LEDGER_VOID_PENDING))
+		return xfer_resolve(x, t, result);
+	return xfer_create(x, t, result);
+}
+
+/* --- writing the call's effects --- */
+
+struct id_seq {
+	struct ledger_id id;
+	uint64_t seq;
+};
+
+static int id_seq_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct id_seq *)a)->id.b, ((const struct id_seq *)b)->id.b, 16);
+}
+
+static int xfer_write_entries(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
+{
+	uint8_t key[8];
+	const uint8_t *prev = head_before;
+	MDB_val k = { sizeof(key), key }, v;
+	int rc;
+	for (size_t i = 0; i < x->nentries; i++) {
+		ledger_put_u64(key, x->entries[i].t.seq);
+		v.mv_size = LEDGER_STORED_LEN;
+		v.mv_data = NULL;
+		rc = mdb_put(x->txn, x->l->log, &k, &v, MDB_APPEND | MDB_RESERVE);
+		if (rc != 0)
+			return rc;
+		/* Encode straight into the page LMDB reserved. */
+		ledger_entry_encode(&x->entries[i], v.mv_data);
+		ledger_chain(prev, v.mv_data, (uint8_t *)v.mv_data + LEDGER_CANONICAL_LEN);
+		prev = (uint8_t *)v.mv_data + LEDGER_CANONICAL_LEN;
+	}
+	memcpy(x->meta.head_hash, prev, LEDGER_HASH_LEN);
+	return 0;
+}
+
+static int xfer_write_ids(struct xfer *x)
+{
+	struct id_seq *pairs = malloc(x->nentries * sizeof(*pairs));
+	unsigned flags = 0;
+	int rc = 0;
+	if (!pairs)
+		return LEDGER_ENOMEM;
+	for (size_t i = 0; i < x->nentries; i++) {
+		pairs[i].id = x->entries[i].t.id;
+		pairs[i].seq = x->entries[i].t.seq;
+	}
+	qsort(pairs, x->nentries, sizeof(*pairs), id_seq_cmp);
+	/* Time-ordered ids newer than every stored one go on the end of the tree. */
+	if (!x->have_stored_ids || memcmp(pairs[0].id.b, x->max_stored_id.b, 16) > 0)
+		flags = MDB_APPEND;
+	for (size_t i = 0; i < x->nentries && rc == 0; i++) {
+		uint8_t seq[8];
+		MDB_val k = { 16, pairs[i].id.b }, v = { 8, seq };
+		ledger_put_u64(seq, pairs[i].seq);
+		rc = mdb_put(x->txn, x->l->ids, &k, &v, flags ? flags : MDB_NOOVERWRITE);
+	}
+	free(pairs);
+	return rc;
+}
+
+/* Each touched account once; the table's order is as good as any for LMDB here. */
+static int xfer_write_accounts(struct xfer *x)
+{
+	int rc = 0;
+	for (size_t i = 0; i < x->acct_cap && rc == 0; i++) {
+		struct acct_slot *s = &x->accts[i];
+		uint8_t buf[LEDGER_ACCOUNT_RECORD_MAX];
+		MDB_val k = { 16, s->a.id.b }, v;
+		if (s->state != SLOT_USED || !s->dirty)
+			continue;
+		v.mv_size = ledger_account_encode(&s->a, buf);
+		v.mv_data = buf;
+		rc = mdb_put(x->txn, x->l->accounts, &k, &v, 0);
+	}
+	return rc;
+}
+
+/* The expiry index key: deadline (8 bytes BE) then the pending id. */
+static void expiry_key(uint8_t key[24], const struct ledger_pending *p)
+{
+	ledger_put_u64(key, p->expires_at);
+	memcpy(key + 8, p->id.b, 16);
+}
+
+static int xfer_write_pending(struct xfer *x)
+{
+	uint8_t rec[LEDGER_PENDING_RECORD_LEN];
+	uint8_t key[24];
+	int rc = 0;
+	for (size_t i = 0; i < x->pend_cap && rc == 0; i++) {
+		struct pend_slot *s = &x->pends[i];
+		MDB_val k = { 16, s->p.id.b }, v = { sizeof(rec), rec };
+		MDB_val ek = { sizeof(key), key }, ev = { 0, NULL };
+		if (s->state != SLOT_USED || !s->dirty)
+			continue;
+		ledger_pending_encode(&s->p, rec);
+		rc = mdb_put(x->txn, x->l->pending, &k, &v, 0);
+		if (rc != 0 || !s->p.expires_at || s->created == s->resolved)
+			continue;
+		expiry_key(key, &s->p);
+		if (s->created)
+			rc = mdb_put(x->txn, x->l->expiry, &ek, &ev, 0);
+		else
+			rc = mdb_del(x->txn, x->l->expiry, &ek, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	return rc;
+}
+
+static int xfer_write_batch(struct xfer *x)
+{
+	struct ledger_batch b;
+	uint8_t rec[LEDGER_BATCH_RECORD_LEN];
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key }, v = { sizeof(rec), rec };
+	b.first_seq = x->entries[0].t.seq;
+	b.last_seq = x->entries[x->nentries - 1].t.seq;
+	memcpy(b.head_hash, x->meta.head_hash, LEDGER_HASH_LEN);
+	b.timestamp = x->entries[x->nentries - 1].t.timestamp;
+	ledger_batch_encode(&b, rec);
+	ledger_put_u64(key, ++x->meta.batches);
+	return mdb_put(x->txn, x->l->batches, &k, &v, MDB_APPEND);
+}
+
+static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
+{
+	int rc = 0;
+	if (x->nentries > 0 &&
+	    ((rc = xfer_write_entries(x, head_before)) != 0 || (rc = xfer_write_ids(x)) != 0 ||
+	     (rc = xfer_write_batch(x)) != 0))
+		return rc;
+	if ((rc = xfer_write_accounts(x)) != 0 || (rc = xfer_write_pending(x)) != 0)
+		return rc;
+	return ledger_meta_write(x->l, x->txn, &x->meta);
+}
+
+/* --- the call --- */
+
+static void xfer_free(struct xfer *x)
+{
+	free(x->accts);
+	free(x->pends);
+	free(x->ids);
+	free(x->entries);
+	free(x->undo);
+}
+
+static int xfer_init(struct xfer *x, struct ledger *l, MDB_txn *txn, size_t n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+	memset(x, 0, sizeof(*x));
+	x->l = l;
+	x->txn = txn;
+	x->acct_cap = xfer_capacity(2 * n);
+	x->pend_cap = xfer_capacity(n);
+	x->id_cap = xfer_capacity(n);
+	x->accts = calloc(x->acct_cap, sizeof(*x->accts));
+	x->pends = calloc(x->pend_cap, sizeof(*x->pends));
+	x->ids = calloc(x->id_cap, sizeof(*x->ids));
+	x->entries = malloc(n * sizeof(*x->entries));
+	if (!x->accts || !x->pends || !x->ids || !x->entries)
+		return LEDGER_ENOMEM;
+	rc = ledger_meta_read(l, txn, &x->meta);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_open(txn, l->ids, &cur);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == 16) {
+		memcpy(x->max_stored_id.b, k.mv_data, 16);
+		x->have_stored_ids = true;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Runs the events chain by chain; `internal` allows the ledger's own flags. */
+static int xfer_run(struct xfer *x, struct ledger_transfer *events, size_t n, uint32_t *results, bool internal)
+{
+	size_t i = 0;
+	int rc;
+	while (i < n) {
+		size_t start = i, end = i, bad = n;
+		size_t entries_at = x->nentries;
+		struct ledger_meta meta_at = x->meta;
+		while (end < n && (events[end].flags & LEDGER_LINKED))
+			end++;
+		x->in_chain = end > start;
+		x->nundo = 0;
+		for (i = start; i <= end && i < n; i++) {
+			rc = xfer_event(x, &events[i], internal, &results[i]);
+			if (rc != 0)
+				return rc;
+			if (results[i] != LEDGER_R_OK && results[i] != LEDGER_R_EXISTS) {
+				bad = i;
+				break;
+			}
+		}
+		if (bad == n && end == n) {
+			bad = n - 1;
+			results[bad] = LEDGER_R_LINKED_EVENT_CHAIN_OPEN;
+		}
+		if (bad != n) {
+			xfer_rollback(x, entries_at, &meta_at);
+			for (i = start; i <= end && i < n; i++)
+				if (i != bad)
+					results[i] = LEDGER_R_LINKED_EVENT_FAILED;
+		}
+		i = end + 1;
+	}
+	x->in_chain = false;
+	return 0;
+}
+
+static int xfer_call(struct ledger *l, MDB_txn *txn, struct ledger_transfer *events, size_t n,
+		     uint32_t *results, bool internal)
+{
+	struct xfer x;
+	uint8_t head_before[LEDGER_HASH_LEN];
+	int rc;
+	if (n == 0 || n > LEDGER_BATCH_MAX)
+		return LEDGER_EINVAL;
+	rc = xfer_init(&x, l, txn, n);
+	if (rc == 0) {
+		memcpy(head_before, x.meta.head_hash, LEDGER_HASH_LEN);
+		rc = xfer_run(&x, events, n, results, internal);
+	}
+	if (rc == 0)
+		rc = xfer_flush(&x, head_before);
+	xfer_free(&x);
+	return rc;
+}
+
+int ledger_create_transfers(struct ledger *l, MDB_txn *txn, struct ledger_transfer *transfers, size_t n,
+			    uint32_t *results)
+{
+	return xfer_call(l, txn, transfers, n, results, false);
+}
+
+int ledger_expire(struct ledger *l, MDB_txn *txn, uint64_t now_ns, size_t max, size_t *expired)
+{
+	struct ledger_transfer *voids;
+	uint32_t *results;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	*expired = 0;
+	if (max == 0)
+		return LEDGER_OK;
+	if (max > LEDGER_BATCH_MAX)
+		max = LEDGER_BATCH_MAX;
+	voids = calloc(max, sizeof(*voids));
+	results = calloc(max, sizeof(*results));
+	if (!voids || !results) {
+		rc = LEDGER_ENOMEM;
+		goto free_all;
+	}
+	rc = mdb_cursor_open(txn, l->expiry, &cur);
+	if (rc != 0)
+		goto free_all;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct ledger_transfer *t = &voids[n];
+		uint8_t key[24];
+		if (k.mv_size != 24 || ledger_get_u64(k.mv_data) > now_ns)
+			break;
+		memcpy(t->pending_id.b, (uint8_t *)k.mv_data + 8, 16);
+		/* The expiry's id derives from the pending id and its deadline: a retry finds it. */
+		memcpy(key, k.mv_data, 24);
+		ledger_id_derive(ledger_get_u64(key) / 1000000, key, sizeof(key), &t->id);
+		t->flags = LEDGER_VOID_PENDING | LEDGER_EXPIRY;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto free_all;
+	rc = n ? xfer_call(l, txn, voids, n, results, true) : 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (results[i] == LEDGER_R_OK)
+			(*expired)++;
+free_all:
+	free(voids);
+	free(results);
+	return rc;
+}
