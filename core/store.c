@@ -46,6 +46,8 @@ struct store {
 	unsigned queue_max;
 	unsigned batch_max;
 	bool read_only;
+	struct store_hooks hooks[STORE_HOOKS_MAX];
+	unsigned nhooks;
 	char label_ok[METRICS_LABELS_MAX];
 	char label_failed[METRICS_LABELS_MAX];
 
@@ -350,6 +352,34 @@ static int store_grow(struct store *s, size_t seen)
 	return store_resize(s, seen, next);
 }
 
+int store_add_hooks(struct store *s, const struct store_hooks *hooks)
+{
+	int rc = 0;
+	if (!s || !hooks)
+		return STORE_EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (s->nhooks == STORE_HOOKS_MAX || s->started)
+		rc = STORE_EINVAL;
+	else
+		s->hooks[s->nhooks++] = *hooks;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void store_job_end(struct store *s, bool kept)
+{
+	for (unsigned i = 0; i < s->nhooks; i++)
+		if (s->hooks[i].job_end)
+			s->hooks[i].job_end(kept, s->hooks[i].ctx);
+}
+
+static void store_batch_end(struct store *s, bool committed)
+{
+	for (unsigned i = 0; i < s->nhooks; i++)
+		if (s->hooks[i].batch_end)
+			s->hooks[i].batch_end(committed, s->hooks[i].ctx);
+}
+
 /*
  * One attempt at a batch: one write transaction, each job in a nested one
  * that is kept or dropped by its apply's return. Returns 0 once committed,
@@ -373,11 +403,13 @@ static int store_attempt(struct store *s, struct store_job *jobs)
 		job->status = job->apply(child, job->arg);
 		if (job->status == 0) {
 			rc = mdb_txn_commit(child);
+			store_job_end(s, rc == 0);
 			if (rc == MDB_MAP_FULL)
 				goto abort_txn;
 			job->status = store_status_from_mdb(rc);
 		} else {
 			mdb_txn_abort(child);
+			store_job_end(s, false);
 		}
 		/* A module that mapped MDB_MAP_FULL itself still gets the growth. */
 		if (job->status == MDB_MAP_FULL || job->status == STORE_EFULL) {
@@ -388,9 +420,11 @@ static int store_attempt(struct store *s, struct store_job *jobs)
 	rc = mdb_txn_commit(txn);
 	if (rc == 0)
 		atomic_fetch_add(&s->commits, 1);
+	store_batch_end(s, rc == 0);
 	return rc;
 abort_txn:
 	mdb_txn_abort(txn);
+	store_batch_end(s, false);
 	return rc;
 }
 

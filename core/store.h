@@ -78,6 +78,25 @@ int store_open(const struct store_config *cfg, struct store **out);
 int store_dbi_open(struct store *s, const char *name, unsigned flags, MDB_dbi *dbi);
 
 /*
+ * Observers of the writer's transactions, for a module that keeps state in
+ * memory beside its DBIs and must drop what a rolled-back job wrote. Both
+ * run on the thread that writes (the writer, or store_run's caller without
+ * one): job_end after each job's nested transaction was kept (true) or
+ * dropped, batch_end after the batch committed (true) or was abandoned
+ * (false: nothing of it was written; it may be run again).
+ */
+struct store_hooks {
+	void (*job_end)(bool kept, void *ctx);
+	void (*batch_end)(bool committed, void *ctx);
+	void *ctx;                 /* lent for the store's life */
+};
+
+#define STORE_HOOKS_MAX 8
+
+/* Adds observers (copied); before store_start. Returns 0 or STORE_EINVAL when full. */
+int store_add_hooks(struct store *s, const struct store_hooks *hooks);
+
+/*
  * Starts the writer thread; done callbacks run on `base` (the loop thread).
  * Returns 0 or a STORE_* status.
  */

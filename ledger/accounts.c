@@ -198,6 +198,9 @@ int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account
 					results[i] = LEDGER_R_LINKED_EVENT_FAILED;
 		} else {
 			rc = mdb_txn_commit(child);
+			for (i = start; rc == 0 && i <= end && i < n; i++)
+				if (results[i] == LEDGER_R_OK)
+					rc = ledger_cache_stage(l->cache, &accounts[i]);
 			if (rc != 0)
 				return rc;
 		}

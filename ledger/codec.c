@@ -141,17 +141,22 @@ static int in_finish(const struct codec_in *in)
 	return in->bad || in->p != in->end ? LEDGER_ECORRUPT : LEDGER_OK;
 }
 
+/* Big-endian on the wire whatever the machine: these run for every key and hash. */
 void ledger_put_u64(uint8_t out[8], uint64_t v)
 {
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(out, &v, 8);
 }
 
 uint64_t ledger_get_u64(const uint8_t in[8])
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
+	uint64_t v;
+	memcpy(&v, in, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 

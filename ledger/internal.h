@@ -54,12 +54,32 @@ struct ledger_meta {
 };
 
 struct ledger_sweep;
+struct ledger_buffers;
+struct ledger_cache;
 
 struct ledger {
 	struct store *store;
 	MDB_dbi log, ids, accounts, names, pending, expiry, batches, meta;
 	struct ledger_sweep *sweep;       /* the expiry timer, while started */
+	struct ledger_buffers *buffers;   /* the writer's scratch space, kept between calls */
+	struct ledger_cache *cache;       /* committed accounts, in the writer's memory */
 };
+
+/* The account cache (cache.c); writer thread only. */
+int ledger_cache_new(struct ledger_cache **out);
+void ledger_cache_free(struct ledger_cache *c);
+/* The committed value of an account not written in the current batch. */
+bool ledger_cache_get(struct ledger_cache *c, const struct ledger_id *id, struct ledger_account *out);
+/* An account as read from the transaction. */
+void ledger_cache_seen(struct ledger_cache *c, const struct ledger_account *a);
+/* An account as the running job wrote it; kept only if the job and its batch commit. */
+int ledger_cache_stage(struct ledger_cache *c, const struct ledger_account *a);
+/* Store hooks (ctx is the cache). */
+void ledger_cache_job_end(bool kept, void *ctx);
+void ledger_cache_batch_end(bool committed, void *ctx);
+
+/* Frees the writer's scratch space (NULL is allowed). */
+void ledger_buffers_free(struct ledger_buffers *b);
 
 /* Canonical entry bytes (without the hash). */
 void ledger_entry_encode(const struct ledger_entry *e, uint8_t out[LEDGER_CANONICAL_LEN]);

@@ -96,11 +96,19 @@ const char *ledger_result_name(uint32_t result)
 int ledger_open(struct store *store, struct ledger **out)
 {
 	struct ledger *l = calloc(1, sizeof(*l));
+	struct store_hooks hooks = { ledger_cache_job_end, ledger_cache_batch_end, NULL };
 	int rc;
 	if (!l)
 		return LEDGER_ENOMEM;
 	l->store = store;
-	if ((rc = store_dbi_open(store, "ledger_log", 0, &l->log)) != 0 ||
+	rc = ledger_cache_new(&l->cache);
+	if (rc != LEDGER_OK) {
+		free(l);
+		return rc;
+	}
+	hooks.ctx = l->cache;
+	if ((rc = store_add_hooks(store, &hooks)) != 0 ||
+	    (rc = store_dbi_open(store, "ledger_log", 0, &l->log)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_ids", 0, &l->ids)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_accounts", 0, &l->accounts)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_names", 0, &l->names)) != 0 ||
@@ -108,6 +116,7 @@ int ledger_open(struct store *store, struct ledger **out)
 	    (rc = store_dbi_open(store, "ledger_expiry", 0, &l->expiry)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_batches", 0, &l->batches)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_meta", 0, &l->meta)) != 0) {
+		ledger_cache_free(l->cache);
 		free(l);
 		return rc;
 	}
@@ -120,6 +129,8 @@ void ledger_close(struct ledger *l)
 	if (!l)
 		return;
 	ledger_stop(l);
+	ledger_buffers_free(l->buffers);
+	ledger_cache_free(l->cache);
 	free(l);
 }
 

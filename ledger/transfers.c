@@ -21,28 +21,18 @@
 #define LEDGER_TRANSFER_FLAGS (LEDGER_LINKED | LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
 #define NS_PER_S 1000000000ull
 
-enum slot_state { SLOT_EMPTY = 0, SLOT_USED, SLOT_DELETED };
-
 struct acct_slot {
 	struct ledger_account a;
-	uint8_t state;
 	bool found;        /* the account exists */
 	bool dirty;        /* changed by this call: written at the end */
 };
 
 struct pend_slot {
 	struct ledger_pending p;
-	uint8_t state;
 	bool found;
 	bool dirty;
 	bool created;      /* made by this call: its deadline goes into the expiry index */
 	bool resolved;     /* resolved by this call: its deadline leaves the expiry index */
-};
-
-struct id_slot {
-	struct ledger_id id;
-	uint32_t entry;    /* index into the call's entry buffer */
-	uint8_t state;
 };
 
 /* A value before a chain changed it, to put back if the chain fails. */
@@ -55,42 +45,63 @@ struct undo {
 	} old;
 };
 
+/*
+ * An open-addressing index from ids to positions in one of the call's dense
+ * arrays. A slot holds the id's hash in its high 32 bits and position + 1 in
+ * its low 32 (0: empty); a removed entry keeps XINDEX_GONE so probes go on.
+ * At most half full, so probes stay short, and small enough to stay in cache.
+ */
+#define XINDEX_GONE UINT32_MAX
+
+struct xindex {
+	uint64_t *slots;
+	size_t mask;
+};
+
+/*
+ * The buffers of a call, kept between calls (only the writer thread writes
+ * to the ledger, one call at a time) so that a busy ledger does not fault in
+ * fresh pages for every batch.
+ */
+struct ledger_buffers {
+	struct acct_slot *accts;
+	struct pend_slot *pends;
+	struct ledger_entry *entries;
+	uint64_t *slots;               /* the three indexes, one allocation */
+	size_t events_cap;             /* what the buffers were sized for */
+	size_t slots_cap;
+	struct undo *undo;
+	size_t undo_cap;
+};
+
 struct xfer {
 	struct ledger *l;
 	MDB_txn *txn;
 	struct ledger_meta meta;
 	struct ledger_id max_stored_id;   /* ids above it are new without a lookup */
 	bool have_stored_ids;
-	struct acct_slot *accts;
-	size_t acct_cap;
+	struct ledger_buffers *buf;
+	struct xindex acct_ix, pend_ix, entry_ix;
+	struct acct_slot *accts;          /* dense: touched accounts, in order of first use */
+	size_t naccts;
 	struct pend_slot *pends;
-	size_t pend_cap;
-	struct id_slot *ids;
-	size_t id_cap;
-	struct ledger_entry *entries;
+	size_t npends;
+	struct ledger_entry *entries;     /* the entries this call appends */
 	size_t nentries;
-	struct undo *undo;
-	size_t nundo, undo_cap;
+	size_t nundo;
 	bool in_chain;
 };
 
-/* --- small open-addressing tables (sized for the call, never full) --- */
+enum xkind { XK_ACCOUNT, XK_PENDING, XK_ENTRY };
 
-static size_t xfer_hash(const struct ledger_id *id)
+static uint64_t xfer_hash(const struct ledger_id *id)
 {
-	/* Ids end in random bits; mix the last eight bytes. */
+	/* Ids end in random or counting bits: mix all sixteen bytes. */
 	uint64_t h = ledger_get_u64(id->b + 8) ^ (ledger_get_u64(id->b) * 0x9e3779b97f4a7c15ull);
-	h ^= h >> 29;
+	h ^= h >> 31;
 	h *= 0xbf58476d1ce4e5b9ull;
-	return (size_t)(h ^ (h >> 32));
-}
-
-static size_t xfer_capacity(size_t want)
-{
-	size_t cap = 16;
-	while (cap < want * 2)
-		cap <<= 1;
-	return cap;
+	h ^= h >> 29;
+	return h;
 }
 
 static bool id_equal(const struct ledger_id *a, const struct ledger_id *b)
@@ -106,26 +117,60 @@ static bool id_is_max(const struct ledger_id *id)
 	return true;
 }
 
+static const struct ledger_id *xfer_key(const struct xfer *x, enum xkind kind, uint32_t pos)
+{
+	switch (kind) {
+	case XK_ACCOUNT: return &x->accts[pos].a.id;
+	case XK_PENDING: return &x->pends[pos].p.id;
+	case XK_ENTRY: break;
+	}
+	return &x->entries[pos].t.id;
+}
+
+/* The slot holding id, or the empty slot where it belongs. */
+static uint64_t *xfer_probe(const struct xfer *x, const struct xindex *ix, enum xkind kind,
+			    const struct ledger_id *id)
+{
+	uint64_t h = xfer_hash(id);
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (size_t i = (size_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+		uint64_t v = ix->slots[i];
+		uint32_t pos = (uint32_t)v;
+		if (v == 0)
+			return &ix->slots[i];
+		if (pos != XINDEX_GONE && (uint32_t)(v >> 32) == tag && id_equal(xfer_key(x, kind, pos - 1), id))
+			return &ix->slots[i];
+	}
+}
+
+static void xfer_index_set(uint64_t *slot, const struct ledger_id *id, size_t pos)
+{
+	*slot = (xfer_hash(id) >> 32 << 32) | (uint64_t)(pos + 1);
+}
+
 /* The slot of an account: loaded from storage on first use. NULL with *rc on a storage error. */
 static struct acct_slot *xfer_account(struct xfer *x, const struct ledger_id *id, int *rc)
 {
-	size_t mask = x->acct_cap - 1;
-	size_t i = xfer_hash(id) & mask;
+	uint64_t *slot = xfer_probe(x, &x->acct_ix, XK_ACCOUNT, id);
 	struct acct_slot *s;
-	for (;; i = (i + 1) & mask) {
-		s = &x->accts[i];
-		if (s->state == SLOT_EMPTY)
-			break;
-		if (id_equal(&s->a.id, id))
-			return s;
-	}
-	s->state = SLOT_USED;
-	*rc = ledger_account_get(x->l, x->txn, id, &s->a);
-	s->found = *rc == 0;
-	if (*rc == STORE_ENOTFOUND)
+	if (*slot)
+		return &x->accts[(uint32_t)*slot - 1];
+	s = &x->accts[x->naccts];
+	if (ledger_cache_get(x->l->cache, id, &s->a)) {
 		*rc = 0;
+	} else {
+		*rc = ledger_account_get(x->l, x->txn, id, &s->a);
+		if (*rc != 0 && *rc != STORE_ENOTFOUND)
+			return NULL;
+		if (*rc == 0)
+			ledger_cache_seen(x->l->cache, &s->a);
+	}
+	s->found = *rc == 0;
+	s->dirty = false;
 	s->a.id = *id;
-	return *rc == 0 ? s : NULL;
+	*rc = 0;
+	xfer_index_set(slot, id, x->naccts++);
+	return s;
 }
 
 static int xfer_pending_load(struct xfer *x, const struct ledger_id *id, struct ledger_pending *out)
@@ -139,79 +184,46 @@ static int xfer_pending_load(struct xfer *x, const struct ledger_id *id, struct 
 
 static struct pend_slot *xfer_pending(struct xfer *x, const struct ledger_id *id, int *rc)
 {
-	size_t mask = x->pend_cap - 1;
-	size_t i = xfer_hash(id) & mask;
+	uint64_t *slot = xfer_probe(x, &x->pend_ix, XK_PENDING, id);
 	struct pend_slot *s;
-	for (;; i = (i + 1) & mask) {
-		s = &x->pends[i];
-		if (s->state == SLOT_EMPTY)
-			break;
-		if (id_equal(&s->p.id, id))
-			return s;
-	}
-	s->state = SLOT_USED;
+	if (*slot)
+		return &x->pends[(uint32_t)*slot - 1];
+	s = &x->pends[x->npends];
+	memset(s, 0, sizeof(*s));
 	*rc = xfer_pending_load(x, id, &s->p);
+	if (*rc != 0 && *rc != STORE_ENOTFOUND)
+		return NULL;
 	s->found = *rc == 0;
-	if (*rc == STORE_ENOTFOUND)
-		*rc = 0;
 	s->p.id = *id;
-	return *rc == 0 ? s : NULL;
+	*rc = 0;
+	xfer_index_set(slot, id, x->npends++);
+	return s;
 }
 
 /* The buffered entry with this id, or NULL. */
 static struct ledger_entry *xfer_buffered(struct xfer *x, const struct ledger_id *id)
 {
-	size_t mask = x->id_cap - 1;
-	for (size_t i = xfer_hash(id) & mask;; i = (i + 1) & mask) {
-		struct id_slot *s = &x->ids[i];
-		if (s->state == SLOT_EMPTY)
-			return NULL;
-		if (s->state == SLOT_USED && id_equal(&s->id, id))
-			return &x->entries[s->entry];
-	}
-}
-
-static void xfer_buffer_id(struct xfer *x, const struct ledger_id *id, uint32_t entry)
-{
-	size_t mask = x->id_cap - 1;
-	size_t i = xfer_hash(id) & mask;
-	while (x->ids[i].state == SLOT_USED)
-		i = (i + 1) & mask;
-	x->ids[i].id = *id;
-	x->ids[i].entry = entry;
-	x->ids[i].state = SLOT_USED;
-}
-
-static void xfer_unbuffer_id(struct xfer *x, const struct ledger_id *id)
-{
-	size_t mask = x->id_cap - 1;
-	for (size_t i = xfer_hash(id) & mask;; i = (i + 1) & mask) {
-		struct id_slot *s = &x->ids[i];
-		if (s->state == SLOT_EMPTY)
-			return;
-		if (s->state == SLOT_USED && id_equal(&s->id, id)) {
-			s->state = SLOT_DELETED;
-			return;
-		}
-	}
+	uint64_t *slot = xfer_probe(x, &x->entry_ix, XK_ENTRY, id);
+	return *slot ? &x->entries[(uint32_t)*slot - 1] : NULL;
 }
 
 /* --- undo of a failed chain --- */
 
 static int xfer_remember(struct xfer *x, void *slot, bool is_pending)
 {
+	struct ledger_buffers *b = x->buf;
 	struct undo *u;
 	if (!x->in_chain)
 		return 0;
-	if (x->nundo == x->undo_cap) {
-		size_t cap = x->undo_cap ? x->undo_cap * 2 : 16;
-		struct undo *n = realloc(x->undo, cap * sizeof(*n));
+	if (x->nundo == b->undo_cap) {
+		size_t cap = b->undo_cap ? b->undo_cap * 2 : 64;
+		struct undo *n = realloc(b->undo, cap * sizeof(*n));
 		if (!n)
 			return LEDGER_ENOMEM;
-		x->undo = n;
-		x->undo_cap = cap;
+		b->undo = n;
+		b->undo_cap = cap;
 	}
-	u = &x->undo[x->nundo++];
+	u = &b->undo[x->nundo++];
 	u->is_pending = is_pending;
 	u->slot = slot;
 	if (is_pending)
@@ -225,14 +237,16 @@ static int xfer_remember(struct xfer *x, void *slot, bool is_pending)
 static void xfer_rollback(struct xfer *x, size_t entries_at, const struct ledger_meta *meta_at)
 {
 	while (x->nundo > 0) {
-		struct undo *u = &x->undo[--x->nundo];
+		struct undo *u = &x->buf->undo[--x->nundo];
 		if (u->is_pending)
 			*(struct pend_slot *)u->slot = u->old.p;
 		else
 			*(struct acct_slot *)u->slot = u->old.a;
 	}
-	while (x->nentries > entries_at)
-		xfer_unbuffer_id(x, &x->entries[--x->nentries].t.id);
+	while (x->nentries > entries_at) {
+		uint64_t *slot = xfer_probe(x, &x->entry_ix, XK_ENTRY, &x->entries[--x->nentries].t.id);
+		*slot = (*slot >> 32 << 32) | XINDEX_GONE;
+	}
 	x->meta = *meta_at;
 }
 
@@ -358,7 +372,7 @@ static int xfer_append(struct xfer *x, const struct ledger_transfer *t, struct a
 	e->credit_prev_seq = cr->a.last_seq;
 	dr->a.last_seq = cr->a.last_seq = e->t.seq;
 	dr->dirty = cr->dirty = true;
-	xfer_buffer_id(x, &e->t.id, (uint32_t)x->nentries);
+	xfer_index_set(xfer_probe(x, &x->entry_ix, XK_ENTRY, &e->t.id), &e->t.id, x->nentries);
 	x->nentries++;
 	out->timestamp = e->t.timestamp;
 	out->seq = e->t.seq;
@@ -654,21 +668,66 @@ static int xfer_write_ids(struct xfer *x)
 	return rc;
 }
 
-/* Each touched account once; the table's order is as good as any for LMDB here. */
-static int xfer_write_accounts(struct xfer *x)
+static size_t xfer_count_dirty(const struct xfer *x)
 {
-	int rc = 0;
-	for (size_t i = 0; i < x->acct_cap && rc == 0; i++) {
-		struct acct_slot *s = &x->accts[i];
-		uint8_t buf[LEDGER_ACCOUNT_RECORD_MAX];
-		MDB_val k = { 16, s->a.id.b }, v;
-		if (s->state != SLOT_USED || !s->dirty)
+	size_t n = 0;
+	for (size_t i = 0; i < x->naccts; i++)
+		n += x->accts[i].dirty;
+	return n;
+}
+
+/*
+ * Writes each touched account once. When the call touched a large part of
+ * all accounts, one pass over the table in key order rewrites them in place
+ * (each page visited once, no search from the root per account); otherwise
+ * each is put on its own.
+ */
+static int xfer_write_accounts(struct xfer *x, size_t dirty)
+{
+	uint8_t buf[LEDGER_ACCOUNT_RECORD_MAX];
+	MDB_cursor *cur;
+	MDB_stat st;
+	MDB_val k, v;
+	int rc = mdb_stat(x->txn, x->l->accounts, &st);
+	if (rc != 0)
+		return rc;
+	if (dirty * 8 < st.ms_entries) {
+		for (size_t i = 0; i < x->naccts && rc == 0; i++) {
+			struct acct_slot *s = &x->accts[i];
+			if (!s->dirty)
+				continue;
+			k.mv_size = 16;
+			k.mv_data = s->a.id.b;
+			v.mv_size = ledger_account_encode(&s->a, buf);
+			v.mv_data = buf;
+			rc = mdb_put(x->txn, x->l->accounts, &k, &v, 0);
+		}
+		return rc;
+	}
+	rc = mdb_cursor_open(x->txn, x->l->accounts, &cur);
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && dirty > 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct ledger_id id;
+		struct acct_slot *s;
+		uint64_t *slot;
+		if (k.mv_size != 16)
+			continue;
+		memcpy(id.b, k.mv_data, 16);
+		slot = xfer_probe(x, &x->acct_ix, XK_ACCOUNT, &id);
+		if (!*slot)
+			continue;
+		s = &x->accts[(uint32_t)*slot - 1];
+		if (!s->dirty)
 			continue;
 		v.mv_size = ledger_account_encode(&s->a, buf);
 		v.mv_data = buf;
-		rc = mdb_put(x->txn, x->l->accounts, &k, &v, 0);
+		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+		dirty--;
 	}
-	return rc;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* The expiry index key: deadline (8 bytes BE) then the pending id. */
@@ -683,11 +742,11 @@ static int xfer_write_pending(struct xfer *x)
 	uint8_t rec[LEDGER_PENDING_RECORD_LEN];
 	uint8_t key[24];
 	int rc = 0;
-	for (size_t i = 0; i < x->pend_cap && rc == 0; i++) {
+	for (size_t i = 0; i < x->npends && rc == 0; i++) {
 		struct pend_slot *s = &x->pends[i];
 		MDB_val k = { 16, s->p.id.b }, v = { sizeof(rec), rec };
 		MDB_val ek = { sizeof(key), key }, ev = { 0, NULL };
-		if (s->state != SLOT_USED || !s->dirty)
+		if (!s->dirty)
 			continue;
 		ledger_pending_encode(&s->p, rec);
 		rc = mdb_put(x->txn, x->l->pending, &k, &v, 0);
@@ -719,6 +778,16 @@ static int xfer_write_batch(struct xfer *x)
 	return mdb_put(x->txn, x->l->batches, &k, &v, MDB_APPEND);
 }
 
+/* Hands what the call wrote to the cache, which keeps it if the job and batch commit. */
+static int xfer_stage_accounts(struct xfer *x)
+{
+	int rc = 0;
+	for (size_t i = 0; i < x->naccts && rc == 0; i++)
+		if (x->accts[i].dirty)
+			rc = ledger_cache_stage(x->l->cache, &x->accts[i].a);
+	return rc;
+}
+
 static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
 {
 	int rc = 0;
@@ -726,39 +795,92 @@ static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN]
 	    ((rc = xfer_write_entries(x, head_before)) != 0 || (rc = xfer_write_ids(x)) != 0 ||
 	     (rc = xfer_write_batch(x)) != 0))
 		return rc;
-	if ((rc = xfer_write_accounts(x)) != 0 || (rc = xfer_write_pending(x)) != 0)
+	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0 || (rc = xfer_stage_accounts(x)) != 0 ||
+	    (rc = xfer_write_pending(x)) != 0)
 		return rc;
 	return ledger_meta_write(x->l, x->txn, &x->meta);
 }
 
 /* --- the call --- */
 
-static void xfer_free(struct xfer *x)
+void ledger_buffers_free(struct ledger_buffers *b)
 {
-	free(x->accts);
-	free(x->pends);
-	free(x->ids);
-	free(x->entries);
-	free(x->undo);
+	if (!b)
+		return;
+	free(b->accts);
+	free(b->pends);
+	free(b->entries);
+	free(b->slots);
+	free(b->undo);
+	free(b);
+}
+
+/* Index capacity for `want` keys: a power of two at least twice as large. */
+static size_t xfer_capacity(size_t want)
+{
+	size_t cap = 16;
+	while (cap < want * 2)
+		cap <<= 1;
+	return cap;
+}
+
+/* Makes the kept buffers large enough for n events (2n accounts, n pending, n entries). */
+static int xfer_buffers_reserve(struct ledger *l, size_t n)
+{
+	struct ledger_buffers *b = l->buffers;
+	size_t slots = xfer_capacity(2 * n) + 2 * xfer_capacity(n);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return LEDGER_ENOMEM;
+		l->buffers = b;
+	}
+	if (b->events_cap < n) {
+		struct acct_slot *a = realloc(b->accts, 2 * n * sizeof(*a));
+		struct pend_slot *p = a ? realloc(b->pends, n * sizeof(*p)) : NULL;
+		struct ledger_entry *e = p ? realloc(b->entries, n * sizeof(*e)) : NULL;
+		if (a)
+			b->accts = a;
+		if (p)
+			b->pends = p;
+		if (!e)
+			return LEDGER_ENOMEM;
+		b->entries = e;
+		b->events_cap = n;
+	}
+	if (b->slots_cap < slots) {
+		uint64_t *s = realloc(b->slots, slots * sizeof(*s));
+		if (!s)
+			return LEDGER_ENOMEM;
+		b->slots = s;
+		b->slots_cap = slots;
+	}
+	return LEDGER_OK;
 }
 
 static int xfer_init(struct xfer *x, struct ledger *l, MDB_txn *txn, size_t n)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
+	size_t acct_slots = xfer_capacity(2 * n), other_slots = xfer_capacity(n);
 	int rc;
 	memset(x, 0, sizeof(*x));
 	x->l = l;
 	x->txn = txn;
-	x->acct_cap = xfer_capacity(2 * n);
-	x->pend_cap = xfer_capacity(n);
-	x->id_cap = xfer_capacity(n);
-	x->accts = calloc(x->acct_cap, sizeof(*x->accts));
-	x->pends = calloc(x->pend_cap, sizeof(*x->pends));
-	x->ids = calloc(x->id_cap, sizeof(*x->ids));
-	x->entries = malloc(n * sizeof(*x->entries));
-	if (!x->accts || !x->pends || !x->ids || !x->entries)
-		return LEDGER_ENOMEM;
+	rc = xfer_buffers_reserve(l, n);
+	if (rc != 0)
+		return rc;
+	x->buf = l->buffers;
+	x->accts = x->buf->accts;
+	x->pends = x->buf->pends;
+	x->entries = x->buf->entries;
+	x->acct_ix.slots = x->buf->slots;
+	x->acct_ix.mask = acct_slots - 1;
+	x->pend_ix.slots = x->acct_ix.slots + acct_slots;
+	x->pend_ix.mask = other_slots - 1;
+	x->entry_ix.slots = x->pend_ix.slots + other_slots;
+	x->entry_ix.mask = other_slots - 1;
+	memset(x->acct_ix.slots, 0, (acct_slots + 2 * other_slots) * sizeof(uint64_t));
 	rc = ledger_meta_read(l, txn, &x->meta);
 	if (rc != 0)
 		return rc;
@@ -827,7 +949,6 @@ static int xfer_call(struct ledger *l, MDB_txn *txn, struct ledger_transfer *eve
 	}
 	if (rc == 0)
 		rc = xfer_flush(&x, head_before);
-	xfer_free(&x);
 	return rc;
 }
 
