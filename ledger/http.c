@@ -1,2 +1,723 @@
-/* placeholder: replaced by the module implementation */
-typedef int ledger_http_placeholder;
+/*
+ * The ledger's HTTP endpoints (docs/api.md, "Ledger"): reads for auditors
+ * and admins, creation of accounts and transfers for admins.
+ *
+ * A read copies what it needs out of one read transaction and ends it
+ * before building the reply. A POST is validated whole (every field of
+ * every event, every list bounded) before anything is queued, then runs as
+ * one store job whose done callback replies with one result per event.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "body.h"
+#include "crypto.h"
+#include "httpd.h"
+#include "role.h"
+#include "router.h"
+#include "store.h"
+
+#define LHTTP_ACCOUNTS_MAX 1000              /* accounts per POST */
+#define LHTTP_STATEMENT_LIMIT_MAX 200
+#define LHTTP_STATEMENT_LIMIT_DEFAULT 50
+#define LHTTP_JOURNAL_LIMIT_MAX 1000
+#define LHTTP_JOURNAL_LIMIT_DEFAULT 100
+#define LHTTP_FLAGS_MAX 8                    /* names in one "flags" array */
+#define LHTTP_ID_TEXT 33                     /* 32 hex characters and NUL */
+#define LHTTP_U64_TEXT 21                    /* 2^64-1 in decimal and NUL */
+#define LHTTP_TIME_TEXT 40                   /* "2026-11-28T20:21:24.052123456Z" */
+#define LHTTP_QUERY_TEXT_MAX 20              /* digits of a query number */
+
+/* --- names of flags and codes --- */
+
+struct lhttp_flag {
+	uint16_t bit;
+	const char *name;
+};
+
+struct lhttp_flag_set {
+	const struct lhttp_flag *flags;
+	size_t n;
+	uint16_t settable;                   /* bits a request may set */
+	const char *settable_text;           /* for the 400 message */
+};
+
+static const struct lhttp_flag lhttp_account_flag_list[] = {
+	{ LEDGER_ACCOUNT_LINKED, "linked" },
+	{ LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS, "debits_must_not_exceed_credits" },
+	{ LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS, "credits_must_not_exceed_debits" },
+	{ LEDGER_ACCOUNT_CLOSED, "closed" },
+};
+
+static const struct lhttp_flag_set lhttp_account_flags = {
+	lhttp_account_flag_list,
+	sizeof(lhttp_account_flag_list) / sizeof(lhttp_account_flag_list[0]),
+	LEDGER_ACCOUNT_LINKED | LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS | LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS |
+		LEDGER_ACCOUNT_CLOSED,
+	"linked, debits_must_not_exceed_credits, credits_must_not_exceed_debits, closed",
+};
+
+static const struct lhttp_flag lhttp_transfer_flag_list[] = {
+	{ LEDGER_LINKED, "linked" },
+	{ LEDGER_PENDING, "pending" },
+	{ LEDGER_POST_PENDING, "post_pending_transfer" },
+	{ LEDGER_VOID_PENDING, "void_pending_transfer" },
+	{ LEDGER_EXPIRY, "expiry" },
+};
+
+/* `expiry` is shown but never accepted: only the ledger records expiries. */
+static const struct lhttp_flag_set lhttp_transfer_flags = {
+	lhttp_transfer_flag_list,
+	sizeof(lhttp_transfer_flag_list) / sizeof(lhttp_transfer_flag_list[0]),
+	LEDGER_LINKED | LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING,
+	"linked, pending, post_pending_transfer, void_pending_transfer",
+};
+
+/* The reason of a transfer's code (enum ledger_code), or NULL for a code without one. */
+static const char *lhttp_reason_name(uint16_t code)
+{
+	static const char *const names[] = {
+		[LEDGER_CODE_PAYMENT] = "payment",
+		[LEDGER_CODE_RELEASE] = "release",
+		[LEDGER_CODE_COMMISSION] = "commission",
+		[LEDGER_CODE_SHIPPING] = "shipping",
+		[LEDGER_CODE_REFUND] = "refund",
+		[LEDGER_CODE_PAYOUT] = "payout",
+		[LEDGER_CODE_SETTLEMENT] = "settlement",
+		[LEDGER_CODE_VOUCHER] = "voucher",
+		[LEDGER_CODE_ADJUSTMENT] = "adjustment",
+	};
+	return code < sizeof(names) / sizeof(names[0]) ? names[code] : NULL;
+}
+
+/* --- JSON of stored things --- */
+
+/*
+ * A uint64 as a JSON integer; jansson's integers are int64, so a value
+ * above INT64_MAX (only user_data_64 can be one) is given as decimal text.
+ */
+static json_t *lhttp_u64_json(uint64_t v)
+{
+	char text[LHTTP_U64_TEXT];
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
+	return json_string(text);
+}
+
+/* RFC 3339 UTC with nanoseconds, from a ledger timestamp (2^64 ns is in the year 2554). */
+static void lhttp_time_text(uint64_t ns, char out[LHTTP_TIME_TEXT])
+{
+	time_t secs = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	size_t len;
+	gmtime_r(&secs, &tm);
+	len = strftime(out, LHTTP_TIME_TEXT, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + len, LHTTP_TIME_TEXT - len, ".%09luZ", (unsigned long)(ns % 1000000000u));
+}
+
+/* The names of the bits of `flags` that the set knows, as a JSON array. */
+static json_t *lhttp_flags_json(uint16_t flags, const struct lhttp_flag_set *set)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < set->n; i++) {
+		if ((flags & set->flags[i].bit) && json_array_append_new(arr, json_string(set->flags[i].name)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *lhttp_account_json(const struct ledger_account *a)
+{
+	char id[LHTTP_ID_TEXT], ud128[LHTTP_ID_TEXT], created[LHTTP_TIME_TEXT];
+	ledger_id_hex(&a->id, id, sizeof(id));
+	ledger_id_hex(&a->user_data_128, ud128, sizeof(ud128));
+	lhttp_time_text(a->timestamp, created);
+	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:o, s:I, s:o, s:s, s:o}",
+			 "id", id, "name", a->name, "ledger", (json_int_t)a->ledger, "code", (json_int_t)a->code,
+			 "flags", lhttp_flags_json(a->flags, &lhttp_account_flags),
+			 "debits_pending", (json_int_t)a->debits_pending,
+			 "debits_posted", (json_int_t)a->debits_posted,
+			 "credits_pending", (json_int_t)a->credits_pending,
+			 "credits_posted", (json_int_t)a->credits_posted,
+			 "user_data_128", ud128, "user_data_64", lhttp_u64_json(a->user_data_64),
+			 "user_data_32", (json_int_t)a->user_data_32, "timestamp", lhttp_u64_json(a->timestamp),
+			 "created_at", created, "last_seq", lhttp_u64_json(a->last_seq));
+}
+
+static json_t *lhttp_entry_json(const struct ledger_entry *e)
+{
+	const struct ledger_transfer *t = &e->t;
+	char id[LHTTP_ID_TEXT], debit[LHTTP_ID_TEXT], credit[LHTTP_ID_TEXT], pending[LHTTP_ID_TEXT];
+	char ud128[LHTTP_ID_TEXT], created[LHTTP_TIME_TEXT], hash[2 * LEDGER_HASH_LEN + 1];
+	ledger_id_hex(&t->id, id, sizeof(id));
+	ledger_id_hex(&t->debit_account_id, debit, sizeof(debit));
+	ledger_id_hex(&t->credit_account_id, credit, sizeof(credit));
+	ledger_id_hex(&t->pending_id, pending, sizeof(pending));
+	ledger_id_hex(&t->user_data_128, ud128, sizeof(ud128));
+	lhttp_time_text(t->timestamp, created);
+	if (crypto_hex_encode(e->hash, LEDGER_HASH_LEN, hash, sizeof(hash)) != CRYPTO_OK)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s, s:o, s:I, s:I, s:I, s:I, s:s?, s:o, s:o, s:s,"
+			 " s:o, s:o, s:o, s:s}",
+			 "id", id, "debit_account_id", debit, "credit_account_id", credit,
+			 "amount", (json_int_t)t->amount,
+			 "pending_id", ledger_id_is_zero(&t->pending_id) ? NULL : pending,
+			 "user_data_128", ud128, "user_data_64", lhttp_u64_json(t->user_data_64),
+			 "user_data_32", (json_int_t)t->user_data_32, "timeout", (json_int_t)t->timeout,
+			 "ledger", (json_int_t)t->ledger, "code", (json_int_t)t->code,
+			 "reason", lhttp_reason_name(t->code),
+			 "flags", lhttp_flags_json(t->flags, &lhttp_transfer_flags),
+			 "timestamp", lhttp_u64_json(t->timestamp), "created_at", created,
+			 "seq", lhttp_u64_json(t->seq), "debit_prev_seq", lhttp_u64_json(e->debit_prev_seq),
+			 "credit_prev_seq", lhttp_u64_json(e->credit_prev_seq), "hash", hash);
+}
+
+/* entries[0..n) as a JSON array. */
+static json_t *lhttp_entries_json(const struct ledger_entry *entries, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		if (json_array_append_new(arr, lhttp_entry_json(&entries[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+/* --- replies --- */
+
+/* 200 with body, or 500 when building it ran out of memory (body NULL). */
+static void lhttp_reply_ok(struct httpd_req *req, json_t *body)
+{
+	if (body)
+		httpd_reply_json(req, 200, body);
+	else
+		httpd_reply_error(req, 500, "internal", "out of memory");
+}
+
+/*
+ * Replies for a status that is not the request's own outcome: 503 when the
+ * store cannot serve now, 500 otherwise. `status` may be a LEDGER_*, a
+ * STORE_* or a raw LMDB/errno code (a job's apply returns those as they
+ * are, so that the store can grow the map on MDB_MAP_FULL).
+ */
+static void lhttp_reply_failure(struct httpd_req *req, int status)
+{
+	if (status == LEDGER_ENOMEM) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (status == LEDGER_ECORRUPT || status == LEDGER_EINVAL) {
+		httpd_reply_error(req, 500, "internal", "the ledger failed (%d)", status);
+		return;
+	}
+	status = store_status_from_mdb(status);
+	if (status == STORE_EBUSY || status == STORE_EFULL || status == STORE_EIO || status == STORE_ESTOPPED)
+		httpd_reply_unavailable(req, store_strerror(status));
+	else
+		httpd_reply_error(req, 500, "internal", "%s", store_strerror(status));
+}
+
+/* --- query parameters --- */
+
+/*
+ * A decimal query parameter in [min, max]; `def` when absent or empty.
+ * Returns false when it is not such a number (the caller answers 400).
+ */
+static bool lhttp_query_u64(struct httpd_req *req, const char *name, uint64_t min, uint64_t max,
+			    uint64_t def, uint64_t *out)
+{
+	const char *text = httpd_query(req, name);
+	unsigned long long v;
+	size_t len;
+	*out = def;
+	if (!text || !*text)
+		return true;
+	len = strlen(text);
+	/* strtoull would take signs and blanks: only digits are numbers here. */
+	if (len > LHTTP_QUERY_TEXT_MAX || strspn(text, "0123456789") != len)
+		return false;
+	errno = 0;
+	v = strtoull(text, NULL, 10);
+	if (errno != 0 || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* The limit parameter in 1..max (default def); replies 400 and returns false when bad. */
+static bool lhttp_query_limit(struct httpd_req *req, size_t max, size_t def, size_t *out)
+{
+	uint64_t v;
+	if (!lhttp_query_u64(req, "limit", 1, max, def, &v)) {
+		httpd_reply_error(req, 400, "invalid_field", "limit must be a whole number from 1 to %zu", max);
+		return false;
+	}
+	*out = (size_t)v;
+	return true;
+}
+
+/* --- reads --- */
+
+/* The account a path names: 32 hex characters are its id, anything else its name. */
+static int lhttp_account_lookup(struct ledger *l, MDB_txn *txn, const char *ref, struct ledger_account *out)
+{
+	struct ledger_id id;
+	if (strlen(ref) == 2 * sizeof(id.b) && ledger_id_parse(ref, &id) == LEDGER_OK)
+		return ledger_account_get(l, txn, &id, out);
+	return ledger_account_by_name(l, txn, ref, out);
+}
+
+static void lhttp_handle_account(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct ledger_account a;
+	MDB_txn *txn;
+	int rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = lhttp_account_lookup(l, txn, httpd_param(req, "account"), &a);
+		store_read_end(l->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such ledger account");
+	else if (rc != STORE_OK)
+		lhttp_reply_failure(req, rc);
+	else
+		lhttp_reply_ok(req, lhttp_account_json(&a));
+}
+
+static const char lhttp_bad_cursor[] = "cursor is not one this account's statement gave out";
+
+static void lhttp_handle_statement(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct ledger_account a;
+	struct ledger_entry *entries;
+	uint64_t cursor, next = 0;
+	size_t limit, n = 0;
+	char id[LHTTP_ID_TEXT], next_text[LHTTP_U64_TEXT];
+	MDB_txn *txn;
+	int rc;
+
+	/* The cursor is the sequence of the entry the next page starts with; 0 is never one. */
+	if (!lhttp_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor)) {
+		httpd_reply_error(req, 400, "invalid_field", "%s", lhttp_bad_cursor);
+		return;
+	}
+	if (!lhttp_query_limit(req, LHTTP_STATEMENT_LIMIT_MAX, LHTTP_STATEMENT_LIMIT_DEFAULT, &limit))
+		return;
+	entries = calloc(limit, sizeof(*entries));
+	if (!entries) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = lhttp_account_lookup(l, txn, httpd_param(req, "account"), &a);
+		if (rc == STORE_OK)
+			rc = ledger_statement(l, txn, &a.id, cursor, limit, entries, &n, &next);
+		store_read_end(l->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND) {
+		httpd_reply_error(req, 404, "not_found", "no such ledger account");
+		goto free_entries;
+	}
+	/* ledger_statement refuses a cursor that is not an entry of this account. */
+	if (rc == LEDGER_EINVAL) {
+		httpd_reply_error(req, 400, "invalid_field", "%s", lhttp_bad_cursor);
+		goto free_entries;
+	}
+	if (rc != STORE_OK) {
+		lhttp_reply_failure(req, rc);
+		goto free_entries;
+	}
+	ledger_id_hex(&a.id, id, sizeof(id));
+	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)next);
+	lhttp_reply_ok(req, json_pack("{s:s, s:s, s:o, s:s?}", "account_id", id, "name", a.name, "transfers",
+				      lhttp_entries_json(entries, n), "next_cursor", next ? next_text : NULL));
+free_entries:
+	free(entries);
+}
+
+static void lhttp_handle_transfer(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct ledger_id id;
+	struct ledger_entry e;
+	MDB_txn *txn;
+	int rc;
+	if (ledger_id_parse(httpd_param(req, "id"), &id) != LEDGER_OK) {
+		httpd_reply_error(req, 400, "invalid_field", "id must be 32 hex characters");
+		return;
+	}
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = ledger_transfer_get(l, txn, &id, &e);
+		store_read_end(l->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such transfer");
+	else if (rc != STORE_OK)
+		lhttp_reply_failure(req, rc);
+	else
+		lhttp_reply_ok(req, lhttp_entry_json(&e));
+}
+
+static void lhttp_handle_journal(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct ledger_entry *entries;
+	uint8_t head_hash[LEDGER_HASH_LEN];
+	uint64_t from, head = 0;
+	size_t limit, n = 0;
+	MDB_txn *txn;
+	json_t *next;
+	int rc;
+
+	if (!lhttp_query_u64(req, "from_seq", 1, UINT64_MAX, 1, &from)) {
+		httpd_reply_error(req, 400, "invalid_field", "from_seq must be a whole number from 1");
+		return;
+	}
+	if (!lhttp_query_limit(req, LHTTP_JOURNAL_LIMIT_MAX, LHTTP_JOURNAL_LIMIT_DEFAULT, &limit))
+		return;
+	entries = calloc(limit, sizeof(*entries));
+	if (!entries) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	/* The page and the head come from one snapshot, so next_from_seq agrees with head_seq. */
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = ledger_journal(l, txn, from, limit, entries, &n);
+		if (rc == STORE_OK)
+			rc = ledger_head(l, txn, &head, head_hash);
+		store_read_end(l->store, txn);
+	}
+	if (rc != STORE_OK) {
+		lhttp_reply_failure(req, rc);
+		goto free_entries;
+	}
+	next = n > 0 && entries[n - 1].t.seq < head ? lhttp_u64_json(entries[n - 1].t.seq + 1) : json_null();
+	lhttp_reply_ok(req, json_pack("{s:o, s:o, s:o}", "entries", lhttp_entries_json(entries, n),
+				      "next_from_seq", next, "head_seq", lhttp_u64_json(head)));
+free_entries:
+	free(entries);
+}
+
+/* --- reading events from a request body --- */
+
+/* Reads body[key] as an event id (32 hex characters). Returns true when present and valid. */
+static bool lhttp_take_id(struct body_check *c, const json_t *obj, const char *key, bool required,
+			  struct ledger_id *out)
+{
+	/* Any length passes here; ledger_id_parse then wants exactly 32 hex characters. */
+	const char *text = body_str(c, obj, key, required, 0, SIZE_MAX);
+	if (!text)
+		return false;
+	if (ledger_id_parse(text, out) != LEDGER_OK) {
+		body_fail(c, key, "must be 32 hex characters");
+		return false;
+	}
+	return true;
+}
+
+/* Reads body["flags"], an optional array of at most LHTTP_FLAGS_MAX names settable in `set`. */
+static uint16_t lhttp_take_flags(struct body_check *c, const json_t *obj, const struct lhttp_flag_set *set)
+{
+	const json_t *v = json_object_get(obj, "flags");
+	const json_t *item;
+	char reason[BODY_REASON_MAX];
+	uint16_t flags = 0;
+	size_t i;
+	if (c->failed || !v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > LHTTP_FLAGS_MAX) {
+		snprintf(reason, sizeof(reason), "must be an array of at most %d flag names", LHTTP_FLAGS_MAX);
+		body_fail(c, "flags", reason);
+		return 0;
+	}
+	json_array_foreach(v, i, item) {
+		uint16_t bit = 0;
+		for (size_t f = 0; json_is_string(item) && f < set->n; f++)
+			if (strcmp(json_string_value(item), set->flags[f].name) == 0)
+				bit = set->flags[f].bit;
+		if (!(bit & set->settable)) {
+			snprintf(reason, sizeof(reason), "may hold only %s", set->settable_text);
+			body_fail(c, "flags", reason);
+			return 0;
+		}
+		flags |= bit;
+	}
+	return flags;
+}
+
+/* The fields accounts and transfers share, in their order of checking. */
+static void lhttp_take_user_data(struct body_check *c, const json_t *obj, struct ledger_id *u128, uint64_t *u64,
+				 uint32_t *u32)
+{
+	lhttp_take_id(c, obj, "user_data_128", false, u128);
+	*u64 = (uint64_t)body_int(c, obj, "user_data_64", false, 0, INT64_MAX, 0);
+	*u32 = (uint32_t)body_int(c, obj, "user_data_32", false, 0, UINT32_MAX, 0);
+}
+
+/* Outcomes of reading one event (besides a failure recorded in the body_check). */
+#define LHTTP_READ_OK 0
+#define LHTTP_READ_INVALID (-1)
+
+static int lhttp_read_account(struct body_check *c, const json_t *obj, void *event)
+{
+	struct ledger_account *a = event;
+	bool has_id = lhttp_take_id(c, obj, "id", false, &a->id);
+	const char *name = body_str(c, obj, "name", true, 1, LEDGER_NAME_MAX);
+	a->ledger = (uint32_t)body_int(c, obj, "ledger", false, 0, UINT32_MAX, LEDGER_IDR);
+	a->code = (uint16_t)body_int(c, obj, "code", true, 0, UINT16_MAX, 0);
+	a->flags = lhttp_take_flags(c, obj, &lhttp_account_flags);
+	lhttp_take_user_data(c, obj, &a->user_data_128, &a->user_data_64, &a->user_data_32);
+	if (c->failed)
+		return LHTTP_READ_INVALID;
+	/* The name's characters are the ledger's to judge (result name_must_be_valid). */
+	memcpy(a->name, name, strlen(name) + 1);
+	return has_id ? LHTTP_READ_OK : ledger_id_new(&a->id);
+}
+
+static int lhttp_read_transfer(struct body_check *c, const json_t *obj, void *event)
+{
+	struct ledger_transfer *t = event;
+	bool resolves;
+	t->flags = lhttp_take_flags(c, obj, &lhttp_transfer_flags);
+	/* A post or void may leave accounts, ledger and code out: they come from the pending transfer. */
+	resolves = t->flags & (LEDGER_POST_PENDING | LEDGER_VOID_PENDING);
+	lhttp_take_id(c, obj, "id", true, &t->id);
+	lhttp_take_id(c, obj, "debit_account_id", !resolves, &t->debit_account_id);
+	lhttp_take_id(c, obj, "credit_account_id", !resolves, &t->credit_account_id);
+	/* Zero passes, for the ledger to answer amount_must_not_be_zero; INT64_MAX posts all of a pending. */
+	t->amount = body_int(c, obj, "amount", !resolves, 0, INT64_MAX, 0);
+	lhttp_take_id(c, obj, "pending_id", false, &t->pending_id);
+	lhttp_take_user_data(c, obj, &t->user_data_128, &t->user_data_64, &t->user_data_32);
+	t->timeout = (uint32_t)body_int(c, obj, "timeout", false, 0, UINT32_MAX, 0);
+	t->ledger = (uint32_t)body_int(c, obj, "ledger", false, 0, UINT32_MAX, resolves ? 0 : LEDGER_IDR);
+	t->code = (uint16_t)body_int(c, obj, "code", !resolves, 0, UINT16_MAX, 0);
+	return c->failed ? LHTTP_READ_INVALID : LHTTP_READ_OK;
+}
+
+/* --- creating accounts and transfers --- */
+
+static int lhttp_create_accounts(struct ledger *l, MDB_txn *txn, void *events, size_t n, uint32_t *results)
+{
+	return ledger_create_accounts(l, txn, events, n, results);
+}
+
+static int lhttp_create_transfers(struct ledger *l, MDB_txn *txn, void *events, size_t n, uint32_t *results)
+{
+	return ledger_create_transfers(l, txn, events, n, results);
+}
+
+static json_t *lhttp_result_json(const struct ledger_id *id, size_t index, uint32_t result)
+{
+	char text[LHTTP_ID_TEXT];
+	ledger_id_hex(id, text, sizeof(text));
+	return json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "id", text, "result",
+			 ledger_result_name(result));
+}
+
+static json_t *lhttp_account_result(const void *event, size_t index, uint32_t result)
+{
+	const struct ledger_account *a = event;
+	return lhttp_result_json(&a->id, index, result);
+}
+
+/* A transfer's result also says where it is in the journal when it is there. */
+static json_t *lhttp_transfer_result(const void *event, size_t index, uint32_t result)
+{
+	const struct ledger_transfer *t = event;
+	json_t *obj = lhttp_result_json(&t->id, index, result);
+	if (obj && (result == LEDGER_R_OK || result == LEDGER_R_EXISTS) &&
+	    (json_object_set_new(obj, "seq", lhttp_u64_json(t->seq)) != 0 ||
+	     json_object_set_new(obj, "timestamp", lhttp_u64_json(t->timestamp)) != 0)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+/* What differs between creating accounts and creating transfers. */
+struct lhttp_kind {
+	const char *list;                    /* the body's array: "accounts" or "transfers" */
+	size_t max;                          /* events per request */
+	size_t size;                         /* bytes of one event */
+	/* Fills one event from obj; LHTTP_READ_INVALID (c says why) or a LEDGER_* status. */
+	int (*read)(struct body_check *c, const json_t *obj, void *event);
+	int (*create)(struct ledger *l, MDB_txn *txn, void *events, size_t n, uint32_t *results);
+	json_t *(*result)(const void *event, size_t index, uint32_t result);
+};
+
+static const struct lhttp_kind lhttp_accounts_kind = {
+	"accounts", LHTTP_ACCOUNTS_MAX, sizeof(struct ledger_account), lhttp_read_account,
+	lhttp_create_accounts, lhttp_account_result,
+};
+
+static const struct lhttp_kind lhttp_transfers_kind = {
+	"transfers", LEDGER_BATCH_MAX, sizeof(struct ledger_transfer), lhttp_read_transfer,
+	lhttp_create_transfers, lhttp_transfer_result,
+};
+
+/* One POST in flight: lives from the handler to the reply. */
+struct lhttp_op {
+	struct ledger *l;
+	struct httpd_req *req;
+	const struct lhttp_kind *kind;
+	size_t n;
+	void *events;                        /* n events as read from the body */
+	void *work;                          /* the copy each apply hands the ledger to fill in */
+	uint32_t *results;
+};
+
+static void lhttp_op_free(struct lhttp_op *op)
+{
+	free(op->events);
+	free(op->work);
+	free(op->results);
+	free(op);
+}
+
+static struct lhttp_op *lhttp_op_new(struct ledger *l, struct httpd_req *req, const struct lhttp_kind *kind,
+				     size_t n)
+{
+	struct lhttp_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->l = l;
+	op->req = req;
+	op->kind = kind;
+	op->n = n;
+	op->events = calloc(n, kind->size);
+	op->work = calloc(n, kind->size);
+	op->results = calloc(n, sizeof(*op->results));
+	if (!op->events || !op->work || !op->results) {
+		lhttp_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+/* Store job. A re-run (after the map grew) starts again from the request's events. */
+static int lhttp_apply(MDB_txn *txn, void *arg)
+{
+	struct lhttp_op *op = arg;
+	memcpy(op->work, op->events, op->n * op->kind->size);
+	memset(op->results, 0, op->n * sizeof(*op->results));
+	return op->kind->create(op->l, txn, op->work, op->n, op->results);
+}
+
+static json_t *lhttp_results_json(const struct lhttp_op *op)
+{
+	json_t *arr = json_array();
+	const char *work = op->work;
+	for (size_t i = 0; arr && i < op->n; i++) {
+		json_t *item = op->kind->result(work + i * op->kind->size, i, op->results[i]);
+		if (json_array_append_new(arr, item) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr ? json_pack("{s:o}", "results", arr) : NULL;
+}
+
+static void lhttp_create_done(int status, void *arg)
+{
+	struct lhttp_op *op = arg;
+	if (status != 0)
+		lhttp_reply_failure(op->req, status);
+	else
+		lhttp_reply_ok(op->req, lhttp_results_json(op));
+	lhttp_op_free(op);
+}
+
+/*
+ * Reads body[kind->list], 1..kind->max events, into a new op. Replies (400
+ * naming the event and field, or 500) and returns NULL on failure.
+ */
+static struct lhttp_op *lhttp_read_events(struct ledger *l, struct httpd_req *req, const json_t *body,
+					  const struct lhttp_kind *kind)
+{
+	const json_t *list = json_object_get(body, kind->list);
+	const json_t *item;
+	struct lhttp_op *op;
+	size_t i;
+	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > kind->max) {
+		httpd_reply_error(req, 400, "invalid_field", "%s must be an array of 1 to %zu events", kind->list,
+				  kind->max);
+		return NULL;
+	}
+	op = lhttp_op_new(l, req, kind, json_array_size(list));
+	if (!op) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return NULL;
+	}
+	json_array_foreach(list, i, item) {
+		struct body_check c = { 0 };
+		int rc = json_is_object(item) ? kind->read(&c, item, (char *)op->events + i * kind->size)
+					      : LHTTP_READ_INVALID;
+		if (rc == LHTTP_READ_INVALID && !c.failed)
+			httpd_reply_error(req, 400, "invalid_field", "%s[%zu] must be an object", kind->list, i);
+		else if (rc == LHTTP_READ_INVALID)
+			httpd_reply_error(req, 400, "invalid_field", "%s[%zu].%s %s", kind->list, i, c.field,
+					  c.reason);
+		else if (rc != LHTTP_READ_OK)
+			lhttp_reply_failure(req, rc);
+		if (rc != LHTTP_READ_OK) {
+			lhttp_op_free(op);
+			return NULL;
+		}
+	}
+	return op;
+}
+
+static void lhttp_handle_create(struct httpd_req *req, struct ledger *l, const struct lhttp_kind *kind)
+{
+	struct lhttp_op *op;
+	json_t *body;
+	int rc;
+	if (httpd_json_body(req, &body) != 0 || !(op = lhttp_read_events(l, req, body, kind)))
+		return;
+	rc = store_submit(l->store, lhttp_apply, lhttp_create_done, op);
+	if (rc != STORE_OK) {
+		lhttp_reply_failure(req, rc);
+		lhttp_op_free(op);
+	}
+}
+
+static void lhttp_handle_create_accounts(struct httpd_req *req, void *ctx)
+{
+	lhttp_handle_create(req, ctx, &lhttp_accounts_kind);
+}
+
+static void lhttp_handle_create_transfers(struct httpd_req *req, void *ctx)
+{
+	lhttp_handle_create(req, ctx, &lhttp_transfers_kind);
+}
+
+int ledger_attach(struct ledger *l, struct httpd *h)
+{
+	const unsigned readers = ROLE_ADMIN | ROLE_AUDITOR;
+	if (httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}", readers, lhttp_handle_account, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}/transfers", readers,
+			lhttp_handle_statement, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/transfers/{id}", readers, lhttp_handle_transfer, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/journal", readers, lhttp_handle_journal, l) ||
+	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/accounts", ROLE_ADMIN, lhttp_handle_create_accounts, l) ||
+	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/transfers", ROLE_ADMIN, lhttp_handle_create_transfers, l))
+		return HTTPD_EINVAL;
+	return HTTPD_OK;
+}

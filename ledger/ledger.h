@@ -214,8 +214,9 @@ void ledger_close(struct ledger *l);
  * Creates accounts. results[i] is a ledger_result for accounts[i]; on `ok`
  * and `exists` the ledger fills timestamp (and, for `exists`, the stored
  * balances). n in 1..LEDGER_BATCH_MAX. Returns 0 (whatever the results), or
- * a STORE_* / LEDGER_* status when the transaction itself failed: the job
- * must then fail so the store rolls it back.
+ * a nonzero status when the transaction itself failed — a LEDGER_* code or
+ * LMDB's own (MDB_MAP_FULL among them, which the store answers by growing
+ * the map): the job must then return it, so the store rolls the job back.
  */
 int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account *accounts, size_t n,
 			   uint32_t *results);
