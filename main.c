@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 		return app_serve(argc - 2, argv + 2);
 	if (strcmp(argv[1], "user") == 0 && argc >= 3 && strcmp(argv[2], "add") == 0)
 		return app_user_add(argc - 3, argv + 3);
-	if (strcmp(argv[1], "ledger") == 0 && argc >= 3)
+	if (strcmp(argv[1], "ledger") == 0)
 		return ledger_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("bangsoleh %s\n", BANGSOLEH_VERSION);

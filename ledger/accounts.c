@@ -136,7 +136,7 @@ static int ledger_account_create(struct ledger *l, MDB_txn *txn, struct ledger_m
 		return rc;
 	a->debits_pending = a->debits_posted = a->credits_pending = a->credits_posted = 0;
 	a->last_seq = 0;
-	a->timestamp = ledger_tick(meta);
+	a->timestamp = ledger_tick(meta, ledger_now_ns());
 	v.mv_size = 16;
 	v.mv_data = a->id.b;
 	rc = mdb_put(txn, l->names, &k, &v, MDB_NOOVERWRITE);
@@ -198,9 +198,11 @@ int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account
 					results[i] = LEDGER_R_LINKED_EVENT_FAILED;
 		} else {
 			rc = mdb_txn_commit(child);
-			for (i = start; rc == 0 && i <= end && i < n; i++)
-				if (results[i] == LEDGER_R_OK)
-					rc = ledger_cache_stage(l->cache, &accounts[i]);
+			for (i = start; rc == 0 && i <= end && i < n; i++) {
+				uint32_t handle = results[i] == LEDGER_R_OK ? ledger_cache_find(l->cache, &accounts[i].id, true) : 0;
+				if (handle)
+					rc = ledger_cache_stage(l->cache, handle, &accounts[i]);
+			}
 			if (rc != 0)
 				return rc;
 		}

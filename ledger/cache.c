@@ -26,23 +26,28 @@ struct cache_entry {
 	uint64_t touched;        /* the batch generation that last wrote it */
 };
 
+/* A value written by a job, for the entry behind `handle`. */
+struct staged {
+	uint32_t handle;
+	struct ledger_account a;
+};
+
 struct ledger_cache {
-	uint32_t *slots;         /* position + 1; 0 = empty */
+	uint64_t *slots;         /* hash tag in the high 32 bits, position + 1 in the low; 0 = empty */
 	struct cache_entry *entries;
 	size_t n, cap;
 	uint64_t generation;     /* the current batch; starts at 1 */
-	struct ledger_account *job;      /* staged by the running job */
-	size_t njob, job_cap;
-	struct ledger_account *batch;    /* staged by kept jobs of this batch */
-	size_t nbatch, batch_cap;
+	struct staged *staged;   /* written in this batch: kept jobs' values, then the running job's */
+	size_t nstaged, staged_cap;
+	size_t kept;             /* staged[0..kept) belong to jobs the store kept */
 };
 
-static size_t cache_hash(const struct ledger_id *id)
+static uint64_t cache_hash(const struct ledger_id *id)
 {
 	uint64_t h = ledger_get_u64(id->b + 8) ^ (ledger_get_u64(id->b) * 0x9e3779b97f4a7c15ull);
 	h ^= h >> 31;
 	h *= 0xbf58476d1ce4e5b9ull;
-	return (size_t)(h ^ (h >> 29));
+	return h ^ (h >> 29);
 }
 
 int ledger_cache_new(struct ledger_cache **out)
@@ -66,106 +71,96 @@ void ledger_cache_free(struct ledger_cache *c)
 		return;
 	free(c->slots);
 	free(c->entries);
-	free(c->job);
-	free(c->batch);
+	free(c->staged);
 	free(c);
 }
 
-/* The entry for id; with `add`, a new one when absent and there is room. NULL otherwise. */
-static struct cache_entry *cache_find(struct ledger_cache *c, const struct ledger_id *id, bool add)
+/* The entry's handle (position + 1) for id; with `add`, a new entry when there is room. 0 otherwise. */
+uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, bool add)
 {
-	size_t i = cache_hash(id) % LEDGER_CACHE_SLOTS;
+	uint64_t h = cache_hash(id);
+	uint32_t tag = (uint32_t)(h >> 32);
+	size_t i = (size_t)h & (LEDGER_CACHE_SLOTS - 1);
 	struct cache_entry *e;
-	for (; c->slots[i]; i = (i + 1) % LEDGER_CACHE_SLOTS) {
-		e = &c->entries[c->slots[i] - 1];
-		if (memcmp(e->a.id.b, id->b, 16) == 0)
-			return e;
+	/* The tag spares a visit to the (large, cold) entry for most slots that are not it. */
+	for (; c->slots[i]; i = (i + 1) & (LEDGER_CACHE_SLOTS - 1)) {
+		if ((uint32_t)(c->slots[i] >> 32) != tag)
+			continue;
+		if (memcmp(c->entries[(uint32_t)c->slots[i] - 1].a.id.b, id->b, 16) == 0)
+			return (uint32_t)c->slots[i];
 	}
 	if (!add || c->n == LEDGER_CACHE_MAX)
-		return NULL;
+		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 1024;
 		struct cache_entry *n = realloc(c->entries, cap * sizeof(*n));
 		if (!n)
-			return NULL;
+			return 0;
 		c->entries = n;
 		c->cap = cap;
 	}
 	e = &c->entries[c->n];
 	memset(e, 0, sizeof(*e));
 	e->a.id = *id;
-	c->slots[i] = (uint32_t)++c->n;
-	return e;
+	c->slots[i] = (uint64_t)tag << 32 | (uint64_t)++c->n;
+	return (uint32_t)c->n;
 }
 
-bool ledger_cache_get(struct ledger_cache *c, const struct ledger_id *id, struct ledger_account *out)
+bool ledger_cache_get(struct ledger_cache *c, uint32_t handle, struct ledger_account *out)
 {
-	struct cache_entry *e = cache_find(c, id, false);
-	if (!e || !e->valid || e->touched == c->generation)
+	struct cache_entry *e = &c->entries[handle - 1];
+	if (!e->valid || e->touched == c->generation)
 		return false;
 	*out = e->a;
 	return true;
 }
 
-void ledger_cache_seen(struct ledger_cache *c, const struct ledger_account *a)
+void ledger_cache_seen(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a)
 {
-	struct cache_entry *e = cache_find(c, &a->id, true);
+	struct cache_entry *e = &c->entries[handle - 1];
 	/* Read from the transaction: the committed value unless this batch wrote it. */
-	if (e && e->touched != c->generation) {
+	if (e->touched != c->generation) {
 		e->a = *a;
 		e->valid = true;
 	}
 }
 
-static int cache_push(struct ledger_account **list, size_t *n, size_t *cap, const struct ledger_account *a)
+int ledger_cache_stage(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		struct ledger_account *l = realloc(*list, ncap * sizeof(*l));
-		if (!l)
+	c->entries[handle - 1].touched = c->generation;
+	if (c->nstaged == c->staged_cap) {
+		size_t cap = c->staged_cap ? c->staged_cap * 2 : 256;
+		struct staged *n = realloc(c->staged, cap * sizeof(*n));
+		if (!n)
 			return LEDGER_ENOMEM;
-		*list = l;
-		*cap = ncap;
+		c->staged = n;
+		c->staged_cap = cap;
 	}
-	(*list)[(*n)++] = *a;
+	c->staged[c->nstaged].handle = handle;
+	c->staged[c->nstaged].a = *a;
+	c->nstaged++;
 	return LEDGER_OK;
-}
-
-int ledger_cache_stage(struct ledger_cache *c, const struct ledger_account *a)
-{
-	struct cache_entry *e = cache_find(c, &a->id, true);
-	if (!e)
-		return LEDGER_OK;    /* not cached: always read from storage */
-	e->touched = c->generation;
-	return cache_push(&c->job, &c->njob, &c->job_cap, a);
 }
 
 void ledger_cache_job_end(bool kept, void *ctx)
 {
 	struct ledger_cache *c = ctx;
-	for (size_t i = 0; kept && i < c->njob; i++) {
-		/* Out of memory here: forget the account, so it is read from storage. */
-		if (cache_push(&c->batch, &c->nbatch, &c->batch_cap, &c->job[i]) != LEDGER_OK) {
-			struct cache_entry *e = cache_find(c, &c->job[i].id, false);
-			if (e)
-				e->valid = false;
-		}
-	}
-	c->njob = 0;
+	/* A dropped job's values go; its accounts stay marked as written, so they are read from storage. */
+	if (kept)
+		c->kept = c->nstaged;
+	else
+		c->nstaged = c->kept;
 }
 
 void ledger_cache_batch_end(bool committed, void *ctx)
 {
 	struct ledger_cache *c = ctx;
-	for (size_t i = 0; committed && i < c->nbatch; i++) {
-		struct cache_entry *e = cache_find(c, &c->batch[i].id, false);
-		if (e) {
-			e->a = c->batch[i];
-			e->valid = true;
-		}
+	for (size_t i = 0; committed && i < c->kept; i++) {
+		struct cache_entry *e = &c->entries[c->staged[i].handle - 1];
+		e->a = c->staged[i].a;
+		e->valid = true;
 	}
-	c->nbatch = 0;
-	c->njob = 0;
+	c->nstaged = c->kept = 0;
 	/* A new generation: nothing counts as written by the batch in progress. */
 	c->generation++;
 }

@@ -65,15 +65,20 @@ struct ledger {
 	struct ledger_cache *cache;       /* committed accounts, in the writer's memory */
 };
 
-/* The account cache (cache.c); writer thread only. */
+/*
+ * The account cache (cache.c); writer thread only. An account's handle
+ * (nonzero) names its cache entry for the other calls.
+ */
 int ledger_cache_new(struct ledger_cache **out);
 void ledger_cache_free(struct ledger_cache *c);
+/* The handle of an account's entry; with `add`, made when there is room. 0: not cached. */
+uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, bool add);
 /* The committed value of an account not written in the current batch. */
-bool ledger_cache_get(struct ledger_cache *c, const struct ledger_id *id, struct ledger_account *out);
+bool ledger_cache_get(struct ledger_cache *c, uint32_t handle, struct ledger_account *out);
 /* An account as read from the transaction. */
-void ledger_cache_seen(struct ledger_cache *c, const struct ledger_account *a);
+void ledger_cache_seen(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a);
 /* An account as the running job wrote it; kept only if the job and its batch commit. */
-int ledger_cache_stage(struct ledger_cache *c, const struct ledger_account *a);
+int ledger_cache_stage(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a);
 /* Store hooks (ctx is the cache). */
 void ledger_cache_job_end(bool kept, void *ctx);
 void ledger_cache_batch_end(bool committed, void *ctx);
@@ -116,7 +121,9 @@ uint64_t ledger_get_u64(const uint8_t in[8]);
 int ledger_meta_read(struct ledger *l, MDB_txn *txn, struct ledger_meta *out);
 int ledger_meta_write(struct ledger *l, MDB_txn *txn, const struct ledger_meta *m);
 
-/* A timestamp after both the last one given out and now. */
-uint64_t ledger_tick(struct ledger_meta *m);
+/* The wall clock, ns since the epoch (UTC). */
+uint64_t ledger_now_ns(void);
+/* A timestamp after both the last one given out and `now`. */
+uint64_t ledger_tick(struct ledger_meta *m, uint64_t now);
 
 #endif

@@ -156,12 +156,15 @@ int ledger_meta_write(struct ledger *l, MDB_txn *txn, const struct ledger_meta *
 	return mdb_put(txn, l->meta, &k, &v, 0);
 }
 
-uint64_t ledger_tick(struct ledger_meta *m)
+uint64_t ledger_now_ns(void)
 {
 	struct timespec ts;
-	uint64_t now;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ledger_tick(struct ledger_meta *m, uint64_t now)
+{
 	/* Strictly increasing even when the wall clock steps back. */
 	m->clock = now > m->clock ? now : m->clock + 1;
 	return m->clock;
@@ -272,13 +275,6 @@ struct ledger_sweep {
 	bool stopped;       /* ledger_stop ran while a job was out: its done frees */
 	size_t expired;
 };
-
-static uint64_t ledger_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int ledger_sweep_apply(MDB_txn *txn, void *arg)
 {

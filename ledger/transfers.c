@@ -23,6 +23,7 @@
 
 struct acct_slot {
 	struct ledger_account a;
+	uint32_t cached;   /* its handle in the ledger's cache, 0 if none */
 	bool found;        /* the account exists */
 	bool dirty;        /* changed by this call: written at the end */
 };
@@ -78,6 +79,7 @@ struct xfer {
 	struct ledger *l;
 	MDB_txn *txn;
 	struct ledger_meta meta;
+	uint64_t now;                     /* the clock when the call began: one read per call */
 	struct ledger_id max_stored_id;   /* ids above it are new without a lookup */
 	bool have_stored_ids;
 	struct ledger_buffers *buf;
@@ -156,14 +158,15 @@ static struct acct_slot *xfer_account(struct xfer *x, const struct ledger_id *id
 	if (*slot)
 		return &x->accts[(uint32_t)*slot - 1];
 	s = &x->accts[x->naccts];
-	if (ledger_cache_get(x->l->cache, id, &s->a)) {
+	s->cached = ledger_cache_find(x->l->cache, id, true);
+	if (s->cached && ledger_cache_get(x->l->cache, s->cached, &s->a)) {
 		*rc = 0;
 	} else {
 		*rc = ledger_account_get(x->l, x->txn, id, &s->a);
 		if (*rc != 0 && *rc != STORE_ENOTFOUND)
 			return NULL;
-		if (*rc == 0)
-			ledger_cache_seen(x->l->cache, &s->a);
+		if (*rc == 0 && s->cached)
+			ledger_cache_seen(x->l->cache, s->cached, &s->a);
 	}
 	s->found = *rc == 0;
 	s->dirty = false;
@@ -198,13 +201,6 @@ static struct pend_slot *xfer_pending(struct xfer *x, const struct ledger_id *id
 	*rc = 0;
 	xfer_index_set(slot, id, x->npends++);
 	return s;
-}
-
-/* The buffered entry with this id, or NULL. */
-static struct ledger_entry *xfer_buffered(struct xfer *x, const struct ledger_id *id)
-{
-	uint64_t *slot = xfer_probe(x, &x->entry_ix, XK_ENTRY, id);
-	return *slot ? &x->entries[(uint32_t)*slot - 1] : NULL;
 }
 
 /* --- undo of a failed chain --- */
@@ -252,17 +248,21 @@ static void xfer_rollback(struct xfer *x, size_t entries_at, const struct ledger
 
 /* --- looking up a stored transfer --- */
 
-/* The committed or buffered entry with this id. OUT: *found. */
-static int xfer_find(struct xfer *x, const struct ledger_id *id, struct ledger_entry *out, bool *found)
+/*
+ * The committed or buffered entry with this id. OUT: *found; *slot, the
+ * index slot where a new entry with this id goes (valid until the next
+ * entry is added).
+ */
+static int xfer_find(struct xfer *x, const struct ledger_id *id, struct ledger_entry *out, bool *found,
+		     uint64_t **slot)
 {
-	const struct ledger_entry *b = xfer_buffered(x, id);
 	MDB_val k = { 16, (void *)id->b }, v;
 	uint8_t seq_key[8];
 	int rc;
-	*found = false;
-	if (b) {
-		*out = *b;
-		*found = true;
+	*slot = xfer_probe(x, &x->entry_ix, XK_ENTRY, id);
+	*found = **slot != 0;
+	if (*found) {
+		*out = x->entries[(uint32_t)**slot - 1];
 		return 0;
 	}
 	if (!x->have_stored_ids || memcmp(id->b, x->max_stored_id.b, 16) > 0)
@@ -314,11 +314,12 @@ static uint32_t xfer_exists(const struct ledger_transfer *t, const struct ledger
 
 /*
  * The same for a post or void: fields left zero were inherited from the
- * pending transfer, and a post of "all" matches whatever was posted.
+ * pending transfer, and the amount compared is the one it would move
+ * (a post of "all" is the whole pending amount).
  */
-static uint32_t xfer_exists_resolving(const struct ledger_transfer *t, const struct ledger_transfer *e)
+static uint32_t xfer_exists_resolving(const struct ledger_transfer *t, int64_t amount,
+				      const struct ledger_transfer *e)
 {
-	bool all = t->amount == LEDGER_AMOUNT_MAX || ((t->flags & LEDGER_VOID_PENDING) && t->amount == 0);
 	if (t->flags != e->flags)
 		return LEDGER_R_EXISTS_WITH_DIFFERENT_FLAGS;
 	if (!id_equal(&t->pending_id, &e->pending_id))
@@ -327,7 +328,7 @@ static uint32_t xfer_exists_resolving(const struct ledger_transfer *t, const str
 		return LEDGER_R_EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID;
 	if (!ledger_id_is_zero(&t->credit_account_id) && !id_equal(&t->credit_account_id, &e->credit_account_id))
 		return LEDGER_R_EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID;
-	if (!all && t->amount != e->amount)
+	if (amount != e->amount)
 		return LEDGER_R_EXISTS_WITH_DIFFERENT_AMOUNT;
 	if (!id_equal(&t->user_data_128, &e->user_data_128))
 		return LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_128;
@@ -362,7 +363,7 @@ static bool add_overflows(int64_t a, int64_t b)
 
 /* Appends the entry for t (effective fields) and links it into both accounts' histories. */
 static int xfer_append(struct xfer *x, const struct ledger_transfer *t, struct acct_slot *dr,
-		       struct acct_slot *cr, uint64_t timestamp, struct ledger_transfer *out)
+		       struct acct_slot *cr, uint64_t timestamp, uint64_t *slot, struct ledger_transfer *out)
 {
 	struct ledger_entry *e = &x->entries[x->nentries];
 	e->t = *t;
@@ -372,7 +373,7 @@ static int xfer_append(struct xfer *x, const struct ledger_transfer *t, struct a
 	e->credit_prev_seq = cr->a.last_seq;
 	dr->a.last_seq = cr->a.last_seq = e->t.seq;
 	dr->dirty = cr->dirty = true;
-	xfer_index_set(xfer_probe(x, &x->entry_ix, XK_ENTRY, &e->t.id), &e->t.id, x->nentries);
+	xfer_index_set(slot, &e->t.id, x->nentries);
 	x->nentries++;
 	out->timestamp = e->t.timestamp;
 	out->seq = e->t.seq;
@@ -400,6 +401,7 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 	struct acct_slot *dr, *cr;
 	struct pend_slot *ps;
 	struct ledger_entry e;
+	uint64_t *slot;
 	bool found, pending = t->flags & LEDGER_PENDING;
 	uint64_t now;
 	int rc = 0;
@@ -430,7 +432,7 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 		return rc;
 	if ((*result = xfer_check_accounts(t, dr, cr)) != LEDGER_R_OK)
 		return 0;
-	if ((rc = xfer_find(x, &t->id, &e, &found)) != 0)
+	if ((rc = xfer_find(x, &t->id, &e, &found, &slot)) != 0)
 		return rc;
 	if (found)
 		return *result = xfer_report_exists(t, &e, xfer_exists(t, &e.t)), 0;
@@ -442,9 +444,10 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 		return *result = LEDGER_R_OVERFLOWS_DEBITS_PENDING, 0;
 	if (pending && add_overflows(t->amount, cr->a.credits_pending))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS_PENDING, 0;
-	if (!pending && add_overflows(t->amount, dr->a.debits_posted))
+	/* A pending amount may be posted later: the posted sides must have room too. */
+	if (add_overflows(t->amount, dr->a.debits_posted))
 		return *result = LEDGER_R_OVERFLOWS_DEBITS_POSTED, 0;
-	if (!pending && add_overflows(t->amount, cr->a.credits_posted))
+	if (add_overflows(t->amount, cr->a.credits_posted))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS_POSTED, 0;
 	if (add_overflows(dr->a.debits_pending, dr->a.debits_posted) ||
 	    add_overflows(t->amount, dr->a.debits_pending + dr->a.debits_posted))
@@ -452,7 +455,7 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 	if (add_overflows(cr->a.credits_pending, cr->a.credits_posted) ||
 	    add_overflows(t->amount, cr->a.credits_pending + cr->a.credits_posted))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS, 0;
-	now = ledger_tick(&x->meta);
+	now = ledger_tick(&x->meta, x->now);
 	if (pending && t->timeout && now + (uint64_t)t->timeout * NS_PER_S < now)
 		return *result = LEDGER_R_OVERFLOWS_TIMEOUT, 0;
 	if ((dr->a.flags & LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS) &&
@@ -485,7 +488,7 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 		cr->a.credits_posted += t->amount;
 	}
 	*result = LEDGER_R_OK;
-	return xfer_append(x, t, dr, cr, now, t);
+	return xfer_append(x, t, dr, cr, now, slot, t);
 }
 
 /* A post or void of a pending transfer (and the ledger's own expiry voids). */
@@ -497,6 +500,7 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 	struct ledger_entry e;
 	struct acct_slot *dr, *cr;
 	struct pend_slot *ps;
+	uint64_t *slot;
 	int64_t amount;
 	bool found;
 	uint64_t now;
@@ -516,7 +520,7 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 	}
 	if (!ps->found) {
 		bool plain;
-		if ((rc = xfer_find(x, &t->pending_id, &e, &plain)) != 0)
+		if ((rc = xfer_find(x, &t->pending_id, &e, &plain, &slot)) != 0)
 			return rc;
 		return *result = plain ? LEDGER_R_PENDING_TRANSFER_NOT_PENDING : LEDGER_R_PENDING_TRANSFER_NOT_FOUND, 0;
 	}
@@ -538,20 +542,20 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 			return *result = LEDGER_R_EXCEEDS_PENDING_TRANSFER_AMOUNT, 0;
 	} else {
 		amount = ps->p.amount;
-		if (t->amount != 0 && t->amount != LEDGER_AMOUNT_MAX && t->amount != ps->p.amount)
+		if (t->amount != 0 && t->amount != ps->p.amount)
 			return *result = LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT, 0;
 	}
-	if ((rc = xfer_find(x, &t->id, &e, &found)) != 0)
+	if ((rc = xfer_find(x, &t->id, &e, &found, &slot)) != 0)
 		return rc;
 	if (found)
-		return *result = xfer_report_exists(t, &e, xfer_exists_resolving(t, &e.t)), 0;
+		return *result = xfer_report_exists(t, &e, xfer_exists_resolving(t, amount, &e.t)), 0;
 	if (ps->p.status == LEDGER_PENDING_POSTED)
 		return *result = LEDGER_R_PENDING_TRANSFER_ALREADY_POSTED, 0;
 	if (ps->p.status == LEDGER_PENDING_VOIDED)
 		return *result = LEDGER_R_PENDING_TRANSFER_ALREADY_VOIDED, 0;
 	if (ps->p.status == LEDGER_PENDING_EXPIRED)
 		return *result = LEDGER_R_PENDING_TRANSFER_EXPIRED, 0;
-	now = ledger_tick(&x->meta);
+	now = ledger_tick(&x->meta, x->now);
 	if (!expiry && ps->p.expires_at && now >= ps->p.expires_at)
 		return *result = LEDGER_R_PENDING_TRANSFER_EXPIRED, 0;
 	if (!(dr = xfer_account(x, &ps->p.debit_account_id, &rc)) ||
@@ -588,7 +592,7 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 	eff.code = ps->p.code;
 	eff.amount = amount;
 	*result = LEDGER_R_OK;
-	return xfer_append(x, &eff, dr, cr, now, t);
+	return xfer_append(x, &eff, dr, cr, now, slot, t);
 }
 
 static int xfer_event(struct xfer *x, struct ledger_transfer *t, bool internal, uint32_t *result)
@@ -724,6 +728,8 @@ static int xfer_write_accounts(struct xfer *x, size_t dirty)
 		v.mv_size = ledger_account_encode(&s->a, buf);
 		v.mv_data = buf;
 		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+		if (rc != 0)
+			break;
 		dirty--;
 	}
 	mdb_cursor_close(cur);
@@ -783,8 +789,8 @@ static int xfer_stage_accounts(struct xfer *x)
 {
 	int rc = 0;
 	for (size_t i = 0; i < x->naccts && rc == 0; i++)
-		if (x->accts[i].dirty)
-			rc = ledger_cache_stage(x->l->cache, &x->accts[i].a);
+		if (x->accts[i].dirty && x->accts[i].cached)
+			rc = ledger_cache_stage(x->l->cache, x->accts[i].cached, &x->accts[i].a);
 	return rc;
 }
 
@@ -884,6 +890,7 @@ static int xfer_init(struct xfer *x, struct ledger *l, MDB_txn *txn, size_t n)
 	rc = ledger_meta_read(l, txn, &x->meta);
 	if (rc != 0)
 		return rc;
+	x->now = ledger_now_ns();
 	rc = mdb_cursor_open(txn, l->ids, &cur);
 	if (rc != 0)
 		return rc;

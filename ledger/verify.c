@@ -1,2 +1,964 @@
-/* placeholder: replaced by the module implementation */
-typedef int ledger_verify_placeholder;
+/*
+ * The ledger verifier. One pass over ledger_log in sequence order recomputes
+ * the chain, checks each entry's place (sequence, timestamp, history links,
+ * id index, batch) and replays its effect on balances into in-memory maps;
+ * then the stored meta, batch records, id index and accounts are compared
+ * with what the pass derived. Nothing is allocated per entry: two
+ * open-addressing maps (accounts, pending transfers) grow by doubling.
+ */
+#include "tools.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "internal.h"
+#include "store.h"
+
+#define VERIFY_PROGRESS_EVERY 16384  /* entries between progress calls */
+#define VERIFY_MAP_MIN 1024          /* slots of a new map */
+#define VERIFY_HEX_LEN 33            /* an id as hex, with its NUL */
+#define VERIFY_NS_PER_S 1000000000u
+#define VERIFY_KINDS (LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
+
+/* An account as its entries make it. A zero id marks an empty slot. */
+struct verify_account {
+	struct ledger_id id;
+	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
+	uint64_t last_seq;      /* 0 until an entry touches it */
+	uint32_t ledger;        /* the ledger of its entries */
+	bool stored;            /* its stored record was met */
+};
+
+/* A pending transfer of the log, as its ledger_pending record should be. */
+struct verify_pending {
+	struct ledger_pending p;
+	bool stored;            /* its stored record was met */
+};
+
+/*
+ * Open addressing with linear probing over fixed-size slots, each starting
+ * with its struct ledger_id key; zero ids (never valid) mark empty slots.
+ * The load stays at most one half.
+ */
+struct verify_map {
+	unsigned char *slots;
+	size_t slot_size;
+	size_t cap;             /* a power of two */
+	size_t len;
+};
+
+/* 128-bit sums of one balance over a ledger's accounts (int64 sums can overflow). */
+struct verify_sum {
+	uint64_t hi, lo;
+};
+
+struct verify_ledger {
+	uint32_t ledger;
+	struct verify_sum debits_pending, debits_posted, credits_pending, credits_posted;
+};
+
+struct verify {
+	struct ledger *l;
+	MDB_txn *txn;
+	struct ledger_verify_result *out;
+	struct verify_map accounts;
+	struct verify_map pending;
+	struct verify_ledger *ledgers;   /* distinct ledgers of the stored accounts */
+	size_t ledgers_len, ledgers_cap;
+	uint8_t chain[LEDGER_HASH_LEN];  /* recomputed hash after the last entry walked */
+	uint64_t last_seq;               /* the last sequence walked */
+	uint64_t last_ts;
+	MDB_cursor *ids_cursor;          /* at the id of the last entry walked */
+	bool walking;                    /* in the pass over the log */
+	bool failed_walking;             /* the failure recorded came from that pass */
+	/* The batch that holds the entry being walked. */
+	MDB_cursor *batch_cursor;
+	struct ledger_batch batch;
+	bool in_batch;
+	uint64_t batch_count;
+};
+
+static const struct ledger_id verify_zero_id;
+
+uint64_t ledger_tools_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double ledger_tools_rate(uint64_t count, uint64_t ns)
+{
+	return ns ? (double)count * 1e9 / (double)ns : 0.0;
+}
+
+/* --- failures --- */
+
+/*
+ * Keeps the failure to report. The first found in the pass over the log
+ * wins (the pass meets sequences in order, and whatever the later
+ * comparisons find is then a consequence of it). Otherwise the lowest bad
+ * sequence; failures tied to no sequence (seq 0: accounts, totals, counts)
+ * only when nothing was recorded before them.
+ */
+static bool verify_takes(const struct verify *v, uint64_t seq)
+{
+	const struct ledger_verify_result *r = v->out;
+	if (r->ok)
+		return true;
+	return !v->failed_walking && !v->walking && seq != 0 && (r->first_bad_seq == 0 || seq < r->first_bad_seq);
+}
+
+static void verify_record(struct verify *v, uint64_t seq, const struct ledger_id *account, const char *prefix,
+			  const char *fmt, va_list ap)
+{
+	struct ledger_verify_result *r = v->out;
+	int n;
+
+	if (!verify_takes(v, seq))
+		return;
+	v->failed_walking = v->walking;
+	r->ok = false;
+	r->first_bad_seq = seq;
+	r->bad_account = account ? *account : verify_zero_id;
+	n = snprintf(r->message, sizeof(r->message), "%s", prefix);
+	if (n >= 0 && (size_t)n < sizeof(r->message))
+		vsnprintf(r->message + n, sizeof(r->message) - (size_t)n, fmt, ap);
+}
+
+/* A failure of entry (or missing entry) `seq`: "sequence N: ...". */
+static void verify_fail_seq(struct verify *v, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void verify_fail_seq(struct verify *v, uint64_t seq, const char *fmt, ...)
+{
+	char prefix[48];
+	va_list ap;
+	snprintf(prefix, sizeof(prefix), "sequence %" PRIu64 ": ", seq);
+	va_start(ap, fmt);
+	verify_record(v, seq, NULL, prefix, fmt, ap);
+	va_end(ap);
+}
+
+/* A failure of one account: "account HEX (NAME): ..."; name may be NULL. */
+static void verify_fail_account(struct verify *v, const struct ledger_id *id, const char *name, const char *fmt,
+				...) __attribute__((format(printf, 4, 5)));
+static void verify_fail_account(struct verify *v, const struct ledger_id *id, const char *name, const char *fmt,
+				...)
+{
+	char hex[VERIFY_HEX_LEN];
+	char prefix[48 + VERIFY_HEX_LEN + LEDGER_NAME_MAX];
+	va_list ap;
+	ledger_id_hex(id, hex, sizeof(hex));
+	snprintf(prefix, sizeof(prefix), "account %s (%s): ", hex, name ? name : "no stored record");
+	va_start(ap, fmt);
+	verify_record(v, 0, id, prefix, fmt, ap);
+	va_end(ap);
+}
+
+/* A failure of the ledger as a whole (meta, totals, undecodable keys). */
+static void verify_fail_other(struct verify *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verify_fail_other(struct verify *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verify_record(v, 0, NULL, "", fmt, ap);
+	va_end(ap);
+}
+
+/* --- the maps --- */
+
+static size_t verify_hash(const struct ledger_id *id)
+{
+	uint64_t hi, lo, h;
+	memcpy(&hi, id->b, 8);
+	memcpy(&lo, id->b + 8, 8);
+	/* Time-ordered ids share their high bytes: mix both halves fully. */
+	h = hi * 0x9e3779b97f4a7c15u ^ lo;
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9u;
+	h ^= h >> 29;
+	return (size_t)h;
+}
+
+/* Id comparisons on the two 64-bit halves: the maps' hot path (memcmp is a call). */
+static bool verify_id_equal(const void *a, const void *b)
+{
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, (const uint8_t *)a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, (const uint8_t *)b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+static bool verify_id_zero(const void *a)
+{
+	return verify_id_equal(a, &verify_zero_id);
+}
+
+static int verify_map_init(struct verify_map *m, size_t slot_size, size_t expect)
+{
+	size_t cap = VERIFY_MAP_MIN;
+	while (cap / 2 < expect && cap < SIZE_MAX / 4 / slot_size)
+		cap *= 2;
+	m->slots = calloc(cap, slot_size);
+	m->slot_size = slot_size;
+	m->cap = cap;
+	m->len = 0;
+	return m->slots ? 0 : LEDGER_ENOMEM;
+}
+
+static void verify_map_free(struct verify_map *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+}
+
+/* The slot holding id, or the empty slot where it belongs. */
+static unsigned char *verify_map_probe(const struct verify_map *m, const struct ledger_id *id)
+{
+	size_t mask = m->cap - 1;
+	size_t i = verify_hash(id) & mask;
+	for (;;) {
+		unsigned char *slot = m->slots + i * m->slot_size;
+		if (verify_id_equal(slot, id) || verify_id_zero(slot))
+			return slot;
+		i = (i + 1) & mask;
+	}
+}
+
+/* The slot of id, or NULL. */
+static void *verify_map_find(const struct verify_map *m, const struct ledger_id *id)
+{
+	unsigned char *slot = verify_map_probe(m, id);
+	return verify_id_zero(slot) ? NULL : slot;
+}
+
+/*
+ * Makes room for `extra` more ids, so that pointers into the map stay valid
+ * across that many inserts.
+ */
+static int verify_map_reserve(struct verify_map *m, size_t extra)
+{
+	struct verify_map bigger;
+	if ((m->len + extra) * 2 <= m->cap)
+		return 0;
+	if (m->cap > SIZE_MAX / 4 / m->slot_size)
+		return LEDGER_ENOMEM;
+	bigger.slots = calloc(m->cap * 2, m->slot_size);
+	if (!bigger.slots)
+		return LEDGER_ENOMEM;
+	bigger.slot_size = m->slot_size;
+	bigger.cap = m->cap * 2;
+	bigger.len = m->len;
+	for (size_t i = 0; i < m->cap; i++) {
+		unsigned char *slot = m->slots + i * m->slot_size;
+		if (!verify_id_zero(slot))
+			memcpy(verify_map_probe(&bigger, (const struct ledger_id *)slot), slot, m->slot_size);
+	}
+	free(m->slots);
+	*m = bigger;
+	return 0;
+}
+
+/*
+ * The slot of id, added zeroed but for its id when absent (room reserved
+ * beforehand). OUT: *added. id must not be zero.
+ */
+static void *verify_map_put(struct verify_map *m, const struct ledger_id *id, bool *added)
+{
+	unsigned char *slot = verify_map_probe(m, id);
+	*added = verify_id_zero(slot);
+	if (*added) {
+		memcpy(slot, id, sizeof(*id));
+		m->len++;
+	}
+	return slot;
+}
+
+/* --- replaying entries --- */
+
+static bool verify_add(int64_t *balance, int64_t amount)
+{
+	if (*balance > INT64_MAX - amount)
+		return false;
+	*balance += amount;
+	return true;
+}
+
+/*
+ * Checks the id index maps the entry's transfer id to its sequence. Ids
+ * mostly grow with the sequence (they are time-ordered), so the key after
+ * the previous entry's is tried before a search from the root.
+ */
+static int verify_id_index(struct verify *v, const struct ledger_entry *e)
+{
+	char hex[VERIFY_HEX_LEN];
+	MDB_val key = { sizeof(e->t.id), (void *)e->t.id.b };
+	MDB_val next, val;
+	int rc = mdb_cursor_get(v->ids_cursor, &next, &val, MDB_NEXT);
+	if (rc != 0 || next.mv_size != sizeof(e->t.id) || !verify_id_equal(next.mv_data, e->t.id.b))
+		rc = mdb_cursor_get(v->ids_cursor, &key, &val, MDB_SET_KEY);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_status_from_mdb(rc);
+	if (rc == 0 && val.mv_size == 8 && ledger_get_u64(val.mv_data) == e->t.seq)
+		return 0;
+	ledger_id_hex(&e->t.id, hex, sizeof(hex));
+	if (rc == MDB_NOTFOUND)
+		verify_fail_seq(v, e->t.seq, "transfer id %s is missing from ledger_ids", hex);
+	else
+		verify_fail_seq(v, e->t.seq, "ledger_ids maps transfer id %s to %s", hex,
+				val.mv_size == 8 ? "another sequence" : "a malformed value");
+	return 0;
+}
+
+/* Checks the entry continues an account's history: prev_seq is the account's last entry. */
+static void verify_link(struct verify *v, const struct ledger_entry *e, const struct verify_account *a,
+			uint64_t prev_seq, const char *side)
+{
+	char hex[VERIFY_HEX_LEN];
+	if (prev_seq == a->last_seq && (a->last_seq == 0 || a->ledger == e->t.ledger))
+		return;
+	ledger_id_hex(&a->id, hex, sizeof(hex));
+	if (prev_seq != a->last_seq)
+		verify_fail_seq(v, e->t.seq, "%s_prev_seq is %" PRIu64 " but the previous entry of account %s is %"
+				PRIu64, side, prev_seq, hex, a->last_seq);
+	else
+		verify_fail_seq(v, e->t.seq, "ledger %" PRIu32 " differs from ledger %" PRIu32
+				" of account %s's entries", e->t.ledger, a->ledger, hex);
+}
+
+/* Resolves the pending transfer a post or void names; the post's amount moves to posted. */
+static void verify_resolve(struct verify *v, const struct ledger_entry *e, struct verify_account *dr,
+			   struct verify_account *cr)
+{
+	const struct ledger_transfer *t = &e->t;
+	struct verify_pending *p = verify_map_find(&v->pending, &t->pending_id);
+	bool post = (t->flags & LEDGER_POST_PENDING) != 0;
+	char hex[VERIFY_HEX_LEN];
+
+	ledger_id_hex(&t->pending_id, hex, sizeof(hex));
+	if (!p) {
+		verify_fail_seq(v, t->seq, "resolves pending transfer %s, which no earlier entry created", hex);
+		return;
+	}
+	if (p->p.status != LEDGER_PENDING_OPEN) {
+		verify_fail_seq(v, t->seq, "resolves pending transfer %s (sequence %" PRIu64 ") a second time", hex,
+				p->p.seq);
+		return;
+	}
+	if (memcmp(&p->p.debit_account_id, &t->debit_account_id, sizeof(t->debit_account_id)) != 0 ||
+	    memcmp(&p->p.credit_account_id, &t->credit_account_id, sizeof(t->credit_account_id)) != 0) {
+		verify_fail_seq(v, t->seq, "its accounts differ from those of pending transfer %s", hex);
+		return;
+	}
+	if (post && t->amount > p->p.amount) {
+		verify_fail_seq(v, t->seq, "posts %" PRId64 ", more than the %" PRId64 " pending in %s", t->amount,
+				p->p.amount, hex);
+		return;
+	}
+	p->p.status = post ? LEDGER_PENDING_POSTED
+			   : t->flags & LEDGER_EXPIRY ? LEDGER_PENDING_EXPIRED : LEDGER_PENDING_VOIDED;
+	dr->debits_pending -= p->p.amount;
+	cr->credits_pending -= p->p.amount;
+	if (post && (!verify_add(&dr->debits_posted, t->amount) || !verify_add(&cr->credits_posted, t->amount)))
+		verify_fail_seq(v, t->seq, "posted balances overflow");
+}
+
+/* Records a pending transfer and reserves its amount. */
+static int verify_reserve(struct verify *v, const struct ledger_entry *e, struct verify_account *dr,
+			  struct verify_account *cr)
+{
+	const struct ledger_transfer *t = &e->t;
+	struct verify_pending *p;
+	bool added;
+	int rc = verify_map_reserve(&v->pending, 1);
+	if (rc != 0)
+		return rc;
+	p = verify_map_put(&v->pending, &t->id, &added);
+	if (!added) {
+		verify_fail_seq(v, t->seq, "repeats the id of pending transfer at sequence %" PRIu64, p->p.seq);
+		return 0;
+	}
+	p->p.debit_account_id = t->debit_account_id;
+	p->p.credit_account_id = t->credit_account_id;
+	p->p.amount = t->amount;
+	p->p.ledger = t->ledger;
+	p->p.code = t->code;
+	p->p.status = LEDGER_PENDING_OPEN;
+	p->p.seq = t->seq;
+	p->p.expires_at = t->timeout ? t->timestamp + (uint64_t)t->timeout * VERIFY_NS_PER_S : 0;
+	if (!verify_add(&dr->debits_pending, t->amount) || !verify_add(&cr->credits_pending, t->amount))
+		verify_fail_seq(v, t->seq, "pending balances overflow");
+	return 0;
+}
+
+/* Applies one entry to the accounts it moves. */
+static int verify_effects(struct verify *v, const struct ledger_entry *e)
+{
+	const struct ledger_transfer *t = &e->t;
+	uint16_t kind = t->flags & VERIFY_KINDS;
+	struct verify_account *dr, *cr;
+	bool added;
+	int rc;
+
+	if (kind != 0 && (kind & (kind - 1)) != 0) {
+		verify_fail_seq(v, t->seq, "flags %#x combine pending, post and void", (unsigned)t->flags);
+		return 0;
+	}
+	if (ledger_id_is_zero(&t->debit_account_id) || ledger_id_is_zero(&t->credit_account_id)) {
+		verify_fail_seq(v, t->seq, "an account id is zero");
+		return 0;
+	}
+	if (memcmp(&t->debit_account_id, &t->credit_account_id, sizeof(t->debit_account_id)) == 0) {
+		verify_fail_seq(v, t->seq, "debits and credits the same account");
+		return 0;
+	}
+	rc = verify_map_reserve(&v->accounts, 2);
+	if (rc != 0)
+		return rc;
+	dr = verify_map_put(&v->accounts, &t->debit_account_id, &added);
+	cr = verify_map_put(&v->accounts, &t->credit_account_id, &added);
+	verify_link(v, e, dr, e->debit_prev_seq, "debit");
+	verify_link(v, e, cr, e->credit_prev_seq, "credit");
+	dr->last_seq = cr->last_seq = t->seq;
+	dr->ledger = cr->ledger = t->ledger;
+	if (kind == LEDGER_PENDING)
+		return verify_reserve(v, e, dr, cr);
+	if (kind != 0) {
+		verify_resolve(v, e, dr, cr);
+		return 0;
+	}
+	if (!verify_add(&dr->debits_posted, t->amount) || !verify_add(&cr->credits_posted, t->amount))
+		verify_fail_seq(v, t->seq, "posted balances overflow");
+	return 0;
+}
+
+/* --- batches, walked alongside the log --- */
+
+/* Reads the next batch record into v->batch. Returns 0, MDB_NOTFOUND at the end, or a STORE_* status. */
+static int verify_batch_next(struct verify *v, uint64_t seq)
+{
+	MDB_val key, val;
+	int rc = mdb_cursor_get(v->batch_cursor, &key, &val, v->batch_count == 0 ? MDB_FIRST : MDB_NEXT);
+	if (rc == MDB_NOTFOUND)
+		return rc;
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	v->batch_count++;
+	if (key.mv_size != 8 || ledger_get_u64(key.mv_data) != v->batch_count)
+		verify_fail_seq(v, seq, "batch record %" PRIu64 " is not stored under its number", v->batch_count);
+	if (ledger_batch_decode(val.mv_data, val.mv_size, &v->batch) != 0) {
+		verify_fail_seq(v, seq, "batch record %" PRIu64 " does not decode", v->batch_count);
+		memset(&v->batch, 0, sizeof(v->batch));
+	}
+	return 0;
+}
+
+/*
+ * Checks entry seq lies in the batch after the previous entry's (or the
+ * same one), batches tile the log from 1 without gap or overlap, and each
+ * batch's head hash is the chain at its last entry.
+ */
+static int verify_batch_step(struct verify *v, uint64_t seq)
+{
+	if (!v->in_batch || seq > v->batch.last_seq) {
+		int rc = verify_batch_next(v, seq);
+		if (rc == MDB_NOTFOUND) {
+			verify_fail_seq(v, seq, "no batch record holds it");
+			v->in_batch = false;
+			return 0;
+		}
+		if (rc != 0)
+			return rc;
+		v->in_batch = true;
+		if (v->batch.first_seq != seq || v->batch.last_seq < v->batch.first_seq)
+			verify_fail_seq(v, seq, "batch %" PRIu64 " covers %" PRIu64 "..%" PRIu64
+					", expected to start here", v->batch_count, v->batch.first_seq,
+					v->batch.last_seq);
+	}
+	if (seq == v->batch.last_seq && memcmp(v->batch.head_hash, v->chain, LEDGER_HASH_LEN) != 0)
+		verify_fail_seq(v, seq, "the head hash of batch %" PRIu64 " differs from the chain", v->batch_count);
+	return 0;
+}
+
+/* After the log: no batch may reach past its last entry. */
+static int verify_batch_tail(struct verify *v)
+{
+	int rc;
+	if (v->in_batch && v->batch.last_seq > v->last_seq)
+		verify_fail_seq(v, v->last_seq + 1, "missing from ledger_log, but batch %" PRIu64 " ends at %" PRIu64,
+				v->batch_count, v->batch.last_seq);
+	while ((rc = verify_batch_next(v, v->last_seq + 1)) == 0)
+		verify_fail_seq(v, v->last_seq + 1, "missing from ledger_log, but batch %" PRIu64 " covers %" PRIu64
+				"..%" PRIu64, v->batch_count, v->batch.first_seq, v->batch.last_seq);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* --- the log --- */
+
+/*
+ * Checks one log record, expected to be sequence v->last_seq + 1, and
+ * replays it.
+ */
+static int verify_entry(struct verify *v, const MDB_val *key, const MDB_val *val)
+{
+	struct ledger_entry e;
+	uint8_t next[LEDGER_HASH_LEN];
+	uint64_t seq = v->last_seq + 1;
+	int rc;
+
+	if (key->mv_size != 8) {
+		verify_fail_seq(v, seq, "ledger_log holds a key of %zu bytes", key->mv_size);
+		return 0;
+	}
+	if (ledger_get_u64(key->mv_data) != seq) {
+		verify_fail_seq(v, seq, "missing from ledger_log (the next entry is %" PRIu64 ")",
+				ledger_get_u64(key->mv_data));
+		seq = ledger_get_u64(key->mv_data);
+	}
+	v->last_seq = seq;
+	if (val->mv_size != LEDGER_STORED_LEN) {
+		verify_fail_seq(v, seq, "the entry is %zu bytes, not %d", val->mv_size, LEDGER_STORED_LEN);
+		return verify_batch_step(v, seq);
+	}
+	ledger_chain(v->chain, val->mv_data, next);
+	memcpy(v->chain, next, sizeof(next));
+	if (ledger_entry_decode(val->mv_data, val->mv_size, &e) != 0) {
+		verify_fail_seq(v, seq, "the entry does not decode");
+		return verify_batch_step(v, seq);
+	}
+	if (memcmp(next, e.hash, sizeof(next)) != 0)
+		verify_fail_seq(v, seq, "chain hash mismatch");
+	if (e.t.seq != seq)
+		verify_fail_seq(v, seq, "the entry says it is sequence %" PRIu64, e.t.seq);
+	e.t.seq = seq;
+	if (e.t.timestamp <= v->last_ts)
+		verify_fail_seq(v, seq, "timestamp %" PRIu64 " is not after the previous entry's %" PRIu64,
+				e.t.timestamp, v->last_ts);
+	v->last_ts = e.t.timestamp;
+	rc = verify_id_index(v, &e);
+	if (rc == 0)
+		rc = verify_batch_step(v, seq);
+	if (rc == 0)
+		rc = verify_effects(v, &e);
+	return rc;
+}
+
+static int verify_log(struct verify *v, ledger_verify_progress_fn progress, void *arg)
+{
+	MDB_cursor *cursor;
+	MDB_val key, val;
+	MDB_stat st;
+	int rc = mdb_stat(v->txn, v->l->log, &st);
+	if (rc == 0)
+		rc = mdb_cursor_open(v->txn, v->l->log, &cursor);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	for (rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT)) {
+		rc = verify_entry(v, &key, &val);
+		if (rc != 0)
+			break;
+		if (++v->out->entries % VERIFY_PROGRESS_EVERY == 0 && progress)
+			progress(v->out->entries, st.ms_entries, arg);
+	}
+	mdb_cursor_close(cursor);
+	if (progress)
+		progress(v->out->entries, st.ms_entries, arg);
+	return rc == MDB_NOTFOUND ? 0 : store_status_from_mdb(rc);
+}
+
+/* --- what is stored besides the log --- */
+
+static int verify_meta(struct verify *v)
+{
+	struct ledger_meta m;
+	int rc = ledger_meta_read(v->l, v->txn, &m);
+	if (rc == LEDGER_ECORRUPT) {
+		verify_fail_other(v, "the meta record does not decode");
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (m.head_seq > v->last_seq)
+		verify_fail_seq(v, v->last_seq + 1, "missing from ledger_log, but the meta head is %" PRIu64,
+				m.head_seq);
+	else if (m.head_seq < v->last_seq)
+		verify_fail_seq(v, m.head_seq + 1, "the log goes on past the meta head %" PRIu64, m.head_seq);
+	else if (memcmp(m.head_hash, v->chain, LEDGER_HASH_LEN) != 0)
+		verify_fail_seq(v, v->last_seq, "the meta head hash differs from the chain");
+	if (m.clock < v->last_ts)
+		verify_fail_seq(v, v->last_seq, "the meta clock %" PRIu64 " is behind the entry's timestamp",
+				m.clock);
+	if (m.batches != v->batch_count)
+		verify_fail_other(v, "the meta counts %" PRIu64 " batches, ledger_batches holds %" PRIu64, m.batches,
+				  v->batch_count);
+	return 0;
+}
+
+/*
+ * Each entry's id was found under its sequence; more keys than entries
+ * means keys no entry owns. Finds them (only then, as it costs a lookup per
+ * key).
+ */
+static int verify_ids_extra(struct verify *v)
+{
+	MDB_cursor *cursor;
+	MDB_val key, val, entry;
+	MDB_stat st;
+	int rc = mdb_stat(v->txn, v->l->ids, &st);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (st.ms_entries <= v->out->entries)
+		return 0;
+	rc = mdb_cursor_open(v->txn, v->l->ids, &cursor);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	for (rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT)) {
+		struct ledger_entry e;
+		uint8_t seq_key[8];
+		MDB_val k = { sizeof(seq_key), seq_key };
+		if (val.mv_size != 8) {
+			verify_fail_other(v, "ledger_ids holds a value of %zu bytes", val.mv_size);
+			continue;
+		}
+		memcpy(seq_key, val.mv_data, sizeof(seq_key));
+		rc = mdb_get(v->txn, v->l->log, &k, &entry);
+		if (rc == MDB_NOTFOUND || (rc == 0 && (ledger_entry_decode(entry.mv_data, entry.mv_size, &e) != 0 ||
+						       key.mv_size != sizeof(e.t.id) ||
+						       memcmp(key.mv_data, e.t.id.b, sizeof(e.t.id)) != 0)))
+			verify_fail_seq(v, ledger_get_u64(seq_key), "ledger_ids holds a key for it that is not its id");
+		else if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? 0 : store_status_from_mdb(rc);
+}
+
+static bool verify_pending_equal(const struct ledger_pending *a, const struct ledger_pending *b)
+{
+	return memcmp(&a->debit_account_id, &b->debit_account_id, sizeof(a->debit_account_id)) == 0 &&
+	       memcmp(&a->credit_account_id, &b->credit_account_id, sizeof(a->credit_account_id)) == 0 &&
+	       a->amount == b->amount && a->ledger == b->ledger && a->code == b->code && a->status == b->status &&
+	       a->seq == b->seq && a->expires_at == b->expires_at;
+}
+
+/* Compares one ledger_pending record with the pending transfer its entries made. */
+static void verify_pending_record(struct verify *v, const MDB_val *key, const MDB_val *val)
+{
+	struct ledger_pending stored;
+	struct verify_pending *r = NULL;
+	char hex[VERIFY_HEX_LEN];
+
+	if (ledger_pending_decode(val->mv_data, val->mv_size, &stored) != 0 || key->mv_size != sizeof(stored.id) ||
+	    memcmp(key->mv_data, stored.id.b, sizeof(stored.id)) != 0) {
+		verify_fail_other(v, "a ledger_pending record does not decode or is stored under another key");
+		return;
+	}
+	ledger_id_hex(&stored.id, hex, sizeof(hex));
+	if (!ledger_id_is_zero(&stored.id))
+		r = verify_map_find(&v->pending, &stored.id);
+	if (!r) {
+		verify_fail_other(v, "ledger_pending holds transfer %s, which no pending entry created", hex);
+		return;
+	}
+	r->stored = true;
+	if (!verify_pending_equal(&r->p, &stored))
+		verify_fail_seq(v, r->p.seq, "its ledger_pending record differs from the entries (status %u, the "
+				"entries give %u)", (unsigned)stored.status, (unsigned)r->p.status);
+}
+
+/*
+ * ledger_pending holds exactly the pending transfers of the log, in the
+ * state their posts and voids left; ledger_expiry holds the deadline of
+ * each open one that has one, and nothing else.
+ */
+static int verify_pending_all(struct verify *v)
+{
+	MDB_cursor *cursor;
+	MDB_val key, val;
+	MDB_stat st;
+	uint64_t deadlines = 0;
+	int rc = mdb_cursor_open(v->txn, v->l->pending, &cursor);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	for (rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT))
+		verify_pending_record(v, &key, &val);
+	mdb_cursor_close(cursor);
+	if (rc != MDB_NOTFOUND)
+		return store_status_from_mdb(rc);
+	for (size_t i = 0; i < v->pending.cap; i++) {
+		const struct verify_pending *r = (const void *)(v->pending.slots + i * v->pending.slot_size);
+		uint8_t deadline[8 + sizeof(r->p.id)];
+		MDB_val k = { sizeof(deadline), deadline };
+		if (ledger_id_is_zero(&r->p.id))
+			continue;
+		if (!r->stored)
+			verify_fail_seq(v, r->p.seq, "the pending transfer has no ledger_pending record");
+		if (r->p.status != LEDGER_PENDING_OPEN || r->p.expires_at == 0)
+			continue;
+		deadlines++;
+		ledger_put_u64(deadline, r->p.expires_at);
+		memcpy(deadline + 8, r->p.id.b, sizeof(r->p.id));
+		rc = mdb_get(v->txn, v->l->expiry, &k, &val);
+		if (rc == MDB_NOTFOUND)
+			verify_fail_seq(v, r->p.seq, "its deadline is missing from ledger_expiry");
+		else if (rc != 0)
+			return store_status_from_mdb(rc);
+	}
+	rc = mdb_stat(v->txn, v->l->expiry, &st);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (st.ms_entries != deadlines)
+		verify_fail_other(v, "ledger_expiry holds %zu deadlines, the open pending transfers have %" PRIu64,
+				  st.ms_entries, deadlines);
+	return 0;
+}
+
+/* The account's name leads to it through ledger_names. */
+static int verify_name(struct verify *v, const struct ledger_account *a)
+{
+	MDB_val key = { strlen(a->name), (void *)a->name }, val;
+	int rc = mdb_get(v->txn, v->l->names, &key, &val);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_status_from_mdb(rc);
+	if (rc == MDB_NOTFOUND || val.mv_size != sizeof(a->id) || memcmp(val.mv_data, a->id.b, sizeof(a->id)) != 0)
+		verify_fail_account(v, &a->id, a->name, "ledger_names does not lead to it");
+	return 0;
+}
+
+static void verify_sum_add(struct verify_sum *s, int64_t v)
+{
+	/* Balances are never negative once decoded. */
+	s->lo += (uint64_t)v;
+	s->hi += s->lo < (uint64_t)v;
+}
+
+static bool verify_sum_equal(const struct verify_sum *a, const struct verify_sum *b)
+{
+	return a->hi == b->hi && a->lo == b->lo;
+}
+
+/* Adds a stored account to its ledger's totals. */
+static int verify_ledger_add(struct verify *v, const struct ledger_account *a)
+{
+	struct verify_ledger *g = NULL;
+	for (size_t i = 0; i < v->ledgers_len && !g; i++)
+		if (v->ledgers[i].ledger == a->ledger)
+			g = &v->ledgers[i];
+	if (!g) {
+		if (v->ledgers_len == v->ledgers_cap) {
+			size_t cap = v->ledgers_cap ? v->ledgers_cap * 2 : 8;
+			struct verify_ledger *bigger = realloc(v->ledgers, cap * sizeof(*bigger));
+			if (!bigger)
+				return LEDGER_ENOMEM;
+			v->ledgers = bigger;
+			v->ledgers_cap = cap;
+		}
+		g = &v->ledgers[v->ledgers_len++];
+		memset(g, 0, sizeof(*g));
+		g->ledger = a->ledger;
+	}
+	verify_sum_add(&g->debits_pending, a->debits_pending);
+	verify_sum_add(&g->debits_posted, a->debits_posted);
+	verify_sum_add(&g->credits_pending, a->credits_pending);
+	verify_sum_add(&g->credits_posted, a->credits_posted);
+	return 0;
+}
+
+/* Compares one stored balance with the replayed one; false after a failure. */
+static bool verify_balance(struct verify *v, const struct ledger_account *a, const char *field, int64_t stored,
+			   int64_t replayed)
+{
+	if (stored == replayed)
+		return true;
+	verify_fail_account(v, &a->id, a->name, "%s is %" PRId64 ", the entries give %" PRId64, field, stored,
+			    replayed);
+	return false;
+}
+
+/* Compares one stored account with its replay (all zero when no entry touched it). */
+static void verify_account(struct verify *v, const MDB_val *key, const struct ledger_account *a)
+{
+	static const struct verify_account untouched;
+	struct verify_account *r = verify_map_find(&v->accounts, &a->id);
+	const struct verify_account *want = r ? r : &untouched;
+
+	if (key->mv_size != sizeof(a->id) || memcmp(key->mv_data, a->id.b, sizeof(a->id)) != 0) {
+		verify_fail_account(v, &a->id, a->name, "stored under another key");
+		return;
+	}
+	if (r)
+		r->stored = true;
+	if (!verify_balance(v, a, "debits_pending", a->debits_pending, want->debits_pending) ||
+	    !verify_balance(v, a, "debits_posted", a->debits_posted, want->debits_posted) ||
+	    !verify_balance(v, a, "credits_pending", a->credits_pending, want->credits_pending) ||
+	    !verify_balance(v, a, "credits_posted", a->credits_posted, want->credits_posted))
+		return;
+	if (a->last_seq != want->last_seq)
+		verify_fail_account(v, &a->id, a->name, "last_seq is %" PRIu64 ", the entries give %" PRIu64,
+				    a->last_seq, want->last_seq);
+	else if (r && r->ledger != a->ledger)
+		verify_fail_account(v, &a->id, a->name, "is on ledger %" PRIu32 ", its entries on %" PRIu32, a->ledger,
+				    r->ledger);
+}
+
+static int verify_accounts(struct verify *v)
+{
+	MDB_cursor *cursor;
+	MDB_val key, val;
+	MDB_stat st;
+	int status = 0;
+	int rc = mdb_cursor_open(v->txn, v->l->accounts, &cursor);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	for (rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST); rc == 0 && status == 0;
+	     rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT)) {
+		struct ledger_account a;
+		v->out->accounts++;
+		if (ledger_account_decode(val.mv_data, val.mv_size, &a) != 0) {
+			char hex[VERIFY_HEX_LEN] = "?";
+			if (key.mv_size == sizeof(a.id))
+				ledger_id_hex((const struct ledger_id *)key.mv_data, hex, sizeof(hex));
+			verify_fail_other(v, "the account record under %s does not decode", hex);
+			continue;
+		}
+		verify_account(v, &key, &a);
+		status = verify_name(v, &a);
+		if (status == 0)
+			status = verify_ledger_add(v, &a);
+	}
+	mdb_cursor_close(cursor);
+	if (status != 0)
+		return status;
+	if (rc != MDB_NOTFOUND)
+		return store_status_from_mdb(rc);
+	for (size_t i = 0; i < v->accounts.cap; i++) {
+		const struct verify_account *r =
+			(const void *)(v->accounts.slots + i * v->accounts.slot_size);
+		if (r->last_seq != 0 && !r->stored)
+			verify_fail_account(v, &r->id, NULL, "entries move it (the last is %" PRIu64 ")", r->last_seq);
+	}
+	rc = mdb_stat(v->txn, v->l->names, &st);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (st.ms_entries != v->out->accounts)
+		verify_fail_other(v, "ledger_names holds %zu names for %" PRIu64 " accounts", st.ms_entries,
+				  v->out->accounts);
+	v->out->ledgers = v->ledgers_len;
+	for (size_t i = 0; i < v->ledgers_len; i++) {
+		const struct verify_ledger *g = &v->ledgers[i];
+		if (!verify_sum_equal(&g->debits_posted, &g->credits_posted))
+			verify_fail_other(v, "ledger %" PRIu32 ": the accounts' posted debits and credits differ",
+					  g->ledger);
+		if (!verify_sum_equal(&g->debits_pending, &g->credits_pending))
+			verify_fail_other(v, "ledger %" PRIu32 ": the accounts' pending debits and credits differ",
+					  g->ledger);
+	}
+	return 0;
+}
+
+int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn progress, void *arg,
+		      struct ledger_verify_result *out)
+{
+	struct verify v;
+	MDB_stat st;
+	uint64_t start = ledger_tools_now_ns();
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	memset(&v, 0, sizeof(v));
+	v.l = l;
+	v.txn = txn;
+	v.out = out;
+	rc = mdb_stat(txn, l->accounts, &st);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	rc = verify_map_init(&v.accounts, sizeof(struct verify_account), st.ms_entries);
+	if (rc != 0)
+		return rc;
+	rc = verify_map_init(&v.pending, sizeof(struct verify_pending), 0);
+	if (rc != 0)
+		goto free_accounts;
+	rc = mdb_cursor_open(txn, l->batches, &v.batch_cursor);
+	if (rc != 0) {
+		rc = store_status_from_mdb(rc);
+		goto free_pending;
+	}
+	rc = mdb_cursor_open(txn, l->ids, &v.ids_cursor);
+	if (rc != 0) {
+		rc = store_status_from_mdb(rc);
+		goto close_batches;
+	}
+	v.walking = true;
+	rc = verify_log(&v, progress, arg);
+	v.walking = false;
+	if (rc == 0)
+		rc = verify_batch_tail(&v);
+	if (rc == 0)
+		rc = verify_meta(&v);
+	if (rc == 0)
+		rc = verify_ids_extra(&v);
+	if (rc == 0)
+		rc = verify_pending_all(&v);
+	if (rc == 0)
+		rc = verify_accounts(&v);
+	out->batches = v.batch_count;
+	out->head_seq = v.last_seq;
+	out->elapsed_ns = ledger_tools_now_ns() - start;
+	free(v.ledgers);
+	mdb_cursor_close(v.ids_cursor);
+close_batches:
+	mdb_cursor_close(v.batch_cursor);
+free_pending:
+	verify_map_free(&v.pending);
+free_accounts:
+	verify_map_free(&v.accounts);
+	return rc;
+}
+
+int ledger_verify_dir(const char *dir, size_t map_size, ledger_verify_progress_fn progress, void *arg,
+		      struct ledger_verify_result *out)
+{
+	struct store_config sc = { .path = dir, .map_size = map_size, .map_max = map_size, .read_only = true };
+	char data_file[PATH_MAX];
+	struct stat st;
+	struct store *s;
+	struct ledger *l;
+	MDB_txn *txn;
+	int n = snprintf(data_file, sizeof(data_file), "%s/data.mdb", dir);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (n < 0 || (size_t)n >= sizeof(data_file))
+		return STORE_EINVAL;
+	/* A read-only open must not create anything where there is no store. */
+	if (stat(data_file, &st) != 0)
+		return STORE_ENOTFOUND;
+	rc = store_open(&sc, &s);
+	if (rc != 0)
+		return rc;
+	rc = ledger_open(s, &l);
+	if (rc != 0)
+		goto close_store;
+	rc = store_read_begin(s, &txn);
+	if (rc != 0)
+		goto close_ledger;
+	rc = ledger_verify_txn(l, txn, progress, arg, out);
+	store_read_end(s, txn);
+close_ledger:
+	ledger_close(l);
+close_store:
+	store_close(s);
+	return rc;
+}
