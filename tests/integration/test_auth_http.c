@@ -23,6 +23,14 @@
 
 static const char *const fast_env[] = { "BANGSOLEH_AUTH_PASSWORD_COST=10", NULL };
 
+/* Stops the server, frees it, and insists it exited 0. */
+static void stop(struct testsrv *srv)
+{
+	bool clean = testsrv_stopped_cleanly(srv);
+	testsrv_free(srv);
+	assert_true(clean);
+}
+
 /*
  * Runs `$BANGSOLEH_BIN user add ...` with `input` on its standard input.
  * OUT: out (stdout and stderr, cap bytes). Returns the exit status.
@@ -152,7 +160,7 @@ static void test_admin_from_command_line(void **state)
 	testsrv_response_free(&r);
 	assert_int_equal(login(srv, "kurir-1", "kurir-pass", token), 200);
 	assert_int_equal(get_status(srv, "/api/v1/me", token), 200);
-	assert_true(testsrv_stopped_cleanly(srv));
+	stop(srv);
 }
 
 static void test_roles_and_logout(void **state)
@@ -177,7 +185,7 @@ static void test_roles_and_logout(void **state)
 	assert_int_equal(r.status, 204);
 	testsrv_response_free(&r);
 	assert_int_equal(get_status(srv, "/api/v1/me", token), 401);
-	assert_true(testsrv_stopped_cleanly(srv));
+	stop(srv);
 }
 
 /* Reads the whole server log. */
@@ -210,7 +218,7 @@ static void test_secrets_stay_out_of_the_log(void **state)
 	assert_null(strstr(log, "salah-tebak-77"));
 	assert_null(strstr(log, token));
 	free(log);
-	assert_true(testsrv_stopped_cleanly(srv));
+	stop(srv);
 }
 
 static void test_address_limit(void **state)
@@ -229,7 +237,7 @@ static void test_address_limit(void **state)
 	assert_true(testsrv_error_is(&r, "too_many_attempts"));
 	assert_non_null(testsrv_header(&r, "Retry-After"));
 	testsrv_response_free(&r);
-	assert_true(testsrv_stopped_cleanly(srv));
+	stop(srv);
 }
 
 /*
@@ -264,7 +272,7 @@ static void test_full_store_answers_503(void **state)
 	snprintf(name, sizeof(name), "filler-%06d", made - 1);
 	assert_int_equal(login(srv, name, "wrong-password", token), 401);
 	assert_int_equal(reg(srv, name, "password-1"), 409);
-	assert_true(testsrv_stopped_cleanly(srv));
+	stop(srv);
 }
 
 int main(void)

@@ -122,7 +122,8 @@ static void child_fill(struct ledger_transfer *t, size_t n, uint64_t *rng, struc
 		if ((r >> 16) % 8 == 0 && *nopen > 0) {
 			t[i].pending_id = open[--*nopen];
 			t[i].flags = (r >> 20) % 2 ? LEDGER_POST_PENDING : LEDGER_VOID_PENDING;
-			t[i].amount = LEDGER_AMOUNT_MAX;
+			/* "All of it" is a post's amount; a void names none. */
+			t[i].amount = t[i].flags == LEDGER_POST_PENDING ? LEDGER_AMOUNT_MAX : 0;
 			continue;
 		}
 		t[i].debit_account_id = account_id(d);
