@@ -69,6 +69,8 @@ struct httpd {
 	httpd_drained_fn drained;
 	void *drained_arg;
 	struct event *grace_timer;
+	uint8_t id_seed[16];            /* random, per server: request ids */
+	uint64_t request_count;
 };
 
 static uint64_t httpd_now_us(void)
@@ -308,18 +310,25 @@ static bool httpd_request_id_ok(const char *id)
 	return n > 0;
 }
 
+/*
+ * A new request id: 16 random bytes drawn once per server, plus a counter,
+ * as 32 hex characters. Unique within and across servers; no random draw
+ * per request.
+ */
 static void httpd_set_request_id(struct httpd_req *r)
 {
 	const char *given = httpd_header(r, "X-Request-Id");
+	struct httpd *h = r->h;
 	uint8_t raw[16];
+	uint64_t n = ++h->request_count;
 	if (given && httpd_request_id_ok(given)) {
 		strcpy(r->request_id, given);
 		return;
 	}
-	if (crypto_random(raw, sizeof(raw)) != CRYPTO_OK ||
-	    crypto_hex_encode(raw, sizeof(raw), r->request_id, sizeof(r->request_id)) != CRYPTO_OK)
-		snprintf(r->request_id, sizeof(r->request_id), "%016llx",
-			 (unsigned long long)r->start_us);
+	memcpy(raw, h->id_seed, sizeof(raw));
+	for (int i = 15; i >= 8; i--, n >>= 8)
+		raw[i] ^= (uint8_t)n;
+	crypto_hex_encode(raw, sizeof(raw), r->request_id, sizeof(r->request_id));
 }
 
 static unsigned httpd_method_bit(enum evhttp_cmd_type cmd, const char **name)
@@ -454,7 +463,7 @@ int httpd_new(struct event_base *base, const struct httpd_config *cfg, struct ht
 	strcpy(h->host, cfg->host);
 	h->cfg.host = h->host;
 	TAILQ_INIT(&h->live);
-	if (router_new(&h->router) != ROUTER_OK)
+	if (crypto_random(h->id_seed, sizeof(h->id_seed)) != CRYPTO_OK || router_new(&h->router) != ROUTER_OK)
 		goto free_h;
 	h->http = evhttp_new(base);
 	if (!h->http)

@@ -222,13 +222,17 @@ int router_match(const struct router *r, unsigned method, const char *path, stru
 		m->allowed = allowed;
 		return allowed ? ROUTER_EMETHOD : ROUTER_ENOTFOUND;
 	}
-	for (size_t i = 0; i < best->nsegments; i++) {
+	for (size_t i = 0, used = 0; i < best->nsegments; i++) {
+		char *value = m->values + used;
+		size_t room = sizeof(m->values) - used;
 		if (!best->segments[i].param)
 			continue;
-		if (router_decode(p.start[i], p.len[i], m->params[m->nparams].value, ROUTER_VALUE_MAX) != 0)
+		if (router_decode(p.start[i], p.len[i], value, room < ROUTER_VALUE_MAX ? room : ROUTER_VALUE_MAX) != 0)
 			return ROUTER_ENOTFOUND;
 		m->params[m->nparams].name = best->segments[i].text;
+		m->params[m->nparams].value = value;
 		m->nparams++;
+		used += strlen(value) + 1;
 	}
 	m->data = best->data;
 	m->pattern = best->pattern;

@@ -10,7 +10,8 @@
  *
  * Bounds: paths up to ROUTER_PATH_MAX bytes and ROUTER_SEGMENTS_MAX
  * segments, ROUTER_PARAMS_MAX parameters per pattern, values up to
- * ROUTER_VALUE_MAX bytes; longer input does not match.
+ * ROUTER_VALUE_MAX bytes each and ROUTER_VALUES_MAX together; longer input
+ * does not match.
  */
 #ifndef BANGSOLEH_ROUTER_H
 #define BANGSOLEH_ROUTER_H
@@ -22,6 +23,7 @@
 #define ROUTER_PARAMS_MAX 8
 #define ROUTER_NAME_MAX 32
 #define ROUTER_VALUE_MAX 256
+#define ROUTER_VALUES_MAX 512   /* all decoded values of one match, with their NULs */
 #define ROUTER_ROUTES_MAX 512
 
 #define ROUTER_OK 0
@@ -48,8 +50,9 @@ struct router_match {
 	size_t nparams;
 	struct {
 		const char *name;   /* owned by the router */
-		char value[ROUTER_VALUE_MAX];
+		const char *value;  /* points into values */
 	} params[ROUTER_PARAMS_MAX];
+	char values[ROUTER_VALUES_MAX];
 };
 
 /* OUT: *out, freed with router_free. Returns 0 or ROUTER_ENOMEM. */

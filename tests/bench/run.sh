@@ -128,3 +128,17 @@ echo "## Store"
 echo
 mkdir "$WORK/store"
 "$BENCH_STORE" --dir "$WORK/store"
+echo
+
+# The ledger benchmark: 10,000 accounts, 5,000,000 transfers in batches of
+# 8189, then the verifier over the result. LEDGER_ROUNDS runs show the spread.
+echo "## Ledger"
+echo
+for ((r = 1; r <= ${LEDGER_ROUNDS:-3}; r++)); do
+	echo "### round $r"
+	echo
+	echo '```'
+	(cd "$WORK" && "$BANGSOLEH" ledger bench --verify 2>&1 | grep -v '^{')
+	echo '```'
+	echo
+done

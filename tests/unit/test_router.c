@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "router.h"
@@ -121,6 +122,28 @@ static void test_bad_patterns(void **state)
 	assert_int_equal(router_add(r, ROUTER_PUT, "/api/v1/orders/{other}", &tag_del), ROUTER_OK);
 }
 
+static void test_values_bound(void **state)
+{
+	struct router *r;
+	struct router_match m;
+	char path[1024];
+	char v[ROUTER_VALUE_MAX];
+	(void)state;
+	assert_int_equal(router_new(&r), ROUTER_OK);
+	assert_int_equal(router_add(r, ROUTER_GET, "/{a}/{b}/{c}", NULL), ROUTER_OK);
+	memset(v, 'v', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	/* Three values of 255 bytes do not fit the match's 512 bytes of values together. */
+	snprintf(path, sizeof(path), "/%s/%s/%s", v, v, v);
+	assert_int_equal(router_match(r, ROUTER_GET, path, &m), ROUTER_ENOTFOUND);
+	snprintf(path, sizeof(path), "/%s/%.200s/c", v, v);
+	assert_int_equal(router_match(r, ROUTER_GET, path, &m), ROUTER_OK);
+	assert_int_equal(strlen(router_param(&m, "b")), 200);
+	assert_int_equal(strlen(router_param(&m, "a")), ROUTER_VALUE_MAX - 1);
+	assert_string_equal(router_param(&m, "c"), "c");
+	router_free(r);
+}
+
 static void test_too_many_params(void **state)
 {
 	(void)state;
@@ -140,6 +163,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_found_and_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_patterns, setup, teardown),
+		cmocka_unit_test(test_values_bound),
 		cmocka_unit_test(test_too_many_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
