@@ -21,7 +21,7 @@
 #define LEDGER_CACHE_SLOTS (2 * LEDGER_CACHE_MAX)
 
 struct cache_entry {
-	struct ledger_account a;
+	_Alignas(64) struct ledger_account a;   /* its first 64 bytes: one cache line */
 	bool valid;              /* `a` is the committed value */
 	uint64_t touched;        /* the batch generation that last wrote it */
 };
@@ -93,7 +93,7 @@ uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, b
 		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct cache_entry *n = realloc(c->entries, cap * sizeof(*n));
+		struct cache_entry *n = ledger_realloc_aligned(c->entries, c->cap * sizeof(*n), cap * sizeof(*n));
 		if (!n)
 			return 0;
 		c->entries = n;

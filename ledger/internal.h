@@ -113,6 +113,13 @@ struct ledger_batch {
 void ledger_batch_encode(const struct ledger_batch *b, uint8_t out[LEDGER_BATCH_RECORD_LEN]);
 int ledger_batch_decode(const void *data, size_t len, struct ledger_batch *out);
 
+/*
+ * Like realloc, for arrays of cache-line-aligned structures: a new 64-byte
+ * aligned block of `size` bytes holding the first `old_size` bytes of p,
+ * which is freed. NULL (and p untouched) when out of memory.
+ */
+void *ledger_realloc_aligned(void *p, size_t old_size, size_t size);
+
 /* Big-endian 64-bit keys. */
 void ledger_put_u64(uint8_t out[8], uint64_t v);
 uint64_t ledger_get_u64(const uint8_t in[8]);

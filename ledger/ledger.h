@@ -72,19 +72,23 @@ enum ledger_transfer_flags {
 	LEDGER_EXPIRY = 1u << 15,
 };
 
+/*
+ * The fields a transfer reads and changes come first and fill 64 bytes, so
+ * that the writer touches one cache line per account.
+ */
 struct ledger_account {
 	struct ledger_id id;                 /* not 0, not 2^128-1 */
-	char name[LEDGER_NAME_MAX + 1];      /* unique, 1..64 bytes of [a-z0-9:._-] */
+	/* Set by the ledger: */
+	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
+	uint64_t last_seq;                   /* newest entry touching it, 0 if none */
 	uint32_t ledger;                     /* LEDGER_IDR */
 	uint16_t code;                       /* account type (chart of accounts) */
 	uint16_t flags;
+	uint64_t timestamp;                  /* creation, ns; set by the ledger */
 	struct ledger_id user_data_128;      /* e.g. the owning merchant */
 	uint64_t user_data_64;
 	uint32_t user_data_32;
-	/* Set by the ledger: */
-	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
-	uint64_t timestamp;                  /* creation, ns */
-	uint64_t last_seq;                   /* newest entry touching it, 0 if none */
+	char name[LEDGER_NAME_MAX + 1];      /* unique, 1..64 bytes of [a-z0-9:._-] */
 };
 
 struct ledger_transfer {

@@ -13,6 +13,7 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,11 @@
 #define LEDGER_TRANSFER_FLAGS (LEDGER_LINKED | LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
 #define NS_PER_S 1000000000ull
 
+_Static_assert(offsetof(struct ledger_account, timestamp) == 64,
+	       "the fields a transfer touches fill the first cache line of an account");
+
 struct acct_slot {
-	struct ledger_account a;
+	_Alignas(64) struct ledger_account a;   /* its first 64 bytes: one cache line */
 	uint32_t cached;   /* its handle in the ledger's cache, 0 if none */
 	bool found;        /* the account exists */
 	bool dirty;        /* changed by this call: written at the end */
@@ -842,7 +846,8 @@ static int xfer_buffers_reserve(struct ledger *l, size_t n)
 		l->buffers = b;
 	}
 	if (b->events_cap < n) {
-		struct acct_slot *a = realloc(b->accts, 2 * n * sizeof(*a));
+		struct acct_slot *a = ledger_realloc_aligned(b->accts, b->events_cap * 2 * sizeof(*a),
+							     2 * n * sizeof(*a));
 		struct pend_slot *p = a ? realloc(b->pends, n * sizeof(*p)) : NULL;
 		struct ledger_entry *e = p ? realloc(b->entries, n * sizeof(*e)) : NULL;
 		if (a)
