@@ -19,8 +19,13 @@
 #include "core/ops.h"
 #include "core/role.h"
 #include "core/store.h"
+#include "core/hclient.h"
 #include "core/workq.h"
+#include "gateways/payment.h"
+#include "gateways/qris.h"
 #include "ledger/ledger.h"
+#include "merchant/merchants.h"
+#include "merchant/payments.h"
 
 extern char **environ;
 
@@ -33,6 +38,10 @@ struct app {
 	struct store *store;
 	struct auth *auth;
 	struct ledger *ledger;
+	struct merchants *merchants;
+	struct payments *payments;
+	struct hclient *http;
+	struct pay_gateway *gateway;
 	struct workq *workq;
 	struct httpd *httpd;
 	struct event *sigint, *sigterm;
@@ -54,6 +63,10 @@ static void app_usage(FILE *out)
 		"        recompute the hash chain and every balance; exit 0 when the books are sound\n"
 		"  ledger bench [--accounts N] [--transfers M] [--batch B] [--data DIR]\n"
 		"        durable transfers per second, batch latency\n"
+		"  qris decode PAYLOAD\n"
+		"        check a QRIS payload and print its fields as JSON\n"
+		"  qris dynamic PAYLOAD --amount N [--fee-fixed N | --fee-percent P]\n"
+		"        turn a QRIS payload into a dynamic one for an amount\n"
 		"  version\n"
 		"  help\n");
 }
@@ -124,6 +137,11 @@ static int app_open_store(struct app *app)
 		log_msg(LOG_ERROR, "main", "cannot open the ledger: %d", rc);
 		return 1;
 	}
+	if (merchants_open(app->store, app->ledger, &app->merchants) != 0 ||
+	    payments_open(app->store, app->ledger, app->merchants, &app->payments) != 0) {
+		log_msg(LOG_ERROR, "main", "cannot open the merchant tables");
+		return 1;
+	}
 	return 0;
 }
 
@@ -159,7 +177,8 @@ static int app_start_http(struct app *app)
 	uint16_t port;
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
-	    ledger_attach(app->ledger, app->httpd) != 0) {
+	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
+	    payments_attach(app->payments, app->httpd) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
 	}
@@ -172,6 +191,46 @@ static int app_start_http(struct app *app)
 	fflush(stdout);
 	log_msg(LOG_INFO, "main", "bangsoleh %s serving on %s:%u, data in %s", BANGSOLEH_VERSION,
 		app->cfg.listen_host, (unsigned)port, app->cfg.data_dir);
+	return 0;
+}
+
+/* The outbound client and the payment provider's module. Returns 0 or 1 (logged). */
+static int app_start_gateway(struct app *app)
+{
+	const struct config *c = &app->cfg;
+	struct hclient_config hc = {
+		.connect_timeout_ms = c->outbound_connect_timeout_ms,
+		.total_timeout_ms = c->outbound_timeout_ms,
+		.max_response = (size_t)c->outbound_max_response,
+		.max_attempts = (unsigned)c->outbound_max_attempts,
+		.breaker_threshold = (unsigned)c->outbound_breaker_threshold,
+		.breaker_cooldown_ms = c->outbound_breaker_cooldown_ms,
+	};
+	struct pay_gateway_config gc = {
+		.module = c->payment_gateway,
+		.base_url = c->payment_base_url,
+		.server_key = c->payment_server_key,
+		.callback_token = c->payment_callback_token,
+		.notify_url = c->payment_notify_url[0] ? c->payment_notify_url : NULL,
+	};
+	struct payments_config pc = {
+		.expiry_s = c->payment_expiry,
+		.reconcile_after_s = c->payment_reconcile_after,
+		.reconcile_max_s = c->payment_reconcile_max,
+	};
+	if (hclient_new(app->base, &hc, &app->http) != HCLIENT_OK) {
+		log_msg(LOG_ERROR, "main", "cannot start the outbound HTTP client");
+		return 1;
+	}
+	if (pay_gateway_new(&gc, app->http, &app->gateway) != PAY_OK) {
+		log_msg(LOG_ERROR, "main", "cannot set up payment gateway %s (check payment.gateway and its keys)",
+			c->payment_gateway);
+		return 1;
+	}
+	if (payments_start(app->payments, app->base, app->gateway, &pc) != 0) {
+		log_msg(LOG_ERROR, "main", "cannot start the payments");
+		return 1;
+	}
 	return 0;
 }
 
@@ -199,7 +258,7 @@ static int app_serve(int argc, char **argv)
 	app.sigterm = evsignal_new(app.base, SIGTERM, app_on_signal, &app);
 	if (!app.sigint || !app.sigterm || evsignal_add(app.sigint, NULL) || evsignal_add(app.sigterm, NULL))
 		goto stop_all;
-	if (app_start_http(&app) != 0)
+	if (app_start_gateway(&app) != 0 || app_start_http(&app) != 0)
 		goto stop_all;
 	event_base_dispatch(app.base);
 	rc = 0;
@@ -208,14 +267,20 @@ stop_all:
 	workq_free(app.workq);
 	if (app.ledger)
 		ledger_stop(app.ledger);
+	payments_stop(app.payments);
 	store_stop(app.store);
+	/* Calls still out come back cancelled; what they queue finds the store stopped. */
+	hclient_free(app.http);
 	httpd_free(app.httpd);
+	pay_gateway_free(app.gateway);
 	if (app.sigint)
 		event_free(app.sigint);
 	if (app.sigterm)
 		event_free(app.sigterm);
 	event_base_free(app.base);
 close_store:
+	payments_free(app.payments);
+	merchants_free(app.merchants);
 	ledger_close(app.ledger);
 	auth_free(app.auth);
 	store_close(app.store);
@@ -298,6 +363,8 @@ static int app_user_add(int argc, char **argv)
 		break;
 	}
 close_store:
+	payments_free(app.payments);
+	merchants_free(app.merchants);
 	ledger_close(app.ledger);
 	auth_free(app.auth);
 	store_close(app.store);
@@ -321,6 +388,8 @@ int main(int argc, char **argv)
 		return app_user_add(argc - 3, argv + 3);
 	if (strcmp(argv[1], "ledger") == 0)
 		return ledger_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "qris") == 0)
+		return qris_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("bangsoleh %s\n", BANGSOLEH_VERSION);
 		return 0;

@@ -17,6 +17,7 @@ enum config_type {
 	CONFIG_STRING,
 	CONFIG_LISTEN,  /* HOST:PORT */
 	CONFIG_LEVEL,   /* log level name */
+	CONFIG_URL,     /* empty, or http:// or https:// and printable */
 };
 
 struct config_setting {
@@ -37,6 +38,8 @@ struct config_setting {
 	{ k, t, offsetof(struct config, field), 0, lo, hi, d, h, false }
 #define STR(k, t, field, d, h) \
 	{ k, t, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, d, h, false }
+#define SECRET(k, field, d, h) \
+	{ k, CONFIG_STRING, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, d, h, true }
 
 static const struct config_setting config_settings[] = {
 	{ "listen", CONFIG_LISTEN, 0, 0, 0, 0, "127.0.0.1:8080", "address and port to listen on", false },
@@ -57,6 +60,20 @@ static const struct config_setting config_settings[] = {
 	NUM("auth.login_window", CONFIG_INT, auth_login_window, 1, 86400, "300", "seconds over which login attempts are counted"),
 	NUM("auth.login_max_account", CONFIG_INT, auth_login_max_account, 1, 10000, "5", "failed logins per account per window before 429"),
 	NUM("auth.login_max_address", CONFIG_INT, auth_login_max_address, 1, 100000, "20", "login attempts per client address per window before 429"),
+	STR("payment.gateway", CONFIG_STRING, payment_gateway, "sandbox", "payment provider module: sandbox, midtrans or xendit"),
+	STR("payment.base_url", CONFIG_URL, payment_base_url, "http://127.0.0.1:8081", "the provider's API"),
+	SECRET("payment.server_key", payment_server_key, "SB-Mid-server-bangsoleh-sandbox", "the provider's secret API key"),
+	SECRET("payment.callback_token", payment_callback_token, "sandbox-callback-token", "the provider's webhook token (xendit)"),
+	STR("payment.notify_url", CONFIG_URL, payment_notify_url, "", "webhook URL sent with each charge (empty: the provider's own setting)"),
+	NUM("payment.expiry", CONFIG_INT, payment_expiry, 60, 86400, "900", "seconds a payment's QR may be paid"),
+	NUM("payment.reconcile_after", CONFIG_INT, payment_reconcile_after, 1, 86400, "60", "seconds before a pending payment is polled at the provider"),
+	NUM("payment.reconcile_max", CONFIG_INT, payment_reconcile_max, 1, 86400, "600", "longest wait between polls of one payment"),
+	NUM("outbound.connect_timeout_ms", CONFIG_INT, outbound_connect_timeout_ms, 10, 60000, "3000", "connect timeout of outbound calls"),
+	NUM("outbound.timeout_ms", CONFIG_INT, outbound_timeout_ms, 10, 300000, "10000", "total timeout of one outbound attempt"),
+	NUM("outbound.max_response", CONFIG_SIZE, outbound_max_response, KIB, 64 * MIB, "1M", "largest outbound response body"),
+	NUM("outbound.max_attempts", CONFIG_INT, outbound_max_attempts, 1, 10, "3", "attempts of a retryable outbound call"),
+	NUM("outbound.breaker_threshold", CONFIG_INT, outbound_breaker_threshold, 1, 1000, "5", "consecutive failures that open a target's breaker"),
+	NUM("outbound.breaker_cooldown_ms", CONFIG_INT, outbound_breaker_cooldown_ms, 10, 3600000, "30000", "how long an open breaker waits before a probe"),
 };
 
 #define CONFIG_NSETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -166,6 +183,22 @@ int config_set(struct config *cfg, const char *key, const char *value, const cha
 			config_error(err, errlen, "invalid setting %s (from %s): empty or longer than %zu bytes",
 				     key, source, s->size - 1);
 			return CONFIG_EINVAL;
+		}
+		strcpy(base + s->offset, value);
+		return CONFIG_OK;
+	case CONFIG_URL:
+		if (strlen(value) >= s->size || (value[0] && strncmp(value, "http://", 7) != 0 &&
+						 strncmp(value, "https://", 8) != 0)) {
+			config_error(err, errlen, "invalid setting %s (from %s): not empty nor an http(s) URL under %zu bytes",
+				     key, source, s->size);
+			return CONFIG_EINVAL;
+		}
+		for (const char *c = value; *c; c++) {
+			if (*c <= ' ' || *c > '~') {
+				config_error(err, errlen, "invalid setting %s (from %s): URLs are printable ASCII without spaces",
+					     key, source);
+				return CONFIG_EINVAL;
+			}
 		}
 		strcpy(base + s->offset, value);
 		return CONFIG_OK;
@@ -407,6 +440,7 @@ static size_t config_value_text(const struct config *cfg, const struct config_se
 		return (size_t)snprintf(out, cap, "%s:%u", cfg->listen_host, (unsigned)cfg->listen_port);
 	case CONFIG_STRING:
 	case CONFIG_LEVEL:
+	case CONFIG_URL:
 		break;
 	}
 	return (size_t)snprintf(out, cap, "%s", base + s->offset);

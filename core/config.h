@@ -19,6 +19,8 @@
 #define CONFIG_ERR_MAX 512
 #define CONFIG_FILE_MAX (256 * 1024)
 #define CONFIG_LINE_MAX 4096
+#define CONFIG_URL_MAX 256
+#define CONFIG_SECRET_MAX 128
 
 #define CONFIG_OK 0
 #define CONFIG_EINVAL (-1)   /* a value, key or flag is wrong; the message says which */
@@ -50,6 +52,21 @@ struct config {
 	int64_t auth_login_max_account;
 	int64_t auth_login_max_address;
 
+	char payment_gateway[16];         /* sandbox, midtrans, xendit */
+	char payment_base_url[CONFIG_URL_MAX];
+	char payment_server_key[CONFIG_SECRET_MAX];
+	char payment_callback_token[CONFIG_SECRET_MAX];
+	char payment_notify_url[CONFIG_URL_MAX];
+	int64_t payment_expiry;           /* seconds a QR may be paid */
+	int64_t payment_reconcile_after;  /* seconds before a pending payment is polled */
+	int64_t payment_reconcile_max;    /* longest wait between polls */
+
+	int64_t outbound_connect_timeout_ms;
+	int64_t outbound_timeout_ms;
+	int64_t outbound_max_response;
+	int64_t outbound_max_attempts;
+	int64_t outbound_breaker_threshold;
+	int64_t outbound_breaker_cooldown_ms;
 };
 
 /* Fills cfg with the embedded defaults. */

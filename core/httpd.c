@@ -45,6 +45,9 @@ struct httpd_req {
 	struct httpd_principal principal;
 	bool has_principal;
 	json_t *json;
+	httpd_closed_fn closed;         /* set while the request is an open stream */
+	void *closed_arg;
+	size_t streamed;                /* bytes sent on the stream */
 	uint64_t start_us;
 	char request_id[HTTPD_REQUEST_ID_MAX + 1];
 	char peer[64];
@@ -64,6 +67,7 @@ struct httpd {
 	httpd_auth_fn auth;
 	void *auth_ctx;
 	struct httpd_req_list live;
+	struct httpd_req_list streams;  /* open streams: not in flight, ended by a drain */
 	unsigned in_flight;
 	bool draining;
 	httpd_drained_fn drained;
@@ -164,6 +168,67 @@ void httpd_reply_raw(struct httpd_req *r, int status, const char *content_type, 
 		evbuffer_free(buf);
 }
 
+/* evhttp's close callback of a streaming connection: the client went away. */
+static void httpd_stream_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct httpd_req *r = arg;
+	httpd_closed_fn closed = r->closed;
+	(void)conn;
+	TAILQ_REMOVE(&r->h->streams, r, link);
+	httpd_account(r, 200, r->streamed);
+	r->closed = NULL;
+	/* evhttp frees the request with the connection; only ours is freed here. */
+	closed(r->closed_arg);
+	httpd_req_free(r);
+}
+
+int httpd_stream_start(struct httpd_req *r, const char *content_type, httpd_closed_fn closed, void *arg)
+{
+	struct httpd *h = r->h;
+	struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
+	if (!conn || !closed)
+		return HTTPD_EINVAL;
+	evhttp_add_header(out, "Content-Type", content_type);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evhttp_add_header(out, "X-Request-Id", r->request_id);
+	r->closed = closed;
+	r->closed_arg = arg;
+	/* A stream is not "in flight": it may last as long as the client stays. */
+	TAILQ_REMOVE(&h->live, r, link);
+	TAILQ_INSERT_TAIL(&h->streams, r, link);
+	h->in_flight--;
+	evhttp_send_reply_start(r->ev, 200, NULL);
+	evhttp_connection_set_closecb(conn, httpd_stream_closed, r);
+	httpd_maybe_drained(h, false);
+	return HTTPD_OK;
+}
+
+int httpd_stream_send(struct httpd_req *r, const void *data, size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+	if (!buf || evbuffer_add(buf, data, len) != 0) {
+		if (buf)
+			evbuffer_free(buf);
+		return HTTPD_ENOMEM;
+	}
+	evhttp_send_reply_chunk(r->ev, buf);
+	evbuffer_free(buf);
+	r->streamed += len;
+	return HTTPD_OK;
+}
+
+void httpd_stream_end(struct httpd_req *r)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+	if (conn)
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+	TAILQ_REMOVE(&r->h->streams, r, link);
+	evhttp_send_reply_end(r->ev);
+	httpd_account(r, 200, r->streamed);
+	httpd_req_free(r);
+}
+
 void httpd_reply_json(struct httpd_req *r, int status, json_t *body)
 {
 	char *text;
@@ -211,6 +276,23 @@ void httpd_set_header(struct httpd_req *r, const char *name, const char *value)
 const char *httpd_param(const struct httpd_req *r, const char *name)
 {
 	return router_param(&r->match, name);
+}
+
+int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out)
+{
+	const char *text = httpd_param(r, name);
+	uint64_t v = 0;
+	size_t n;
+	if (!text || !(n = strlen(text)) || n > 20 || (text[0] == '0' && n > 1))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(text[i] - '0');
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
 }
 
 const char *httpd_query(struct httpd_req *r, const char *name)
@@ -463,6 +545,7 @@ int httpd_new(struct event_base *base, const struct httpd_config *cfg, struct ht
 	strcpy(h->host, cfg->host);
 	h->cfg.host = h->host;
 	TAILQ_INIT(&h->live);
+	TAILQ_INIT(&h->streams);
 	if (crypto_random(h->id_seed, sizeof(h->id_seed)) != CRYPTO_OK || router_new(&h->router) != ROUTER_OK)
 		goto free_h;
 	h->http = evhttp_new(base);
@@ -543,11 +626,19 @@ static void httpd_on_grace(evutil_socket_t fd, short what, void *arg)
 void httpd_drain(struct httpd *h, httpd_drained_fn drained, void *arg)
 {
 	struct timeval grace = { h->cfg.shutdown_grace_s, 0 };
+	struct httpd_req *r;
 	if (h->draining)
 		return;
 	h->draining = true;
 	h->drained = drained;
 	h->drained_arg = arg;
+	/* Streams last as long as their clients: a drain tells their owners and ends them. */
+	while ((r = TAILQ_FIRST(&h->streams)) != NULL) {
+		httpd_closed_fn closed = r->closed;
+		void *closed_arg = r->closed_arg;
+		httpd_stream_end(r);
+		closed(closed_arg);
+	}
 	if (h->bound) {
 		evhttp_del_accept_socket(h->http, h->bound);
 		h->bound = NULL;
@@ -573,6 +664,14 @@ void httpd_free(struct httpd *h)
 	/* Requests never answered die with their connections in evhttp_free. */
 	while ((r = TAILQ_FIRST(&h->live)) != NULL) {
 		TAILQ_REMOVE(&h->live, r, link);
+		httpd_req_free(r);
+	}
+	while ((r = TAILQ_FIRST(&h->streams)) != NULL) {
+		struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+		if (conn)
+			evhttp_connection_set_closecb(conn, NULL, NULL);
+		TAILQ_REMOVE(&h->streams, r, link);
+		r->closed(r->closed_arg);
 		httpd_req_free(r);
 	}
 	evhttp_free(h->http);

@@ -90,6 +90,11 @@ void httpd_free(struct httpd *h);
 
 /* A path parameter of the matched pattern, percent-decoded, or NULL. */
 const char *httpd_param(const struct httpd_req *r, const char *name);
+/*
+ * A path parameter as a whole number: 1 to 20 decimal digits, no sign, no
+ * leading zero (except "0"), within uint64. OUT: *out. Returns 0 or -1.
+ */
+int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out);
 /* A query-string parameter, decoded, or NULL (absent or malformed query). */
 const char *httpd_query(struct httpd_req *r, const char *name);
 /* A request header (case-insensitive), or NULL. */
@@ -122,5 +127,19 @@ void httpd_reply_unavailable(struct httpd_req *r, const char *reason);
 /* Replies with raw bytes (copied) of the given type. */
 void httpd_reply_raw(struct httpd_req *r, int status, const char *content_type, const void *data,
 		     size_t len);
+
+/*
+ * Streaming (Server-Sent Events and the like). httpd_stream_start answers
+ * 200 with `content_type` and keeps the request open; the handler then sends
+ * with httpd_stream_send and finishes with httpd_stream_end. If the client
+ * goes away first, or the server drains, `closed(arg)` runs once and the
+ * request is gone: the handler must not use it after that. After
+ * httpd_stream_end, `closed` is not called.
+ */
+typedef void (*httpd_closed_fn)(void *arg);
+int httpd_stream_start(struct httpd_req *r, const char *content_type, httpd_closed_fn closed, void *arg);
+/* Sends bytes (copied) on an open stream. Returns 0 or HTTPD_ENOMEM. */
+int httpd_stream_send(struct httpd_req *r, const void *data, size_t len);
+void httpd_stream_end(struct httpd_req *r);
 
 #endif

@@ -109,6 +109,17 @@ struct ledger_transfer {
 	uint64_t seq;
 };
 
+/* Account types of the chart of accounts (the `code` of an account). */
+enum ledger_account_code {
+	LEDGER_ACCOUNT_GATEWAY_CLEARING = 1,  /* asset: what a provider owes the platform */
+	LEDGER_ACCOUNT_ESCROW = 2,            /* liability: money held for open orders */
+	LEDGER_ACCOUNT_MERCHANT_PAYABLE = 3,  /* liability: owed to a merchant */
+	LEDGER_ACCOUNT_COURIER_PAYABLE = 4,   /* liability: owed to a courier */
+	LEDGER_ACCOUNT_PLATFORM_FEES = 5,     /* revenue: MDR and commission */
+	LEDGER_ACCOUNT_CITY_PROMOTIONS = 6,   /* expense: city-funded vouchers */
+	LEDGER_ACCOUNT_BANK_SETTLEMENT = 7,   /* asset: the platform's bank account */
+};
+
 /* Reasons of transfers (the `code` of a transfer). */
 enum ledger_code {
 	LEDGER_CODE_PAYMENT = 1,

@@ -106,6 +106,9 @@ static void test_invalid_values(void **state)
 	expect_env_error("BANGSOLEH_LOG_LEVEL=loud", "log.level");
 	expect_env_error("BANGSOLEH_DATA=", "data");
 	expect_env_error("BANGSOLEH_STORE_MAP_MAX=1M", "store.map_max");
+	expect_env_error("BANGSOLEH_PAYMENT_BASE_URL=ftp://example", "payment.base_url");
+	expect_env_error("BANGSOLEH_PAYMENT_NOTIFY_URL=http://a b", "payment.notify_url");
+	expect_env_error("BANGSOLEH_PAYMENT_EXPIRY=10", "payment.expiry");
 	expect_env_rc("BANGSOLEH_CONFIG=/nonexistent/bangsoleh.conf", CONFIG_EIO, "/nonexistent/bangsoleh.conf");
 }
 
@@ -165,12 +168,16 @@ static void test_sizes(void **state)
 static void test_describe_and_help(void **state)
 {
 	struct config cfg;
-	char buf[8192];
+	char buf[16384];
 	(void)state;
 	config_defaults(&cfg);
 	assert_true(config_describe(&cfg, buf, sizeof(buf)) < sizeof(buf));
 	assert_non_null(strstr(buf, "listen = 127.0.0.1:8080\n"));
 	assert_non_null(strstr(buf, "http.max_body = 1048576\n"));
+	/* Secrets are shown as set, never as their value. */
+	assert_non_null(strstr(buf, "payment.server_key = (set)\n"));
+	assert_null(strstr(buf, "SB-Mid-server"));
+	assert_non_null(strstr(buf, "payment.notify_url = \n"));
 	/* A short buffer is cut, still terminated, and the full length is reported. */
 	assert_true(config_describe(&cfg, buf, 16) > 16);
 	assert_int_equal(strlen(buf), 15);

@@ -1,0 +1,1360 @@
+#include "payments.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "body.h"
+#include "httpd.h"
+#include "log.h"
+#include "merchants.h"
+#include "qr.h"
+#include "record.h"
+#include "role.h"
+#include "router.h"
+#include "store.h"
+
+#define PAYMENT_VERSION 1
+#define PAYMENT_FIELDS 19
+#define PAYMENT_EVENT_VERSION 1
+#define PAYMENT_EVENT_FIELDS 6
+#define PAYMENT_NOTE_MAX 160
+#define PAYMENT_SOURCE_MAX 16
+#define PAYMENT_PROVIDER_MAX 16
+#define PAYMENT_SWEEP_MAX 256         /* watched payments handled per sweep */
+#define PAYMENT_EVENTS_SHOWN 50       /* history entries in a payment's JSON */
+#define PAYMENT_KEEPALIVE_S 15
+
+enum payment_kind { PAYMENT_ORDER = 1, PAYMENT_INSTORE = 2 };
+
+struct payment {
+	struct ledger_id id;
+	uint8_t kind;
+	uint64_t merchant_id;
+	uint64_t owner_user_id;               /* who may see it besides admins */
+	struct ledger_id order_ref;           /* the order group, for order payments */
+	struct ledger_id payable;             /* the merchant's payable, for in-store charges */
+	int64_t amount, mdr, paid_amount, refunded;
+	char provider[PAYMENT_PROVIDER_MAX + 1];
+	char provider_ref[PAY_ID_MAX + 1];
+	char qr[QRIS_PAYLOAD_MAX + 1];
+	uint8_t state;                        /* enum pay_state */
+	bool flagged;                         /* held for review: not credited */
+	bool late;                            /* paid after it expired: refunded */
+	int64_t created_ms, updated_ms, expires_ms;
+	uint64_t nevents;
+};
+
+/* A client following a payment's status (Server-Sent Events). */
+struct payment_sub {
+	struct payment_sub *next;
+	struct payments *p;
+	struct ledger_id id;
+	struct httpd_req *req;
+};
+
+struct payments {
+	struct store *store;
+	struct ledger *ledger;
+	struct merchants *merchants;
+	struct pay_gateway *gw;
+	struct payments_config cfg;
+	MDB_dbi payments, events, dedupe, watch;
+	struct event *sweep_timer, *keepalive_timer;
+	bool sweeping;
+	struct payment_sub *subs;
+};
+
+/* What one store job did, for its done callback. */
+enum job_outcome {
+	OUTCOME_APPLIED = 1,   /* the state or flags changed */
+	OUTCOME_KEPT,          /* recorded, nothing to change (stale or repeated state) */
+	OUTCOME_DUPLICATE,     /* the same event again */
+	OUTCOME_UNKNOWN,       /* no such payment */
+	OUTCOME_REFUSED,       /* the ledger refused the postings: flagged */
+};
+
+/* --- small helpers --- */
+
+static int64_t pay_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pay_u64_key(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+static uint64_t pay_key_u64(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+static void pay_time_text(int64_t ms, char *out, size_t cap)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+int64_t payments_mdr(const char *criteria, int64_t amount)
+{
+	int64_t bps;
+	/* UMI: free up to Rp500,000, 0.3% above; regular merchants 0.7%. */
+	if (strcmp(criteria, "UMI") == 0)
+		bps = amount <= 500000 ? 0 : 30;
+	else
+		bps = 70;
+	return (amount * bps + 5000) / 10000;
+}
+
+/* --- records --- */
+
+static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id, struct payment *out)
+{
+	MDB_val k = { 16, (void *)id->b }, v;
+	struct record_reader r;
+	uint64_t kind, state;
+	int rc = mdb_get(txn, p->payments, &k, &v);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (record_reader_open(&r, v.mv_data, v.mv_size, PAYMENT_VERSION, PAYMENT_FIELDS) != RECORD_OK)
+		return STORE_ECORRUPT;
+	memset(out, 0, sizeof(*out));
+	out->id = *id;
+	if (record_get_u64(&r, &kind) || record_get_u64(&r, &out->merchant_id) ||
+	    record_get_u64(&r, &out->owner_user_id) || record_get_bin_exact(&r, out->order_ref.b, 16) ||
+	    record_get_bin_exact(&r, out->payable.b, 16) || record_get_i64(&r, &out->amount) ||
+	    record_get_i64(&r, &out->mdr) || record_get_i64(&r, &out->paid_amount) ||
+	    record_get_i64(&r, &out->refunded) ||
+	    record_get_str(&r, out->provider, sizeof(out->provider), NULL) ||
+	    record_get_str(&r, out->provider_ref, sizeof(out->provider_ref), NULL) ||
+	    record_get_str(&r, out->qr, sizeof(out->qr), NULL) || record_get_u64(&r, &state) ||
+	    record_get_bool(&r, &out->flagged) || record_get_bool(&r, &out->late) ||
+	    record_get_i64(&r, &out->created_ms) || record_get_i64(&r, &out->updated_ms) ||
+	    record_get_i64(&r, &out->expires_ms) || record_get_u64(&r, &out->nevents) ||
+	    !pay_state_name((enum pay_state)state))
+		rc = STORE_ECORRUPT;
+	out->kind = (uint8_t)kind;
+	out->state = (uint8_t)state;
+	record_reader_free(&r);
+	return rc;
+}
+
+static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
+{
+	struct record_writer w;
+	MDB_val k = { 16, pay->id.b }, v;
+	size_t len;
+	int rc;
+	pay->updated_ms = pay_now_ms();
+	record_writer_init(&w, PAYMENT_VERSION, PAYMENT_FIELDS);
+	record_put_u64(&w, pay->kind);
+	record_put_u64(&w, pay->merchant_id);
+	record_put_u64(&w, pay->owner_user_id);
+	record_put_bin(&w, pay->order_ref.b, 16);
+	record_put_bin(&w, pay->payable.b, 16);
+	record_put_i64(&w, pay->amount);
+	record_put_i64(&w, pay->mdr);
+	record_put_i64(&w, pay->paid_amount);
+	record_put_i64(&w, pay->refunded);
+	record_put_str(&w, pay->provider, strlen(pay->provider));
+	record_put_str(&w, pay->provider_ref, strlen(pay->provider_ref));
+	record_put_str(&w, pay->qr, strlen(pay->qr));
+	record_put_u64(&w, pay->state);
+	record_put_bool(&w, pay->flagged);
+	record_put_bool(&w, pay->late);
+	record_put_i64(&w, pay->created_ms);
+	record_put_i64(&w, pay->updated_ms);
+	record_put_i64(&w, pay->expires_ms);
+	record_put_u64(&w, pay->nevents);
+	v.mv_data = (void *)record_data(&w, &len);
+	v.mv_size = len;
+	rc = v.mv_data ? mdb_put(txn, p->payments, &k, &v, 0) : STORE_ENOMEM;
+	record_writer_free(&w);
+	return rc;
+}
+
+/* Appends one entry to the payment's history. */
+static int pay_history(struct payments *p, MDB_txn *txn, struct payment *pay, const char *source,
+		       const char *event_id, enum pay_state state, int64_t amount, const char *note)
+{
+	struct record_writer w;
+	uint8_t key[20];
+	MDB_val k = { sizeof(key), key }, v;
+	size_t len;
+	int rc;
+	memcpy(key, pay->id.b, 16);
+	key[16] = (uint8_t)(pay->nevents >> 24);
+	key[17] = (uint8_t)(pay->nevents >> 16);
+	key[18] = (uint8_t)(pay->nevents >> 8);
+	key[19] = (uint8_t)pay->nevents;
+	pay->nevents++;
+	record_writer_init(&w, PAYMENT_EVENT_VERSION, PAYMENT_EVENT_FIELDS);
+	record_put_i64(&w, pay_now_ms());
+	record_put_str(&w, source, strlen(source));
+	record_put_str(&w, event_id, strlen(event_id));
+	record_put_u64(&w, state);
+	record_put_i64(&w, amount);
+	record_put_str(&w, note, strlen(note));
+	v.mv_data = (void *)record_data(&w, &len);
+	v.mv_size = len;
+	rc = v.mv_data ? mdb_put(txn, p->events, &k, &v, 0) : STORE_ENOMEM;
+	record_writer_free(&w);
+	return rc;
+}
+
+/* Schedules the next look at a payment (expiry, polling): key = due time, then id. */
+static int pay_watch(struct payments *p, MDB_txn *txn, const struct ledger_id *id, int64_t due_ms, uint32_t attempts)
+{
+	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),
+				     (uint8_t)attempts };
+	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
+	pay_u64_key(key, (uint64_t)due_ms);
+	memcpy(key + 8, id->b, 16);
+	return mdb_put(txn, p->watch, &k, &v, 0);
+}
+
+/* --- ledger postings --- */
+
+static struct ledger_id pay_account(const char *name)
+{
+	struct ledger_id id;
+	/* The platform's accounts have fixed ids: their names, at time 0. */
+	ledger_id_derive(0, name, strlen(name), &id);
+	return id;
+}
+
+static struct ledger_id pay_clearing(const char *provider)
+{
+	char name[LEDGER_NAME_MAX + 1];
+	snprintf(name, sizeof(name), "gateway:%s:clearing", provider);
+	return pay_account(name);
+}
+
+/* A transfer of the payment: its id derives from the payment and `what`. */
+static void pay_transfer(const struct payment *pay, const char *what, struct ledger_id debit,
+			 struct ledger_id credit, int64_t amount, uint16_t code, bool linked,
+			 struct ledger_transfer *t)
+{
+	char key[96], hex[33];
+	ledger_id_hex(&pay->id, hex, sizeof(hex));
+	snprintf(key, sizeof(key), "payment:%s:%s", hex, what);
+	memset(t, 0, sizeof(*t));
+	ledger_id_derive((uint64_t)pay->created_ms, key, strlen(key), &t->id);
+	t->debit_account_id = debit;
+	t->credit_account_id = credit;
+	t->amount = amount;
+	t->ledger = LEDGER_IDR;
+	t->code = code;
+	t->flags = linked ? LEDGER_LINKED : 0;
+	t->user_data_128 = pay->id;
+	t->user_data_64 = pay->merchant_id;
+}
+
+/*
+ * Posts transfers; OUT: *refused when the ledger would not take them (a
+ * result other than ok or exists: nothing posted). Returns a storage status.
+ */
+static int pay_post(struct payments *p, MDB_txn *txn, struct ledger_transfer *t, size_t n, uint32_t *why,
+		    bool *refused)
+{
+	uint32_t results[4] = { 0 };
+	int rc = ledger_create_transfers(p->ledger, txn, t, n, results);
+	*refused = false;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (results[i] != LEDGER_R_OK && results[i] != LEDGER_R_EXISTS && results[i] != LEDGER_R_LINKED_EVENT_FAILED) {
+			*refused = true;
+			*why = results[i];
+		}
+	}
+	return rc;
+}
+
+/* The money of a captured payment: to escrow (orders) or to the merchant and fees (in-store). */
+static int pay_post_capture(struct payments *p, MDB_txn *txn, const struct payment *pay, uint32_t *why,
+			    bool *refused)
+{
+	struct ledger_transfer t[2];
+	struct ledger_id clearing = pay_clearing(pay->provider);
+	size_t n = 0;
+	if (pay->kind == PAYMENT_ORDER) {
+		pay_transfer(pay, "capture", clearing, pay_account("escrow"), pay->amount, LEDGER_CODE_PAYMENT, false, &t[n++]);
+	} else {
+		pay_transfer(pay, "capture", clearing, pay->payable, pay->amount - pay->mdr, LEDGER_CODE_PAYMENT,
+			     pay->mdr > 0, &t[n++]);
+		if (pay->mdr > 0)
+			pay_transfer(pay, "mdr", clearing, pay_account("platform:fees"), pay->mdr, LEDGER_CODE_COMMISSION,
+				     false, &t[n++]);
+	}
+	return pay_post(p, txn, t, n, why, refused);
+}
+
+/* The MDR share of `refunded` rupiah of a payment, so shares of partial refunds add up exactly. */
+static int64_t pay_mdr_share(const struct payment *pay, int64_t refunded)
+{
+	if (pay->paid_amount <= 0)
+		return 0;
+	return (pay->mdr * refunded * 2 + pay->paid_amount) / (pay->paid_amount * 2);
+}
+
+/* Refunds up to a total of `total` rupiah: moves the difference back the way it came. */
+static int pay_post_refund(struct payments *p, MDB_txn *txn, const struct payment *pay, int64_t total, uint32_t *why,
+			   bool *refused)
+{
+	struct ledger_transfer t[2];
+	struct ledger_id clearing = pay_clearing(pay->provider);
+	int64_t delta = total - pay->refunded;
+	char what[48];
+	size_t n = 0;
+	snprintf(what, sizeof(what), "refund:%lld", (long long)total);
+	if (pay->kind == PAYMENT_ORDER) {
+		pay_transfer(pay, what, pay_account("escrow"), clearing, delta, LEDGER_CODE_REFUND, false, &t[n++]);
+	} else {
+		int64_t mdr = pay_mdr_share(pay, total) - pay_mdr_share(pay, pay->refunded);
+		pay_transfer(pay, what, pay->payable, clearing, delta - mdr, LEDGER_CODE_REFUND, mdr > 0, &t[n++]);
+		if (mdr > 0) {
+			snprintf(what, sizeof(what), "refund-mdr:%lld", (long long)total);
+			pay_transfer(pay, what, pay_account("platform:fees"), clearing, mdr, LEDGER_CODE_REFUND, false, &t[n++]);
+		}
+	}
+	return pay_post(p, txn, t, n, why, refused);
+}
+
+/* The platform's accounts of the chart, made once (their fixed ids make repeats `exists`). */
+static int pay_apply_accounts(MDB_txn *txn, void *arg)
+{
+	struct payments *p = arg;
+	static const struct {
+		const char *name;
+		uint16_t code;
+		uint16_t flags;
+	} chart[] = {
+		{ "escrow", LEDGER_ACCOUNT_ESCROW, LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS },
+		{ "platform:fees", LEDGER_ACCOUNT_PLATFORM_FEES, LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS },
+		{ "bank:settlement", LEDGER_ACCOUNT_BANK_SETTLEMENT, 0 },
+		{ "city:promotions", LEDGER_ACCOUNT_CITY_PROMOTIONS, 0 },
+		{ NULL, LEDGER_ACCOUNT_GATEWAY_CLEARING, 0 },
+	};
+	struct ledger_account a[5];
+	uint32_t results[5];
+	int rc;
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < 5; i++) {
+		if (chart[i].name)
+			snprintf(a[i].name, sizeof(a[i].name), "%s", chart[i].name);
+		else
+			snprintf(a[i].name, sizeof(a[i].name), "gateway:%s:clearing", pay_gateway_name(p->gw));
+		a[i].id = pay_account(a[i].name);
+		a[i].ledger = LEDGER_IDR;
+		a[i].code = chart[i].code;
+		a[i].flags = chart[i].flags;
+	}
+	rc = ledger_create_accounts(p->ledger, txn, a, 5, results);
+	for (size_t i = 0; rc == 0 && i < 5; i++)
+		if (results[i] != LEDGER_R_OK && results[i] != LEDGER_R_EXISTS)
+			rc = STORE_ECORRUPT;
+	return rc;
+}
+
+static void pay_accounts_done(int status, void *arg)
+{
+	(void)arg;
+	if (status != 0)
+		log_msg(LOG_ERROR, "payments", "the platform's ledger accounts could not be made: %s",
+			store_strerror(status));
+}
+
+/* --- applying a provider's event --- */
+
+/* A store job about one payment; the loop's continuation reads its outcome. */
+struct pay_job {
+	struct payments *p;
+	struct httpd_req *req;               /* the request waiting for it, or NULL */
+	struct pay_event ev;
+	char source[PAYMENT_SOURCE_MAX];     /* "webhook", "poll", "refund" */
+	struct payment pay;                  /* the payment after the job */
+	enum job_outcome outcome;
+	bool needs_refund;                   /* paid late: give the money back */
+};
+
+/*
+ * Moves the payment by one event, forward only, posting what moved. OUT:
+ * note (why nothing changed, or what did). Returns a storage status.
+ */
+static int pay_transition(struct payments *p, MDB_txn *txn, struct pay_job *job, char *note, size_t cap)
+{
+	struct payment *pay = &job->pay;
+	const struct pay_event *ev = &job->ev;
+	uint32_t why = 0;
+	bool refused = false;
+	int rc = 0;
+
+	job->outcome = OUTCOME_KEPT;
+	snprintf(note, cap, "no change: payment is %s", pay_state_name((enum pay_state)pay->state));
+	switch (ev->state) {
+	case PAY_STATE_PAID:
+		if (pay->state == PAY_STATE_PAID || pay->state == PAY_STATE_REFUNDED ||
+		    pay->state == PAY_STATE_PARTIALLY_REFUNDED)
+			break;
+		if (ev->amount >= 0 && ev->amount != pay->amount) {
+			/* Not credited: someone must look at it. */
+			pay->flagged = true;
+			job->outcome = OUTCOME_APPLIED;
+			snprintf(note, cap, "amount %lld differs from %lld: held for review", (long long)ev->amount,
+				 (long long)pay->amount);
+			break;
+		}
+		rc = pay_post_capture(p, txn, pay, &why, &refused);
+		if (rc != 0)
+			break;
+		if (refused) {
+			pay->flagged = true;
+			job->outcome = OUTCOME_REFUSED;
+			snprintf(note, cap, "ledger refused the capture: %s", ledger_result_name(why));
+			break;
+		}
+		pay->late = pay->state != PAY_STATE_PENDING;
+		pay->state = PAY_STATE_PAID;
+		pay->paid_amount = pay->amount;
+		job->needs_refund = pay->late;
+		job->outcome = OUTCOME_APPLIED;
+		snprintf(note, cap, pay->late ? "paid after it ended: to be refunded" : "paid");
+		break;
+	case PAY_STATE_EXPIRED:
+	case PAY_STATE_CANCELLED:
+	case PAY_STATE_FAILED:
+		if (pay->state != PAY_STATE_PENDING)
+			break;
+		pay->state = (uint8_t)ev->state;
+		job->outcome = OUTCOME_APPLIED;
+		snprintf(note, cap, "%s", pay_state_name(ev->state));
+		break;
+	case PAY_STATE_REFUNDED:
+	case PAY_STATE_PARTIALLY_REFUNDED: {
+		int64_t total = ev->refunded > 0 ? ev->refunded : ev->state == PAY_STATE_REFUNDED ? pay->paid_amount : 0;
+		if ((pay->state != PAY_STATE_PAID && pay->state != PAY_STATE_PARTIALLY_REFUNDED) ||
+		    total <= pay->refunded)
+			break;
+		if (total > pay->paid_amount) {
+			pay->flagged = true;
+			job->outcome = OUTCOME_APPLIED;
+			snprintf(note, cap, "refund total %lld is over the paid %lld: held for review", (long long)total,
+				 (long long)pay->paid_amount);
+			break;
+		}
+		rc = pay_post_refund(p, txn, pay, total, &why, &refused);
+		if (rc != 0)
+			break;
+		if (refused) {
+			pay->flagged = true;
+			job->outcome = OUTCOME_REFUSED;
+			snprintf(note, cap, "ledger refused the refund: %s", ledger_result_name(why));
+			break;
+		}
+		pay->refunded = total;
+		pay->state = total >= pay->paid_amount ? PAY_STATE_REFUNDED : PAY_STATE_PARTIALLY_REFUNDED;
+		job->outcome = OUTCOME_APPLIED;
+		snprintf(note, cap, "refunded %lld in all", (long long)total);
+		break;
+	}
+	case PAY_STATE_PENDING:
+		break;
+	}
+	return rc;
+}
+
+static int pay_apply_event(MDB_txn *txn, void *arg)
+{
+	struct pay_job *job = arg;
+	struct payments *p = job->p;
+	char key[PAYMENT_PROVIDER_MAX + 1 + PAY_EVENT_ID_MAX + 1];
+	char note[PAYMENT_NOTE_MAX];
+	struct ledger_id id;
+	MDB_val k, v;
+	int rc;
+
+	job->needs_refund = false;
+	if (ledger_id_parse(job->ev.payment_id, &id) != LEDGER_OK) {
+		job->outcome = OUTCOME_UNKNOWN;
+		return 0;
+	}
+	rc = pay_load(p, txn, &id, &job->pay);
+	if (rc == STORE_ENOTFOUND) {
+		job->outcome = OUTCOME_UNKNOWN;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	/* The provider's event id, per provider: the same notification twice is applied once. */
+	k.mv_size = (size_t)snprintf(key, sizeof(key), "%s:%s", job->pay.provider, job->ev.event_id);
+	k.mv_data = key;
+	rc = mdb_get(txn, p->dedupe, &k, &v);
+	if (rc == 0) {
+		job->outcome = OUTCOME_DUPLICATE;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	v.mv_size = 16;
+	v.mv_data = id.b;
+	if ((rc = mdb_put(txn, p->dedupe, &k, &v, 0)) != 0 ||
+	    (rc = pay_transition(p, txn, job, note, sizeof(note))) != 0 ||
+	    (rc = pay_history(p, txn, &job->pay, job->source, job->ev.event_id, job->ev.state, job->ev.amount, note)) != 0)
+		return rc;
+	return pay_store(p, txn, &job->pay);
+}
+
+static json_t *pay_json(const struct payment *pay);
+static void pay_notify(struct payments *p, const struct payment *pay);
+static void pay_start_refund(struct payments *p, const struct payment *pay, int64_t amount, const char *key);
+
+/* After an event's job: wakes the streams, starts a late payment's refund. */
+static void pay_after_event(struct pay_job *job, int status)
+{
+	if (status != 0)
+		return;
+	if (job->outcome == OUTCOME_APPLIED || job->outcome == OUTCOME_REFUSED)
+		pay_notify(job->p, &job->pay);
+	if (job->needs_refund)
+		pay_start_refund(job->p, &job->pay, job->pay.paid_amount, "late");
+}
+
+static void pay_webhook_done(int status, void *arg)
+{
+	struct pay_job *job = arg;
+	pay_after_event(job, status);
+	if (status != 0)
+		httpd_reply_unavailable(job->req, store_strerror(status));
+	else if (job->outcome == OUTCOME_UNKNOWN)
+		httpd_reply_error(job->req, 404, "not_found", "no such payment");
+	else
+		httpd_reply_json(job->req, 200, json_pack("{s:b, s:s}", "ok", 1, "result",
+							 job->outcome == OUTCOME_DUPLICATE ? "duplicate" :
+							 job->outcome == OUTCOME_APPLIED ? "applied" :
+							 job->outcome == OUTCOME_REFUSED ? "held" : "recorded"));
+	free(job);
+}
+
+static const char *pay_webhook_header(const char *name, void *ctx)
+{
+	return httpd_header(ctx, name);
+}
+
+static void pay_handle_webhook(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	struct pay_webhook in = { .header = pay_webhook_header, .header_ctx = req };
+	struct pay_job *job;
+	const char *provider = httpd_param(req, "provider");
+	int rc;
+	if (!p->gw || strcmp(provider, pay_gateway_name(p->gw)) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such payment provider");
+		return;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	in.body = httpd_body(req, &in.body_len);
+	rc = pay_parse_webhook(p->gw, &in, &job->ev);
+	if (rc != PAY_OK || job->ev.kind != PAY_EVENT_PAYMENT) {
+		if (rc == PAY_EFORGED)
+			httpd_reply_error(req, 401, "invalid_signature", "the notification does not verify");
+		else if (rc == PAY_OK)
+			httpd_reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "result", "ignored"));
+		else
+			httpd_reply_error(req, 400, "invalid_notification", "the notification does not parse");
+		free(job);
+		return;
+	}
+	job->p = p;
+	job->req = req;
+	snprintf(job->source, sizeof(job->source), "webhook");
+	rc = store_submit(p->store, pay_apply_event, pay_webhook_done, job);
+	if (rc != STORE_OK) {
+		httpd_reply_unavailable(req, store_strerror(rc));
+		free(job);
+	}
+}
+
+/* --- events from the loop: refunds, polls --- */
+
+/* A refund or poll result turned into an event for the payment. */
+struct pay_call {
+	struct payments *p;
+	struct httpd_req *req;               /* an admin's refund waits for it; else NULL */
+	struct payment pay;                  /* as it was when the call began */
+	int64_t amount;
+	char key[48];
+};
+
+static void pay_event_done(int status, void *arg)
+{
+	struct pay_job *job = arg;
+	pay_after_event(job, status);
+	if (job->req) {
+		if (status != 0)
+			httpd_reply_unavailable(job->req, store_strerror(status));
+		else
+			httpd_reply_json(job->req, 200, pay_json(&job->pay));
+	}
+	if (status != 0)
+		log_msg(LOG_WARN, "payments", "an event could not be stored: %s", store_strerror(status));
+	free(job);
+}
+
+/* Queues the event; replies to req (if any) when it is stored. Takes over nothing. */
+static void pay_submit_event(struct payments *p, struct httpd_req *req, const struct payment *pay,
+			     const char *source, const char *event_id, enum pay_state state, int64_t amount,
+			     int64_t refunded)
+{
+	struct pay_job *job = calloc(1, sizeof(*job));
+	int rc = job ? 0 : STORE_ENOMEM;
+	if (job) {
+		job->p = p;
+		job->req = req;
+		ledger_id_hex(&pay->id, job->ev.payment_id, sizeof(job->ev.payment_id));
+		snprintf(job->ev.event_id, sizeof(job->ev.event_id), "%s", event_id);
+		snprintf(job->source, sizeof(job->source), "%s", source);
+		job->ev.kind = PAY_EVENT_PAYMENT;
+		job->ev.state = state;
+		job->ev.amount = amount;
+		job->ev.refunded = refunded;
+		rc = store_submit(p->store, pay_apply_event, pay_event_done, job);
+	}
+	if (rc == 0)
+		return;
+	free(job);
+	if (req)
+		httpd_reply_unavailable(req, store_strerror(rc));
+	else
+		log_msg(LOG_WARN, "payments", "an event was not queued: %s", store_strerror(rc));
+}
+
+static void pay_refund_done(const struct pay_status_res *res, void *arg)
+{
+	struct pay_call *call = arg;
+	char event_id[PAY_EVENT_ID_MAX];
+	if (res->error != PAY_OK) {
+		log_msg(LOG_WARN, "payments", "refund at the provider failed: %s", res->error_text);
+		if (call->req)
+			httpd_reply_error(call->req, res->error == PAY_EUNAVAILABLE ? 503 : 502,
+					  res->error == PAY_EUNAVAILABLE ? "provider_unavailable" : "provider_error",
+					  "the provider did not refund: %s", res->error_text);
+	} else {
+		int64_t total = call->pay.refunded + call->amount;
+		snprintf(event_id, sizeof(event_id), "refund:%s", call->key);
+		pay_submit_event(call->p, call->req, &call->pay, "refund", event_id,
+				 total >= call->pay.paid_amount ? PAY_STATE_REFUNDED : PAY_STATE_PARTIALLY_REFUNDED, -1,
+				 res->refunded > total ? res->refunded : total);
+	}
+	free(call);
+}
+
+/* Asks the provider for a refund; `key` makes repeats of the same refund one refund. */
+static void pay_refund_call(struct payments *p, struct httpd_req *req, const struct payment *pay, int64_t amount,
+			    const char *key)
+{
+	struct pay_call *call = calloc(1, sizeof(*call));
+	char id[33], refund_key[PAY_ID_MAX + 1];
+	struct pay_refund_req r = { .amount = amount, .reason = "Bang Soleh refund" };
+	ledger_id_hex(&pay->id, id, sizeof(id));
+	if (call) {
+		call->p = p;
+		call->req = req;
+		call->pay = *pay;
+		call->amount = amount;
+		snprintf(call->key, sizeof(call->key), "%s", key);
+		snprintf(refund_key, sizeof(refund_key), "%s-%s", id, key);
+		r.payment_id = id;
+		r.provider_ref = pay->provider_ref;
+		r.refund_key = refund_key;
+	}
+	if (call && pay_refund(p->gw, &r, pay_refund_done, call) == PAY_OK)
+		return;
+	free(call);
+	if (req)
+		httpd_reply_error(req, 500, "internal", "the refund could not be started");
+}
+
+static void pay_start_refund(struct payments *p, const struct payment *pay, int64_t amount, const char *key)
+{
+	pay_refund_call(p, NULL, pay, amount, key);
+}
+
+static void pay_poll_done(const struct pay_status_res *res, void *arg)
+{
+	struct pay_call *call = arg;
+	char event_id[PAY_EVENT_ID_MAX];
+	if (res->error == PAY_OK && res->state != PAY_STATE_PENDING) {
+		snprintf(event_id, sizeof(event_id), "poll:%s:%lld", pay_state_name(res->state), (long long)res->refunded);
+		pay_submit_event(call->p, NULL, &call->pay, "poll", event_id, res->state, res->amount, res->refunded);
+	} else if (res->error != PAY_OK) {
+		log_msg(LOG_INFO, "payments", "status poll failed, trying later: %s", res->error_text);
+	}
+	free(call);
+}
+
+static void pay_cancel_done(const struct pay_status_res *res, void *arg)
+{
+	(void)arg;
+	if (res->error != PAY_OK)
+		log_msg(LOG_INFO, "payments", "cancel at the provider failed: %s", res->error_text);
+}
+
+/* Starts a poll or a cancel of a payment at the provider. */
+static void pay_provider_call(struct payments *p, const struct payment *pay, bool cancel)
+{
+	struct pay_call *call;
+	char id[33];
+	ledger_id_hex(&pay->id, id, sizeof(id));
+	if (cancel) {
+		if (pay_cancel(p->gw, id, pay->provider_ref, pay_cancel_done, NULL) != PAY_OK)
+			log_msg(LOG_WARN, "payments", "cancel of %s could not be sent", id);
+		return;
+	}
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return;
+	call->p = p;
+	call->pay = *pay;
+	if (pay_status(p->gw, id, pay->provider_ref, pay_poll_done, call) != PAY_OK)
+		free(call);
+}
+
+/* --- the sweep: expiry, reconciliation, late refunds --- */
+
+enum sweep_action { SWEEP_NONE = 0, SWEEP_CANCEL, SWEEP_POLL, SWEEP_REFUND };
+
+struct sweep_item {
+	uint8_t key[24];
+	uint32_t attempts;
+	enum sweep_action action;
+	struct payment pay;
+};
+
+struct sweep_job {
+	struct payments *p;
+	int64_t now;
+	size_t n;
+	struct sweep_item items[PAYMENT_SWEEP_MAX];
+};
+
+static int64_t pay_backoff_ms(const struct payments *p, uint32_t attempts)
+{
+	int64_t wait = p->cfg.reconcile_after_s * 1000;
+	for (uint32_t i = 0; i < attempts && wait < p->cfg.reconcile_max_s * 1000; i++)
+		wait *= 2;
+	return wait < p->cfg.reconcile_max_s * 1000 ? wait : p->cfg.reconcile_max_s * 1000;
+}
+
+/* Decides what one watched payment needs and when to look again (0: never). */
+static int pay_sweep_one(struct payments *p, MDB_txn *txn, int64_t now, struct sweep_item *it)
+{
+	struct payment *pay = &it->pay;
+	int64_t next = 0;
+	int rc;
+	it->action = SWEEP_NONE;
+	if (pay->state == PAY_STATE_PENDING && now >= pay->expires_ms) {
+		pay->state = PAY_STATE_EXPIRED;
+		rc = pay_history(p, txn, pay, "local", "expired", PAY_STATE_EXPIRED, -1, "the QR expired");
+		if (rc == 0)
+			rc = pay_store(p, txn, pay);
+		if (rc != 0)
+			return rc;
+		it->action = SWEEP_CANCEL;
+		next = now + pay_backoff_ms(p, 0);
+	} else if (pay->state == PAY_STATE_PENDING) {
+		if (now >= pay->created_ms + p->cfg.reconcile_after_s * 1000)
+			it->action = SWEEP_POLL;
+		next = now + pay_backoff_ms(p, it->attempts);
+		if (next > pay->expires_ms)
+			next = pay->expires_ms;
+	} else if ((pay->state == PAY_STATE_EXPIRED || pay->state == PAY_STATE_CANCELLED) &&
+		   now < pay->created_ms + p->cfg.watch_s * 1000) {
+		/* A QR paid after it ended must still be found: keep asking for a while. */
+		it->action = SWEEP_POLL;
+		next = now + pay_backoff_ms(p, it->attempts);
+	} else if (pay->late && pay->state == PAY_STATE_PAID) {
+		it->action = SWEEP_REFUND;
+		next = now + pay_backoff_ms(p, it->attempts);
+	}
+	return next ? pay_watch(p, txn, &pay->id, next, it->attempts + 1) : 0;
+}
+
+static int pay_apply_sweep(MDB_txn *txn, void *arg)
+{
+	struct sweep_job *job = arg;
+	struct payments *p = job->p;
+	for (size_t i = 0; i < job->n; i++) {
+		struct sweep_item *it = &job->items[i];
+		MDB_val k = { sizeof(it->key), it->key };
+		struct ledger_id id;
+		int rc = mdb_del(txn, p->watch, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		memcpy(id.b, it->key + 8, 16);
+		rc = pay_load(p, txn, &id, &it->pay);
+		if (rc == STORE_ENOTFOUND)
+			continue;
+		if (rc != 0 || (rc = pay_sweep_one(p, txn, job->now, it)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void pay_sweep_done(int status, void *arg)
+{
+	struct sweep_job *job = arg;
+	struct payments *p = job->p;
+	p->sweeping = false;
+	for (size_t i = 0; status == 0 && i < job->n; i++) {
+		struct sweep_item *it = &job->items[i];
+		if (it->action == SWEEP_CANCEL) {
+			pay_notify(p, &it->pay);
+			pay_provider_call(p, &it->pay, true);
+		} else if (it->action == SWEEP_POLL) {
+			pay_provider_call(p, &it->pay, false);
+		} else if (it->action == SWEEP_REFUND) {
+			pay_start_refund(p, &it->pay, it->pay.paid_amount - it->pay.refunded, "late");
+		}
+	}
+	if (status != 0)
+		log_msg(LOG_WARN, "payments", "sweep failed: %s", store_strerror(status));
+	free(job);
+}
+
+static void pay_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct payments *p = arg;
+	struct sweep_job *job;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+	(void)fd;
+	(void)what;
+	if (p->sweeping || !(job = calloc(1, sizeof(*job))))
+		return;
+	job->p = p;
+	job->now = pay_now_ms();
+	if (store_read_begin(p->store, &txn) != 0) {
+		free(job);
+		return;
+	}
+	if (mdb_cursor_open(txn, p->watch, &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && job->n < PAYMENT_SWEEP_MAX;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			struct sweep_item *it = &job->items[job->n];
+			if (k.mv_size != 24 || (int64_t)pay_key_u64(k.mv_data) > job->now)
+				break;
+			memcpy(it->key, k.mv_data, 24);
+			it->attempts = v.mv_size == 4 ? (uint32_t)((uint8_t *)v.mv_data)[0] << 24 |
+							  (uint32_t)((uint8_t *)v.mv_data)[1] << 16 |
+							  (uint32_t)((uint8_t *)v.mv_data)[2] << 8 | ((uint8_t *)v.mv_data)[3] : 0;
+			job->n++;
+		}
+		mdb_cursor_close(cur);
+	}
+	store_read_end(p->store, txn);
+	if (job->n == 0 || store_submit(p->store, pay_apply_sweep, pay_sweep_done, job) != 0) {
+		free(job);
+		return;
+	}
+	p->sweeping = true;
+}
+
+/* --- JSON and event streams --- */
+
+static json_t *pay_json(const struct payment *pay)
+{
+	char id[33], created[64], updated[64], expires[64], url[96];
+	json_t *j;
+	ledger_id_hex(&pay->id, id, sizeof(id));
+	pay_time_text(pay->created_ms, created, sizeof(created));
+	pay_time_text(pay->updated_ms, updated, sizeof(updated));
+	pay_time_text(pay->expires_ms, expires, sizeof(expires));
+	j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:s, s:s, s:s, s:s}", "id", id,
+		      "kind", pay->kind == PAYMENT_ORDER ? "order" : "instore", "merchant_id",
+		      (json_int_t)pay->merchant_id, "amount", (json_int_t)pay->amount, "mdr", (json_int_t)pay->mdr,
+		      "provider", pay->provider, "provider_ref", pay->provider_ref, "status",
+		      pay_state_name((enum pay_state)pay->state), "flagged", pay->flagged, "late", pay->late,
+		      "paid_amount", (json_int_t)pay->paid_amount, "refunded", (json_int_t)pay->refunded,
+		      "qr_string", pay->qr, "created_at", created, "updated_at", updated, "expires_at", expires);
+	if (j) {
+		snprintf(url, sizeof(url), "/api/v1/payments/%s/qr.svg", id);
+		json_object_set_new(j, "qr_svg_url", json_string(url));
+		snprintf(url, sizeof(url), "/api/v1/payments/%s/events", id);
+		json_object_set_new(j, "events_url", json_string(url));
+	}
+	return j;
+}
+
+/* Sends one status event (JSON of the payment) on a stream. */
+static void pay_sub_send(struct payment_sub *s, const struct payment *pay)
+{
+	json_t *j = pay_json(pay);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char head[] = "event: status\ndata: ";
+	json_decref(j);
+	if (!text)
+		return;
+	httpd_stream_send(s->req, head, sizeof(head) - 1);
+	httpd_stream_send(s->req, text, strlen(text));
+	httpd_stream_send(s->req, "\n\n", 2);
+	free(text);
+}
+
+static void pay_notify(struct payments *p, const struct payment *pay)
+{
+	for (struct payment_sub *s = p->subs; s; s = s->next)
+		if (memcmp(s->id.b, pay->id.b, 16) == 0)
+			pay_sub_send(s, pay);
+}
+
+static void pay_sub_unlink(struct payments *p, struct payment_sub *sub)
+{
+	for (struct payment_sub **s = &p->subs; *s; s = &(*s)->next) {
+		if (*s == sub) {
+			*s = sub->next;
+			return;
+		}
+	}
+}
+
+/* The stream ended from the client's side (or the server drains). */
+static void pay_sub_closed(void *arg)
+{
+	struct payment_sub *sub = arg;
+	pay_sub_unlink(sub->p, sub);
+	free(sub);
+}
+
+/* Comments keep idle proxies and the connection's own timeout from closing streams. */
+static void pay_on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct payments *p = arg;
+	(void)fd;
+	(void)what;
+	for (struct payment_sub *s = p->subs; s; s = s->next)
+		httpd_stream_send(s->req, ": keepalive\n\n", 13);
+}
+
+/* --- reading and creating payments over HTTP --- */
+
+/* Loads the payment named by {id} if the caller may see it; replies and returns -1 otherwise. */
+static int pay_for_caller(struct payments *p, struct httpd_req *req, bool auditors, struct payment *out)
+{
+	const struct httpd_principal *who = httpd_principal(req);
+	struct ledger_id id;
+	MDB_txn *txn;
+	int rc;
+	if (ledger_id_parse(httpd_param(req, "id"), &id) != LEDGER_OK) {
+		httpd_reply_error(req, 404, "not_found", "no such payment");
+		return -1;
+	}
+	rc = store_read_begin(p->store, &txn);
+	if (rc == STORE_OK) {
+		rc = pay_load(p, txn, &id, out);
+		store_read_end(p->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND) {
+		httpd_reply_error(req, 404, "not_found", "no such payment");
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		httpd_reply_unavailable(req, store_strerror(rc));
+		return -1;
+	}
+	if (!(who->role == ROLE_ADMIN || (auditors && who->role == ROLE_AUDITOR) || who->user_id == out->owner_user_id)) {
+		httpd_reply_error(req, 403, "forbidden", "not your payment");
+		return -1;
+	}
+	return 0;
+}
+
+/* The payment's history, oldest first, at most PAYMENT_EVENTS_SHOWN. */
+static json_t *pay_history_json(struct payments *p, const struct payment *pay)
+{
+	json_t *list = json_array();
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint8_t key[20] = { 0 };
+	MDB_val k = { sizeof(key), key }, v;
+	int rc;
+	if (!list || store_read_begin(p->store, &txn) != 0)
+		return list;
+	memcpy(key, pay->id.b, 16);
+	if (mdb_cursor_open(txn, p->events, &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		     rc == 0 && k.mv_size == 20 && memcmp(k.mv_data, pay->id.b, 16) == 0 &&
+		     json_array_size(list) < PAYMENT_EVENTS_SHOWN;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			struct record_reader r;
+			char source[PAYMENT_SOURCE_MAX + 1], event_id[PAY_EVENT_ID_MAX + 1], note[PAYMENT_NOTE_MAX + 1], at[64];
+			int64_t time_ms, amount;
+			uint64_t state;
+			if (record_reader_open(&r, v.mv_data, v.mv_size, PAYMENT_EVENT_VERSION, PAYMENT_EVENT_FIELDS))
+				continue;
+			if (!record_get_i64(&r, &time_ms) && !record_get_str(&r, source, sizeof(source), NULL) &&
+			    !record_get_str(&r, event_id, sizeof(event_id), NULL) && !record_get_u64(&r, &state) &&
+			    !record_get_i64(&r, &amount) && !record_get_str(&r, note, sizeof(note), NULL) &&
+			    pay_state_name((enum pay_state)state)) {
+				pay_time_text(time_ms, at, sizeof(at));
+				json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "at", at, "source", source,
+								      "event_id", event_id, "status",
+								      pay_state_name((enum pay_state)state), "amount",
+								      (json_int_t)amount, "note", note));
+			}
+			record_reader_free(&r);
+		}
+		mdb_cursor_close(cur);
+	}
+	store_read_end(p->store, txn);
+	return list;
+}
+
+static void pay_handle_get(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	struct payment pay;
+	json_t *j;
+	if (pay_for_caller(p, req, true, &pay) != 0)
+		return;
+	j = pay_json(&pay);
+	if (j)
+		json_object_set_new(j, "events", pay_history_json(p, &pay));
+	httpd_reply_json(req, 200, j);
+}
+
+static void pay_handle_qr(struct httpd_req *req, void *ctx)
+{
+	struct payment pay;
+	char *svg;
+	size_t len;
+	if (pay_for_caller(ctx, req, false, &pay) != 0)
+		return;
+	if (!pay.qr[0]) {
+		httpd_reply_error(req, 409, "no_qr", "the payment has no QR code (status %s)",
+				  pay_state_name((enum pay_state)pay.state));
+		return;
+	}
+	if (qr_svg(pay.qr, 8, 4, &svg, &len) != QR_OK) {
+		httpd_reply_error(req, 500, "internal", "the QR image could not be made");
+		return;
+	}
+	httpd_set_header(req, "Cache-Control", "no-store");
+	httpd_reply_raw(req, 200, "image/svg+xml", svg, len);
+	free(svg);
+}
+
+static void pay_handle_events(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	struct payment_sub *sub;
+	struct payment pay;
+	if (pay_for_caller(p, req, false, &pay) != 0)
+		return;
+	sub = calloc(1, sizeof(*sub));
+	if (!sub || httpd_stream_start(req, "text/event-stream", pay_sub_closed, sub) != HTTPD_OK) {
+		free(sub);
+		httpd_reply_error(req, 500, "internal", "the event stream could not be opened");
+		return;
+	}
+	sub->p = p;
+	sub->id = pay.id;
+	sub->req = req;
+	sub->next = p->subs;
+	p->subs = sub;
+	pay_sub_send(sub, &pay);
+}
+
+static void pay_handle_refund(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	struct body_check c = { 0 };
+	struct payment pay;
+	char key[32];
+	json_t *body;
+	int64_t amount;
+	if (httpd_json_body(req, &body) != 0 || pay_for_caller(p, req, false, &pay) != 0)
+		return;
+	amount = body_int(&c, body, "amount", true, 1, QRIS_AMOUNT_MAX, 0);
+	if (c.failed) {
+		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		return;
+	}
+	if (pay.state != PAY_STATE_PAID && pay.state != PAY_STATE_PARTIALLY_REFUNDED) {
+		httpd_reply_error(req, 409, "invalid_state", "a %s payment cannot be refunded",
+				  pay_state_name((enum pay_state)pay.state));
+		return;
+	}
+	if (amount > pay.paid_amount - pay.refunded) {
+		httpd_reply_error(req, 422, "exceeds_refundable", "at most %lld can still be refunded",
+				  (long long)(pay.paid_amount - pay.refunded));
+		return;
+	}
+	/* One refund per refunded total: a retry of the same request refunds nothing twice. */
+	snprintf(key, sizeof(key), "to-%lld", (long long)(pay.refunded + amount));
+	pay_refund_call(p, req, &pay, amount, key);
+}
+
+/* --- in-store charges --- */
+
+struct charge_op {
+	struct payments *p;
+	struct httpd_req *req;
+	struct payment pay;
+	int error;                           /* PAY_E* of the provider's answer */
+	char provider_ref[PAY_ID_MAX + 1];
+	char qr[QRIS_PAYLOAD_MAX + 1];
+	char error_text[PAY_TEXT_MAX];
+};
+
+static int pay_apply_create(MDB_txn *txn, void *arg)
+{
+	struct charge_op *op = arg;
+	struct payments *p = op->p;
+	struct payment *pay = &op->pay;
+	int64_t first_look = pay->created_ms + p->cfg.reconcile_after_s * 1000;
+	int rc;
+	pay->nevents = 0;
+	if ((rc = pay_history(p, txn, pay, "local", "created", PAY_STATE_PENDING, pay->amount, "charge created")) != 0 ||
+	    (rc = pay_store(p, txn, pay)) != 0)
+		return rc;
+	return pay_watch(p, txn, &pay->id, first_look < pay->expires_ms ? first_look : pay->expires_ms, 0);
+}
+
+/* Records the provider's answer: the QR, or the failure. */
+static int pay_apply_charged(MDB_txn *txn, void *arg)
+{
+	struct charge_op *op = arg;
+	struct payments *p = op->p;
+	struct payment *pay = &op->pay;
+	int rc = pay_load(p, txn, &pay->id, pay);
+	if (rc != 0)
+		return rc;
+	if (op->error == PAY_OK) {
+		snprintf(pay->provider_ref, sizeof(pay->provider_ref), "%s", op->provider_ref);
+		snprintf(pay->qr, sizeof(pay->qr), "%s", op->qr);
+		rc = pay_history(p, txn, pay, "provider", "charged", (enum pay_state)pay->state, pay->amount, "QR issued");
+	} else if (pay->state == PAY_STATE_PENDING) {
+		pay->state = PAY_STATE_FAILED;
+		rc = pay_history(p, txn, pay, "provider", "charge-failed", PAY_STATE_FAILED, -1, op->error_text);
+	}
+	return rc ? rc : pay_store(p, txn, pay);
+}
+
+static void pay_charged_done(int status, void *arg)
+{
+	struct charge_op *op = arg;
+	if (status != 0)
+		httpd_reply_unavailable(op->req, store_strerror(status));
+	else if (op->error == PAY_OK)
+		httpd_reply_json(op->req, 201, pay_json(&op->pay));
+	else if (op->error == PAY_EUNAVAILABLE)
+		httpd_reply_error(op->req, 503, "provider_unavailable", "the payment provider did not answer: %s",
+				  op->error_text);
+	else
+		httpd_reply_error(op->req, 502, "provider_error", "the payment provider refused the charge: %s",
+				  op->error_text);
+	free(op);
+}
+
+static void pay_charge_done(const struct pay_charge_res *res, void *arg)
+{
+	struct charge_op *op = arg;
+	int rc;
+	op->error = res->error;
+	snprintf(op->provider_ref, sizeof(op->provider_ref), "%s", res->provider_ref);
+	snprintf(op->qr, sizeof(op->qr), "%s", res->qr_string);
+	snprintf(op->error_text, sizeof(op->error_text), "%s", res->error_text);
+	rc = store_submit(op->p->store, pay_apply_charged, pay_charged_done, op);
+	if (rc != STORE_OK) {
+		httpd_reply_unavailable(op->req, store_strerror(rc));
+		free(op);
+	}
+}
+
+static void pay_created_done(int status, void *arg)
+{
+	struct charge_op *op = arg;
+	char id[33];
+	struct pay_charge_req creq = { .payment_id = id, .amount = op->pay.amount,
+				       .expiry_s = (uint32_t)op->p->cfg.expiry_s, .idempotency_key = id };
+	if (status != 0) {
+		httpd_reply_unavailable(op->req, store_strerror(status));
+		free(op);
+		return;
+	}
+	ledger_id_hex(&op->pay.id, id, sizeof(id));
+	if (pay_charge(op->p->gw, &creq, pay_charge_done, op) != PAY_OK) {
+		op->error = PAY_EINVAL;
+		snprintf(op->error_text, sizeof(op->error_text), "the charge could not be sent");
+		pay_charge_done(&(struct pay_charge_res){ .error = PAY_EINVAL, .error_text = op->error_text }, op);
+	}
+}
+
+static void pay_handle_charge(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	struct body_check c = { 0 };
+	struct merchant mc;
+	struct charge_op *op;
+	uint64_t merchant_id;
+	MDB_txn *txn;
+	json_t *body;
+	int64_t amount;
+	int rc;
+
+	if (httpd_json_body(req, &body) != 0)
+		return;
+	amount = body_int(&c, body, "amount", true, 1, QRIS_AMOUNT_MAX, 0);
+	if (c.failed) {
+		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		return;
+	}
+	if (httpd_param_u64(req, "id", &merchant_id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		return;
+	}
+	rc = store_read_begin(p->store, &txn);
+	if (rc == STORE_OK) {
+		rc = merchants_get(p->merchants, txn, merchant_id, &mc);
+		store_read_end(p->store, txn);
+	}
+	if (rc != STORE_OK) {
+		if (rc == STORE_ENOTFOUND)
+			httpd_reply_error(req, 404, "not_found", "no such merchant");
+		else
+			httpd_reply_unavailable(req, store_strerror(rc));
+		return;
+	}
+	if (!merchants_may_manage(&mc, httpd_principal(req))) {
+		httpd_reply_error(req, 403, "forbidden", "not your store");
+		return;
+	}
+	op = calloc(1, sizeof(*op));
+	if (!op || ledger_id_new(&op->pay.id) != LEDGER_OK) {
+		free(op);
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	op->p = p;
+	op->req = req;
+	op->pay.kind = PAYMENT_INSTORE;
+	op->pay.merchant_id = mc.id;
+	op->pay.owner_user_id = mc.owner_user_id;
+	op->pay.payable = mc.payable;
+	op->pay.amount = amount;
+	op->pay.mdr = payments_mdr(mc.criteria, amount);
+	snprintf(op->pay.provider, sizeof(op->pay.provider), "%s", pay_gateway_name(p->gw));
+	op->pay.state = PAY_STATE_PENDING;
+	op->pay.created_ms = pay_now_ms();
+	op->pay.expires_ms = op->pay.created_ms + p->cfg.expiry_s * 1000;
+	rc = store_submit(p->store, pay_apply_create, pay_created_done, op);
+	if (rc != STORE_OK) {
+		httpd_reply_unavailable(req, store_strerror(rc));
+		free(op);
+	}
+}
+
+/* --- set-up --- */
+
+int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct payments **out)
+{
+	struct payments *p = calloc(1, sizeof(*p));
+	int rc;
+	if (!p)
+		return STORE_ENOMEM;
+	p->store = store;
+	p->ledger = ledger;
+	p->merchants = merchants;
+	if ((rc = store_dbi_open(store, "payments", 0, &p->payments)) != 0 ||
+	    (rc = store_dbi_open(store, "payment_events", 0, &p->events)) != 0 ||
+	    (rc = store_dbi_open(store, "payment_dedupe", 0, &p->dedupe)) != 0 ||
+	    (rc = store_dbi_open(store, "payment_watch", 0, &p->watch)) != 0) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+int payments_start(struct payments *p, struct event_base *base, struct pay_gateway *gw,
+		   const struct payments_config *cfg)
+{
+	struct timeval second = { 1, 0 }, keepalive = { PAYMENT_KEEPALIVE_S, 0 };
+	p->gw = gw;
+	p->cfg = *cfg;
+	if (p->cfg.expiry_s <= 0)
+		p->cfg.expiry_s = 900;
+	if (p->cfg.reconcile_after_s <= 0)
+		p->cfg.reconcile_after_s = 60;
+	if (p->cfg.reconcile_max_s < p->cfg.reconcile_after_s)
+		p->cfg.reconcile_max_s = p->cfg.reconcile_after_s;
+	if (p->cfg.watch_s <= 0)
+		p->cfg.watch_s = 86400;
+	p->sweep_timer = event_new(base, -1, EV_PERSIST, pay_on_sweep, p);
+	p->keepalive_timer = event_new(base, -1, EV_PERSIST, pay_on_keepalive, p);
+	if (!p->sweep_timer || !p->keepalive_timer || event_add(p->sweep_timer, &second) ||
+	    event_add(p->keepalive_timer, &keepalive))
+		return -1;
+	return store_submit(p->store, pay_apply_accounts, pay_accounts_done, p) == STORE_OK ? 0 : -1;
+}
+
+int payments_attach(struct payments *p, struct httpd *h)
+{
+	int rc;
+	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/merchants/{id}/charges", ROLE_MERCHANT | ROLE_ADMIN,
+			      pay_handle_charge, p)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}", ROLE_ANY, pay_handle_get, p)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/qr.svg", ROLE_ANY, pay_handle_qr, p)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/events", ROLE_ANY, pay_handle_events, p)) ||
+	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/payments/{id}/refund", ROLE_ADMIN, pay_handle_refund, p)) ||
+	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/webhooks/payments/{provider}", ROLE_PUBLIC,
+			      pay_handle_webhook, p)))
+		return rc;
+	return 0;
+}
+
+void payments_stop(struct payments *p)
+{
+	if (!p)
+		return;
+	if (p->sweep_timer)
+		event_free(p->sweep_timer);
+	if (p->keepalive_timer)
+		event_free(p->keepalive_timer);
+	p->sweep_timer = p->keepalive_timer = NULL;
+	while (p->subs) {
+		struct payment_sub *s = p->subs;
+		p->subs = s->next;
+		httpd_stream_end(s->req);
+		free(s);
+	}
+}
+
+void payments_free(struct payments *p)
+{
+	if (!p)
+		return;
+	payments_stop(p);
+	free(p);
+}
