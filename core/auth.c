@@ -106,7 +106,7 @@ static void auth_time_text(int64_t ms, char *out, size_t cap)
 static int auth_user_decode(const MDB_val *v, uint64_t id, struct auth_user *u)
 {
 	struct record_reader r;
-	uint64_t role;
+	uint64_t role = 0;
 	int rc = record_reader_open(&r, v->mv_data, v->mv_size, AUTH_USER_VERSION, 4);
 	if (rc != RECORD_OK)
 		return STORE_ECORRUPT;

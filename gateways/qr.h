@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define QR_OK 0
-#define QR_EINVAL (-1)   /* empty text, over 2953 bytes, or bad sizes */
+#define QR_EINVAL (-1)   /* empty text, more than level M holds (2331 bytes), or bad sizes (module 1-64, quiet 0-16) */
 #define QR_ENOMEM (-2)
 
 /*

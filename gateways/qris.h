@@ -86,8 +86,8 @@ int qris_decode(const char *payload, size_t len, struct qris *out, struct qris_e
 /*
  * Serialises root objects (in their order, `63` excluded: it is appended
  * with the computed CRC). OUT: out (NUL-terminated), *len. Returns 0,
- * QRIS_EINVAL (a value over 99 characters or the result over
- * QRIS_PAYLOAD_MAX) or QRIS_ESPACE.
+ * QRIS_EINVAL (a value over 99 characters, a duplicate id, an id over 99,
+ * or the result over QRIS_PAYLOAD_MAX) or QRIS_ESPACE.
  */
 int qris_encode(const struct qris_tlv *root, char *out, size_t cap, size_t *len);
 

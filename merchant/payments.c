@@ -126,7 +126,7 @@ static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id
 {
 	MDB_val k = { 16, (void *)id->b }, v;
 	struct record_reader r;
-	uint64_t kind, state;
+	uint64_t kind = 0, state = 0;
 	int rc = mdb_get(txn, p->payments, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
