@@ -65,6 +65,7 @@ struct pay_gateway_config {
  * PAY_EINVAL (unknown module, missing key) or PAY_ENOMEM.
  */
 int pay_gateway_new(const struct pay_gateway_config *cfg, struct hclient *http, struct pay_gateway **out);
+/* Frees the gateway; calls still in flight are safe and still call back once. NULL is allowed. */
 void pay_gateway_free(struct pay_gateway *g);
 /* The module's name, also the provider in account names ("gateway:<name>:clearing"). */
 const char *pay_gateway_name(const struct pay_gateway *g);
@@ -75,7 +76,7 @@ struct pay_charge_req {
 	const char *payment_id;      /* ours: the provider's order_id / reference_id, <= PAY_ID_MAX */
 	int64_t amount;              /* whole rupiah, 1..QRIS_AMOUNT_MAX */
 	uint32_t expiry_s;           /* how long the QR may be paid */
-	const char *idempotency_key; /* sent where the provider takes one */
+	const char *idempotency_key; /* sent where the provider takes one; NULL: the payment id */
 };
 
 struct pay_charge_res {
@@ -104,7 +105,7 @@ struct pay_status_res {
 
 typedef void (*pay_status_fn)(const struct pay_status_res *res, void *arg);
 
-/* The provider's view of a payment (by our id or the provider's reference). */
+/* The provider's view of a payment (by our id or the provider's reference; xendit needs the reference). */
 int pay_status(struct pay_gateway *g, const char *payment_id, const char *provider_ref, pay_status_fn done,
 	       void *arg);
 /* Cancels a pending charge (its QR can no longer be paid). */
@@ -172,7 +173,7 @@ struct pay_event {
 /*
  * Verifies (signature or token, in constant time) and parses a webhook
  * synchronously. Returns 0 with *out filled, PAY_EFORGED (answer 401,
- * record nothing) or PAY_EMALFORMED (400).
+ * record nothing), PAY_EMALFORMED (400) or PAY_EINVAL (NULL arguments).
  */
 int pay_parse_webhook(struct pay_gateway *g, const struct pay_webhook *in, struct pay_event *out);
 
