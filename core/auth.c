@@ -295,16 +295,6 @@ static json_t *auth_user_json(const struct auth_user *u)
 			 role_name(u->role));
 }
 
-/* Replies for a store status that is not the handler's own outcome. */
-static void auth_reply_store_error(struct httpd_req *req, int status)
-{
-	if (status == STORE_EBUSY || status == STORE_EFULL || status == STORE_EIO ||
-	    status == STORE_ESTOPPED)
-		httpd_reply_unavailable(req, store_strerror(status));
-	else
-		httpd_reply_error(req, 500, "internal", "%s", store_strerror(status));
-}
-
 /* --- register and admin user creation --- */
 
 static void auth_insert_done(int status, void *arg)
@@ -315,7 +305,7 @@ static void auth_insert_done(int status, void *arg)
 	else if (status == AUTH_EEXISTS)
 		httpd_reply_error(op->req, 409, "username_taken", "that username is taken");
 	else
-		auth_reply_store_error(op->req, status);
+		httpd_reply_store_error(op->req, status);
 	auth_op_free(op);
 }
 
@@ -337,7 +327,7 @@ static void auth_hash_done(void *arg)
 	}
 	rc = store_submit(op->a->store, auth_apply_user_insert, auth_insert_done, op);
 	if (rc != STORE_OK) {
-		auth_reply_store_error(op->req, rc);
+		httpd_reply_store_error(op->req, rc);
 		auth_op_free(op);
 	}
 }
@@ -408,7 +398,7 @@ static void auth_token_done(int status, void *arg)
 	char expires[64];
 	json_t *user;
 	if (status != STORE_OK) {
-		auth_reply_store_error(op->req, status);
+		httpd_reply_store_error(op->req, status);
 		auth_op_free(op);
 		return;
 	}
@@ -451,7 +441,7 @@ static void auth_verify_done(void *arg)
 	op->expires_ms = auth_now_ms() + a->cfg.token_ttl_s * 1000;
 	rc = store_submit(a->store, auth_apply_token_put, auth_token_done, op);
 	if (rc != STORE_OK) {
-		auth_reply_store_error(op->req, rc);
+		httpd_reply_store_error(op->req, rc);
 		auth_op_free(op);
 	}
 }
@@ -510,7 +500,7 @@ static void auth_handle_login(struct httpd_req *req, void *ctx)
 		store_read_end(a->store, txn);
 	}
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND) {
-		auth_reply_store_error(req, rc);
+		httpd_reply_store_error(req, rc);
 		auth_op_free(op);
 		return;
 	}
@@ -529,7 +519,7 @@ static void auth_logout_done(int status, void *arg)
 	if (status == STORE_OK)
 		httpd_reply_json(op->req, 204, NULL);
 	else
-		auth_reply_store_error(op->req, status);
+		httpd_reply_store_error(op->req, status);
 	auth_op_free(op);
 }
 
@@ -551,7 +541,7 @@ static void auth_handle_logout(struct httpd_req *req, void *ctx)
 	}
 	rc = store_submit(op->a->store, auth_apply_token_del, auth_logout_done, op);
 	if (rc != STORE_OK) {
-		auth_reply_store_error(req, rc);
+		httpd_reply_store_error(req, rc);
 		auth_op_free(op);
 	}
 }

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "role.h"
 #include "router.h"
+#include "store.h"
 
 #define HTTPD_JSON_TYPE "application/json; charset=utf-8"
 #define HTTPD_MESSAGE_MAX 512
@@ -266,6 +267,15 @@ void httpd_reply_unavailable(struct httpd_req *r, const char *reason)
 {
 	httpd_set_header(r, "Retry-After", "1");
 	httpd_reply_error(r, 503, "unavailable", "%s; try again shortly", reason);
+}
+
+void httpd_reply_store_error(struct httpd_req *r, int store_status)
+{
+	if (store_status == STORE_EBUSY || store_status == STORE_EFULL || store_status == STORE_EIO ||
+	    store_status == STORE_ESTOPPED || store_status == STORE_ENOMEM)
+		httpd_reply_unavailable(r, store_strerror(store_status));
+	else
+		httpd_reply_error(r, 500, "internal", "%s", store_strerror(store_status));
 }
 
 void httpd_set_header(struct httpd_req *r, const char *name, const char *value)

@@ -124,6 +124,11 @@ void httpd_reply_error(struct httpd_req *r, int status, const char *code, const 
 	__attribute__((format(printf, 4, 5)));
 /* Replies 503 with Retry-After, for a full queue or a store that cannot write. */
 void httpd_reply_unavailable(struct httpd_req *r, const char *reason);
+/*
+ * Replies for a failed store operation: 503 with Retry-After when it may
+ * pass (queue or map full, I/O, stopping), 500 otherwise (a corrupt record).
+ */
+void httpd_reply_store_error(struct httpd_req *r, int store_status);
 /* Replies with raw bytes (copied) of the given type. */
 void httpd_reply_raw(struct httpd_req *r, int status, const char *content_type, const void *data,
 		     size_t len);

@@ -222,11 +222,7 @@ static void lhttp_reply_failure(struct httpd_req *req, int status)
 		httpd_reply_error(req, 500, "internal", "the ledger failed (%d)", status);
 		return;
 	}
-	status = store_status_from_mdb(status);
-	if (status == STORE_EBUSY || status == STORE_EFULL || status == STORE_EIO || status == STORE_ESTOPPED)
-		httpd_reply_unavailable(req, store_strerror(status));
-	else
-		httpd_reply_error(req, 500, "internal", "%s", store_strerror(status));
+	httpd_reply_store_error(req, store_status_from_mdb(status));
 }
 
 /* --- query parameters --- */

@@ -15,7 +15,7 @@
 #include "store.h"
 
 #define MERCHANT_VERSION 1
-#define MERCHANT_FIELDS 10
+#define MERCHANT_FIELDS 9
 /* The platform's acquirer template (tag 26) in every merchant's static QRIS. */
 #define MERCHANT_QRIS_GUID "ID.CO.BANGSOLEH.WWW"
 #define MERCHANT_QRIS_PAN_PREFIX "93600999"
@@ -240,11 +240,11 @@ static void merchant_insert_done(int status, void *arg)
 	struct merchant_op *op = arg;
 	if (status == STORE_OK)
 		httpd_reply_json(op->req, 201, merchant_json(&op->mc));
-	else if (status == STORE_EBUSY || status == STORE_EFULL || status == STORE_EIO || status == STORE_ESTOPPED)
-		httpd_reply_unavailable(op->req, store_strerror(status));
+	else if (op->result != LEDGER_R_OK)
+		httpd_reply_error(op->req, 500, "internal", "the merchant's account could not be made (%s)",
+				  ledger_result_name(op->result));
 	else
-		httpd_reply_error(op->req, 500, "internal", "the merchant could not be stored (%s)",
-				  op->result != LEDGER_R_OK ? ledger_result_name(op->result) : store_strerror(status));
+		httpd_reply_store_error(op->req, status);
 	free(op);
 }
 
@@ -320,7 +320,7 @@ static void merchant_handle_create(struct httpd_req *req, void *ctx)
 	op->mc.created_ms = merchant_now_ms();
 	rc = store_submit(m->store, merchant_apply_insert, merchant_insert_done, op);
 	if (rc != STORE_OK) {
-		httpd_reply_unavailable(req, store_strerror(rc));
+		httpd_reply_store_error(req, rc);
 		free(op);
 	}
 }
@@ -345,7 +345,7 @@ static int merchant_for_caller(struct merchants *m, struct httpd_req *req, struc
 		return -1;
 	}
 	if (rc != STORE_OK) {
-		httpd_reply_unavailable(req, store_strerror(rc));
+		httpd_reply_store_error(req, rc);
 		return -1;
 	}
 	if (!merchants_may_manage(out, httpd_principal(req))) {

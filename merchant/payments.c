@@ -122,9 +122,11 @@ int64_t payments_mdr(const char *criteria, int64_t amount)
 
 /* --- records --- */
 
+/* Reads a payment; `id` may point into `out` (it is copied first). */
 static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id, struct payment *out)
 {
-	MDB_val k = { 16, (void *)id->b }, v;
+	struct ledger_id key = *id;
+	MDB_val k = { 16, key.b }, v;
 	struct record_reader r;
 	uint64_t kind = 0, state = 0;
 	int rc = mdb_get(txn, p->payments, &k, &v);
@@ -133,7 +135,7 @@ static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id
 	if (record_reader_open(&r, v.mv_data, v.mv_size, PAYMENT_VERSION, PAYMENT_FIELDS) != RECORD_OK)
 		return STORE_ECORRUPT;
 	memset(out, 0, sizeof(*out));
-	out->id = *id;
+	out->id = key;
 	if (record_get_u64(&r, &kind) || record_get_u64(&r, &out->merchant_id) ||
 	    record_get_u64(&r, &out->owner_user_id) || record_get_bin_exact(&r, out->order_ref.b, 16) ||
 	    record_get_bin_exact(&r, out->payable.b, 16) || record_get_i64(&r, &out->amount) ||
@@ -537,7 +539,7 @@ static void pay_webhook_done(int status, void *arg)
 	struct pay_job *job = arg;
 	pay_after_event(job, status);
 	if (status != 0)
-		httpd_reply_unavailable(job->req, store_strerror(status));
+		httpd_reply_store_error(job->req, status);
 	else if (job->outcome == OUTCOME_UNKNOWN)
 		httpd_reply_error(job->req, 404, "not_found", "no such payment");
 	else
@@ -586,7 +588,7 @@ static void pay_handle_webhook(struct httpd_req *req, void *ctx)
 	snprintf(job->source, sizeof(job->source), "webhook");
 	rc = store_submit(p->store, pay_apply_event, pay_webhook_done, job);
 	if (rc != STORE_OK) {
-		httpd_reply_unavailable(req, store_strerror(rc));
+		httpd_reply_store_error(req, rc);
 		free(job);
 	}
 }
@@ -608,7 +610,7 @@ static void pay_event_done(int status, void *arg)
 	pay_after_event(job, status);
 	if (job->req) {
 		if (status != 0)
-			httpd_reply_unavailable(job->req, store_strerror(status));
+			httpd_reply_store_error(job->req, status);
 		else
 			httpd_reply_json(job->req, 200, pay_json(&job->pay));
 	}
@@ -640,7 +642,7 @@ static void pay_submit_event(struct payments *p, struct httpd_req *req, const st
 		return;
 	free(job);
 	if (req)
-		httpd_reply_unavailable(req, store_strerror(rc));
+		httpd_reply_store_error(req, rc);
 	else
 		log_msg(LOG_WARN, "payments", "an event was not queued: %s", store_strerror(rc));
 }
@@ -979,7 +981,7 @@ static int pay_for_caller(struct payments *p, struct httpd_req *req, bool audito
 		return -1;
 	}
 	if (rc != STORE_OK) {
-		httpd_reply_unavailable(req, store_strerror(rc));
+		httpd_reply_store_error(req, rc);
 		return -1;
 	}
 	if (!(who->role == ROLE_ADMIN || (auditors && who->role == ROLE_AUDITOR) || who->user_id == out->owner_user_id)) {
@@ -1165,7 +1167,7 @@ static void pay_charged_done(int status, void *arg)
 {
 	struct charge_op *op = arg;
 	if (status != 0)
-		httpd_reply_unavailable(op->req, store_strerror(status));
+		httpd_reply_store_error(op->req, status);
 	else if (op->error == PAY_OK)
 		httpd_reply_json(op->req, 201, pay_json(&op->pay));
 	else if (op->error == PAY_EUNAVAILABLE)
@@ -1187,7 +1189,7 @@ static void pay_charge_done(const struct pay_charge_res *res, void *arg)
 	snprintf(op->error_text, sizeof(op->error_text), "%s", res->error_text);
 	rc = store_submit(op->p->store, pay_apply_charged, pay_charged_done, op);
 	if (rc != STORE_OK) {
-		httpd_reply_unavailable(op->req, store_strerror(rc));
+		httpd_reply_store_error(op->req, rc);
 		free(op);
 	}
 }
@@ -1199,7 +1201,7 @@ static void pay_created_done(int status, void *arg)
 	struct pay_charge_req creq = { .payment_id = id, .amount = op->pay.amount,
 				       .expiry_s = (uint32_t)op->p->cfg.expiry_s, .idempotency_key = id };
 	if (status != 0) {
-		httpd_reply_unavailable(op->req, store_strerror(status));
+		httpd_reply_store_error(op->req, status);
 		free(op);
 		return;
 	}
@@ -1243,7 +1245,7 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 		if (rc == STORE_ENOTFOUND)
 			httpd_reply_error(req, 404, "not_found", "no such merchant");
 		else
-			httpd_reply_unavailable(req, store_strerror(rc));
+			httpd_reply_store_error(req, rc);
 		return;
 	}
 	if (!merchants_may_manage(&mc, httpd_principal(req))) {
@@ -1270,7 +1272,7 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 	op->pay.expires_ms = op->pay.created_ms + p->cfg.expiry_s * 1000;
 	rc = store_submit(p->store, pay_apply_create, pay_created_done, op);
 	if (rc != STORE_OK) {
-		httpd_reply_unavailable(req, store_strerror(rc));
+		httpd_reply_store_error(req, rc);
 		free(op);
 	}
 }
