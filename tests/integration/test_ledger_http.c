@@ -2,8 +2,8 @@
  * Integration tests of the ledger's HTTP endpoints: the real `bangsoleh
  * serve` on loopback, with an admin, an auditor and a shopper created by
  * `bangsoleh user add` and signed in over HTTP. Each test gets its own
- * server holding three accounts (escrow, merchant:1:payable,
- * gateway:sandbox:clearing) and ends by proving a clean exit.
+ * server holding three accounts of its own (test:escrow, test:merchant:1:payable,
+ * test:gateway:clearing) and ends by proving a clean exit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,9 +238,9 @@ static uint64_t head_seq(const struct world *w)
 
 static json_t *base_accounts(const struct world *w)
 {
-	return json_pack("[o, o, o]", account(w->escrow, "escrow", CODE_LIABILITY, NULL),
-			 account(w->merchant, "merchant:1:payable", CODE_LIABILITY, "debits_must_not_exceed_credits"),
-			 account(w->clearing, "gateway:sandbox:clearing", CODE_ASSET, NULL));
+	return json_pack("[o, o, o]", account(w->escrow, "test:escrow", CODE_LIABILITY, NULL),
+			 account(w->merchant, "test:merchant:1:payable", CODE_LIABILITY, "debits_must_not_exceed_credits"),
+			 account(w->clearing, "test:gateway:clearing", CODE_ASSET, NULL));
 }
 
 static int world_setup(void **state)
@@ -301,10 +301,10 @@ static void test_accounts_create_get_replay(void **state)
 
 	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", w->merchant);
 	a = call(w, w->admin, "GET", path, NULL, 200);
-	b = call(w, w->admin, "GET", "/api/v1/ledger/accounts/merchant:1:payable", NULL, 200);
+	b = call(w, w->admin, "GET", "/api/v1/ledger/accounts/test:merchant:1:payable", NULL, 200);
 	assert_true(json_equal(a, b));
 	assert_string_equal(str_of(a, "id"), w->merchant);
-	assert_string_equal(str_of(a, "name"), "merchant:1:payable");
+	assert_string_equal(str_of(a, "name"), "test:merchant:1:payable");
 	assert_int_equal(int_of(a, "ledger"), 360);
 	assert_int_equal(int_of(a, "code"), CODE_LIABILITY);
 	assert_int_equal(json_array_size(json_object_get(a, "flags")), 1);
@@ -319,7 +319,7 @@ static void test_accounts_create_get_replay(void **state)
 	assert_int_equal(str_of(a, "created_at")[29], 'Z');
 	json_decref(a);
 	json_decref(b);
-	expect_balances(w, "escrow", 0, 0, 0, 0);
+	expect_balances(w, "test:escrow", 0, 0, 0, 0);
 
 	doc = post_events(w, "accounts", base_accounts(w));
 	expect_results(doc, exists3, 3);
@@ -327,14 +327,14 @@ static void test_accounts_create_get_replay(void **state)
 	json_decref(doc);
 
 	/* Without an id the server makes a time-ordered one, and the account is there under it. */
-	doc = post_events(w, "accounts", json_pack("[{s:s, s:i, s:I, s:i}]", "name", "city:promotions", "code",
+	doc = post_events(w, "accounts", json_pack("[{s:s, s:i, s:I, s:i}]", "name", "test:promotions", "code",
 						   CODE_ASSET, "user_data_64", (json_int_t)77, "user_data_32", 5));
 	expect_results(doc, ok1, 1);
 	new_id = str_of(json_array_get(json_object_get(doc, "results"), 0), "id");
 	assert_int_equal(strlen(new_id), 32);
 	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", new_id);
 	a = call(w, w->auditor, "GET", path, NULL, 200);
-	assert_string_equal(str_of(a, "name"), "city:promotions");
+	assert_string_equal(str_of(a, "name"), "test:promotions");
 	assert_int_equal(int_of(a, "user_data_64"), 77);
 	assert_int_equal(int_of(a, "user_data_32"), 5);
 	assert_int_equal(json_array_size(json_object_get(a, "flags")), 0);
@@ -396,9 +396,9 @@ static void test_transfers_balances_replay(void **state)
 			assert_int_equal(int_of(json_array_get(results, i), "seq"),
 					 int_of(json_array_get(results, i - 1), "seq") + 1);
 	}
-	expect_balances(w, "gateway:sandbox:clearing", 0, 100000, 0, 10000);
-	expect_balances(w, "escrow", 20000, 60000, 0, 100000);
-	expect_balances(w, "merchant:1:payable", 0, 10000, 20000, 60000);
+	expect_balances(w, "test:gateway:clearing", 0, 100000, 0, 10000);
+	expect_balances(w, "test:escrow", 20000, 60000, 0, 100000);
+	expect_balances(w, "test:merchant:1:payable", 0, 10000, 20000, 60000);
 
 	/* The merchant has 60000 of credits: a 70000 payout fails and takes its linked partner with it. */
 	head = head_seq(w);
@@ -412,7 +412,7 @@ static void test_transfers_balances_replay(void **state)
 	assert_int_equal(head_seq(w), head);
 	snprintf(path, sizeof(path), "/api/v1/ledger/transfers/%s", l1);
 	json_decref(call(w, w->auditor, "GET", path, NULL, 404));
-	expect_balances(w, "merchant:1:payable", 0, 10000, 20000, 60000);
+	expect_balances(w, "test:merchant:1:payable", 0, 10000, 20000, 60000);
 
 	/* Post 15000 of the 20000 pending: the whole reservation goes, 15000 is posted. */
 	doc = post_events(w, "transfers",
@@ -424,7 +424,7 @@ static void test_transfers_balances_replay(void **state)
 	expect_replayed(doc, again);
 	json_decref(doc);
 	json_decref(again);
-	expect_balances(w, "escrow", 0, 75000, 0, 100000);
+	expect_balances(w, "test:escrow", 0, 75000, 0, 100000);
 	expect_balances(w, w->merchant, 0, 10000, 0, 75000);
 
 	/* The first batch again: every event `exists` with its first seq and timestamp; nothing new. */
@@ -437,7 +437,7 @@ static void test_transfers_balances_replay(void **state)
 				      transfer(p1, w->escrow, w->merchant, 20000, LEDGER_CODE_RELEASE, "pending", NULL)));
 	expect_replayed(first, again);
 	assert_int_equal(head_seq(w), head);
-	expect_balances(w, "escrow", 0, 75000, 0, 100000);
+	expect_balances(w, "test:escrow", 0, 75000, 0, 100000);
 	json_decref(first);
 	json_decref(again);
 	world_finish(w);
@@ -502,8 +502,8 @@ static void test_transfer_get(void **state)
 	assert_int_equal(int_of(e, "credit_prev_seq"), seq1 + 1);
 	json_decref(e);
 	/* The void gave the reservation back. */
-	expect_balances(w, "escrow", 0, 0, 0, 5000);
-	expect_balances(w, "merchant:1:payable", 0, 0, 0, 0);
+	expect_balances(w, "test:escrow", 0, 0, 0, 5000);
+	expect_balances(w, "test:merchant:1:payable", 0, 0, 0, 0);
 	world_finish(w);
 }
 
@@ -676,9 +676,9 @@ static void test_bad_inputs(void **state)
 			"/api/v1/ledger/journal?limit=-1", "/api/v1/ledger/journal?limit=ten",
 			"/api/v1/ledger/journal?from_seq=0", "/api/v1/ledger/journal?from_seq=%2B1",
 			"/api/v1/ledger/journal?from_seq=99999999999999999999999",
-			"/api/v1/ledger/accounts/escrow/transfers?limit=201",
-			"/api/v1/ledger/accounts/escrow/transfers?cursor=abc",
-			"/api/v1/ledger/accounts/escrow/transfers?cursor=0",
+			"/api/v1/ledger/accounts/test:escrow/transfers?limit=201",
+			"/api/v1/ledger/accounts/test:escrow/transfers?cursor=abc",
+			"/api/v1/ledger/accounts/test:escrow/transfers?cursor=0",
 			"/api/v1/ledger/transfers/xyz",
 			"/api/v1/ledger/transfers/0000000000000000000000000000100",
 		};
@@ -686,7 +686,7 @@ static void test_bad_inputs(void **state)
 			expect_error(w, w->auditor, "GET", bad_queries[i], NULL, 400, "invalid_field", NULL);
 	}
 	assert_int_equal(head_seq(w), head);
-	expect_balances(w, "escrow", 0, 0, 0, 0);
+	expect_balances(w, "test:escrow", 0, 0, 0, 0);
 	world_finish(w);
 }
 
@@ -732,7 +732,7 @@ static void test_statement_pages(void **state)
 
 	for (;;) {
 		const json_t *list, *next;
-		snprintf(path, sizeof(path), "/api/v1/ledger/accounts/escrow/transfers?limit=3%s%s",
+		snprintf(path, sizeof(path), "/api/v1/ledger/accounts/test:escrow/transfers?limit=3%s%s",
 			 cursor[0] ? "&cursor=" : "", cursor);
 		doc = call(w, w->auditor, "GET", path, NULL, 200);
 		assert_string_equal(str_of(doc, "account_id"), w->escrow);
@@ -767,7 +767,7 @@ static void test_statement_pages(void **state)
 	assert_int_equal(total, PAGE_TRANSFERS);
 	assert_true(pages >= 3);
 
-	doc = call(w, w->auditor, "GET", "/api/v1/ledger/accounts/merchant:1:payable/transfers", NULL, 200);
+	doc = call(w, w->auditor, "GET", "/api/v1/ledger/accounts/test:merchant:1:payable/transfers", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(doc, "transfers")), 0);
 	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
 	json_decref(doc);
@@ -776,12 +776,12 @@ static void test_statement_pages(void **state)
 	id_text(0x5100, extra);
 	json_decref(post_events(w, "transfers", json_pack("[o]", transfer(extra, w->clearing, w->merchant, 1,
 									 LEDGER_CODE_ADJUSTMENT, NULL, NULL))));
-	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/escrow/transfers?cursor=%lld", (long long)newest + 1);
+	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/test:escrow/transfers?cursor=%lld", (long long)newest + 1);
 	expect_error(w, w->auditor, "GET", path, NULL, 400, "invalid_field", "cursor");
-	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/merchant:1:payable/transfers?cursor=%lld",
+	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/test:merchant:1:payable/transfers?cursor=%lld",
 		 (long long)newest);
 	expect_error(w, w->auditor, "GET", path, NULL, 400, "invalid_field", "cursor");
-	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/merchant:1:payable/transfers?cursor=%lld",
+	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/test:merchant:1:payable/transfers?cursor=%lld",
 		 (long long)newest + 1);
 	doc = call(w, w->auditor, "GET", path, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(doc, "transfers")), 1);
@@ -877,7 +877,7 @@ static void test_journal_pages_and_chain(void **state)
 	json_array_append_new(events, transfer(ids[4], w->escrow, w->clearing, 500, LEDGER_CODE_REFUND, NULL, NULL));
 	json_decref(post_events(w, "transfers", events));
 	/* Posting INT64_MAX posts the whole pending amount. */
-	expect_balances(w, "merchant:1:payable", 0, 1000, 0, 4000);
+	expect_balances(w, "test:merchant:1:payable", 0, 1000, 0, 4000);
 
 	head = head_seq(w);
 	assert_int_equal(head, 5);
