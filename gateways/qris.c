@@ -589,18 +589,18 @@ int qris_decode(const char *payload, size_t len, struct qris *out, struct qris_e
 	return rc;
 }
 
-int qris_encode(const struct qris_tlv *root, char *out, size_t cap, size_t *len)
+int qris_tlv_text(const struct qris_tlv *t, size_t max, char *out, size_t cap, size_t *len)
 {
 	bool seen[ID_COUNT] = { false };
-	size_t total = 8;             /* "6304" and the CRC */
+	size_t total = 0;
 	size_t pos = 0;
 
 	if (out != NULL && cap > 0)
 		out[0] = '\0';
-	if (root == NULL || out == NULL || len == NULL || root->n > QRIS_OBJECTS_MAX)
+	if (t == NULL || out == NULL || len == NULL || t->n > QRIS_OBJECTS_MAX)
 		return QRIS_EINVAL;
-	for (size_t i = 0; i < root->n; i++) {
-		const struct qris_object *o = &root->objects[i];
+	for (size_t i = 0; i < t->n; i++) {
+		const struct qris_object *o = &t->objects[i];
 
 		if (o->id >= ID_COUNT || o->len > QRIS_VALUE_MAX || seen[o->id])
 			return QRIS_EINVAL;
@@ -608,12 +608,12 @@ int qris_encode(const struct qris_tlv *root, char *out, size_t cap, size_t *len)
 		if (o->id != ID_CRC)
 			total += 4 + o->len;
 	}
-	if (total > QRIS_PAYLOAD_MAX)
+	if (total > max)
 		return QRIS_EINVAL;
 	if (total >= cap)
 		return QRIS_ESPACE;
-	for (size_t i = 0; i < root->n; i++) {
-		const struct qris_object *o = &root->objects[i];
+	for (size_t i = 0; i < t->n; i++) {
+		const struct qris_object *o = &t->objects[i];
 
 		if (o->id == ID_CRC)
 			continue;
@@ -621,10 +621,20 @@ int qris_encode(const struct qris_tlv *root, char *out, size_t cap, size_t *len)
 		memcpy(out + pos + 4, o->value, o->len);
 		pos += 4 + o->len;
 	}
-	memcpy(out + pos, "6304", 4);
-	pos += 4;
-	snprintf(out + pos, cap - pos, "%04X", (unsigned)qris_crc16(out, pos));
+	out[pos] = '\0';
 	*len = total;
+	return QRIS_OK;
+}
+
+int qris_encode(const struct qris_tlv *root, char *out, size_t cap, size_t *len)
+{
+	/* The objects, then "6304" and the CRC over everything before it. */
+	int rc = qris_tlv_text(root, QRIS_PAYLOAD_MAX - 8, out, cap > 8 ? cap - 8 : 0, len);
+	if (rc != QRIS_OK)
+		return rc;
+	memcpy(out + *len, "6304", 4);
+	snprintf(out + *len + 4, cap - *len - 4, "%04X", (unsigned)qris_crc16(out, *len + 4));
+	*len += 8;
 	return QRIS_OK;
 }
 

@@ -91,6 +91,13 @@ int qris_decode(const char *payload, size_t len, struct qris *out, struct qris_e
  */
 int qris_encode(const struct qris_tlv *root, char *out, size_t cap, size_t *len);
 
+/*
+ * Serialises one level's objects (63 excluded, no CRC added): the value of
+ * a template such as 26 or 62. Fails as qris_encode, with `max` in place of
+ * the payload limit (QRIS_VALUE_MAX for a template).
+ */
+int qris_tlv_text(const struct qris_tlv *t, size_t max, char *out, size_t cap, size_t *len);
+
 enum qris_fee { QRIS_FEE_NONE = 0, QRIS_FEE_FIXED, QRIS_FEE_PERCENT };
 
 /*

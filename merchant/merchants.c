@@ -116,26 +116,13 @@ static void merchant_tlv_add(struct qris_tlv *t, uint8_t id, const char *value)
 	o->len = (uint8_t)snprintf(o->value, sizeof(o->value), "%s", value);
 }
 
-/* Serialises a nested template's objects (without a CRC) into out. */
-static int merchant_template(const struct qris_tlv *t, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		int w = snprintf(out + n, cap - n, "%02u%02u%s", t->objects[i].id, t->objects[i].len,
-				 t->objects[i].value);
-		if (w < 0 || (size_t)w >= cap - n)
-			return QRIS_EINVAL;
-		n += (size_t)w;
-	}
-	return QRIS_OK;
-}
-
 int merchants_static_qris(const struct merchant *mc, char *out, size_t cap)
 {
 	struct qris_tlv root = { 0 }, acq = { 0 }, central = { 0 }, extra = { 0 };
 	char acq_text[QRIS_VALUE_MAX + 1], central_text[QRIS_VALUE_MAX + 1], extra_text[QRIS_VALUE_MAX + 1];
 	char pan[20], mid[16], name[26];
 	size_t len;
+	int rc;
 	snprintf(pan, sizeof(pan), "%s%011llu", MERCHANT_QRIS_PAN_PREFIX, (unsigned long long)(mc->id % 100000000000ull));
 	snprintf(mid, sizeof(mid), "BS%llu", (unsigned long long)(mc->id % 1000000000000ull));
 	snprintf(name, sizeof(name), "%.25s", mc->name);
@@ -147,9 +134,10 @@ int merchants_static_qris(const struct merchant *mc, char *out, size_t cap)
 	merchant_tlv_add(&central, 2, mc->nmid);
 	merchant_tlv_add(&central, 3, mc->criteria);
 	merchant_tlv_add(&extra, 7, "A01");
-	if (merchant_template(&acq, acq_text, sizeof(acq_text)) || merchant_template(&central, central_text, sizeof(central_text)) ||
-	    merchant_template(&extra, extra_text, sizeof(extra_text)))
-		return QRIS_EINVAL;
+	if ((rc = qris_tlv_text(&acq, QRIS_VALUE_MAX, acq_text, sizeof(acq_text), &len)) != QRIS_OK ||
+	    (rc = qris_tlv_text(&central, QRIS_VALUE_MAX, central_text, sizeof(central_text), &len)) != QRIS_OK ||
+	    (rc = qris_tlv_text(&extra, QRIS_VALUE_MAX, extra_text, sizeof(extra_text), &len)) != QRIS_OK)
+		return rc;
 	merchant_tlv_add(&root, 0, "01");
 	merchant_tlv_add(&root, 1, "11");
 	merchant_tlv_add(&root, 26, acq_text);

@@ -708,6 +708,29 @@ static void test_tlv_parse_find(void **state)
 	assert_int_equal(qris_tlv_parse(NULL, 4, &t, &err), QRIS_EINVAL);
 }
 
+/* A template's text: objects in order, no CRC; its own limit and the buffer's. */
+static void test_tlv_text(void **state)
+{
+	struct qris_tlv t = { 0 };
+	char out[128];
+	size_t len;
+	(void)state;
+	t.objects[0].id = 0;
+	t.objects[0].len = 14;
+	strcpy(t.objects[0].value, "ID.CO.QRIS.WWW");
+	t.objects[1].id = 3;
+	t.objects[1].len = 3;
+	strcpy(t.objects[1].value, "UMI");
+	t.n = 2;
+	assert_int_equal(qris_tlv_text(&t, QRIS_VALUE_MAX, out, sizeof(out), &len), QRIS_OK);
+	assert_string_equal(out, "0014ID.CO.QRIS.WWW0303UMI");
+	assert_int_equal(len, 25);
+	assert_int_equal(qris_tlv_text(&t, 24, out, sizeof(out), &len), QRIS_EINVAL);
+	assert_int_equal(qris_tlv_text(&t, QRIS_VALUE_MAX, out, 25, &len), QRIS_ESPACE);
+	t.objects[1].id = 0;
+	assert_int_equal(qris_tlv_text(&t, QRIS_VALUE_MAX, out, sizeof(out), &len), QRIS_EINVAL);
+}
+
 static void test_encode_errors(void **state)
 {
 	struct qris_tlv t;
@@ -1188,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_amount_format),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_tlv_parse_find),
+		cmocka_unit_test(test_tlv_text),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_random_bytes),
