@@ -178,8 +178,10 @@ static void httpd_stream_closed(struct evhttp_connection *conn, void *arg)
 	TAILQ_REMOVE(&r->h->streams, r, link);
 	httpd_account(r, 200, r->streamed);
 	r->closed = NULL;
-	/* evhttp frees the request with the connection; only ours is freed here. */
 	closed(r->closed_arg);
+	/* A client that hung up leaves the unfinished request detached and ours to free. */
+	if (!evhttp_request_get_connection(r->ev))
+		evhttp_request_free(r->ev);
 	httpd_req_free(r);
 }
 

@@ -482,7 +482,7 @@ static int pay_apply_event(MDB_txn *txn, void *arg)
 {
 	struct pay_job *job = arg;
 	struct payments *p = job->p;
-	char key[PAYMENT_PROVIDER_MAX + 1 + PAY_EVENT_ID_MAX + 1];
+	char key[16 + PAYMENT_PROVIDER_MAX + 1 + PAY_EVENT_ID_MAX + 1];
 	char note[PAYMENT_NOTE_MAX];
 	struct ledger_id id;
 	MDB_val k, v;
@@ -500,8 +500,13 @@ static int pay_apply_event(MDB_txn *txn, void *arg)
 	}
 	if (rc != 0)
 		return rc;
-	/* The provider's event id, per provider: the same notification twice is applied once. */
-	k.mv_size = (size_t)snprintf(key, sizeof(key), "%s:%s", job->pay.provider, job->ev.event_id);
+	/*
+	 * The provider's event id, per payment: the same notification twice is
+	 * applied once. The key starts with the (time-ordered) payment id so a
+	 * busy day's keys share pages instead of scattering over the tree.
+	 */
+	memcpy(key, id.b, 16);
+	k.mv_size = 16 + (size_t)snprintf(key + 16, sizeof(key) - 16, "%s:%s", job->pay.provider, job->ev.event_id);
 	k.mv_data = key;
 	rc = mdb_get(txn, p->dedupe, &k, &v);
 	if (rc == 0) {

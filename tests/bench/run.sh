@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmarks: bangsoleh's HTTP path against a bare evhttp server, then the
 # store. Run by `ninja -C build bench` as
-#   run.sh BANGSOLEH HELLO_SERVER BENCH_STORE
+#   run.sh BANGSOLEH HELLO_SERVER BENCH_STORE SANDBOX BENCH_NOTIFY
 # Prints plain text meant to be pasted into docs/benchmarks.md.
 #
 # HTTP: wrk on GET /api/v1/ping (bangsoleh) and on hello_server (same reply,
@@ -10,13 +10,15 @@
 # when there are two CPUs or more. Goal: bangsoleh/bare >= 0.8.
 set -euo pipefail
 
-if (($# != 3)); then
-	echo "usage: $0 BANGSOLEH HELLO_SERVER BENCH_STORE" >&2
+if (($# != 5)); then
+	echo "usage: $0 BANGSOLEH HELLO_SERVER BENCH_STORE SANDBOX BENCH_NOTIFY" >&2
 	exit 2
 fi
 BANGSOLEH=$1
 HELLO=$2
 BENCH_STORE=$3
+SANDBOX=$4
+BENCH_NOTIFY=$5
 
 ROUNDS=3          # A B pairs
 WRK_THREADS=1
@@ -142,3 +144,6 @@ for ((r = 1; r <= ${LEDGER_ROUNDS:-3}; r++)); do
 	echo '```'
 	echo
 done
+
+# Verified payment notifications per second, HTTP in (bench_notify.sh).
+"$(dirname "$0")/bench_notify.sh" "$BANGSOLEH" "$SANDBOX" "$BENCH_NOTIFY"

@@ -1,0 +1,1385 @@
+/*
+ * Payments over the wire: the real `bangsoleh serve` and the real
+ * `bangsoleh-sandbox` provider on loopback, talking to each other. Each test
+ * starts both (world_start): an admin made with `bangsoleh user add`, the
+ * other users made by the admin over HTTP, and two merchants registered by
+ * the admin: warung (UMI, run by siti) and toko (UKE, run by budi). The
+ * server's webhooks come from the sandbox, or from the test itself with
+ * notifications signed as the sandbox signs them. Every test ends with
+ * `bangsoleh ledger verify` on the running store and a clean exit of both
+ * programs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "crypto.h"
+#include "qris.h"
+#include "testsrv.h"
+
+#define PASSWORD "correct horse battery"
+#define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
+#define SANDBOX_KEY "SB-Mid-server-bangsoleh-sandbox"
+#define WEBHOOK_PATH "/api/v1/webhooks/payments/sandbox"
+#define TOKEN_MAX 128
+#define ID_MAX 65                 /* payment ids (32 hex) and provider references, with the NUL */
+#define PATH_MAX_LEN 512
+#define LINE_MAX_LEN 1200
+#define OUTPUT_MAX 4096
+#define ENV_MAX 12                /* entries in the server's environment */
+#define WAIT_MS 30000             /* longest wait for something asynchronous to show */
+#define WAIT_STEP_MS 50
+#define SANDBOX_READY_MAX 512     /* the sandbox's ready line */
+#define SSE_RAW_MAX 65536         /* undecoded stream bytes held */
+#define SSE_TEXT_MAX 65536        /* decoded stream text held */
+#define NOTE_MAX 4096             /* one notification body */
+#define DUPLICATES 1000
+
+/* The sandbox provider program, started and stopped by the test. */
+struct sandbox_proc {
+	pid_t pid;
+	int port;
+	int stdout_fd;
+	char dir[TESTSRV_PATH_MAX];
+	char log_path[TESTSRV_PATH_MAX + 16];
+};
+
+struct world {
+	struct sandbox_proc sb;
+	struct testsrv *srv;
+	struct testsrv sb_peer;        /* only .port is set: testsrv_request speaks to the sandbox with it */
+	char admin[TOKEN_MAX], auditor[TOKEN_MAX], shopper[TOKEN_MAX];
+	char siti[TOKEN_MAX], budi[TOKEN_MAX];   /* merchant users: warung's and toko's */
+	uint64_t warung, toko;         /* merchant ids: UMI and UKE */
+};
+
+/* --- time and processes --- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* A port that was free a moment ago (the server is told to listen on it). */
+static int free_port(void)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&addr, &len), 0);
+	close(s);
+	return ntohs(addr.sin_port);
+}
+
+/* Prints the sandbox's stderr, for diagnosis. */
+static void sandbox_dump_log(const struct sandbox_proc *sb)
+{
+	char buf[16384];
+	size_t n;
+	FILE *f = fopen(sb->log_path, "r");
+	if (!f)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof(buf) - 1)
+		fseek(f, -(long)(sizeof(buf) - 1), SEEK_END);
+	else
+		fseek(f, 0, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fprintf(stderr, "--- sandbox stderr (%s) ---\n%s\n--- end ---\n", sb->log_path, buf);
+}
+
+/* Reads the sandbox's first stdout line, which names its address. OUT: sb->port. */
+static int sandbox_await_ready(struct sandbox_proc *sb)
+{
+	char line[SANDBOX_READY_MAX + 1];
+	size_t len = 0;
+	int64_t deadline = now_ms() + TESTSRV_READY_TIMEOUT_MS;
+	const char *at;
+	while (!memchr(line, '\n', len)) {
+		struct pollfd p = { .fd = sb->stdout_fd, .events = POLLIN };
+		ssize_t n;
+		if (now_ms() >= deadline || len == SANDBOX_READY_MAX)
+			return -1;
+		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+			continue;
+		n = read(sb->stdout_fd, line + len, SANDBOX_READY_MAX - len);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	at = strstr(line, "http://127.0.0.1:");
+	if (!at)
+		return -1;
+	sb->port = atoi(at + strlen("http://127.0.0.1:"));
+	return sb->port > 0 && sb->port < 65536 ? 0 : -1;
+}
+
+/*
+ * Starts $BANGSOLEH_SANDBOX_BIN on an ephemeral loopback port, sending its
+ * Midtrans notifications to the server's webhook on server_port. Returns 0;
+ * on failure prints its stderr and leaves nothing running.
+ */
+static int sandbox_start(struct sandbox_proc *sb, int server_port)
+{
+	const char *bin = getenv("BANGSOLEH_SANDBOX_BIN");
+	char notify[128];
+	int out[2], err_fd, code;
+	memset(sb, 0, sizeof(*sb));
+	sb->pid = -1;
+	sb->stdout_fd = -1;
+	if (!bin || !*bin) {
+		fprintf(stderr, "BANGSOLEH_SANDBOX_BIN is not set\n");
+		return -1;
+	}
+	if (testsrv_tmpdir(sb->dir, sizeof(sb->dir)) != 0)
+		return -1;
+	snprintf(sb->log_path, sizeof(sb->log_path), "%s/sandbox.log", sb->dir);
+	snprintf(notify, sizeof(notify), "http://127.0.0.1:%d%s", server_port, WEBHOOK_PATH);
+	err_fd = open(sb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (err_fd < 0 || pipe(out) != 0) {
+		if (err_fd >= 0)
+			close(err_fd);
+		testsrv_rmtree(sb->dir);
+		return -1;
+	}
+	fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	sb->pid = fork();
+	if (sb->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+			_exit(127);
+		close(out[1]);
+		execl(bin, "bangsoleh-sandbox", "--listen", "127.0.0.1:0", "--notify-midtrans", notify,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err_fd);
+	sb->stdout_fd = out[0];
+	if (sb->pid > 0 && sandbox_await_ready(sb) == 0)
+		return 0;
+	fprintf(stderr, "the sandbox did not start\n");
+	if (sb->pid > 0) {
+		kill(sb->pid, SIGKILL);
+		waitpid(sb->pid, &code, 0);
+	}
+	sandbox_dump_log(sb);
+	close(sb->stdout_fd);
+	testsrv_rmtree(sb->dir);
+	sb->pid = -1;
+	sb->dir[0] = '\0';
+	return -1;
+}
+
+/* SIGTERM, then SIGKILL after TESTSRV_EXIT_TIMEOUT_MS. Returns the exit code (128 + signal). */
+static int sandbox_stop(struct sandbox_proc *sb)
+{
+	int64_t deadline = now_ms() + TESTSRV_EXIT_TIMEOUT_MS;
+	int status = 0, code = -1;
+	if (sb->pid > 0) {
+		kill(sb->pid, SIGTERM);
+		while (waitpid(sb->pid, &status, WNOHANG) == 0) {
+			if (now_ms() >= deadline) {
+				kill(sb->pid, SIGKILL);
+				waitpid(sb->pid, &status, 0);
+				break;
+			}
+			sleep_ms(10);
+		}
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (code != 0) {
+			fprintf(stderr, "the sandbox exited with code %d\n", code);
+			sandbox_dump_log(sb);
+		}
+		sb->pid = -1;
+	}
+	if (sb->stdout_fd >= 0)
+		close(sb->stdout_fd);
+	sb->stdout_fd = -1;
+	if (sb->dir[0])
+		testsrv_rmtree(sb->dir);
+	sb->dir[0] = '\0';
+	return code;
+}
+
+/* --- HTTP helpers --- */
+
+/*
+ * Sends a request to peer as `token` (NULL: none) with a JSON body (NULL:
+ * none), checks the status and returns the body as JSON (NULL when empty or
+ * not JSON). The caller json_decref's.
+ */
+static json_t *request(const struct testsrv *peer, const char *token, const char *method, const char *path,
+		       const char *body, int status)
+{
+	char auth[TOKEN_MAX + 32];
+	const char *headers[3];
+	size_t nh = 0;
+	struct testsrv_response resp;
+	json_t *doc = NULL;
+
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers[nh++] = auth;
+	}
+	if (body)
+		headers[nh++] = "Content-Type: application/json";
+	headers[nh] = NULL;
+	assert_int_equal(testsrv_request(peer, method, path, headers, body, &resp), 0);
+	if (resp.status != status)
+		fail_msg("%s %s: status %d, want %d: %.512s", method, path, resp.status, status, resp.body);
+	if (resp.body_len)
+		doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+	testsrv_response_free(&resp);
+	return doc;
+}
+
+static json_t *call(const struct world *w, const char *token, const char *method, const char *path,
+		    const char *body, int status)
+{
+	return request(w->srv, token, method, path, body, status);
+}
+
+/* As call, the body given as JSON (reference stolen). */
+static json_t *call_json(const struct world *w, const char *token, const char *method, const char *path,
+			 json_t *body, int status)
+{
+	char *text;
+	json_t *doc;
+	assert_non_null(body);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	assert_non_null(text);
+	doc = call(w, token, method, path, text, status);
+	free(text);
+	return doc;
+}
+
+/* A call to the sandbox's test controls. */
+static json_t *sandbox_call(const struct world *w, const char *method, const char *path, const char *body,
+			    int status)
+{
+	return request(&w->sb_peer, NULL, method, path, body, status);
+}
+
+/* The request fails with status and this error code. */
+static void expect_error(const struct world *w, const char *token, const char *method, const char *path,
+			 const char *body, int status, const char *code)
+{
+	json_t *doc = call(w, token, method, path, body, status);
+	const char *got = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+	if (!got || strcmp(got, code) != 0)
+		fail_msg("%s %s: want error %s, got %s", method, path, code, got ? got : "(none)");
+	json_decref(doc);
+}
+
+static int64_t int_of(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!json_is_integer(v))
+		fail_msg("%s is not an integer", key);
+	return (int64_t)json_integer_value(v);
+}
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	if (!s)
+		fail_msg("%s is not a string", key);
+	/* fail_msg does not return; the compiler does not know that. */
+	return s ? s : "";
+}
+
+static bool bool_of(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!json_is_boolean(v))
+		fail_msg("%s is not a boolean", key);
+	return json_is_true(v);
+}
+
+/* --- users, merchants --- */
+
+/* `bangsoleh user add` against the server's data folder, the password on stdin. */
+static void user_add_cli(const struct world *w, const char *role, const char *username)
+{
+	const char *args[] = { "user", "add", "--role", role, "--username", username, "--data",
+			       w->srv->data_dir, NULL };
+	const char *env[] = { COST_ENV, NULL };
+	char out[OUTPUT_MAX];
+	int pipefd[2], saved, code = -1, rc;
+
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], PASSWORD "\n", sizeof(PASSWORD)), (ssize_t)sizeof(PASSWORD));
+	close(pipefd[1]);
+	saved = dup(STDIN_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(pipefd[0], STDIN_FILENO), STDIN_FILENO);
+	close(pipefd[0]);
+	rc = testsrv_exec(args, env, &code, out, sizeof(out));
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	if (rc != 0 || code != 0)
+		fail_msg("user add %s: rc %d, exit %d: %s", username, rc, code, out);
+}
+
+/* The admin makes a user over HTTP; returns its id. */
+static uint64_t user_add(const struct world *w, const char *role, const char *username)
+{
+	json_t *doc = call_json(w, w->admin, "POST", "/api/v1/users",
+				json_pack("{s:s, s:s, s:s}", "username", username, "password", PASSWORD, "role", role),
+				201);
+	uint64_t id = (uint64_t)int_of(doc, "id");
+	json_decref(doc);
+	return id;
+}
+
+static void login(const struct world *w, const char *username, char *token)
+{
+	json_t *doc = call_json(w, NULL, "POST", "/api/v1/auth/login",
+				json_pack("{s:s, s:s}", "username", username, "password", PASSWORD), 200);
+	snprintf(token, TOKEN_MAX, "%s", str_of(doc, "token"));
+	json_decref(doc);
+}
+
+static uint64_t merchant_add(const struct world *w, const char *name, uint64_t owner, const char *criteria)
+{
+	char account[64];
+	json_t *doc = call_json(w, w->admin, "POST", "/api/v1/admin/merchants",
+				json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "name", name, "owner_user_id",
+					  (json_int_t)owner, "city", "BANDUNG", "postal_code", "40111", "criteria",
+					  criteria, "nmid", "ID1020021181745"),
+				201);
+	uint64_t id = (uint64_t)int_of(doc, "id");
+	assert_string_equal(str_of(doc, "criteria"), criteria);
+	assert_int_equal(int_of(doc, "owner_user_id"), owner);
+	json_decref(doc);
+	/* Its payable account exists from the start, empty. */
+	snprintf(account, sizeof(account), "/api/v1/ledger/accounts/merchant:%llu:payable", (unsigned long long)id);
+	doc = call(w, w->admin, "GET", account, NULL, 200);
+	assert_int_equal(int_of(doc, "credits_posted"), 0);
+	json_decref(doc);
+	return id;
+}
+
+/* --- the world --- */
+
+/*
+ * The start-up every test shares: the sandbox, then the server (on a port
+ * picked first, so the sandbox knows where to send notifications) with
+ * `env` added (NULL-terminated, may be NULL), then the users and the two
+ * merchants. Fails the test when something does not start.
+ */
+static void world_start(struct world *w, const char *const *env)
+{
+	char base_url[64], listen[32];
+	const char *server_env[ENV_MAX + 1] = { COST_ENV, base_url, NULL };
+	const char *args[] = { "--listen", listen, NULL };
+	size_t n = 2;
+	uint64_t siti, budi;
+	int port = free_port();
+
+	for (size_t i = 0; env && env[i]; i++) {
+		assert_true(n < ENV_MAX);
+		server_env[n++] = env[i];
+	}
+	server_env[n] = NULL;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	assert_int_equal(sandbox_start(&w->sb, port), 0);
+	w->sb_peer.port = w->sb.port;
+	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
+	w->srv = testsrv_new(args, server_env);
+	assert_non_null(w->srv);
+	assert_int_equal(w->srv->port, port);
+
+	user_add_cli(w, "admin", "admin");
+	login(w, "admin", w->admin);
+	siti = user_add(w, "merchant", "siti");
+	budi = user_add(w, "merchant", "budi");
+	user_add(w, "shopper", "shopper");
+	user_add(w, "auditor", "auditor");
+	login(w, "siti", w->siti);
+	login(w, "budi", w->budi);
+	login(w, "shopper", w->shopper);
+	login(w, "auditor", w->auditor);
+	w->warung = merchant_add(w, "Warung Bu Siti", siti, "UMI");
+	w->toko = merchant_add(w, "Toko Budi", budi, "UKE");
+}
+
+static int world_setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	w->sb.pid = -1;
+	w->sb.stdout_fd = -1;
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	struct world *w = *state;
+	if (w) {
+		testsrv_free(w->srv);
+		sandbox_stop(&w->sb);
+	}
+	free(w);
+	return 0;
+}
+
+/* `bangsoleh ledger verify` on the running server's store passes. */
+static void ledger_verify(const struct world *w)
+{
+	const char *args[] = { "ledger", "verify", "--data", w->srv->data_dir, NULL };
+	char out[OUTPUT_MAX];
+	int code = -1;
+	assert_int_equal(testsrv_exec(args, NULL, &code, out, sizeof(out)), 0);
+	if (code != 0 || !strstr(out, "\nok\n"))
+		fail_msg("ledger verify: exit %d: %s", code, out);
+}
+
+/* Ends a test: the books verify, and both programs stop with status 0. */
+static void world_finish(struct world *w)
+{
+	ledger_verify(w);
+	assert_true(testsrv_stopped_cleanly(w->srv));
+	testsrv_free(w->srv);
+	w->srv = NULL;
+	assert_int_equal(sandbox_stop(&w->sb), 0);
+}
+
+/* --- payments --- */
+
+static void payment_path(char *out, size_t cap, const char *id, const char *suffix)
+{
+	snprintf(out, cap, "/api/v1/payments/%s%s", id, suffix);
+}
+
+/* A charge of `amount` on merchant `m` as `token`: 201, pending, with a dynamic QR of the amount. OUT: id. */
+static json_t *charge(const struct world *w, const char *token, uint64_t m, int64_t amount, char id[ID_MAX])
+{
+	char path[PATH_MAX_LEN], body[64];
+	struct qris q;
+	struct qris_error err;
+	const char *qr;
+	json_t *doc;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/charges", (unsigned long long)m);
+	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
+	doc = call(w, token, "POST", path, body, 201);
+	assert_non_null(doc);
+	snprintf(id, ID_MAX, "%s", str_of(doc, "id"));
+	assert_int_equal(strlen(id), 32);
+	assert_string_equal(str_of(doc, "status"), "pending");
+	assert_string_equal(str_of(doc, "kind"), "instore");
+	assert_string_equal(str_of(doc, "provider"), "sandbox");
+	assert_int_equal(int_of(doc, "merchant_id"), m);
+	assert_int_equal(int_of(doc, "amount"), amount);
+	assert_true(str_of(doc, "provider_ref")[0] != '\0');
+	qr = str_of(doc, "qr_string");
+	if (qris_decode(qr, strlen(qr), &q, &err) != QRIS_OK)
+		fail_msg("qr_string %s does not decode: %s %s", qr, err.tag, err.rule);
+	assert_true(q.dynamic);
+	assert_int_equal(q.amount, amount);
+	return doc;
+}
+
+/* As charge, the document dropped. */
+static void charge_id(const struct world *w, const char *token, uint64_t m, int64_t amount, char id[ID_MAX])
+{
+	json_decref(charge(w, token, m, amount, id));
+}
+
+static json_t *payment_get(const struct world *w, const char *id)
+{
+	char path[PATH_MAX_LEN];
+	payment_path(path, sizeof(path), id, "");
+	return call(w, w->admin, "GET", path, NULL, 200);
+}
+
+/* Waits until the payment has this status (and, when refunded >= 0, this refunded total); returns it. */
+static json_t *wait_payment(const struct world *w, const char *id, const char *status, int64_t refunded)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		json_t *doc = payment_get(w, id);
+		bool there = strcmp(str_of(doc, "status"), status) == 0 &&
+			     (refunded < 0 || int_of(doc, "refunded") == refunded);
+		if (there)
+			return doc;
+		if (now_ms() >= deadline)
+			fail_msg("payment %s is %s (refunded %lld), want %s (refunded %lld)", id, str_of(doc, "status"),
+				 (long long)int_of(doc, "refunded"), status, (long long)refunded);
+		json_decref(doc);
+		sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/* Waits until the payment is flagged for review; returns it. */
+static json_t *wait_flagged(const struct world *w, const char *id)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		json_t *doc = payment_get(w, id);
+		if (bool_of(doc, "flagged"))
+			return doc;
+		json_decref(doc);
+		if (now_ms() >= deadline)
+			fail_msg("payment %s was not flagged", id);
+		sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/* How many history entries the payment has from `source` (NULL: all). */
+static size_t history_count(const json_t *pay, const char *source)
+{
+	const json_t *events = json_object_get(pay, "events"), *e;
+	size_t i, n = 0;
+	assert_true(json_is_array(events));
+	json_array_foreach(events, i, e) {
+		if (!source || strcmp(str_of(e, "source"), source) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Waits until the payment's history has n entries; fails when it has another number then. */
+static void wait_history(const struct world *w, const char *id, size_t n)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	size_t got;
+	for (;;) {
+		json_t *doc = payment_get(w, id);
+		got = history_count(doc, NULL);
+		json_decref(doc);
+		if (got == n || now_ms() >= deadline)
+			break;
+		sleep_ms(WAIT_STEP_MS);
+	}
+	if (got != n)
+		fail_msg("payment %s has %zu history entries, want %zu", id, got, n);
+}
+
+/*
+ * A charge whose first notification (pending, sent by the sandbox with the
+ * charge) is in: created, charged, and that webhook. OUT: id.
+ */
+static void charge_noted(const struct world *w, const char *token, uint64_t m, int64_t amount, char id[ID_MAX])
+{
+	json_decref(charge(w, token, m, amount, id));
+	wait_history(w, id, 3);
+}
+
+/* --- the ledger --- */
+
+/* Credits less debits posted on the named account; nothing may be pending. */
+static int64_t net(const struct world *w, const char *name)
+{
+	char path[PATH_MAX_LEN];
+	json_t *a;
+	int64_t v;
+	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", name);
+	a = call(w, w->auditor, "GET", path, NULL, 200);
+	assert_int_equal(int_of(a, "debits_pending"), 0);
+	assert_int_equal(int_of(a, "credits_pending"), 0);
+	v = int_of(a, "credits_posted") - int_of(a, "debits_posted");
+	json_decref(a);
+	return v;
+}
+
+static int64_t payable(const struct world *w, uint64_t m)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "merchant:%llu:payable", (unsigned long long)m);
+	return net(w, name);
+}
+
+/* The books of in-store payments: merchant payables, fees, and what the provider owes. */
+static void expect_books(const struct world *w, int64_t warung, int64_t toko, int64_t fees, int64_t clearing)
+{
+	int64_t got[4] = { payable(w, w->warung), payable(w, w->toko), net(w, "platform:fees"),
+			   net(w, "gateway:sandbox:clearing") };
+	if (got[0] != warung || got[1] != toko || got[2] != fees || got[3] != clearing)
+		fail_msg("books: warung %lld, toko %lld, fees %lld, clearing %lld; want %lld, %lld, %lld, %lld",
+			 (long long)got[0], (long long)got[1], (long long)got[2], (long long)got[3], (long long)warung,
+			 (long long)toko, (long long)fees, (long long)clearing);
+}
+
+static uint64_t head_seq(const struct world *w)
+{
+	json_t *doc = call(w, w->auditor, "GET", "/api/v1/ledger/journal?limit=1", NULL, 200);
+	uint64_t head = (uint64_t)int_of(doc, "head_seq");
+	json_decref(doc);
+	return head;
+}
+
+/* --- notifications made by the test, signed as the sandbox signs them --- */
+
+struct note {
+	const char *order_id;        /* our payment id */
+	const char *tx;              /* the provider's transaction id */
+	const char *status;          /* transaction_status */
+	const char *code;            /* status_code */
+	int64_t gross;               /* gross_amount */
+	int64_t refunded;            /* refund_amount when > 0 */
+	const char *refund_key;      /* the newest refunds[] entry's key, or NULL */
+	const char *key;             /* the key it is signed with */
+	int64_t signed_gross;        /* when > 0: the gross_amount the signature covers (a tampered body) */
+};
+
+static void amount_text(int64_t rupiah, char *out, size_t cap)
+{
+	snprintf(out, cap, "%lld.00", (long long)rupiah);
+}
+
+/* hex SHA-512(order_id + status_code + gross_amount + key). */
+static void note_sign(const char *order_id, const char *code, const char *gross, const char *key,
+		      char out[2 * CRYPTO_SHA512_LEN + 1])
+{
+	char text[LINE_MAX_LEN];
+	uint8_t digest[CRYPTO_SHA512_LEN];
+	int n = snprintf(text, sizeof(text), "%s%s%s%s", order_id, code, gross, key);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	assert_int_equal(crypto_sha512(text, (size_t)n, digest), CRYPTO_OK);
+	assert_int_equal(crypto_hex_encode(digest, sizeof(digest), out, 2 * CRYPTO_SHA512_LEN + 1), CRYPTO_OK);
+}
+
+/* A Midtrans-shaped notification as text (malloc'd). */
+static char *note_text(const struct note *n)
+{
+	char gross[32], signed_gross[32], refunded[32], sig[2 * CRYPTO_SHA512_LEN + 1];
+	json_t *j;
+	char *text;
+	amount_text(n->gross, gross, sizeof(gross));
+	amount_text(n->signed_gross > 0 ? n->signed_gross : n->gross, signed_gross, sizeof(signed_gross));
+	note_sign(n->order_id, n->code, signed_gross, n->key ? n->key : SANDBOX_KEY, sig);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "transaction_time",
+		      "2026-11-28 10:00:00", "transaction_status", n->status, "transaction_id", n->tx, "status_message",
+		      "midtrans payment notification", "status_code", n->code, "signature_key", sig, "order_id",
+		      n->order_id, "merchant_id", "G816020221", "gross_amount", gross, "currency", "IDR",
+		      "payment_type", "qris", "fraud_status", "accept");
+	assert_non_null(j);
+	if (n->refunded > 0) {
+		amount_text(n->refunded, refunded, sizeof(refunded));
+		json_object_set_new(j, "refund_amount", json_string(refunded));
+		if (n->refund_key)
+			json_object_set_new(j, "refunds", json_pack("[{s:s, s:s}]", "refund_key", n->refund_key,
+								     "refund_amount", refunded));
+	}
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(text);
+	return text;
+}
+
+/* POSTs a notification body to the webhook. OUT: result (the "result" member, or ""). Returns the status. */
+static int webhook(const struct world *w, const char *body, char *result, size_t cap)
+{
+	const char *headers[] = { "Content-Type: application/json", NULL };
+	struct testsrv_response resp;
+	json_t *doc;
+	int status;
+	assert_int_equal(testsrv_request(w->srv, "POST", WEBHOOK_PATH, headers, body, &resp), 0);
+	status = resp.status;
+	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+	snprintf(result, cap, "%s", json_is_string(json_object_get(doc, "result")) ?
+					    json_string_value(json_object_get(doc, "result")) : "");
+	json_decref(doc);
+	testsrv_response_free(&resp);
+	return status;
+}
+
+/* Sends a made notification and insists on the answer: 200 with `result`. */
+static void send_note(const struct world *w, const struct note *n, const char *result)
+{
+	char got[32];
+	char *text = note_text(n);
+	int status = webhook(w, text, got, sizeof(got));
+	if (status != 200 || strcmp(got, result) != 0)
+		fail_msg("%s %s: status %d result \"%s\", want 200 \"%s\"", n->status, n->order_id, status, got, result);
+	free(text);
+}
+
+/* The provider reference the server recorded for a payment. */
+static void provider_ref(const struct world *w, const char *id, char out[ID_MAX])
+{
+	json_t *doc = payment_get(w, id);
+	snprintf(out, ID_MAX, "%s", str_of(doc, "provider_ref"));
+	json_decref(doc);
+}
+
+/* --- the sandbox's test controls --- */
+
+/* The shopper pays at the sandbox; amount 0 pays what was asked. */
+static void sandbox_pay(const struct world *w, const char *id, int64_t amount)
+{
+	char path[PATH_MAX_LEN], body[64];
+	snprintf(path, sizeof(path), "/simulate/pay/%s", id);
+	if (amount > 0)
+		snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
+	json_decref(sandbox_call(w, "POST", path, amount > 0 ? body : "{}", 200));
+}
+
+/* The sandbox's view of a charge (found by its reference: our payment id). */
+static json_t *sandbox_charge(const struct world *w, const char *id)
+{
+	json_t *doc = sandbox_call(w, "GET", "/simulate/charges", NULL, 200), *c, *found = NULL;
+	size_t i;
+	json_array_foreach(json_object_get(doc, "charges"), i, c) {
+		if (strcmp(str_of(c, "reference"), id) == 0)
+			found = json_incref(c);
+	}
+	json_decref(doc);
+	if (!found)
+		fail_msg("the sandbox has no charge %s", id);
+	return found;
+}
+
+/* Waits until the sandbox has no notification of the charge queued, held or in flight. */
+static void sandbox_quiet(const struct world *w, const char *id)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		json_t *doc = sandbox_charge(w, id);
+		const json_t *n = json_object_get(doc, "notifications");
+		bool quiet = int_of(n, "queued") == 0 && int_of(n, "held") == 0;
+		json_decref(doc);
+		if (quiet)
+			return;
+		if (now_ms() >= deadline)
+			fail_msg("the sandbox still has notifications of %s to send", id);
+		sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/* Sets faults (a JSON object) for a scope: a charge's id, or "global". */
+static void sandbox_fault(const struct world *w, const char *scope, const char *fields)
+{
+	char body[LINE_MAX_LEN];
+	snprintf(body, sizeof(body), "{\"scope\":\"%s\",%s}", scope, fields);
+	json_decref(sandbox_call(w, "POST", "/simulate/faults", body, 200));
+}
+
+/* --- Server-Sent Events on a raw socket --- */
+
+struct sse {
+	int fd;
+	bool chunked;
+	char raw[SSE_RAW_MAX];       /* received, not yet de-chunked */
+	size_t raw_len;
+	char text[SSE_TEXT_MAX];     /* the event stream's text */
+	size_t text_len;
+};
+
+/* The first `needle` in len bytes of hay, or NULL. */
+static char *find(char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(hay + i, needle, n) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/* Moves whole chunks (or, unchunked, everything) from raw to text. */
+static void sse_dechunk(struct sse *s)
+{
+	for (;;) {
+		char *eol = find(s->raw, s->raw_len, "\r\n");
+		size_t head, size;
+		if (!s->chunked) {
+			assert_true(s->text_len + s->raw_len <= SSE_TEXT_MAX);
+			memcpy(s->text + s->text_len, s->raw, s->raw_len);
+			s->text_len += s->raw_len;
+			s->raw_len = 0;
+			return;
+		}
+		if (!eol)
+			return;
+		head = (size_t)(eol - s->raw) + 2;
+		size = strtoul(s->raw, NULL, 16);
+		assert_true(size > 0);
+		if (s->raw_len < head + size + 2)
+			return;
+		assert_true(s->text_len + size <= SSE_TEXT_MAX);
+		memcpy(s->text + s->text_len, s->raw + head, size);
+		s->text_len += size;
+		memmove(s->raw, s->raw + head + size + 2, s->raw_len - head - size - 2);
+		s->raw_len -= head + size + 2;
+	}
+}
+
+/* Reads what arrives before the deadline into raw. False when nothing came. */
+static bool sse_fill(struct sse *s, int64_t deadline)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	ssize_t n;
+	if (now_ms() >= deadline || poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+		return false;
+	assert_true(s->raw_len < SSE_RAW_MAX);
+	n = read(s->fd, s->raw + s->raw_len, SSE_RAW_MAX - s->raw_len);
+	if (n <= 0)
+		return false;
+	s->raw_len += (size_t)n;
+	return true;
+}
+
+/* Opens the payment's event stream as `token`: 200 text/event-stream. */
+static void sse_open(const struct world *w, const char *token, const char *id, struct sse *s)
+{
+	char req[LINE_MAX_LEN], *end;
+	int64_t deadline = now_ms() + WAIT_MS;
+	int n = snprintf(req, sizeof(req),
+			 "GET /api/v1/payments/%s/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			 "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n\r\n",
+			 id, token);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(testsrv_connect(w->srv, &s->fd), 0);
+	assert_int_equal(testsrv_send(s->fd, req, (size_t)n), 0);
+	while (!(end = find(s->raw, s->raw_len, "\r\n\r\n")))
+		if (!sse_fill(s, deadline))
+			fail_msg("no response head on the event stream");
+	*end = '\0';
+	if (strncmp(s->raw, "HTTP/1.1 200", 12) != 0 || !strstr(s->raw, "text/event-stream"))
+		fail_msg("event stream head: %s", s->raw);
+	s->chunked = strstr(s->raw, "chunked") != NULL;
+	memmove(s->raw, end + 4, s->raw_len - (size_t)(end + 4 - s->raw));
+	s->raw_len -= (size_t)(end + 4 - s->raw);
+}
+
+/* The next `status` event's data as JSON (comments skipped); fails after WAIT_MS. */
+static json_t *sse_next(struct sse *s)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		char *end;
+		sse_dechunk(s);
+		while ((end = find(s->text, s->text_len, "\n\n"))) {
+			size_t len = (size_t)(end - s->text) + 2;
+			char block[SSE_TEXT_MAX];
+			json_t *data = NULL;
+			memcpy(block, s->text, len - 2);
+			block[len - 2] = '\0';
+			memmove(s->text, s->text + len, s->text_len - len);
+			s->text_len -= len;
+			if (block[0] == ':')
+				continue;
+			if (strncmp(block, "event: status\ndata: ", 20) != 0)
+				fail_msg("unexpected event: %s", block);
+			data = json_loads(block + 20, 0, NULL);
+			assert_non_null(data);
+			return data;
+		}
+		if (!sse_fill(s, deadline))
+			fail_msg("no status event within %d ms", WAIT_MS);
+	}
+}
+
+/* --- tests --- */
+
+/*
+ * The in-store journey: a charge with a dynamic QR of its amount, its SVG,
+ * an event stream that shows pending and then, without another request,
+ * paid once the shopper paid at the provider; the payment's history; and
+ * after three payments (UMI below and above Rp500,000, UKE) the books hold
+ * exactly amount less MDR for the merchants, the MDR for the platform and
+ * the amounts owed by the provider.
+ */
+static void test_instore_journey(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], big[ID_MAX], uke[ID_MAX], path[PATH_MAX_LEN];
+	struct testsrv_response resp;
+	char auth[TOKEN_MAX + 32];
+	const char *headers[] = { auth, NULL };
+	struct sse s;
+	json_t *doc, *ev;
+
+	world_start(w, NULL);
+	doc = charge(w, w->siti, w->warung, 150000, id);
+	assert_int_equal(int_of(doc, "mdr"), 0);
+	assert_false(bool_of(doc, "flagged"));
+	payment_path(path, sizeof(path), id, "/qr.svg");
+	assert_string_equal(str_of(doc, "qr_svg_url"), path);
+	json_decref(doc);
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->siti);
+	assert_int_equal(testsrv_request(w->srv, "GET", path, headers, NULL, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_non_null(testsrv_header(&resp, "Content-Type"));
+	assert_non_null(strstr(testsrv_header(&resp, "Content-Type"), "image/svg+xml"));
+	assert_non_null(strstr(resp.body, "<svg"));
+	assert_non_null(strstr(resp.body, "</svg>"));
+	testsrv_response_free(&resp);
+
+	sse_open(w, w->siti, id, &s);
+	ev = sse_next(&s);
+	assert_string_equal(str_of(ev, "id"), id);
+	assert_string_equal(str_of(ev, "status"), "pending");
+	json_decref(ev);
+	sandbox_pay(w, id, 0);
+	/* The stream moves by itself: no request from the test in between. */
+	ev = sse_next(&s);
+	assert_string_equal(str_of(ev, "id"), id);
+	assert_string_equal(str_of(ev, "status"), "paid");
+	assert_int_equal(int_of(ev, "paid_amount"), 150000);
+	json_decref(ev);
+	close(s.fd);
+
+	doc = payment_get(w, id);
+	assert_string_equal(str_of(doc, "status"), "paid");
+	assert_int_equal(int_of(doc, "paid_amount"), 150000);
+	assert_false(bool_of(doc, "late"));
+	assert_int_equal(history_count(doc, "local"), 1);
+	assert_int_equal(history_count(doc, "provider"), 1);
+	/* The pending notification of the new charge, then the settlement. */
+	assert_int_equal(history_count(doc, "webhook"), 2);
+	ev = json_array_get(json_object_get(doc, "events"), json_array_size(json_object_get(doc, "events")) - 1);
+	assert_string_equal(str_of(ev, "status"), "paid");
+	assert_string_equal(str_of(ev, "source"), "webhook");
+	assert_int_equal(int_of(ev, "amount"), 150000);
+	json_decref(doc);
+	expect_books(w, 150000, 0, 0, -150000);
+
+	/* UMI above Rp500,000: 0.3%. */
+	charge_id(w, w->siti, w->warung, 1000000, big);
+	sandbox_pay(w, big, 0);
+	json_decref(wait_payment(w, big, "paid", 0));
+	expect_books(w, 150000 + 997000, 0, 3000, -1150000);
+
+	/* UKE: 0.7% of 123,457 is 864.199, rounded to 864; of 123,500 it is 864.5, rounded half up. */
+	doc = charge(w, w->budi, w->toko, 123500, uke);
+	assert_int_equal(int_of(doc, "mdr"), 865);
+	json_decref(doc);
+	doc = charge(w, w->budi, w->toko, 123457, uke);
+	assert_int_equal(int_of(doc, "mdr"), 864);
+	json_decref(doc);
+	sandbox_pay(w, uke, 0);
+	json_decref(wait_payment(w, uke, "paid", 0));
+	expect_books(w, 1147000, 123457 - 864, 3864, -1273457);
+	world_finish(w);
+}
+
+/*
+ * A thousand copies of one signed settlement give one posting: the first
+ * is applied, the rest are duplicates, the history holds it once, and the
+ * merchant is credited one capture. Then the sandbox itself delivers its
+ * notifications several times over, with the same outcome.
+ */
+static void test_duplicate_notifications(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], tx[ID_MAX], other[ID_MAX];
+	char req[NOTE_MAX + 256];
+	size_t applied = 0, duplicate = 0;
+	uint64_t head;
+	json_t *doc;
+	char *text;
+	int fd, n;
+
+	world_start(w, NULL);
+	charge_id(w, w->siti, w->warung, 1000000, id);
+	provider_ref(w, id, tx);
+	head = head_seq(w);
+	text = note_text(&(struct note){ .order_id = id, .tx = tx, .status = "settlement", .code = "200",
+					 .gross = 1000000 });
+	n = snprintf(req, sizeof(req),
+		     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     WEBHOOK_PATH, strlen(text), text);
+	assert_true(n > 0 && (size_t)n < sizeof(req));
+	free(text);
+	/* One kept-alive connection carries them all. */
+	assert_int_equal(testsrv_connect(w->srv, &fd), 0);
+	for (size_t i = 0; i < DUPLICATES; i++) {
+		struct testsrv_response resp;
+		const char *result;
+		assert_int_equal(testsrv_send(fd, req, (size_t)n), 0);
+		assert_int_equal(testsrv_read_response(fd, &resp), 0);
+		assert_int_equal(resp.status, 200);
+		doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+		result = json_string_value(json_object_get(doc, "result"));
+		assert_non_null(result);
+		if (strcmp(result, "applied") == 0)
+			applied++;
+		else if (strcmp(result, "duplicate") == 0)
+			duplicate++;
+		json_decref(doc);
+		testsrv_response_free(&resp);
+	}
+	close(fd);
+	assert_int_equal(applied, 1);
+	assert_int_equal(duplicate, DUPLICATES - 1);
+	doc = payment_get(w, id);
+	assert_string_equal(str_of(doc, "status"), "paid");
+	json_decref(doc);
+	/* Capture and MDR: two entries, once. */
+	assert_int_equal(head_seq(w), head + 2);
+	expect_books(w, 997000, 0, 3000, -1000000);
+
+	/* The sandbox sends every notification of this charge 1 + 10 times. */
+	charge_id(w, w->siti, w->warung, 150000, other);
+	sandbox_fault(w, other, "\"duplicates\":10");
+	sandbox_pay(w, other, 0);
+	json_decref(wait_payment(w, other, "paid", 0));
+	sandbox_quiet(w, other);
+	/* The pending one came before the fault; the settlement's 11 copies after, all answered 200. */
+	doc = sandbox_charge(w, other);
+	assert_int_equal(int_of(json_object_get(doc, "notifications"), "delivered"), 1 + 11);
+	json_decref(doc);
+	doc = payment_get(w, other);
+	assert_int_equal(history_count(doc, "webhook"), 2);
+	json_decref(doc);
+	assert_int_equal(head_seq(w), head + 3);
+	expect_books(w, 997000 + 150000, 0, 3000, -1150000);
+	world_finish(w);
+}
+
+/*
+ * Statuses that arrive out of order never move a payment back: pending or
+ * expire after settlement leave it paid; partial refund totals that arrive
+ * late are kept without effect, and the final refunded total and the books
+ * are right.
+ */
+static void test_out_of_order(void **state)
+{
+	struct world *w = *state;
+	char a[ID_MAX], b[ID_MAX], tx[ID_MAX];
+	json_t *doc;
+
+	world_start(w, NULL);
+	charge_noted(w, w->siti, w->warung, 150000, a);
+	provider_ref(w, a, tx);
+	send_note(w, &(struct note){ .order_id = a, .tx = tx, .status = "settlement", .code = "200", .gross = 150000 },
+		  "applied");
+	/* The pending notification of the charge, late (the sandbox's own came with the charge). */
+	send_note(w, &(struct note){ .order_id = a, .tx = tx, .status = "pending", .code = "201", .gross = 150000 },
+		  "duplicate");
+	send_note(w, &(struct note){ .order_id = a, .tx = "late-tx", .status = "pending", .code = "201",
+				     .gross = 150000 },
+		  "recorded");
+	send_note(w, &(struct note){ .order_id = a, .tx = tx, .status = "expire", .code = "202", .gross = 150000 },
+		  "recorded");
+	doc = payment_get(w, a);
+	assert_string_equal(str_of(doc, "status"), "paid");
+	json_decref(doc);
+	expect_books(w, 150000, 0, 0, -150000);
+
+	/* 1,000,000 paid (MDR 3,000); refunds to 500,000, 300,000 and 1,000,000 in all arrive 500k, 1M, 300k. */
+	charge_id(w, w->siti, w->warung, 1000000, b);
+	provider_ref(w, b, tx);
+	send_note(w, &(struct note){ .order_id = b, .tx = tx, .status = "settlement", .code = "200",
+				     .gross = 1000000 },
+		  "applied");
+	send_note(w, &(struct note){ .order_id = b, .tx = tx, .status = "partial_refund", .code = "200",
+				     .gross = 1000000, .refunded = 500000, .refund_key = "r2" },
+		  "applied");
+	doc = payment_get(w, b);
+	assert_string_equal(str_of(doc, "status"), "partially_refunded");
+	assert_int_equal(int_of(doc, "refunded"), 500000);
+	json_decref(doc);
+	/* Half the MDR goes back with half the money. */
+	expect_books(w, 150000 + 997000 - 498500, 0, 1500, -650000);
+	send_note(w, &(struct note){ .order_id = b, .tx = tx, .status = "refund", .code = "200", .gross = 1000000,
+				     .refunded = 1000000, .refund_key = "r3" },
+		  "applied");
+	send_note(w, &(struct note){ .order_id = b, .tx = tx, .status = "partial_refund", .code = "200",
+				     .gross = 1000000, .refunded = 300000, .refund_key = "r1" },
+		  "recorded");
+	doc = payment_get(w, b);
+	assert_string_equal(str_of(doc, "status"), "refunded");
+	assert_int_equal(int_of(doc, "refunded"), 1000000);
+	json_decref(doc);
+	expect_books(w, 150000, 0, 0, -150000);
+	world_finish(w);
+}
+
+/*
+ * A notification that does not verify is refused with 401 and leaves no
+ * trace: wrong key, a body changed after signing, no signature. Malformed
+ * bodies are 400, unknown payments and providers 404.
+ */
+static void test_forged_signature(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], tx[ID_MAX], result[32];
+	const struct note forged[] = {
+		{ .status = "settlement", .code = "200", .gross = 150000, .key = "SB-Mid-server-guessed" },
+		{ .status = "settlement", .code = "200", .gross = 1, .signed_gross = 150000 },
+	};
+	const char *headers[] = { "Content-Type: application/json", NULL };
+	struct testsrv_response resp;
+	uint64_t head;
+	json_t *doc;
+	char *text;
+
+	world_start(w, NULL);
+	/* Once the sandbox's pending notification is in, the history stands still. */
+	charge_noted(w, w->siti, w->warung, 150000, id);
+	provider_ref(w, id, tx);
+	head = head_seq(w);
+
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		struct note n = forged[i];
+		n.order_id = id;
+		n.tx = tx;
+		text = note_text(&n);
+		assert_int_equal(webhook(w, text, result, sizeof(result)), 401);
+		free(text);
+	}
+	/* No signature at all. */
+	text = note_text(&(struct note){ .order_id = id, .tx = tx, .status = "settlement", .code = "200",
+					 .gross = 150000 });
+	doc = json_loads(text, 0, NULL);
+	free(text);
+	json_object_del(doc, "signature_key");
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	assert_int_equal(testsrv_request(w->srv, "POST", WEBHOOK_PATH, headers, text, &resp), 0);
+	assert_int_equal(resp.status, 401);
+	assert_true(testsrv_error_is(&resp, "invalid_signature"));
+	testsrv_response_free(&resp);
+	free(text);
+
+	doc = payment_get(w, id);
+	assert_string_equal(str_of(doc, "status"), "pending");
+	assert_int_equal(history_count(doc, NULL), 3);
+	json_decref(doc);
+	assert_int_equal(head_seq(w), head);
+	expect_books(w, 0, 0, 0, 0);
+
+	/* Not JSON: 400. A signed notification of a payment we do not have: 404. */
+	assert_int_equal(webhook(w, "{\"order_id\":", result, sizeof(result)), 400);
+	text = note_text(&(struct note){ .order_id = "0123456789abcdef0123456789abcdef", .tx = tx, .status = "settlement", .code = "200",
+					 .gross = 150000 });
+	assert_int_equal(webhook(w, text, result, sizeof(result)), 404);
+	assert_int_equal(testsrv_request(w->srv, "POST", "/api/v1/webhooks/payments/xendit", headers, text, &resp), 0);
+	assert_int_equal(resp.status, 404);
+	testsrv_response_free(&resp);
+	free(text);
+	assert_int_equal(head_seq(w), head);
+	world_finish(w);
+}
+
+/*
+ * A provider that does not answer a charge makes it 503
+ * provider_unavailable (the payment is recorded failed); a provider whose
+ * notifications never verify while the shopper pays is reconciled: the
+ * status poll (reconcile_after 1 s) finds the payment paid and posts it
+ * once, with no webhook applied.
+ */
+static void test_provider_down(void **state)
+{
+	struct world *w = *state;
+	const char *const env[] = { "BANGSOLEH_PAYMENT_RECONCILE_AFTER=1", "BANGSOLEH_PAYMENT_RECONCILE_MAX=1",
+				    "BANGSOLEH_OUTBOUND_TIMEOUT_MS=500", "BANGSOLEH_OUTBOUND_MAX_ATTEMPTS=2",
+				    "BANGSOLEH_OUTBOUND_BREAKER_THRESHOLD=100", NULL };
+	char id[ID_MAX], charges[PATH_MAX_LEN];
+	const json_t *e;
+	json_t *doc;
+	size_t i, polls = 0;
+
+	world_start(w, env);
+	/* Every attempt of the charge is held past the client's timeout. */
+	sandbox_fault(w, "global", "\"timeout\":2");
+	snprintf(charges, sizeof(charges), "/api/v1/merchants/%llu/charges", (unsigned long long)w->warung);
+	expect_error(w, w->siti, "POST", charges, "{\"amount\":150000}", 503, "provider_unavailable");
+	json_decref(sandbox_call(w, "DELETE", "/simulate/faults", NULL, 200));
+
+	charge_id(w, w->siti, w->warung, 150000, id);
+	sandbox_fault(w, id, "\"wrong_signature\":true");
+	sandbox_pay(w, id, 0);
+	doc = wait_payment(w, id, "paid", 0);
+	json_array_foreach(json_object_get(doc, "events"), i, e) {
+		if (strcmp(str_of(e, "status"), "paid") == 0) {
+			assert_string_equal(str_of(e, "source"), "poll");
+			polls++;
+		}
+	}
+	assert_int_equal(polls, 1);
+	json_decref(doc);
+	expect_books(w, 150000, 0, 0, -150000);
+	world_finish(w);
+}
+
+/*
+ * A payment made after the QR expired is recorded paid and late, and
+ * refunded by itself: the sandbox shows the refund, the payment ends
+ * refunded and the merchant's books net to zero. (payment.expiry cannot go
+ * below 60 s, so the expiry is a signed `expire` notification.)
+ */
+static void test_late_payment(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], tx[ID_MAX];
+	json_t *doc;
+
+	world_start(w, NULL);
+	charge_id(w, w->siti, w->warung, 150000, id);
+	provider_ref(w, id, tx);
+	send_note(w, &(struct note){ .order_id = id, .tx = tx, .status = "expire", .code = "202", .gross = 150000 },
+		  "applied");
+	doc = payment_get(w, id);
+	assert_string_equal(str_of(doc, "status"), "expired");
+	json_decref(doc);
+
+	sandbox_pay(w, id, 0);
+	doc = wait_payment(w, id, "refunded", 150000);
+	assert_true(bool_of(doc, "late"));
+	assert_int_equal(int_of(doc, "paid_amount"), 150000);
+	json_decref(doc);
+	doc = sandbox_charge(w, id);
+	assert_string_equal(str_of(doc, "state"), "refunded");
+	assert_int_equal(int_of(doc, "refunded_amount"), 150000);
+	json_decref(doc);
+	expect_books(w, 0, 0, 0, 0);
+	world_finish(w);
+}
+
+/*
+ * A payment of another amount than asked is flagged and held: still
+ * pending, nothing posted.
+ */
+static void test_amount_mismatch(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], other[ID_MAX];
+	uint64_t head;
+	json_t *doc;
+
+	world_start(w, NULL);
+	charge_id(w, w->siti, w->warung, 150000, id);
+	head = head_seq(w);
+	sandbox_pay(w, id, 149000);
+	doc = wait_flagged(w, id);
+	assert_string_equal(str_of(doc, "status"), "pending");
+	assert_int_equal(int_of(doc, "paid_amount"), 0);
+	json_decref(doc);
+
+	/* The provider adds to what it reports: the same. */
+	charge_id(w, w->budi, w->toko, 123457, other);
+	sandbox_fault(w, other, "\"amount_delta\":1000");
+	sandbox_pay(w, other, 0);
+	doc = wait_flagged(w, other);
+	assert_string_equal(str_of(doc, "status"), "pending");
+	json_decref(doc);
+	assert_int_equal(head_seq(w), head);
+	expect_books(w, 0, 0, 0, 0);
+	world_finish(w);
+}
+
+/*
+ * Who may do what: charges only on one's own store (or as admin), payments
+ * read by their merchant, admins and auditors, refunds by admins only,
+ * partial then full, moving the books back exactly with the MDR's share,
+ * never over what is left.
+ */
+static void test_authorization_and_refunds(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], path[PATH_MAX_LEN], charges[PATH_MAX_LEN];
+	json_t *doc;
+
+	world_start(w, NULL);
+	snprintf(charges, sizeof(charges), "/api/v1/merchants/%llu/charges", (unsigned long long)w->warung);
+	expect_error(w, w->budi, "POST", charges, "{\"amount\":150000}", 403, "forbidden");
+	expect_error(w, w->shopper, "POST", charges, "{\"amount\":150000}", 403, "forbidden");
+	expect_error(w, w->auditor, "POST", charges, "{\"amount\":150000}", 403, "forbidden");
+	expect_error(w, NULL, "POST", charges, "{\"amount\":150000}", 401, "unauthorized");
+	expect_error(w, w->siti, "POST", charges, "{\"amount\":0}", 400, "invalid_field");
+	expect_error(w, w->siti, "POST", charges, "{\"amount\":10000001}", 400, "invalid_field");
+	expect_error(w, w->siti, "POST", "/api/v1/merchants/99/charges", "{\"amount\":150000}", 404, "not_found");
+
+	charge_id(w, w->siti, w->warung, 1000000, id);
+	payment_path(path, sizeof(path), id, "");
+	expect_error(w, w->budi, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->shopper, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, NULL, "GET", path, NULL, 401, "unauthorized");
+	json_decref(call(w, w->siti, "GET", path, NULL, 200));
+	json_decref(call(w, w->auditor, "GET", path, NULL, 200));
+	payment_path(path, sizeof(path), id, "/qr.svg");
+	expect_error(w, w->budi, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->auditor, "GET", path, NULL, 403, "forbidden");
+	payment_path(path, sizeof(path), id, "/events");
+	expect_error(w, w->budi, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->siti, "GET", "/api/v1/payments/0123456789abcdef0123456789abcdef", NULL, 404, "not_found");
+	/* An admin may charge on any store. */
+	json_decref(call(w, w->admin, "POST", charges, "{\"amount\":1000}", 201));
+
+	payment_path(path, sizeof(path), id, "/refund");
+	expect_error(w, w->admin, "POST", path, "{\"amount\":1000}", 409, "invalid_state");
+	sandbox_pay(w, id, 0);
+	json_decref(wait_payment(w, id, "paid", 0));
+	expect_books(w, 997000, 0, 3000, -1000000);
+
+	expect_error(w, w->siti, "POST", path, "{\"amount\":1000}", 403, "forbidden");
+	doc = call(w, w->admin, "POST", path, "{\"amount\":400200}", 200);
+	assert_string_equal(str_of(doc, "status"), "partially_refunded");
+	assert_int_equal(int_of(doc, "refunded"), 400200);
+	json_decref(doc);
+	/* 40.02% back: the MDR's share is 1,200.6, rounded half up to 1,201; the merchant gives the rest. */
+	expect_books(w, 997000 - (400200 - 1201), 0, 3000 - 1201, -599800);
+	expect_error(w, w->admin, "POST", path, "{\"amount\":599801}", 422, "exceeds_refundable");
+	expect_error(w, w->admin, "POST", path, "{\"amount\":0}", 400, "invalid_field");
+	doc = call(w, w->admin, "POST", path, "{\"amount\":599800}", 200);
+	assert_string_equal(str_of(doc, "status"), "refunded");
+	assert_int_equal(int_of(doc, "refunded"), 1000000);
+	json_decref(doc);
+	expect_books(w, 0, 0, 0, 0);
+	expect_error(w, w->admin, "POST", path, "{\"amount\":1}", 409, "invalid_state");
+	doc = sandbox_charge(w, id);
+	assert_int_equal(int_of(doc, "refunded_amount"), 1000000);
+	json_decref(doc);
+	/* The sandbox's refund notifications come after: nothing moves twice. */
+	sandbox_quiet(w, id);
+	expect_books(w, 0, 0, 0, 0);
+	world_finish(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_instore_journey, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_notifications, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_forged_signature, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_provider_down, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_late_payment, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_amount_mismatch, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_authorization_and_refunds, world_setup, world_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
