@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if (($(nproc) >= 2)); then
+if (($(nproc) >= 2)) && [[ "${NOTIFY_PIN:-1}" == 1 ]]; then
 	SERVER_CPU=(taskset -c 0)
 	CLIENT_CPU=(taskset -c 1)
 else
