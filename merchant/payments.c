@@ -18,18 +18,31 @@
 #include "store.h"
 
 #define PAYMENT_VERSION 1
-#define PAYMENT_FIELDS 19
-#define PAYMENT_EVENT_VERSION 1
-#define PAYMENT_EVENT_FIELDS 6
-#define PAYMENT_NOTE_MAX 160
+#define PAYMENT_FIELDS 20             /* before the history entries */
+#define PAYMENT_HISTORY_FIELDS 6      /* per history entry */
+#define PAYMENT_HISTORY_MAX 16        /* entries kept in the record: the newest */
+#define PAYMENT_NOTE_MAX 96
 #define PAYMENT_SOURCE_MAX 16
 #define PAYMENT_PROVIDER_MAX 16
-#define PAYMENT_SWEEP_MAX 256         /* watched payments handled per sweep */
-#define PAYMENT_EVENTS_SHOWN 50       /* history entries in a payment's JSON */
+#define PAYMENT_SWEEP_MAX 64          /* watched payments handled per sweep */
 #define PAYMENT_KEEPALIVE_S 15
 
 enum payment_kind { PAYMENT_ORDER = 1, PAYMENT_INSTORE = 2 };
 
+/* One thing that happened to a payment: its history, and how repeats are known. */
+struct payment_event {
+	int64_t at_ms;
+	char source[PAYMENT_SOURCE_MAX + 1];     /* "local", "provider", "webhook", "poll", "refund" */
+	char event_id[PAY_EVENT_ID_MAX + 1];     /* the provider's, for deduplication */
+	uint8_t state;                           /* what it reported */
+	int64_t amount;                          /* what it reported, -1 when nothing */
+	char note[PAYMENT_NOTE_MAX + 1];         /* what it did */
+};
+
+/*
+ * A payment, with its newest events inside the record: a notification then
+ * touches one record (one page) instead of a record and two indexes.
+ */
 struct payment {
 	struct ledger_id id;
 	uint8_t kind;
@@ -45,7 +58,9 @@ struct payment {
 	bool flagged;                         /* held for review: not credited */
 	bool late;                            /* paid after it expired: refunded */
 	int64_t created_ms, updated_ms, expires_ms;
-	uint64_t nevents;
+	uint64_t nevents;                     /* events ever recorded */
+	uint8_t nhist;                        /* the newest of them kept below, oldest first */
+	struct payment_event hist[PAYMENT_HISTORY_MAX];
 };
 
 /* A client following a payment's status (Server-Sent Events). */
@@ -62,7 +77,7 @@ struct payments {
 	struct merchants *merchants;
 	struct pay_gateway *gw;
 	struct payments_config cfg;
-	MDB_dbi payments, events, dedupe, watch;
+	MDB_dbi payments, watch;
 	struct event *sweep_timer, *keepalive_timer;
 	bool sweeping;
 	struct payment_sub *subs;
@@ -128,7 +143,7 @@ static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id
 	struct ledger_id key = *id;
 	MDB_val k = { 16, key.b }, v;
 	struct record_reader r;
-	uint64_t kind = 0, state = 0;
+	uint64_t kind = 0, state = 0, nhist = 0;
 	int rc = mdb_get(txn, p->payments, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
@@ -147,8 +162,19 @@ static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id
 	    record_get_bool(&r, &out->flagged) || record_get_bool(&r, &out->late) ||
 	    record_get_i64(&r, &out->created_ms) || record_get_i64(&r, &out->updated_ms) ||
 	    record_get_i64(&r, &out->expires_ms) || record_get_u64(&r, &out->nevents) ||
-	    !pay_state_name((enum pay_state)state))
+	    record_get_u64(&r, &nhist) || nhist > PAYMENT_HISTORY_MAX || !pay_state_name((enum pay_state)state))
 		rc = STORE_ECORRUPT;
+	for (uint64_t i = 0; rc == 0 && i < nhist; i++) {
+		struct payment_event *e = &out->hist[i];
+		uint64_t st;
+		if (record_get_i64(&r, &e->at_ms) || record_get_str(&r, e->source, sizeof(e->source), NULL) ||
+		    record_get_str(&r, e->event_id, sizeof(e->event_id), NULL) || record_get_u64(&r, &st) ||
+		    record_get_i64(&r, &e->amount) || record_get_str(&r, e->note, sizeof(e->note), NULL) ||
+		    !pay_state_name((enum pay_state)st))
+			rc = STORE_ECORRUPT;
+		e->state = (uint8_t)st;
+	}
+	out->nhist = (uint8_t)nhist;
 	out->kind = (uint8_t)kind;
 	out->state = (uint8_t)state;
 	record_reader_free(&r);
@@ -162,7 +188,7 @@ static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
 	size_t len;
 	int rc;
 	pay->updated_ms = pay_now_ms();
-	record_writer_init(&w, PAYMENT_VERSION, PAYMENT_FIELDS);
+	record_writer_init(&w, PAYMENT_VERSION, PAYMENT_FIELDS + (uint32_t)pay->nhist * PAYMENT_HISTORY_FIELDS);
 	record_put_u64(&w, pay->kind);
 	record_put_u64(&w, pay->merchant_id);
 	record_put_u64(&w, pay->owner_user_id);
@@ -182,6 +208,16 @@ static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
 	record_put_i64(&w, pay->updated_ms);
 	record_put_i64(&w, pay->expires_ms);
 	record_put_u64(&w, pay->nevents);
+	record_put_u64(&w, pay->nhist);
+	for (uint8_t i = 0; i < pay->nhist; i++) {
+		const struct payment_event *e = &pay->hist[i];
+		record_put_i64(&w, e->at_ms);
+		record_put_str(&w, e->source, strlen(e->source));
+		record_put_str(&w, e->event_id, strlen(e->event_id));
+		record_put_u64(&w, e->state);
+		record_put_i64(&w, e->amount);
+		record_put_str(&w, e->note, strlen(e->note));
+	}
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
 	rc = v.mv_data ? mdb_put(txn, p->payments, &k, &v, 0) : STORE_ENOMEM;
@@ -189,33 +225,32 @@ static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
 	return rc;
 }
 
-/* Appends one entry to the payment's history. */
-static int pay_history(struct payments *p, MDB_txn *txn, struct payment *pay, const char *source,
-		       const char *event_id, enum pay_state state, int64_t amount, const char *note)
+/* Appends an event to the payment's history (kept in its record; the oldest goes when full). */
+static void pay_history(struct payment *pay, const char *source, const char *event_id, enum pay_state state,
+			int64_t amount, const char *note)
 {
-	struct record_writer w;
-	uint8_t key[20];
-	MDB_val k = { sizeof(key), key }, v;
-	size_t len;
-	int rc;
-	memcpy(key, pay->id.b, 16);
-	key[16] = (uint8_t)(pay->nevents >> 24);
-	key[17] = (uint8_t)(pay->nevents >> 16);
-	key[18] = (uint8_t)(pay->nevents >> 8);
-	key[19] = (uint8_t)pay->nevents;
+	struct payment_event *e;
+	if (pay->nhist == PAYMENT_HISTORY_MAX) {
+		memmove(&pay->hist[0], &pay->hist[1], (PAYMENT_HISTORY_MAX - 1) * sizeof(pay->hist[0]));
+		pay->nhist--;
+	}
+	e = &pay->hist[pay->nhist++];
+	e->at_ms = pay_now_ms();
+	snprintf(e->source, sizeof(e->source), "%s", source);
+	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
+	e->state = (uint8_t)state;
+	e->amount = amount;
+	snprintf(e->note, sizeof(e->note), "%s", note);
 	pay->nevents++;
-	record_writer_init(&w, PAYMENT_EVENT_VERSION, PAYMENT_EVENT_FIELDS);
-	record_put_i64(&w, pay_now_ms());
-	record_put_str(&w, source, strlen(source));
-	record_put_str(&w, event_id, strlen(event_id));
-	record_put_u64(&w, state);
-	record_put_i64(&w, amount);
-	record_put_str(&w, note, strlen(note));
-	v.mv_data = (void *)record_data(&w, &len);
-	v.mv_size = len;
-	rc = v.mv_data ? mdb_put(txn, p->events, &k, &v, 0) : STORE_ENOMEM;
-	record_writer_free(&w);
-	return rc;
+}
+
+/* True when the payment's kept history already holds this provider event. */
+static bool pay_seen(const struct payment *pay, const char *event_id)
+{
+	for (uint8_t i = 0; i < pay->nhist; i++)
+		if (strcmp(pay->hist[i].event_id, event_id) == 0)
+			return true;
+	return false;
 }
 
 /* Schedules the next look at a payment (expiry, polling): key = due time, then id. */
@@ -482,10 +517,8 @@ static int pay_apply_event(MDB_txn *txn, void *arg)
 {
 	struct pay_job *job = arg;
 	struct payments *p = job->p;
-	char key[16 + PAYMENT_PROVIDER_MAX + 1 + PAY_EVENT_ID_MAX + 1];
 	char note[PAYMENT_NOTE_MAX];
 	struct ledger_id id;
-	MDB_val k, v;
 	int rc;
 
 	job->needs_refund = false;
@@ -501,26 +534,18 @@ static int pay_apply_event(MDB_txn *txn, void *arg)
 	if (rc != 0)
 		return rc;
 	/*
-	 * The provider's event id, per payment: the same notification twice is
-	 * applied once. The key starts with the (time-ordered) payment id so a
-	 * busy day's keys share pages instead of scattering over the tree.
+	 * The provider's event id: the same notification twice is applied once.
+	 * Past the kept history the forward-only states and the derived transfer
+	 * ids still make a very late repeat change nothing.
 	 */
-	memcpy(key, id.b, 16);
-	k.mv_size = 16 + (size_t)snprintf(key + 16, sizeof(key) - 16, "%s:%s", job->pay.provider, job->ev.event_id);
-	k.mv_data = key;
-	rc = mdb_get(txn, p->dedupe, &k, &v);
-	if (rc == 0) {
+	if (pay_seen(&job->pay, job->ev.event_id)) {
 		job->outcome = OUTCOME_DUPLICATE;
 		return 0;
 	}
-	if (rc != MDB_NOTFOUND)
+	rc = pay_transition(p, txn, job, note, sizeof(note));
+	if (rc != 0)
 		return rc;
-	v.mv_size = 16;
-	v.mv_data = id.b;
-	if ((rc = mdb_put(txn, p->dedupe, &k, &v, 0)) != 0 ||
-	    (rc = pay_transition(p, txn, job, note, sizeof(note))) != 0 ||
-	    (rc = pay_history(p, txn, &job->pay, job->source, job->ev.event_id, job->ev.state, job->ev.amount, note)) != 0)
-		return rc;
+	pay_history(&job->pay, job->source, job->ev.event_id, job->ev.state, job->ev.amount, note);
 	return pay_store(p, txn, &job->pay);
 }
 
@@ -778,9 +803,8 @@ static int pay_sweep_one(struct payments *p, MDB_txn *txn, int64_t now, struct s
 	it->action = SWEEP_NONE;
 	if (pay->state == PAY_STATE_PENDING && now >= pay->expires_ms) {
 		pay->state = PAY_STATE_EXPIRED;
-		rc = pay_history(p, txn, pay, "local", "expired", PAY_STATE_EXPIRED, -1, "the QR expired");
-		if (rc == 0)
-			rc = pay_store(p, txn, pay);
+		pay_history(pay, "local", "expired", PAY_STATE_EXPIRED, -1, "the QR expired");
+		rc = pay_store(p, txn, pay);
 		if (rc != 0)
 			return rc;
 		it->action = SWEEP_CANCEL;
@@ -996,44 +1020,19 @@ static int pay_for_caller(struct payments *p, struct httpd_req *req, bool audito
 	return 0;
 }
 
-/* The payment's history, oldest first, at most PAYMENT_EVENTS_SHOWN. */
-static json_t *pay_history_json(struct payments *p, const struct payment *pay)
+/* The payment's kept history, oldest first. */
+static json_t *pay_history_json(const struct payment *pay)
 {
 	json_t *list = json_array();
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	uint8_t key[20] = { 0 };
-	MDB_val k = { sizeof(key), key }, v;
-	int rc;
-	if (!list || store_read_begin(p->store, &txn) != 0)
-		return list;
-	memcpy(key, pay->id.b, 16);
-	if (mdb_cursor_open(txn, p->events, &cur) == 0) {
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		     rc == 0 && k.mv_size == 20 && memcmp(k.mv_data, pay->id.b, 16) == 0 &&
-		     json_array_size(list) < PAYMENT_EVENTS_SHOWN;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct record_reader r;
-			char source[PAYMENT_SOURCE_MAX + 1], event_id[PAY_EVENT_ID_MAX + 1], note[PAYMENT_NOTE_MAX + 1], at[64];
-			int64_t time_ms, amount;
-			uint64_t state;
-			if (record_reader_open(&r, v.mv_data, v.mv_size, PAYMENT_EVENT_VERSION, PAYMENT_EVENT_FIELDS))
-				continue;
-			if (!record_get_i64(&r, &time_ms) && !record_get_str(&r, source, sizeof(source), NULL) &&
-			    !record_get_str(&r, event_id, sizeof(event_id), NULL) && !record_get_u64(&r, &state) &&
-			    !record_get_i64(&r, &amount) && !record_get_str(&r, note, sizeof(note), NULL) &&
-			    pay_state_name((enum pay_state)state)) {
-				pay_time_text(time_ms, at, sizeof(at));
-				json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "at", at, "source", source,
-								      "event_id", event_id, "status",
-								      pay_state_name((enum pay_state)state), "amount",
-								      (json_int_t)amount, "note", note));
-			}
-			record_reader_free(&r);
-		}
-		mdb_cursor_close(cur);
+	char at[64];
+	for (uint8_t i = 0; list && i < pay->nhist; i++) {
+		const struct payment_event *e = &pay->hist[i];
+		pay_time_text(e->at_ms, at, sizeof(at));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "at", at, "source", e->source,
+						      "event_id", e->event_id, "status",
+						      pay_state_name((enum pay_state)e->state), "amount",
+						      (json_int_t)e->amount, "note", e->note));
 	}
-	store_read_end(p->store, txn);
 	return list;
 }
 
@@ -1046,7 +1045,9 @@ static void pay_handle_get(struct httpd_req *req, void *ctx)
 		return;
 	j = pay_json(&pay);
 	if (j)
-		json_object_set_new(j, "events", pay_history_json(p, &pay));
+		json_object_set_new(j, "events", pay_history_json(&pay));
+	if (j)
+		json_object_set_new(j, "events_total", json_integer((json_int_t)pay.nevents));
 	httpd_reply_json(req, 200, j);
 }
 
@@ -1142,8 +1143,9 @@ static int pay_apply_create(MDB_txn *txn, void *arg)
 	int64_t first_look = pay->created_ms + p->cfg.reconcile_after_s * 1000;
 	int rc;
 	pay->nevents = 0;
-	if ((rc = pay_history(p, txn, pay, "local", "created", PAY_STATE_PENDING, pay->amount, "charge created")) != 0 ||
-	    (rc = pay_store(p, txn, pay)) != 0)
+	pay->nhist = 0;
+	pay_history(pay, "local", "created", PAY_STATE_PENDING, pay->amount, "charge created");
+	if ((rc = pay_store(p, txn, pay)) != 0)
 		return rc;
 	return pay_watch(p, txn, &pay->id, first_look < pay->expires_ms ? first_look : pay->expires_ms, 0);
 }
@@ -1160,12 +1162,12 @@ static int pay_apply_charged(MDB_txn *txn, void *arg)
 	if (op->error == PAY_OK) {
 		snprintf(pay->provider_ref, sizeof(pay->provider_ref), "%s", op->provider_ref);
 		snprintf(pay->qr, sizeof(pay->qr), "%s", op->qr);
-		rc = pay_history(p, txn, pay, "provider", "charged", (enum pay_state)pay->state, pay->amount, "QR issued");
+		pay_history(pay, "provider", "charged", (enum pay_state)pay->state, pay->amount, "QR issued");
 	} else if (pay->state == PAY_STATE_PENDING) {
 		pay->state = PAY_STATE_FAILED;
-		rc = pay_history(p, txn, pay, "provider", "charge-failed", PAY_STATE_FAILED, -1, op->error_text);
+		pay_history(pay, "provider", "charge-failed", PAY_STATE_FAILED, -1, op->error_text);
 	}
-	return rc ? rc : pay_store(p, txn, pay);
+	return pay_store(p, txn, pay);
 }
 
 static void pay_charged_done(int status, void *arg)
@@ -1294,8 +1296,6 @@ int payments_open(struct store *store, struct ledger *ledger, struct merchants *
 	p->ledger = ledger;
 	p->merchants = merchants;
 	if ((rc = store_dbi_open(store, "payments", 0, &p->payments)) != 0 ||
-	    (rc = store_dbi_open(store, "payment_events", 0, &p->events)) != 0 ||
-	    (rc = store_dbi_open(store, "payment_dedupe", 0, &p->dedupe)) != 0 ||
 	    (rc = store_dbi_open(store, "payment_watch", 0, &p->watch)) != 0) {
 		free(p);
 		return rc;

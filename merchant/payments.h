@@ -20,7 +20,9 @@
  * amount less MDR) and clearing -> platform:fees (the MDR); refunds move
  * the same accounts back.
  *
- * DBIs owned: payments, payment_events, payment_dedupe, payment_watch.
+ * A payment's record holds its newest events (its history, and how a
+ * repeated notification is recognised), so a notification touches one
+ * record. DBIs owned: payments, payment_watch (what to look at, and when).
  */
 #ifndef BANGSOLEH_PAYMENTS_H
 #define BANGSOLEH_PAYMENTS_H
