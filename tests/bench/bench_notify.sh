@@ -7,8 +7,9 @@
 # The sandbox provider and the server (log level warn) on loopback; N
 # in-store charges made through the API (BENCH_NOTIFY_CHARGES, default
 # 20000); one signed Midtrans settlement notification per charge; wrk fires
-# them with 64 connections at the webhook endpoint, in order, until each was
-# applied once. Prints notifications applied per second (first request to
+# them with 256 connections (NOTIFY_CONNECTIONS) at the webhook endpoint, in
+# order, until each was applied once. The server and wrk share both CPUs;
+# NOTIFY_PIN=1 pins the server to CPU 0 and wrk to CPU 1 instead. Prints notifications applied per second (first request to
 # last applied answer) and the latency percentiles, then checks that every
 # payment is paid, that the merchant holds exactly N payments, and
 # `bangsoleh ledger verify`. Goal: >= 20,000 notifications/s.
@@ -23,7 +24,7 @@ SANDBOX=$2
 HELPER=$3
 
 CHARGES=${BENCH_NOTIFY_CHARGES:-20000}
-WRK_CONNECTIONS=${NOTIFY_CONNECTIONS:-64}
+WRK_CONNECTIONS=${NOTIFY_CONNECTIONS:-256}
 WRK_LIMIT=${BENCH_NOTIFY_LIMIT:-20s} # wrk's -d: the run itself ends with the last answer, wrk after this
 READY_TIMEOUT=200 # tenths of a second to wait for a ready line
 PASSWORD=bench-password-1
@@ -42,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if (($(nproc) >= 2)) && [[ "${NOTIFY_PIN:-1}" == 1 ]]; then
+if (($(nproc) >= 2)) && [[ "${NOTIFY_PIN:-0}" == 1 ]]; then
 	SERVER_CPU=(taskset -c 0)
 	CLIENT_CPU=(taskset -c 1)
 else
