@@ -65,7 +65,7 @@ static const struct config_setting config_settings[] = {
 	SECRET("payment.server_key", payment_server_key, "SB-Mid-server-bangsoleh-sandbox", "the provider's secret API key"),
 	SECRET("payment.callback_token", payment_callback_token, "sandbox-callback-token", "the provider's webhook token (xendit)"),
 	STR("payment.notify_url", CONFIG_URL, payment_notify_url, "", "webhook URL sent with each charge (empty: the provider's own setting)"),
-	NUM("payment.expiry", CONFIG_INT, payment_expiry, 60, 86400, "900", "seconds a payment's QR may be paid"),
+	NUM("payment.expiry", CONFIG_INT, payment_expiry, 5, 86400, "900", "seconds a payment's QR may be paid"),
 	NUM("payment.reconcile_after", CONFIG_INT, payment_reconcile_after, 1, 86400, "60", "seconds before a pending payment is polled at the provider"),
 	NUM("payment.reconcile_max", CONFIG_INT, payment_reconcile_max, 1, 86400, "600", "longest wait between polls of one payment"),
 	NUM("outbound.connect_timeout_ms", CONFIG_INT, outbound_connect_timeout_ms, 10, 60000, "3000", "connect timeout of outbound calls"),

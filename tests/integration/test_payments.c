@@ -1270,6 +1270,44 @@ static void test_late_payment(void **state)
 }
 
 /*
+ * The clock ends a payment: once its QR's time is up it is expired — by the
+ * sweep (which also cancels the charge at the provider) or by the provider's
+ * own expiry notification, whichever comes first — and the provider will not
+ * take a payment for it any more.
+ */
+static void test_expiry_by_the_clock(void **state)
+{
+	static const char *const env[] = { "BANGSOLEH_PAYMENT_EXPIRY=5", NULL };
+	struct world *w = *state;
+	char id[ID_MAX];
+	int64_t deadline;
+	json_t *doc;
+
+	world_start(w, env);
+	/* The provider's notifications are refused, so only the sweep can end it. */
+	sandbox_fault(w, "global", "\"wrong_signature\": true");
+	charge_id(w, w->siti, w->warung, 150000, id);
+	doc = wait_payment(w, id, "expired", -1);
+	assert_int_equal(history_count(doc, "local"), 2);   /* created, expired */
+	assert_int_equal(history_count(doc, "webhook"), 0);
+	json_decref(doc);
+	deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		bool ended;
+		doc = sandbox_charge(w, id);
+		ended = strcmp(str_of(doc, "state"), "cancelled") == 0 || strcmp(str_of(doc, "state"), "expired") == 0;
+		json_decref(doc);
+		if (ended)
+			break;
+		if (now_ms() >= deadline)
+			fail_msg("the provider still takes payments for %s", id);
+		sleep_ms(WAIT_STEP_MS);
+	}
+	expect_books(w, 0, 0, 0, 0);
+	world_finish(w);
+}
+
+/*
  * A payment of another amount than asked is flagged and held: still
  * pending, nothing posted.
  */
@@ -1378,6 +1416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_signature, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_provider_down, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_late_payment, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_by_the_clock, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_amount_mismatch, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_authorization_and_refunds, world_setup, world_teardown),
 	};

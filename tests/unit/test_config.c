@@ -108,7 +108,7 @@ static void test_invalid_values(void **state)
 	expect_env_error("BANGSOLEH_STORE_MAP_MAX=1M", "store.map_max");
 	expect_env_error("BANGSOLEH_PAYMENT_BASE_URL=ftp://example", "payment.base_url");
 	expect_env_error("BANGSOLEH_PAYMENT_NOTIFY_URL=http://a b", "payment.notify_url");
-	expect_env_error("BANGSOLEH_PAYMENT_EXPIRY=10", "payment.expiry");
+	expect_env_error("BANGSOLEH_PAYMENT_EXPIRY=4", "payment.expiry");
 	expect_env_rc("BANGSOLEH_CONFIG=/nonexistent/bangsoleh.conf", CONFIG_EIO, "/nonexistent/bangsoleh.conf");
 }
 
