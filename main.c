@@ -145,6 +145,16 @@ static int app_open_store(struct app *app)
 	return 0;
 }
 
+/* Closes what app_open_store opened (each part may be missing). */
+static void app_close_store(struct app *app)
+{
+	payments_free(app->payments);
+	merchants_free(app->merchants);
+	ledger_close(app->ledger);
+	auth_free(app->auth);
+	store_close(app->store);
+}
+
 static void app_on_drained(void *arg)
 {
 	struct app *app = arg;
@@ -279,11 +289,7 @@ stop_all:
 		event_free(app.sigterm);
 	event_base_free(app.base);
 close_store:
-	payments_free(app.payments);
-	merchants_free(app.merchants);
-	ledger_close(app.ledger);
-	auth_free(app.auth);
-	store_close(app.store);
+	app_close_store(&app);
 	if (rc == 0)
 		log_msg(LOG_INFO, "main", "stopped cleanly");
 	return rc;
@@ -363,11 +369,7 @@ static int app_user_add(int argc, char **argv)
 		break;
 	}
 close_store:
-	payments_free(app.payments);
-	merchants_free(app.merchants);
-	ledger_close(app.ledger);
-	auth_free(app.auth);
-	store_close(app.store);
+	app_close_store(&app);
 free_rest:
 	memset(password, 0, sizeof(password));
 	free(rest);

@@ -13,14 +13,6 @@
 	(LEDGER_ACCOUNT_LINKED | LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS | \
 	 LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS | LEDGER_ACCOUNT_CLOSED)
 
-static bool ledger_id_is_max(const struct ledger_id *id)
-{
-	for (int i = 0; i < 16; i++)
-		if (id->b[i] != 0xff)
-			return false;
-	return true;
-}
-
 /* Names: 1..64 of [a-z0-9:._-], e.g. "merchant:42:payable". */
 static bool ledger_name_valid(const char *name)
 {

@@ -120,6 +120,9 @@ int ledger_batch_decode(const void *data, size_t len, struct ledger_batch *out);
  */
 void *ledger_realloc_aligned(void *p, size_t old_size, size_t size);
 
+/* True for the id 2^128-1, which no account or transfer may have. */
+bool ledger_id_is_max(const struct ledger_id *id);
+
 /* Big-endian 64-bit keys. */
 void ledger_put_u64(uint8_t out[8], uint64_t v);
 uint64_t ledger_get_u64(const uint8_t in[8]);

@@ -257,6 +257,14 @@ bool ledger_id_is_zero(const struct ledger_id *id)
 	return memcmp(id->b, zero.b, 16) == 0;
 }
 
+bool ledger_id_is_max(const struct ledger_id *id)
+{
+	for (int i = 0; i < 16; i++)
+		if (id->b[i] != 0xff)
+			return false;
+	return true;
+}
+
 void ledger_id_hex(const struct ledger_id *id, char *out, size_t cap)
 {
 	if (crypto_hex_encode(id->b, 16, out, cap) != CRYPTO_OK && cap)

@@ -115,14 +115,6 @@ static bool id_equal(const struct ledger_id *a, const struct ledger_id *b)
 	return memcmp(a->b, b->b, 16) == 0;
 }
 
-static bool id_is_max(const struct ledger_id *id)
-{
-	for (int i = 0; i < 16; i++)
-		if (id->b[i] != 0xff)
-			return false;
-	return true;
-}
-
 static const struct ledger_id *xfer_key(const struct xfer *x, enum xkind kind, uint32_t pos)
 {
 	switch (kind) {
@@ -412,11 +404,11 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 
 	if (ledger_id_is_zero(&t->debit_account_id))
 		return *result = LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_ZERO, 0;
-	if (id_is_max(&t->debit_account_id))
+	if (ledger_id_is_max(&t->debit_account_id))
 		return *result = LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX, 0;
 	if (ledger_id_is_zero(&t->credit_account_id))
 		return *result = LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_ZERO, 0;
-	if (id_is_max(&t->credit_account_id))
+	if (ledger_id_is_max(&t->credit_account_id))
 		return *result = LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX, 0;
 	if (id_equal(&t->debit_account_id, &t->credit_account_id))
 		return *result = LEDGER_R_ACCOUNTS_MUST_BE_DIFFERENT, 0;
@@ -512,7 +504,7 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 
 	if (ledger_id_is_zero(&t->pending_id))
 		return *result = LEDGER_R_PENDING_ID_MUST_NOT_BE_ZERO, 0;
-	if (id_is_max(&t->pending_id))
+	if (ledger_id_is_max(&t->pending_id))
 		return *result = LEDGER_R_PENDING_ID_MUST_NOT_BE_INT_MAX, 0;
 	if (id_equal(&t->pending_id, &t->id))
 		return *result = LEDGER_R_PENDING_ID_MUST_BE_DIFFERENT, 0;
@@ -608,7 +600,7 @@ static int xfer_event(struct xfer *x, struct ledger_transfer *t, bool internal, 
 		return *result = LEDGER_R_RESERVED_FLAG, 0;
 	if (ledger_id_is_zero(&t->id))
 		return *result = LEDGER_R_ID_MUST_NOT_BE_ZERO, 0;
-	if (id_is_max(&t->id))
+	if (ledger_id_is_max(&t->id))
 		return *result = LEDGER_R_ID_MUST_NOT_BE_INT_MAX, 0;
 	if (kinds > 1)
 		return *result = LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE, 0;
