@@ -391,30 +391,42 @@ static int store_attempt(struct store *s, struct store_job *jobs)
 	struct store_job *job;
 	MDB_txn *txn;
 	MDB_txn *child;
+	bool alone = jobs->next == NULL;
 	int rc;
 
 	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		return rc;
 	for (job = jobs; job; job = job->next) {
-		rc = mdb_txn_begin(s->env, txn, 0, &child);
-		if (rc != 0)
+		/*
+		 * A job alone in its batch needs no nested transaction: if it
+		 * fails, dropping the whole batch drops exactly it.
+		 */
+		child = txn;
+		if (!alone && (rc = mdb_txn_begin(s->env, txn, 0, &child)) != 0)
 			goto abort_txn;
 		job->status = job->apply(child, job->arg);
 		if (job->status == 0) {
-			rc = mdb_txn_commit(child);
+			rc = alone ? 0 : mdb_txn_commit(child);
 			store_job_end(s, rc == 0);
 			if (rc == MDB_MAP_FULL)
 				goto abort_txn;
 			job->status = store_status_from_mdb(rc);
 		} else {
-			mdb_txn_abort(child);
+			if (!alone)
+				mdb_txn_abort(child);
 			store_job_end(s, false);
 		}
 		/* A module that mapped MDB_MAP_FULL itself still gets the growth. */
 		if (job->status == MDB_MAP_FULL || job->status == STORE_EFULL) {
 			rc = MDB_MAP_FULL;
 			goto abort_txn;
+		}
+		if (alone && job->status != 0) {
+			/* Nothing of the batch is kept: no commit needed. */
+			mdb_txn_abort(txn);
+			store_batch_end(s, false);
+			return 0;
 		}
 	}
 	rc = mdb_txn_commit(txn);
