@@ -190,11 +190,6 @@ int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account
 					results[i] = LEDGER_R_LINKED_EVENT_FAILED;
 		} else {
 			rc = mdb_txn_commit(child);
-			for (i = start; rc == 0 && i <= end && i < n; i++) {
-				uint32_t handle = results[i] == LEDGER_R_OK ? ledger_cache_find(l->cache, &accounts[i].id, true) : 0;
-				if (handle)
-					rc = ledger_cache_stage(l->cache, handle, &accounts[i]);
-			}
 			if (rc != 0)
 				return rc;
 		}

@@ -1,45 +1,54 @@
 /*
- * The writer's memory of account balances across calls.
+ * The writer's memory of accounts across calls.
  *
  * A busy ledger touches the same accounts batch after batch; reading each
  * back from LMDB every time costs a B-tree search and a decode. The cache
- * keeps each account as last committed. Values a job writes are staged and
- * reach the cache only when the store reports the job kept and its batch
- * committed; an account written in the current batch is read from the
- * transaction instead (its cached value is then older than the truth). So
- * a job or batch that rolls back leaves the cache exactly as it was.
+ * holds each account as the writer's transaction sees it, and the ledger
+ * reads and changes accounts in place here. Every change (including taking
+ * a value in from storage) first saves the entry's previous state, once per
+ * job; when the store reports a job dropped, its saved states are put back,
+ * and when a batch is abandoned, all of the batch's. So the cache always
+ * agrees with what the transaction holds, and a job or batch that rolls
+ * back leaves it exactly as it was.
  *
- * Only the writer thread uses it. Bounded: past LEDGER_CACHE_MAX accounts,
- * the rest are simply read from storage.
+ * Only the writer thread uses it. Entries never move (the ledger holds
+ * pointers to them during a call): all LEDGER_CACHE_MAX are reserved at
+ * once, as address space the system fills only as it is used. Past that
+ * many accounts, the rest are simply read from storage each time.
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LEDGER_CACHE_MAX 65536
 #define LEDGER_CACHE_SLOTS (2 * LEDGER_CACHE_MAX)
 
+_Static_assert(offsetof(struct ledger_account, timestamp) == 64,
+	       "the fields a transfer touches fill the first cache line of an account");
+
 struct cache_entry {
 	_Alignas(64) struct ledger_account a;   /* its first 64 bytes: one cache line */
-	bool valid;              /* `a` is the committed value */
-	uint64_t touched;        /* the batch generation that last wrote it */
+	bool valid;              /* `a` is what the transaction holds */
+	uint64_t saved_job;      /* the job that last saved its state */
 };
 
-/* A value written by a job, for the entry behind `handle`. */
-struct staged {
+/* An entry's state before the job that changed it. */
+struct saved {
 	uint32_t handle;
+	bool valid;
 	struct ledger_account a;
 };
 
 struct ledger_cache {
 	uint64_t *slots;         /* hash tag in the high 32 bits, position + 1 in the low; 0 = empty */
-	struct cache_entry *entries;
-	size_t n, cap;
-	uint64_t generation;     /* the current batch; starts at 1 */
-	struct staged *staged;   /* written in this batch: kept jobs' values, then the running job's */
-	size_t nstaged, staged_cap;
-	size_t kept;             /* staged[0..kept) belong to jobs the store kept */
+	struct cache_entry *entries;   /* LEDGER_CACHE_MAX, reserved once: they never move */
+	size_t n;
+	uint64_t job;            /* the running job; starts at 1 */
+	struct saved *saved;     /* this batch's saved states, oldest first */
+	size_t nsaved, saved_cap;
+	size_t kept;             /* saved[0..kept) belong to jobs the store kept */
 };
 
 static uint64_t cache_hash(const struct ledger_id *id)
@@ -56,11 +65,14 @@ int ledger_cache_new(struct ledger_cache **out)
 	if (!c)
 		return LEDGER_ENOMEM;
 	c->slots = calloc(LEDGER_CACHE_SLOTS, sizeof(*c->slots));
-	if (!c->slots) {
+	c->entries = aligned_alloc(64, LEDGER_CACHE_MAX * sizeof(struct cache_entry));
+	if (!c->slots || !c->entries) {
+		free(c->slots);
+		free(c->entries);
 		free(c);
 		return LEDGER_ENOMEM;
 	}
-	c->generation = 1;
+	c->job = 1;
 	*out = c;
 	return LEDGER_OK;
 }
@@ -71,11 +83,10 @@ void ledger_cache_free(struct ledger_cache *c)
 		return;
 	free(c->slots);
 	free(c->entries);
-	free(c->staged);
+	free(c->saved);
 	free(c);
 }
 
-/* The entry's handle (position + 1) for id; with `add`, a new entry when there is room. 0 otherwise. */
 uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, bool add)
 {
 	uint64_t h = cache_hash(id);
@@ -91,14 +102,6 @@ uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, b
 	}
 	if (!add || c->n == LEDGER_CACHE_MAX)
 		return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct cache_entry *n = ledger_realloc_aligned(c->entries, c->cap * sizeof(*n), cap * sizeof(*n));
-		if (!n)
-			return 0;
-		c->entries = n;
-		c->cap = cap;
-	}
 	e = &c->entries[c->n];
 	memset(e, 0, sizeof(*e));
 	e->a.id = *id;
@@ -106,61 +109,61 @@ uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, b
 	return (uint32_t)c->n;
 }
 
-bool ledger_cache_get(struct ledger_cache *c, uint32_t handle, struct ledger_account *out)
+struct ledger_account *ledger_cache_get(struct ledger_cache *c, uint32_t handle)
 {
 	struct cache_entry *e = &c->entries[handle - 1];
-	if (!e->valid || e->touched == c->generation)
-		return false;
-	*out = e->a;
-	return true;
+	return e->valid ? &e->a : NULL;
 }
 
-void ledger_cache_seen(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a)
+struct ledger_account *ledger_cache_change(struct ledger_cache *c, uint32_t handle)
 {
 	struct cache_entry *e = &c->entries[handle - 1];
-	/* Read from the transaction: the committed value unless this batch wrote it. */
-	if (e->touched != c->generation) {
-		e->a = *a;
-		e->valid = true;
+	if (e->saved_job != c->job) {
+		if (c->nsaved == c->saved_cap) {
+			size_t cap = c->saved_cap ? c->saved_cap * 2 : 256;
+			struct saved *n = realloc(c->saved, cap * sizeof(*n));
+			if (!n)
+				return NULL;
+			c->saved = n;
+			c->saved_cap = cap;
+		}
+		c->saved[c->nsaved].handle = handle;
+		c->saved[c->nsaved].valid = e->valid;
+		c->saved[c->nsaved].a = e->a;
+		c->nsaved++;
+		e->saved_job = c->job;
 	}
+	e->valid = true;
+	return &e->a;
 }
 
-int ledger_cache_stage(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a)
+/* Puts back saved states from the newest down to saved[to]. */
+static void cache_restore(struct ledger_cache *c, size_t to)
 {
-	c->entries[handle - 1].touched = c->generation;
-	if (c->nstaged == c->staged_cap) {
-		size_t cap = c->staged_cap ? c->staged_cap * 2 : 256;
-		struct staged *n = realloc(c->staged, cap * sizeof(*n));
-		if (!n)
-			return LEDGER_ENOMEM;
-		c->staged = n;
-		c->staged_cap = cap;
+	while (c->nsaved > to) {
+		const struct saved *s = &c->saved[--c->nsaved];
+		struct cache_entry *e = &c->entries[s->handle - 1];
+		e->a = s->a;
+		e->valid = s->valid;
+		e->saved_job = 0;
 	}
-	c->staged[c->nstaged].handle = handle;
-	c->staged[c->nstaged].a = *a;
-	c->nstaged++;
-	return LEDGER_OK;
 }
 
 void ledger_cache_job_end(bool kept, void *ctx)
 {
 	struct ledger_cache *c = ctx;
-	/* A dropped job's values go; its accounts stay marked as written, so they are read from storage. */
 	if (kept)
-		c->kept = c->nstaged;
+		c->kept = c->nsaved;
 	else
-		c->nstaged = c->kept;
+		cache_restore(c, c->kept);
+	c->job++;
 }
 
 void ledger_cache_batch_end(bool committed, void *ctx)
 {
 	struct ledger_cache *c = ctx;
-	for (size_t i = 0; committed && i < c->kept; i++) {
-		struct cache_entry *e = &c->entries[c->staged[i].handle - 1];
-		e->a = c->staged[i].a;
-		e->valid = true;
-	}
-	c->nstaged = c->kept = 0;
-	/* A new generation: nothing counts as written by the batch in progress. */
-	c->generation++;
+	if (!committed)
+		cache_restore(c, 0);
+	c->nsaved = c->kept = 0;
+	c->job++;
 }

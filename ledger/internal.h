@@ -67,18 +67,20 @@ struct ledger {
 
 /*
  * The account cache (cache.c); writer thread only. An account's handle
- * (nonzero) names its cache entry for the other calls.
+ * (nonzero) names its cache entry; entries never move.
  */
 int ledger_cache_new(struct ledger_cache **out);
 void ledger_cache_free(struct ledger_cache *c);
 /* The handle of an account's entry; with `add`, made when there is room. 0: not cached. */
 uint32_t ledger_cache_find(struct ledger_cache *c, const struct ledger_id *id, bool add);
-/* The committed value of an account not written in the current batch. */
-bool ledger_cache_get(struct ledger_cache *c, uint32_t handle, struct ledger_account *out);
-/* An account as read from the transaction. */
-void ledger_cache_seen(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a);
-/* An account as the running job wrote it; kept only if the job and its batch commit. */
-int ledger_cache_stage(struct ledger_cache *c, uint32_t handle, const struct ledger_account *a);
+/* The account as the transaction holds it, or NULL when the cache does not know it. */
+struct ledger_account *ledger_cache_get(struct ledger_cache *c, uint32_t handle);
+/*
+ * The entry's account, to be changed (or filled from storage) in place: its
+ * state before the running job is kept, to be put back if the job or its
+ * batch rolls back. NULL when out of memory (nothing changed).
+ */
+struct ledger_account *ledger_cache_change(struct ledger_cache *c, uint32_t handle);
 /* Store hooks (ctx is the cache). */
 void ledger_cache_job_end(bool kept, void *ctx);
 void ledger_cache_batch_end(bool committed, void *ctx);
@@ -112,13 +114,6 @@ struct ledger_batch {
 };
 void ledger_batch_encode(const struct ledger_batch *b, uint8_t out[LEDGER_BATCH_RECORD_LEN]);
 int ledger_batch_decode(const void *data, size_t len, struct ledger_batch *out);
-
-/*
- * Like realloc, for arrays of cache-line-aligned structures: a new 64-byte
- * aligned block of `size` bytes holding the first `old_size` bytes of p,
- * which is freed. NULL (and p untouched) when out of memory.
- */
-void *ledger_realloc_aligned(void *p, size_t old_size, size_t size);
 
 /* True for the id 2^128-1, which no account or transfer may have. */
 bool ledger_id_is_max(const struct ledger_id *id);

@@ -156,18 +156,6 @@ int ledger_meta_write(struct ledger *l, MDB_txn *txn, const struct ledger_meta *
 	return mdb_put(txn, l->meta, &k, &v, 0);
 }
 
-void *ledger_realloc_aligned(void *p, size_t old_size, size_t size)
-{
-	/* aligned_alloc wants a size that is a multiple of the alignment. */
-	void *n = aligned_alloc(64, (size + 63) / 64 * 64);
-	if (!n)
-		return NULL;
-	if (p)
-		memcpy(n, p, old_size < size ? old_size : size);
-	free(p);
-	return n;
-}
-
 uint64_t ledger_now_ns(void)
 {
 	struct timespec ts;

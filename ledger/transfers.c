@@ -22,14 +22,18 @@
 #define LEDGER_TRANSFER_FLAGS (LEDGER_LINKED | LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
 #define NS_PER_S 1000000000ull
 
-_Static_assert(offsetof(struct ledger_account, timestamp) == 64,
-	       "the fields a transfer touches fill the first cache line of an account");
-
+/*
+ * An account the call touches. Slots are small (the id is here for the
+ * index to compare) so that looking one up stays in the processor's cache;
+ * the account itself is the cache's entry, or a copy in the call's `owns`
+ * when the cache has no room.
+ */
 struct acct_slot {
-	_Alignas(64) struct ledger_account a;   /* its first 64 bytes: one cache line */
-	uint32_t cached;   /* its handle in the ledger's cache, 0 if none */
-	bool found;        /* the account exists */
-	bool dirty;        /* changed by this call: written at the end */
+	struct ledger_id id;
+	struct ledger_account *a;
+	uint32_t cached;           /* its handle in the ledger's cache, 0 if none */
+	bool found;                /* the account exists */
+	bool dirty;                /* changed by this call: written at the end */
 };
 
 struct pend_slot {
@@ -45,7 +49,10 @@ struct undo {
 	bool is_pending;
 	void *slot;
 	union {
-		struct acct_slot a;
+		struct {
+			struct ledger_account a;
+			bool dirty;
+		} acct;
 		struct pend_slot p;
 	} old;
 };
@@ -70,6 +77,7 @@ struct xindex {
  */
 struct ledger_buffers {
 	struct acct_slot *accts;
+	struct ledger_account *owns;   /* accounts of slots the cache does not hold */
 	struct pend_slot *pends;
 	struct ledger_entry *entries;
 	uint64_t *slots;               /* the three indexes, one allocation */
@@ -118,7 +126,7 @@ static bool id_equal(const struct ledger_id *a, const struct ledger_id *b)
 static const struct ledger_id *xfer_key(const struct xfer *x, enum xkind kind, uint32_t pos)
 {
 	switch (kind) {
-	case XK_ACCOUNT: return &x->accts[pos].a.id;
+	case XK_ACCOUNT: return &x->accts[pos].id;
 	case XK_PENDING: return &x->pends[pos].p.id;
 	case XK_ENTRY: break;
 	}
@@ -150,23 +158,35 @@ static void xfer_index_set(uint64_t *slot, const struct ledger_id *id, size_t po
 static struct acct_slot *xfer_account(struct xfer *x, const struct ledger_id *id, int *rc)
 {
 	uint64_t *slot = xfer_probe(x, &x->acct_ix, XK_ACCOUNT, id);
+	struct ledger_account *own;
 	struct acct_slot *s;
 	if (*slot)
 		return &x->accts[(uint32_t)*slot - 1];
 	s = &x->accts[x->naccts];
-	s->cached = ledger_cache_find(x->l->cache, id, true);
-	if (s->cached && ledger_cache_get(x->l->cache, s->cached, &s->a)) {
-		*rc = 0;
-	} else {
-		*rc = ledger_account_get(x->l, x->txn, id, &s->a);
+	own = &x->buf->owns[x->naccts];
+	s->id = *id;
+	s->dirty = false;
+	s->cached = ledger_cache_find(x->l->cache, id, false);
+	s->a = s->cached ? ledger_cache_get(x->l->cache, s->cached) : NULL;
+	s->found = s->a != NULL;
+	if (!s->a) {
+		*rc = ledger_account_get(x->l, x->txn, id, own);
 		if (*rc != 0 && *rc != STORE_ENOTFOUND)
 			return NULL;
-		if (*rc == 0 && s->cached)
-			ledger_cache_seen(x->l->cache, s->cached, &s->a);
+		s->found = *rc == 0;
+		own->id = *id;
+		s->a = own;
+		/* Taken into the cache, where it is read and changed from now on; only accounts that exist. */
+		if (s->found && !s->cached)
+			s->cached = ledger_cache_find(x->l->cache, id, true);
+		if (s->found && s->cached) {
+			struct ledger_account *a = ledger_cache_change(x->l->cache, s->cached);
+			if (a) {
+				*a = *own;
+				s->a = a;
+			}
+		}
 	}
-	s->found = *rc == 0;
-	s->dirty = false;
-	s->a.id = *id;
 	*rc = 0;
 	xfer_index_set(slot, id, x->naccts++);
 	return s;
@@ -201,10 +221,18 @@ static struct pend_slot *xfer_pending(struct xfer *x, const struct ledger_id *id
 
 /* --- undo of a failed chain --- */
 
+/*
+ * Before an account or a pending transfer changes: the cache keeps the
+ * account's state before the job (to put back if the job rolls back), and
+ * an open chain keeps both states before the chain.
+ */
 static int xfer_remember(struct xfer *x, void *slot, bool is_pending)
 {
 	struct ledger_buffers *b = x->buf;
 	struct undo *u;
+	if (!is_pending && ((struct acct_slot *)slot)->cached &&
+	    !ledger_cache_change(x->l->cache, ((struct acct_slot *)slot)->cached))
+		return LEDGER_ENOMEM;
 	if (!x->in_chain)
 		return 0;
 	if (x->nundo == b->undo_cap) {
@@ -218,10 +246,12 @@ static int xfer_remember(struct xfer *x, void *slot, bool is_pending)
 	u = &b->undo[x->nundo++];
 	u->is_pending = is_pending;
 	u->slot = slot;
-	if (is_pending)
+	if (is_pending) {
 		u->old.p = *(struct pend_slot *)slot;
-	else
-		u->old.a = *(struct acct_slot *)slot;
+	} else {
+		u->old.acct.a = *((struct acct_slot *)slot)->a;
+		u->old.acct.dirty = ((struct acct_slot *)slot)->dirty;
+	}
 	return 0;
 }
 
@@ -230,10 +260,12 @@ static void xfer_rollback(struct xfer *x, size_t entries_at, const struct ledger
 {
 	while (x->nundo > 0) {
 		struct undo *u = &x->buf->undo[--x->nundo];
-		if (u->is_pending)
+		if (u->is_pending) {
 			*(struct pend_slot *)u->slot = u->old.p;
-		else
-			*(struct acct_slot *)u->slot = u->old.a;
+		} else {
+			*((struct acct_slot *)u->slot)->a = u->old.acct.a;
+			((struct acct_slot *)u->slot)->dirty = u->old.acct.dirty;
+		}
 	}
 	while (x->nentries > entries_at) {
 		uint64_t *slot = xfer_probe(x, &x->entry_ix, XK_ENTRY, &x->entries[--x->nentries].t.id);
@@ -365,9 +397,9 @@ static int xfer_append(struct xfer *x, const struct ledger_transfer *t, struct a
 	e->t = *t;
 	e->t.timestamp = timestamp;
 	e->t.seq = ++x->meta.head_seq;
-	e->debit_prev_seq = dr->a.last_seq;
-	e->credit_prev_seq = cr->a.last_seq;
-	dr->a.last_seq = cr->a.last_seq = e->t.seq;
+	e->debit_prev_seq = dr->a->last_seq;
+	e->credit_prev_seq = cr->a->last_seq;
+	dr->a->last_seq = cr->a->last_seq = e->t.seq;
 	dr->dirty = cr->dirty = true;
 	xfer_index_set(slot, &e->t.id, x->nentries);
 	x->nentries++;
@@ -384,9 +416,9 @@ static uint32_t xfer_check_accounts(const struct ledger_transfer *t, const struc
 		return LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND;
 	if (!cr->found)
 		return LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND;
-	if (dr->a.ledger != cr->a.ledger)
+	if (dr->a->ledger != cr->a->ledger)
 		return LEDGER_R_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER;
-	if (t->ledger != dr->a.ledger)
+	if (t->ledger != dr->a->ledger)
 		return LEDGER_R_TRANSFER_MUST_HAVE_THE_SAME_LEDGER_AS_ACCOUNTS;
 	return LEDGER_R_OK;
 }
@@ -432,33 +464,33 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 		return rc;
 	if (found)
 		return *result = xfer_report_exists(t, &e, xfer_exists(t, &e.t)), 0;
-	if (dr->a.flags & LEDGER_ACCOUNT_CLOSED)
+	if (dr->a->flags & LEDGER_ACCOUNT_CLOSED)
 		return *result = LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED, 0;
-	if (cr->a.flags & LEDGER_ACCOUNT_CLOSED)
+	if (cr->a->flags & LEDGER_ACCOUNT_CLOSED)
 		return *result = LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED, 0;
-	if (pending && add_overflows(t->amount, dr->a.debits_pending))
+	if (pending && add_overflows(t->amount, dr->a->debits_pending))
 		return *result = LEDGER_R_OVERFLOWS_DEBITS_PENDING, 0;
-	if (pending && add_overflows(t->amount, cr->a.credits_pending))
+	if (pending && add_overflows(t->amount, cr->a->credits_pending))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS_PENDING, 0;
 	/* A pending amount may be posted later: the posted sides must have room too. */
-	if (add_overflows(t->amount, dr->a.debits_posted))
+	if (add_overflows(t->amount, dr->a->debits_posted))
 		return *result = LEDGER_R_OVERFLOWS_DEBITS_POSTED, 0;
-	if (add_overflows(t->amount, cr->a.credits_posted))
+	if (add_overflows(t->amount, cr->a->credits_posted))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS_POSTED, 0;
-	if (add_overflows(dr->a.debits_pending, dr->a.debits_posted) ||
-	    add_overflows(t->amount, dr->a.debits_pending + dr->a.debits_posted))
+	if (add_overflows(dr->a->debits_pending, dr->a->debits_posted) ||
+	    add_overflows(t->amount, dr->a->debits_pending + dr->a->debits_posted))
 		return *result = LEDGER_R_OVERFLOWS_DEBITS, 0;
-	if (add_overflows(cr->a.credits_pending, cr->a.credits_posted) ||
-	    add_overflows(t->amount, cr->a.credits_pending + cr->a.credits_posted))
+	if (add_overflows(cr->a->credits_pending, cr->a->credits_posted) ||
+	    add_overflows(t->amount, cr->a->credits_pending + cr->a->credits_posted))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS, 0;
 	now = ledger_tick(&x->meta, x->now);
 	if (pending && t->timeout && now + (uint64_t)t->timeout * NS_PER_S < now)
 		return *result = LEDGER_R_OVERFLOWS_TIMEOUT, 0;
-	if ((dr->a.flags & LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS) &&
-	    dr->a.debits_pending + dr->a.debits_posted + t->amount > dr->a.credits_posted)
+	if ((dr->a->flags & LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS) &&
+	    dr->a->debits_pending + dr->a->debits_posted + t->amount > dr->a->credits_posted)
 		return *result = LEDGER_R_EXCEEDS_CREDITS, 0;
-	if ((cr->a.flags & LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS) &&
-	    cr->a.credits_pending + cr->a.credits_posted + t->amount > cr->a.debits_posted)
+	if ((cr->a->flags & LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS) &&
+	    cr->a->credits_pending + cr->a->credits_posted + t->amount > cr->a->debits_posted)
 		return *result = LEDGER_R_EXCEEDS_DEBITS, 0;
 
 	if ((rc = xfer_remember(x, dr, false)) != 0 || (rc = xfer_remember(x, cr, false)) != 0)
@@ -468,8 +500,8 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 			return rc;
 		if ((rc = xfer_remember(x, ps, true)) != 0)
 			return rc;
-		dr->a.debits_pending += t->amount;
-		cr->a.credits_pending += t->amount;
+		dr->a->debits_pending += t->amount;
+		cr->a->credits_pending += t->amount;
 		ps->found = ps->dirty = ps->created = true;
 		ps->p.debit_account_id = t->debit_account_id;
 		ps->p.credit_account_id = t->credit_account_id;
@@ -480,8 +512,8 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 		ps->p.seq = x->meta.head_seq + 1;
 		ps->p.expires_at = t->timeout ? now + (uint64_t)t->timeout * NS_PER_S : 0;
 	} else {
-		dr->a.debits_posted += t->amount;
-		cr->a.credits_posted += t->amount;
+		dr->a->debits_posted += t->amount;
+		cr->a->credits_posted += t->amount;
 	}
 	*result = LEDGER_R_OK;
 	return xfer_append(x, t, dr, cr, now, slot, t);
@@ -559,23 +591,23 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 		return rc;
 	if (!dr->found || !cr->found)
 		return LEDGER_ECORRUPT;
-	if (post && (dr->a.flags & LEDGER_ACCOUNT_CLOSED))
+	if (post && (dr->a->flags & LEDGER_ACCOUNT_CLOSED))
 		return *result = LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED, 0;
-	if (post && (cr->a.flags & LEDGER_ACCOUNT_CLOSED))
+	if (post && (cr->a->flags & LEDGER_ACCOUNT_CLOSED))
 		return *result = LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED, 0;
-	if (post && add_overflows(amount, dr->a.debits_posted))
+	if (post && add_overflows(amount, dr->a->debits_posted))
 		return *result = LEDGER_R_OVERFLOWS_DEBITS_POSTED, 0;
-	if (post && add_overflows(amount, cr->a.credits_posted))
+	if (post && add_overflows(amount, cr->a->credits_posted))
 		return *result = LEDGER_R_OVERFLOWS_CREDITS_POSTED, 0;
 
 	if ((rc = xfer_remember(x, dr, false)) != 0 || (rc = xfer_remember(x, cr, false)) != 0 ||
 	    (rc = xfer_remember(x, ps, true)) != 0)
 		return rc;
-	dr->a.debits_pending -= ps->p.amount;
-	cr->a.credits_pending -= ps->p.amount;
+	dr->a->debits_pending -= ps->p.amount;
+	cr->a->credits_pending -= ps->p.amount;
 	if (post) {
-		dr->a.debits_posted += amount;
-		cr->a.credits_posted += amount;
+		dr->a->debits_posted += amount;
+		cr->a->credits_posted += amount;
 	}
 	ps->p.status = post ? LEDGER_PENDING_POSTED : expiry ? LEDGER_PENDING_EXPIRED : LEDGER_PENDING_VOIDED;
 	ps->dirty = true;
@@ -697,8 +729,8 @@ static int xfer_write_accounts(struct xfer *x, size_t dirty)
 			if (!s->dirty)
 				continue;
 			k.mv_size = 16;
-			k.mv_data = s->a.id.b;
-			v.mv_size = ledger_account_encode(&s->a, buf);
+			k.mv_data = s->a->id.b;
+			v.mv_size = ledger_account_encode(s->a, buf);
 			v.mv_data = buf;
 			rc = mdb_put(x->txn, x->l->accounts, &k, &v, 0);
 		}
@@ -721,7 +753,7 @@ static int xfer_write_accounts(struct xfer *x, size_t dirty)
 		s = &x->accts[(uint32_t)*slot - 1];
 		if (!s->dirty)
 			continue;
-		v.mv_size = ledger_account_encode(&s->a, buf);
+		v.mv_size = ledger_account_encode(s->a, buf);
 		v.mv_data = buf;
 		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 		if (rc != 0)
@@ -780,16 +812,6 @@ static int xfer_write_batch(struct xfer *x)
 	return mdb_put(x->txn, x->l->batches, &k, &v, MDB_APPEND);
 }
 
-/* Hands what the call wrote to the cache, which keeps it if the job and batch commit. */
-static int xfer_stage_accounts(struct xfer *x)
-{
-	int rc = 0;
-	for (size_t i = 0; i < x->naccts && rc == 0; i++)
-		if (x->accts[i].dirty && x->accts[i].cached)
-			rc = ledger_cache_stage(x->l->cache, x->accts[i].cached, &x->accts[i].a);
-	return rc;
-}
-
 static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
 {
 	int rc = 0;
@@ -797,8 +819,7 @@ static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN]
 	    ((rc = xfer_write_entries(x, head_before)) != 0 || (rc = xfer_write_ids(x)) != 0 ||
 	     (rc = xfer_write_batch(x)) != 0))
 		return rc;
-	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0 || (rc = xfer_stage_accounts(x)) != 0 ||
-	    (rc = xfer_write_pending(x)) != 0)
+	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0 || (rc = xfer_write_pending(x)) != 0)
 		return rc;
 	return ledger_meta_write(x->l, x->txn, &x->meta);
 }
@@ -810,6 +831,7 @@ void ledger_buffers_free(struct ledger_buffers *b)
 	if (!b)
 		return;
 	free(b->accts);
+	free(b->owns);
 	free(b->pends);
 	free(b->entries);
 	free(b->slots);
@@ -838,12 +860,14 @@ static int xfer_buffers_reserve(struct ledger *l, size_t n)
 		l->buffers = b;
 	}
 	if (b->events_cap < n) {
-		struct acct_slot *a = ledger_realloc_aligned(b->accts, b->events_cap * 2 * sizeof(*a),
-							     2 * n * sizeof(*a));
-		struct pend_slot *p = a ? realloc(b->pends, n * sizeof(*p)) : NULL;
+		struct acct_slot *a = realloc(b->accts, 2 * n * sizeof(*a));
+		struct ledger_account *o = a ? realloc(b->owns, 2 * n * sizeof(*o)) : NULL;
+		struct pend_slot *p = o ? realloc(b->pends, n * sizeof(*p)) : NULL;
 		struct ledger_entry *e = p ? realloc(b->entries, n * sizeof(*e)) : NULL;
 		if (a)
 			b->accts = a;
+		if (o)
+			b->owns = o;
 		if (p)
 			b->pends = p;
 		if (!e)
