@@ -30,47 +30,9 @@ READY_TIMEOUT=200 # tenths of a second to wait for a ready line
 PASSWORD=bench-password-1
 GOAL=20000
 
-WORK=$(mktemp -d "${MESON_BUILD_ROOT:-${TMPDIR:-/tmp}}/bench-notify.XXXXXX")
-PIDS=()
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if (($(nproc) >= 2)) && [[ "${NOTIFY_PIN:-0}" == 1 ]]; then
-	SERVER_CPU=(taskset -c 0)
-	CLIENT_CPU=(taskset -c 1)
-else
-	SERVER_CPU=()
-	CLIENT_CPU=()
-fi
-
-# start NAME VAR CMD...: starts a program writing to $WORK/NAME.{out,err},
-# waits for its `listening on http://127.0.0.1:PORT` line, sets VAR to PORT.
-start() {
-	local name=$1 var=$2 port="" i
-	shift 2
-	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	PIDS+=($!)
-	for ((i = 0; i < READY_TIMEOUT; i++)); do
-		port=$(sed -n 's|.* listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$WORK/$name.out")
-		[[ -n "$port" ]] && break
-		kill -0 "${PIDS[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [[ -z "$port" ]]; then
-		echo "bench_notify: $name did not start; its stderr:" >&2
-		tail -n 20 "$WORK/$name.err" >&2
-		exit 1
-	fi
-	printf -v "$var" '%s' "$port"
-}
+BENCH_NAME=bench_notify
+. "$(dirname "$0")/lib.sh"
+bench_cpus "${NOTIFY_PIN:-0}"
 
 # wrk's script (one thread): the prepared requests in order, round and
 # round; the run ends when every notification was applied (the last ones'

@@ -27,48 +27,9 @@ WRK_DURATION=5s
 READY_TIMEOUT=200 # tenths of a second to wait for a server's ready line
 GOAL=0.8
 
-# On disk next to the build, not on a tmpfs: bench_store measures fsync.
-WORK=$(mktemp -d "${MESON_BUILD_ROOT:-${TMPDIR:-/tmp}}/bench.XXXXXX")
-PIDS=()
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if (($(nproc) >= 2)); then
-	SERVER_CPU=(taskset -c 0)
-	CLIENT_CPU=(taskset -c 1)
-else
-	SERVER_CPU=()
-	CLIENT_CPU=()
-fi
-
-# start NAME VAR CMD...: starts a server writing to $WORK/NAME.{out,err},
-# waits for its `listening on http://127.0.0.1:PORT` line, sets VAR to PORT.
-start() {
-	local name=$1 var=$2 port="" i
-	shift 2
-	"${SERVER_CPU[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	PIDS+=($!)
-	for ((i = 0; i < READY_TIMEOUT; i++)); do
-		port=$(sed -n 's|.* listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$WORK/$name.out")
-		[[ -n "$port" ]] && break
-		kill -0 "${PIDS[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [[ -z "$port" ]]; then
-		echo "bench: $name did not start; its stderr:" >&2
-		tail -n 20 "$WORK/$name.err" >&2
-		exit 1
-	fi
-	printf -v "$var" '%s' "$port"
-}
+BENCH_NAME=bench
+. "$(dirname "$0")/lib.sh"
+bench_cpus 1
 
 # rps URL: one wrk run; prints its Requests/sec. Errors (non-2xx, socket
 # errors) void the run: a fast wrong answer is no figure.
@@ -97,9 +58,9 @@ echo
 
 mkdir "$WORK/data"
 # Warnings and errors only: the per-request access log stays off the hot path.
-start bangsoleh A_PORT env BANGSOLEH_LOG_LEVEL=warn "$BANGSOLEH" serve \
+start bangsoleh A_PORT "${SERVER_CPU[@]}" env BANGSOLEH_LOG_LEVEL=warn "$BANGSOLEH" serve \
 	--listen 127.0.0.1:0 --data "$WORK/data"
-start hello B_PORT "$HELLO" 0
+start hello B_PORT "${SERVER_CPU[@]}" "$HELLO" 0
 A_URL="http://127.0.0.1:$A_PORT/api/v1/ping"
 B_URL="http://127.0.0.1:$B_PORT/"
 
