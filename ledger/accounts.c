@@ -34,7 +34,14 @@ int ledger_account_get(struct ledger *l, MDB_txn *txn, const struct ledger_id *i
 	int rc = mdb_get(txn, l->accounts, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
-	return ledger_account_decode(v.mv_data, v.mv_size, out);
+	rc = ledger_account_decode(v.mv_data, v.mv_size, out);
+	if (rc != 0)
+		return rc;
+	/* Every account has both records; one without the other is damage. */
+	rc = mdb_get(txn, l->balances, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? LEDGER_ECORRUPT : store_status_from_mdb(rc);
+	return ledger_balances_decode(v.mv_data, v.mv_size, out);
 }
 
 int ledger_account_by_name(struct ledger *l, MDB_txn *txn, const char *name, struct ledger_account *out)
@@ -138,7 +145,12 @@ static int ledger_account_create(struct ledger *l, MDB_txn *txn, struct ledger_m
 	k.mv_data = a->id.b;
 	v.mv_size = ledger_account_encode(a, buf);
 	v.mv_data = buf;
-	return mdb_put(txn, l->accounts, &k, &v, MDB_NOOVERWRITE);
+	rc = mdb_put(txn, l->accounts, &k, &v, MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc;
+	ledger_balances_encode(a, buf);
+	v.mv_size = LEDGER_BALANCES_RECORD_LEN;
+	return mdb_put(txn, l->balances, &k, &v, MDB_NOOVERWRITE);
 }
 
 int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account *accounts, size_t n,

@@ -228,7 +228,8 @@ void ledger_chain(const uint8_t prev[LEDGER_HASH_LEN], const uint8_t canonical[L
 
 /* --- accounts --- */
 
-static const uint8_t account_header[] = { 0xdc, 0x00, 0x0f };  /* array16 of 15 */
+static const uint8_t account_header[] = { 0x9a };  /* fixarray of 10 */
+static const uint8_t balances_header[] = { 0x96 };  /* fixarray of 6 */
 
 size_t ledger_account_encode(const struct ledger_account *a, uint8_t *out)
 {
@@ -248,13 +249,32 @@ size_t ledger_account_encode(const struct ledger_account *a, uint8_t *out)
 	out_id(&o, &a->user_data_128);
 	out_u64(&o, a->user_data_64);
 	out_u32(&o, a->user_data_32);
+	out_u64(&o, a->timestamp);
+	return (size_t)(o.p - out);
+}
+
+void ledger_balances_encode(const struct ledger_account *a, uint8_t out[LEDGER_BALANCES_RECORD_LEN])
+{
+	struct codec_out o = { out };
+	out_u8(&o, balances_header[0]);
+	out_u8(&o, LEDGER_BALANCES_VERSION);
 	out_u64(&o, (uint64_t)a->debits_pending);
 	out_u64(&o, (uint64_t)a->debits_posted);
 	out_u64(&o, (uint64_t)a->credits_pending);
 	out_u64(&o, (uint64_t)a->credits_posted);
-	out_u64(&o, a->timestamp);
 	out_u64(&o, a->last_seq);
-	return (size_t)(o.p - out);
+}
+
+int ledger_balances_decode(const void *data, size_t len, struct ledger_account *out)
+{
+	struct codec_in in = { data, (const uint8_t *)data + len, false };
+	in_header(&in, balances_header, sizeof(balances_header), LEDGER_BALANCES_VERSION);
+	out->debits_pending = in_amount(&in);
+	out->debits_posted = in_amount(&in);
+	out->credits_pending = in_amount(&in);
+	out->credits_posted = in_amount(&in);
+	out->last_seq = in_u64(&in);
+	return in_finish(&in);
 }
 
 int ledger_account_decode(const void *data, size_t len, struct ledger_account *out)
@@ -277,12 +297,7 @@ int ledger_account_decode(const void *data, size_t len, struct ledger_account *o
 	in_id(&in, &out->user_data_128);
 	out->user_data_64 = in_u64(&in);
 	out->user_data_32 = in_u32(&in);
-	out->debits_pending = in_amount(&in);
-	out->debits_posted = in_amount(&in);
-	out->credits_pending = in_amount(&in);
-	out->credits_posted = in_amount(&in);
 	out->timestamp = in_u64(&in);
-	out->last_seq = in_u64(&in);
 	return in_finish(&in);
 }
 

@@ -15,12 +15,14 @@
 #define LEDGER_CANONICAL_LEN 169
 #define LEDGER_STORED_LEN (LEDGER_CANONICAL_LEN + LEDGER_HASH_LEN)
 #define LEDGER_ENTRY_VERSION 1
-#define LEDGER_ACCOUNT_VERSION 1
+#define LEDGER_ACCOUNT_VERSION 2
+#define LEDGER_BALANCES_VERSION 1
 #define LEDGER_PENDING_VERSION 1
 #define LEDGER_BATCH_VERSION 1
 #define LEDGER_META_VERSION 1
 /* Largest encoded account: fixed part plus the name. */
 #define LEDGER_ACCOUNT_RECORD_MAX 256
+#define LEDGER_BALANCES_RECORD_LEN 47
 #define LEDGER_PENDING_RECORD_LEN 92
 #define LEDGER_BATCH_RECORD_LEN 63
 #define LEDGER_META_RECORD_LEN 63
@@ -59,7 +61,7 @@ struct ledger_cache;
 
 struct ledger {
 	struct store *store;
-	MDB_dbi log, ids, accounts, names, pending, expiry, batches, meta;
+	MDB_dbi log, ids, accounts, balances, names, pending, expiry, batches, meta;
 	struct ledger_sweep *sweep;       /* the expiry timer, while started */
 	struct ledger_buffers *buffers;   /* the writer's scratch space, kept between calls */
 	struct ledger_cache *cache;       /* committed accounts, in the writer's memory */
@@ -96,9 +98,17 @@ int ledger_entry_decode(const void *data, size_t len, struct ledger_entry *out);
 void ledger_chain(const uint8_t prev[LEDGER_HASH_LEN], const uint8_t canonical[LEDGER_CANONICAL_LEN],
 		  uint8_t next[LEDGER_HASH_LEN]);
 
-/* Account records. encode returns the length written (<= LEDGER_ACCOUNT_RECORD_MAX). */
+/*
+ * Account records hold what is fixed at creation; encode returns the length
+ * written (<= LEDGER_ACCOUNT_RECORD_MAX); decode leaves the balances alone.
+ * Balances records hold what every transfer changes (the two balances,
+ * last_seq): kept apart so a batch rewrites 47 bytes per account, not the
+ * whole account. Their decode sets only those fields.
+ */
 size_t ledger_account_encode(const struct ledger_account *a, uint8_t *out);
 int ledger_account_decode(const void *data, size_t len, struct ledger_account *out);
+void ledger_balances_encode(const struct ledger_account *a, uint8_t out[LEDGER_BALANCES_RECORD_LEN]);
+int ledger_balances_decode(const void *data, size_t len, struct ledger_account *out);
 
 void ledger_pending_encode(const struct ledger_pending *p, uint8_t out[LEDGER_PENDING_RECORD_LEN]);
 int ledger_pending_decode(const void *data, size_t len, struct ledger_pending *out);

@@ -111,6 +111,7 @@ int ledger_open(struct store *store, struct ledger **out)
 	    (rc = store_dbi_open(store, "ledger_log", 0, &l->log)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_ids", 0, &l->ids)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_accounts", 0, &l->accounts)) != 0 ||
+	    (rc = store_dbi_open(store, "ledger_balances", 0, &l->balances)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_names", 0, &l->names)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_pending", 0, &l->pending)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_expiry", 0, &l->expiry)) != 0 ||

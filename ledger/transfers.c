@@ -709,18 +709,18 @@ static size_t xfer_count_dirty(const struct xfer *x)
 }
 
 /*
- * Writes each touched account once. When the call touched a large part of
+ * Writes each touched account's balances once. When the call touched a large part of
  * all accounts, one pass over the table in key order rewrites them in place
  * (each page visited once, no search from the root per account); otherwise
  * each is put on its own.
  */
 static int xfer_write_accounts(struct xfer *x, size_t dirty)
 {
-	uint8_t buf[LEDGER_ACCOUNT_RECORD_MAX];
+	uint8_t buf[LEDGER_BALANCES_RECORD_LEN];
 	MDB_cursor *cur;
 	MDB_stat st;
 	MDB_val k, v;
-	int rc = mdb_stat(x->txn, x->l->accounts, &st);
+	int rc = mdb_stat(x->txn, x->l->balances, &st);
 	if (rc != 0)
 		return rc;
 	if (dirty * 8 < st.ms_entries) {
@@ -730,13 +730,14 @@ static int xfer_write_accounts(struct xfer *x, size_t dirty)
 				continue;
 			k.mv_size = 16;
 			k.mv_data = s->a->id.b;
-			v.mv_size = ledger_account_encode(s->a, buf);
+			ledger_balances_encode(s->a, buf);
+			v.mv_size = sizeof(buf);
 			v.mv_data = buf;
-			rc = mdb_put(x->txn, x->l->accounts, &k, &v, 0);
+			rc = mdb_put(x->txn, x->l->balances, &k, &v, 0);
 		}
 		return rc;
 	}
-	rc = mdb_cursor_open(x->txn, x->l->accounts, &cur);
+	rc = mdb_cursor_open(x->txn, x->l->balances, &cur);
 	if (rc != 0)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && dirty > 0;
@@ -753,7 +754,8 @@ static int xfer_write_accounts(struct xfer *x, size_t dirty)
 		s = &x->accts[(uint32_t)*slot - 1];
 		if (!s->dirty)
 			continue;
-		v.mv_size = ledger_account_encode(s->a, buf);
+		ledger_balances_encode(s->a, buf);
+		v.mv_size = sizeof(buf);
 		v.mv_data = buf;
 		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 		if (rc != 0)

@@ -815,7 +815,7 @@ static void verify_account(struct verify *v, const MDB_val *key, const struct le
 static int verify_accounts(struct verify *v)
 {
 	MDB_cursor *cursor;
-	MDB_val key, val;
+	MDB_val key, val, bal;
 	MDB_stat st;
 	int status = 0;
 	int rc = mdb_cursor_open(v->txn, v->l->accounts, &cursor);
@@ -830,6 +830,15 @@ static int verify_accounts(struct verify *v)
 			if (key.mv_size == sizeof(a.id))
 				ledger_id_hex((const struct ledger_id *)key.mv_data, hex, sizeof(hex));
 			verify_fail_other(v, "the account record under %s does not decode", hex);
+			continue;
+		}
+		rc = mdb_get(v->txn, v->l->balances, &key, &bal);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		if (rc != 0 || ledger_balances_decode(bal.mv_data, bal.mv_size, &a) != 0) {
+			verify_fail_account(v, &a.id, a.name, rc != 0 ? "has no balances record"
+								   : "has a balances record that does not decode");
+			rc = 0;
 			continue;
 		}
 		verify_account(v, &key, &a);
@@ -853,6 +862,12 @@ static int verify_accounts(struct verify *v)
 		return store_status_from_mdb(rc);
 	if (st.ms_entries != v->out->accounts)
 		verify_fail_other(v, "ledger_names holds %zu names for %" PRIu64 " accounts", st.ms_entries,
+				  v->out->accounts);
+	rc = mdb_stat(v->txn, v->l->balances, &st);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (st.ms_entries != v->out->accounts)
+		verify_fail_other(v, "ledger_balances holds %zu records for %" PRIu64 " accounts", st.ms_entries,
 				  v->out->accounts);
 	v->out->ledgers = v->ledgers_len;
 	for (size_t i = 0; i < v->ledgers_len; i++) {

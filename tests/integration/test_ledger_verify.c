@@ -340,17 +340,18 @@ static void test_changed_balance(void **state)
 	struct fixture *f = *state;
 	struct ledger_verify_result r;
 	struct ledger_account a;
-	uint8_t buf[LEDGER_ACCOUNT_RECORD_MAX];
+	uint8_t buf[LEDGER_BALANCES_RECORD_LEN];
 	char out[OUTPUT_MAX], want[128], hex[33];
 	struct raw raw;
 	MDB_val k = { 16, f->accounts[1].b }, v;
 	int code;
 
-	raw_open(f, "ledger_accounts", &raw);
+	raw_open(f, "ledger_balances", &raw);
 	assert_int_equal(mdb_get(raw.txn, raw.dbi, &k, &v), 0);
-	assert_int_equal(ledger_account_decode(v.mv_data, v.mv_size, &a), 0);
+	assert_int_equal(ledger_balances_decode(v.mv_data, v.mv_size, &a), 0);
 	a.credits_posted += 1;
-	v.mv_size = ledger_account_encode(&a, buf);
+	ledger_balances_encode(&a, buf);
+	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
 	assert_int_equal(mdb_put(raw.txn, raw.dbi, &k, &v, 0), 0);
 	raw_commit(&raw);
@@ -387,6 +388,29 @@ static void test_deleted_account(void **state)
 	assert_int_equal(ledger_verify_dir(f->dir, MAP_SIZE, NULL, NULL, &r), 0);
 	assert_false(r.ok);
 	assert_memory_equal(r.bad_account.b, f->accounts[2].b, 16);
+}
+
+/* An account whose balances record is gone: named, and the count differs. */
+static void test_deleted_balances(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_result r;
+	char out[OUTPUT_MAX], want[128], hex[33];
+	struct raw raw;
+	MDB_val k = { 16, f->accounts[0].b };
+	int code;
+
+	raw_open(f, "ledger_balances", &raw);
+	assert_int_equal(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
+	raw_commit(&raw);
+	ledger_id_hex(&f->accounts[0], hex, sizeof(hex));
+	snprintf(want, sizeof(want), "FAILED: account %s (test:a): has no balances record", hex);
+	code = verify_bin(f->dir, out, sizeof(out));
+	if (code != 1 || !strstr(out, want))
+		fail_msg("want exit 1 and \"%s\", got exit %d:\n%s", want, code, out);
+	assert_int_equal(ledger_verify_dir(f->dir, MAP_SIZE, NULL, NULL, &r), 0);
+	assert_false(r.ok);
+	assert_memory_equal(r.bad_account.b, f->accounts[0].b, 16);
 }
 
 /* A transfer id missing from the id index. */
@@ -590,6 +614,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flipped_hash_byte, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_changed_balance, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_account, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_balances, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_id, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_last_entry, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_no_ledger, fixture_setup, fixture_teardown),

@@ -1979,12 +1979,11 @@ static void test_codec_records(void **state)
 		assert_memory_equal(got.user_data_128.b, a.user_data_128.b, 16);
 		assert_int_equal(got.user_data_64, 1);
 		assert_int_equal(got.user_data_32, 2);
-		assert_int_equal(got.debits_pending, 4);
-		assert_int_equal(got.debits_posted, INT64_MAX);
-		assert_int_equal(got.credits_pending, 6);
-		assert_int_equal(got.credits_posted, 7);
 		assert_int_equal(got.timestamp, 8);
-		assert_int_equal(got.last_seq, 9);
+		/* The account record leaves the balances to their own record. */
+		assert_int_equal(got.debits_pending, 0);
+		assert_int_equal(got.last_seq, 0);
+		assert_int_equal(len, 74 + LEDGER_NAME_MAX);
 		assert_int_equal(ledger_account_decode(buf, len - 1, &got), LEDGER_ECORRUPT);
 		assert_int_equal(ledger_account_decode(buf, len + 1, &got), LEDGER_ECORRUPT);
 		buf[0] ^= 1;
@@ -1992,6 +1991,26 @@ static void test_codec_records(void **state)
 		/* A shorter name, a shorter record. */
 		strcpy(a.name, "x");
 		assert_int_equal(ledger_account_encode(&a, buf), len - (LEDGER_NAME_MAX - 1));
+
+		/* Balances: fixed length; decode sets only the balances and last_seq. */
+		memset(buf, 0xa5, sizeof(buf));
+		ledger_balances_encode(&a, buf);
+		assert_int_equal(written(buf, sizeof(buf)), LEDGER_BALANCES_RECORD_LEN);
+		assert_int_equal(buf[0], 0x96);
+		memset(&got, 0, sizeof(got));
+		assert_int_equal(ledger_balances_decode(buf, LEDGER_BALANCES_RECORD_LEN, &got), 0);
+		assert_int_equal(got.debits_pending, 4);
+		assert_int_equal(got.debits_posted, INT64_MAX);
+		assert_int_equal(got.credits_pending, 6);
+		assert_int_equal(got.credits_posted, 7);
+		assert_int_equal(got.last_seq, 9);
+		assert_int_equal(got.timestamp, 0);
+		assert_int_equal(got.name[0], '\0');
+		assert_int_equal(ledger_balances_decode(buf, LEDGER_BALANCES_RECORD_LEN - 1, &got), LEDGER_ECORRUPT);
+		assert_int_equal(ledger_balances_decode(buf, LEDGER_BALANCES_RECORD_LEN + 1, &got), LEDGER_ECORRUPT);
+		/* A negative balance (top bit of debits_posted) is damage. */
+		buf[2 + 9 + 1] |= 0x80;
+		assert_int_equal(ledger_balances_decode(buf, LEDGER_BALANCES_RECORD_LEN, &got), LEDGER_ECORRUPT);
 	}
 	/* Pending state. */
 	{
