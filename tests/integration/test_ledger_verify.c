@@ -367,50 +367,41 @@ static void test_changed_balance(void **state)
 	assert_memory_equal(r.bad_account.b, f->accounts[1].b, 16);
 }
 
+/*
+ * Deletes account i's record from `dbi`; the verifier must fail naming the
+ * account: "FAILED: account <hex> <rest>".
+ */
+static void expect_deleted_record_named(struct fixture *f, const char *dbi, size_t i, const char *rest)
+{
+	struct ledger_verify_result r;
+	char out[OUTPUT_MAX], want[128], hex[33];
+	struct raw raw;
+	MDB_val k = { 16, f->accounts[i].b };
+	int code;
+
+	raw_open(f, dbi, &raw);
+	assert_int_equal(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
+	raw_commit(&raw);
+	ledger_id_hex(&f->accounts[i], hex, sizeof(hex));
+	snprintf(want, sizeof(want), "FAILED: account %s %s", hex, rest);
+	code = verify_bin(f->dir, out, sizeof(out));
+	if (code != 1 || !strstr(out, want))
+		fail_msg("want exit 1 and \"%s\", got exit %d:\n%s", want, code, out);
+	assert_int_equal(ledger_verify_dir(f->dir, MAP_SIZE, NULL, NULL, &r), 0);
+	assert_false(r.ok);
+	assert_memory_equal(r.bad_account.b, f->accounts[i].b, 16);
+}
+
 /* An account the entries move has no stored record. */
 static void test_deleted_account(void **state)
 {
-	struct fixture *f = *state;
-	struct ledger_verify_result r;
-	char out[OUTPUT_MAX], want[128], hex[33];
-	struct raw raw;
-	MDB_val k = { 16, f->accounts[2].b };
-	int code;
-
-	raw_open(f, "ledger_accounts", &raw);
-	assert_int_equal(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
-	raw_commit(&raw);
-	ledger_id_hex(&f->accounts[2], hex, sizeof(hex));
-	snprintf(want, sizeof(want), "FAILED: account %s (no stored record): entries move it", hex);
-	code = verify_bin(f->dir, out, sizeof(out));
-	if (code != 1 || !strstr(out, want))
-		fail_msg("want exit 1 and \"%s\", got exit %d:\n%s", want, code, out);
-	assert_int_equal(ledger_verify_dir(f->dir, MAP_SIZE, NULL, NULL, &r), 0);
-	assert_false(r.ok);
-	assert_memory_equal(r.bad_account.b, f->accounts[2].b, 16);
+	expect_deleted_record_named(*state, "ledger_accounts", 2, "(no stored record): entries move it");
 }
 
-/* An account whose balances record is gone: named, and the count differs. */
+/* An account whose balances record is gone. */
 static void test_deleted_balances(void **state)
 {
-	struct fixture *f = *state;
-	struct ledger_verify_result r;
-	char out[OUTPUT_MAX], want[128], hex[33];
-	struct raw raw;
-	MDB_val k = { 16, f->accounts[0].b };
-	int code;
-
-	raw_open(f, "ledger_balances", &raw);
-	assert_int_equal(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
-	raw_commit(&raw);
-	ledger_id_hex(&f->accounts[0], hex, sizeof(hex));
-	snprintf(want, sizeof(want), "FAILED: account %s (test:a): has no balances record", hex);
-	code = verify_bin(f->dir, out, sizeof(out));
-	if (code != 1 || !strstr(out, want))
-		fail_msg("want exit 1 and \"%s\", got exit %d:\n%s", want, code, out);
-	assert_int_equal(ledger_verify_dir(f->dir, MAP_SIZE, NULL, NULL, &r), 0);
-	assert_false(r.ok);
-	assert_memory_equal(r.bad_account.b, f->accounts[0].b, 16);
+	expect_deleted_record_named(*state, "ledger_balances", 0, "(test:a): has no balances record");
 }
 
 /* A transfer id missing from the id index. */
