@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -2199,81 +2200,51 @@ static void test_ids(void **state)
 	}
 }
 
+/*
+ * Result names are part of the HTTP API: each must be the one docs/ledger.md
+ * lists under "Event results" as "N `name`", and the list must cover them all.
+ */
 static void test_result_names(void **state)
 {
-	static const char *const names[LEDGER_R_COUNT] = {
-		[LEDGER_R_OK] = "ok",
-		[LEDGER_R_LINKED_EVENT_FAILED] = "linked_event_failed",
-		[LEDGER_R_LINKED_EVENT_CHAIN_OPEN] = "linked_event_chain_open",
-		[LEDGER_R_RESERVED_FLAG] = "reserved_flag",
-		[LEDGER_R_ID_MUST_NOT_BE_ZERO] = "id_must_not_be_zero",
-		[LEDGER_R_ID_MUST_NOT_BE_INT_MAX] = "id_must_not_be_int_max",
-		[LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE] = "flags_are_mutually_exclusive",
-		[LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_ZERO] = "debit_account_id_must_not_be_zero",
-		[LEDGER_R_DEBIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX] = "debit_account_id_must_not_be_int_max",
-		[LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_ZERO] = "credit_account_id_must_not_be_zero",
-		[LEDGER_R_CREDIT_ACCOUNT_ID_MUST_NOT_BE_INT_MAX] = "credit_account_id_must_not_be_int_max",
-		[LEDGER_R_ACCOUNTS_MUST_BE_DIFFERENT] = "accounts_must_be_different",
-		[LEDGER_R_PENDING_ID_MUST_BE_ZERO] = "pending_id_must_be_zero",
-		[LEDGER_R_PENDING_ID_MUST_NOT_BE_ZERO] = "pending_id_must_not_be_zero",
-		[LEDGER_R_PENDING_ID_MUST_NOT_BE_INT_MAX] = "pending_id_must_not_be_int_max",
-		[LEDGER_R_PENDING_ID_MUST_BE_DIFFERENT] = "pending_id_must_be_different",
-		[LEDGER_R_TIMEOUT_RESERVED_FOR_PENDING_TRANSFER] = "timeout_reserved_for_pending_transfer",
-		[LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO] = "amount_must_not_be_zero",
-		[LEDGER_R_AMOUNT_MUST_NOT_BE_NEGATIVE] = "amount_must_not_be_negative",
-		[LEDGER_R_LEDGER_MUST_NOT_BE_ZERO] = "ledger_must_not_be_zero",
-		[LEDGER_R_CODE_MUST_NOT_BE_ZERO] = "code_must_not_be_zero",
-		[LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND] = "debit_account_not_found",
-		[LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND] = "credit_account_not_found",
-		[LEDGER_R_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER] = "accounts_must_have_the_same_ledger",
-		[LEDGER_R_TRANSFER_MUST_HAVE_THE_SAME_LEDGER_AS_ACCOUNTS] =
-			"transfer_must_have_the_same_ledger_as_accounts",
-		[LEDGER_R_PENDING_TRANSFER_NOT_FOUND] = "pending_transfer_not_found",
-		[LEDGER_R_PENDING_TRANSFER_NOT_PENDING] = "pending_transfer_not_pending",
-		[LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID] =
-			"pending_transfer_has_different_debit_account_id",
-		[LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID] =
-			"pending_transfer_has_different_credit_account_id",
-		[LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_LEDGER] = "pending_transfer_has_different_ledger",
-		[LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_CODE] = "pending_transfer_has_different_code",
-		[LEDGER_R_EXCEEDS_PENDING_TRANSFER_AMOUNT] = "exceeds_pending_transfer_amount",
-		[LEDGER_R_PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT] = "pending_transfer_has_different_amount",
-		[LEDGER_R_PENDING_TRANSFER_ALREADY_POSTED] = "pending_transfer_already_posted",
-		[LEDGER_R_PENDING_TRANSFER_ALREADY_VOIDED] = "pending_transfer_already_voided",
-		[LEDGER_R_PENDING_TRANSFER_EXPIRED] = "pending_transfer_expired",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_FLAGS] = "exists_with_different_flags",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_PENDING_ID] = "exists_with_different_pending_id",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_TIMEOUT] = "exists_with_different_timeout",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID] = "exists_with_different_debit_account_id",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID] = "exists_with_different_credit_account_id",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_AMOUNT] = "exists_with_different_amount",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_128] = "exists_with_different_user_data_128",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_64] = "exists_with_different_user_data_64",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_USER_DATA_32] = "exists_with_different_user_data_32",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_LEDGER] = "exists_with_different_ledger",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_CODE] = "exists_with_different_code",
-		[LEDGER_R_EXISTS] = "exists",
-		[LEDGER_R_OVERFLOWS_DEBITS_PENDING] = "overflows_debits_pending",
-		[LEDGER_R_OVERFLOWS_CREDITS_PENDING] = "overflows_credits_pending",
-		[LEDGER_R_OVERFLOWS_DEBITS_POSTED] = "overflows_debits_posted",
-		[LEDGER_R_OVERFLOWS_CREDITS_POSTED] = "overflows_credits_posted",
-		[LEDGER_R_OVERFLOWS_DEBITS] = "overflows_debits",
-		[LEDGER_R_OVERFLOWS_CREDITS] = "overflows_credits",
-		[LEDGER_R_OVERFLOWS_TIMEOUT] = "overflows_timeout",
-		[LEDGER_R_EXCEEDS_CREDITS] = "exceeds_credits",
-		[LEDGER_R_EXCEEDS_DEBITS] = "exceeds_debits",
-		[LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED] = "debit_account_already_closed",
-		[LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED] = "credit_account_already_closed",
-		[LEDGER_R_NAME_MUST_BE_VALID] = "name_must_be_valid",
-		[LEDGER_R_NAME_ALREADY_USED] = "name_already_used",
-		[LEDGER_R_EXISTS_WITH_DIFFERENT_NAME] = "exists_with_different_name",
-	};
+	const char *docs = getenv("BANGSOLEH_DOCS");
+	char path[4096], text[1 << 16], *p, *end;
+	bool seen[LEDGER_R_COUNT] = { false };
+	size_t len;
+	FILE *f;
 	(void)state;
 
-	for (uint32_t r = 0; r < LEDGER_R_COUNT; r++) {
-		assert_non_null(names[r]);
-		assert_string_equal(ledger_result_name(r), names[r]);
+	assert_non_null(docs);
+	snprintf(path, sizeof(path), "%s/ledger.md", docs);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	len = fread(text, 1, sizeof(text) - 1, f);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len < sizeof(text) - 1);
+	text[len] = '\0';
+	p = strstr(text, "\n## Event results\n");
+	assert_non_null(p);
+	end = strstr(p + 1, "\n## ");
+	if (end)
+		*end = '\0';
+	/* Each "N `name`": a number that starts a word, a space, a quoted name. */
+	for (; *p; p++) {
+		char *q, *close;
+		unsigned long r;
+		if (!isdigit((unsigned char)*p) || isalnum((unsigned char)p[-1]) || p[-1] == '_')
+			continue;
+		r = strtoul(p, &q, 10);
+		if (q[0] != ' ' || q[1] != '`' || !(close = strchr(q + 2, '`')))
+			continue;
+		*close = '\0';
+		assert_true(r < LEDGER_R_COUNT);
+		assert_false(seen[r]);
+		seen[r] = true;
+		assert_string_equal(ledger_result_name((uint32_t)r), q + 2);
+		p = close;
 	}
+	for (uint32_t r = 0; r < LEDGER_R_COUNT; r++)
+		if (!seen[r])
+			fail_msg("docs/ledger.md does not list result %u (%s)", r, ledger_result_name(r));
 	assert_string_equal(ledger_result_name(LEDGER_R_COUNT), "unknown");
 	assert_string_equal(ledger_result_name(UINT32_MAX), "unknown");
 }
