@@ -20,14 +20,14 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "apitest.h"
 #include "testsrv.h"
 
 #define PASSWORD "correct horse battery"
 #define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
-#define TOKEN_MAX 128
+#define TOKEN_MAX APITEST_TOKEN_MAX
 #define ID_TEXT 33
 #define PATH_MAX_LEN 512
-#define OUTPUT_MAX 4096
 #define INT64_MAX_TEXT "9223372036854775807"
 
 #define CODE_ASSET 1
@@ -43,117 +43,38 @@ struct world {
 	char clearing[ID_TEXT];
 };
 
-/* --- HTTP helpers --- */
+/* --- HTTP helpers: the apitest ones, on this world's server --- */
 
-/*
- * Sends a request as `token` (NULL: none) with a JSON body (NULL: none),
- * checks the status and returns the body as JSON (NULL when empty). The
- * caller json_decref's.
- */
 static json_t *call(const struct world *w, const char *token, const char *method, const char *path,
 		    const char *body, int status)
 {
-	char auth[TOKEN_MAX + 32];
-	const char *headers[3];
-	size_t nh = 0;
-	struct testsrv_response resp;
-	json_error_t err;
-	json_t *doc = NULL;
-
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		headers[nh++] = auth;
-	}
-	if (body)
-		headers[nh++] = "Content-Type: application/json";
-	headers[nh] = NULL;
-	assert_int_equal(testsrv_request(w->srv, method, path, headers, body, &resp), 0);
-	if (resp.status != status)
-		fail_msg("%s %s: status %d, want %d: %.512s", method, path, resp.status, status, resp.body);
-	if (resp.body_len) {
-		doc = json_loadb(resp.body, resp.body_len, 0, &err);
-		if (!doc)
-			fail_msg("%s %s: body is not JSON (%s): %.256s", method, path, err.text, resp.body);
-	}
-	testsrv_response_free(&resp);
-	return doc;
+	return apitest_call(w->srv, token, method, path, body, status);
 }
 
-/* As call, with the body given as JSON (reference stolen). */
 static json_t *call_json(const struct world *w, const char *token, const char *method, const char *path,
 			 json_t *body, int status)
 {
-	char *text;
-	json_t *doc;
-	assert_non_null(body);
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	assert_non_null(text);
-	doc = call(w, token, method, path, text, status);
-	free(text);
-	return doc;
+	return apitest_call_json(w->srv, token, method, path, body, status);
 }
 
 /* The request fails with status and error code, and the message contains `part`. */
 static void expect_error(const struct world *w, const char *token, const char *method, const char *path,
 			 const char *body, int status, const char *code, const char *part)
 {
-	json_t *doc = call(w, token, method, path, body, status);
-	const char *got_code = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-	const char *message = json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
-	if (!got_code || strcmp(got_code, code) != 0 || !message || (part && !strstr(message, part)))
-		fail_msg("%s %s %.200s: want %s naming \"%s\", got %s: %s", method, path, body ? body : "", code,
-			 part ? part : "", got_code ? got_code : "(none)", message ? message : "(none)");
-	json_decref(doc);
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	if (!json_is_integer(v))
-		fail_msg("%s is not an integer", key);
-	return (int64_t)json_integer_value(v);
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	if (!s)
-		fail_msg("%s is not a string", key);
-	return s;
+	apitest_expect_error(w->srv, token, method, path, body, status, code, part);
 }
 
 /* --- users and sign-in --- */
 
-/* `bangsoleh user add` against the server's data folder, the password on stdin. */
 static void user_add(const struct world *w, const char *role, const char *username)
 {
-	const char *args[] = { "user", "add", "--role", role, "--username", username, "--data",
-			       w->srv->data_dir, NULL };
 	const char *env[] = { COST_ENV, NULL };
-	char out[OUTPUT_MAX];
-	int pipefd[2], saved, code = -1, rc;
-
-	assert_int_equal(pipe(pipefd), 0);
-	assert_int_equal(write(pipefd[1], PASSWORD "\n", sizeof(PASSWORD)), (ssize_t)sizeof(PASSWORD));
-	close(pipefd[1]);
-	saved = dup(STDIN_FILENO);
-	assert_true(saved >= 0);
-	assert_int_equal(dup2(pipefd[0], STDIN_FILENO), STDIN_FILENO);
-	close(pipefd[0]);
-	rc = testsrv_exec(args, env, &code, out, sizeof(out));
-	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
-	close(saved);
-	if (rc != 0 || code != 0)
-		fail_msg("user add %s: rc %d, exit %d: %s", username, rc, code, out);
+	apitest_user_add_cli(w->srv, env, role, username, PASSWORD);
 }
 
 static void login(const struct world *w, const char *username, char *token)
 {
-	json_t *doc = call_json(w, NULL, "POST", "/api/v1/auth/login",
-				json_pack("{s:s, s:s}", "username", username, "password", PASSWORD), 200);
-	snprintf(token, TOKEN_MAX, "%s", str_of(doc, "token"));
-	json_decref(doc);
+	apitest_login(w->srv, username, PASSWORD, token);
 }
 
 /* --- ids --- */
@@ -203,9 +124,9 @@ static void expect_results(const json_t *doc, const char *const *want, size_t n)
 	assert_int_equal(json_array_size(results), n);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *r = json_array_get(results, i);
-		assert_int_equal(int_of(r, "index"), i);
-		if (strcmp(str_of(r, "result"), want[i]) != 0)
-			fail_msg("results[%zu] is %s, want %s", i, str_of(r, "result"), want[i]);
+		assert_int_equal(apitest_int(r, "index"), i);
+		if (strcmp(apitest_str(r, "result"), want[i]) != 0)
+			fail_msg("results[%zu] is %s, want %s", i, apitest_str(r, "result"), want[i]);
 	}
 }
 
@@ -217,11 +138,11 @@ static void expect_balances(const struct world *w, const char *ref, int64_t dp, 
 	json_t *a;
 	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", ref);
 	a = call(w, w->auditor, "GET", path, NULL, 200);
-	if (int_of(a, "debits_pending") != dp || int_of(a, "debits_posted") != dpo ||
-	    int_of(a, "credits_pending") != cp || int_of(a, "credits_posted") != cpo)
+	if (apitest_int(a, "debits_pending") != dp || apitest_int(a, "debits_posted") != dpo ||
+	    apitest_int(a, "credits_pending") != cp || apitest_int(a, "credits_posted") != cpo)
 		fail_msg("%s: balances %lld/%lld/%lld/%lld, want %lld/%lld/%lld/%lld", ref,
-			 (long long)int_of(a, "debits_pending"), (long long)int_of(a, "debits_posted"),
-			 (long long)int_of(a, "credits_pending"), (long long)int_of(a, "credits_posted"),
+			 (long long)apitest_int(a, "debits_pending"), (long long)apitest_int(a, "debits_posted"),
+			 (long long)apitest_int(a, "credits_pending"), (long long)apitest_int(a, "credits_posted"),
 			 (long long)dp, (long long)dpo, (long long)cp, (long long)cpo);
 	json_decref(a);
 }
@@ -229,7 +150,7 @@ static void expect_balances(const struct world *w, const char *ref, int64_t dp, 
 static uint64_t head_seq(const struct world *w)
 {
 	json_t *doc = call(w, w->auditor, "GET", "/api/v1/ledger/journal?limit=1", NULL, 200);
-	uint64_t head = (uint64_t)int_of(doc, "head_seq");
+	uint64_t head = (uint64_t)apitest_int(doc, "head_seq");
 	json_decref(doc);
 	return head;
 }
@@ -303,40 +224,40 @@ static void test_accounts_create_get_replay(void **state)
 	a = call(w, w->admin, "GET", path, NULL, 200);
 	b = call(w, w->admin, "GET", "/api/v1/ledger/accounts/test:merchant:1:payable", NULL, 200);
 	assert_true(json_equal(a, b));
-	assert_string_equal(str_of(a, "id"), w->merchant);
-	assert_string_equal(str_of(a, "name"), "test:merchant:1:payable");
-	assert_int_equal(int_of(a, "ledger"), 360);
-	assert_int_equal(int_of(a, "code"), CODE_LIABILITY);
+	assert_string_equal(apitest_str(a, "id"), w->merchant);
+	assert_string_equal(apitest_str(a, "name"), "test:merchant:1:payable");
+	assert_int_equal(apitest_int(a, "ledger"), 360);
+	assert_int_equal(apitest_int(a, "code"), CODE_LIABILITY);
 	assert_int_equal(json_array_size(json_object_get(a, "flags")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "flags"), 0)),
 			    "debits_must_not_exceed_credits");
-	assert_string_equal(str_of(a, "user_data_128"), "00000000000000000000000000000000");
-	assert_int_equal(int_of(a, "user_data_64"), 0);
-	assert_int_equal(int_of(a, "user_data_32"), 0);
-	assert_int_equal(int_of(a, "last_seq"), 0);
-	assert_true(int_of(a, "timestamp") > 0);
-	assert_int_equal(strlen(str_of(a, "created_at")), 30);
-	assert_int_equal(str_of(a, "created_at")[29], 'Z');
+	assert_string_equal(apitest_str(a, "user_data_128"), "00000000000000000000000000000000");
+	assert_int_equal(apitest_int(a, "user_data_64"), 0);
+	assert_int_equal(apitest_int(a, "user_data_32"), 0);
+	assert_int_equal(apitest_int(a, "last_seq"), 0);
+	assert_true(apitest_int(a, "timestamp") > 0);
+	assert_int_equal(strlen(apitest_str(a, "created_at")), 30);
+	assert_int_equal(apitest_str(a, "created_at")[29], 'Z');
 	json_decref(a);
 	json_decref(b);
 	expect_balances(w, "test:escrow", 0, 0, 0, 0);
 
 	doc = post_events(w, "accounts", base_accounts(w));
 	expect_results(doc, exists3, 3);
-	assert_string_equal(str_of(json_array_get(json_object_get(doc, "results"), 1), "id"), w->merchant);
+	assert_string_equal(apitest_str(json_array_get(json_object_get(doc, "results"), 1), "id"), w->merchant);
 	json_decref(doc);
 
 	/* Without an id the server makes a time-ordered one, and the account is there under it. */
 	doc = post_events(w, "accounts", json_pack("[{s:s, s:i, s:I, s:i}]", "name", "test:promotions", "code",
 						   CODE_ASSET, "user_data_64", (json_int_t)77, "user_data_32", 5));
 	expect_results(doc, ok1, 1);
-	new_id = str_of(json_array_get(json_object_get(doc, "results"), 0), "id");
+	new_id = apitest_str(json_array_get(json_object_get(doc, "results"), 0), "id");
 	assert_int_equal(strlen(new_id), 32);
 	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", new_id);
 	a = call(w, w->auditor, "GET", path, NULL, 200);
-	assert_string_equal(str_of(a, "name"), "test:promotions");
-	assert_int_equal(int_of(a, "user_data_64"), 77);
-	assert_int_equal(int_of(a, "user_data_32"), 5);
+	assert_string_equal(apitest_str(a, "name"), "test:promotions");
+	assert_int_equal(apitest_int(a, "user_data_64"), 77);
+	assert_int_equal(apitest_int(a, "user_data_32"), 5);
 	assert_int_equal(json_array_size(json_object_get(a, "flags")), 0);
 	json_decref(a);
 	json_decref(doc);
@@ -350,11 +271,11 @@ static void expect_replayed(const json_t *first, const json_t *again)
 	assert_int_equal(json_array_size(r1), json_array_size(r2));
 	for (size_t i = 0; i < json_array_size(r1); i++) {
 		const json_t *a = json_array_get(r1, i), *b = json_array_get(r2, i);
-		assert_string_equal(str_of(a, "result"), "ok");
-		assert_string_equal(str_of(b, "result"), "exists");
-		assert_string_equal(str_of(a, "id"), str_of(b, "id"));
-		assert_int_equal(int_of(a, "seq"), int_of(b, "seq"));
-		assert_int_equal(int_of(a, "timestamp"), int_of(b, "timestamp"));
+		assert_string_equal(apitest_str(a, "result"), "ok");
+		assert_string_equal(apitest_str(b, "result"), "exists");
+		assert_string_equal(apitest_str(a, "id"), apitest_str(b, "id"));
+		assert_int_equal(apitest_int(a, "seq"), apitest_int(b, "seq"));
+		assert_int_equal(apitest_int(a, "timestamp"), apitest_int(b, "timestamp"));
 	}
 }
 
@@ -391,10 +312,10 @@ static void test_transfers_balances_replay(void **state)
 	results = json_object_get(first, "results");
 	assert_int_equal(json_array_size(results), 4);
 	for (size_t i = 0; i < 4; i++) {
-		assert_string_equal(str_of(json_array_get(results, i), "result"), "ok");
+		assert_string_equal(apitest_str(json_array_get(results, i), "result"), "ok");
 		if (i > 0)
-			assert_int_equal(int_of(json_array_get(results, i), "seq"),
-					 int_of(json_array_get(results, i - 1), "seq") + 1);
+			assert_int_equal(apitest_int(json_array_get(results, i), "seq"),
+					 apitest_int(json_array_get(results, i - 1), "seq") + 1);
 	}
 	expect_balances(w, "test:gateway:clearing", 0, 100000, 0, 10000);
 	expect_balances(w, "test:escrow", 20000, 60000, 0, 100000);
@@ -465,41 +386,41 @@ static void test_transfer_get(void **state)
 					      "user_data_32", 7),
 				    transfer(v1, w->escrow, w->merchant, 3000, LEDGER_CODE_RELEASE,
 					     "void_pending_transfer", p1)));
-	seq1 = int_of(json_array_get(json_object_get(doc, "results"), 0), "seq");
+	seq1 = apitest_int(json_array_get(json_object_get(doc, "results"), 0), "seq");
 	json_decref(doc);
 
 	snprintf(path, sizeof(path), "/api/v1/ledger/transfers/%s", p1);
 	e = call(w, w->auditor, "GET", path, NULL, 200);
-	assert_string_equal(str_of(e, "id"), p1);
-	assert_string_equal(str_of(e, "debit_account_id"), w->escrow);
-	assert_string_equal(str_of(e, "credit_account_id"), w->merchant);
-	assert_int_equal(int_of(e, "amount"), 3000);
+	assert_string_equal(apitest_str(e, "id"), p1);
+	assert_string_equal(apitest_str(e, "debit_account_id"), w->escrow);
+	assert_string_equal(apitest_str(e, "credit_account_id"), w->merchant);
+	assert_int_equal(apitest_int(e, "amount"), 3000);
 	assert_true(json_is_null(json_object_get(e, "pending_id")));
-	assert_string_equal(str_of(e, "user_data_128"), "0123456789abcdef0123456789abcdef");
-	assert_int_equal(int_of(e, "user_data_64"), 42);
-	assert_int_equal(int_of(e, "user_data_32"), 7);
-	assert_int_equal(int_of(e, "timeout"), 3600);
-	assert_int_equal(int_of(e, "ledger"), 360);
-	assert_int_equal(int_of(e, "code"), LEDGER_CODE_RELEASE);
-	assert_string_equal(str_of(e, "reason"), "release");
+	assert_string_equal(apitest_str(e, "user_data_128"), "0123456789abcdef0123456789abcdef");
+	assert_int_equal(apitest_int(e, "user_data_64"), 42);
+	assert_int_equal(apitest_int(e, "user_data_32"), 7);
+	assert_int_equal(apitest_int(e, "timeout"), 3600);
+	assert_int_equal(apitest_int(e, "ledger"), 360);
+	assert_int_equal(apitest_int(e, "code"), LEDGER_CODE_RELEASE);
+	assert_string_equal(apitest_str(e, "reason"), "release");
 	assert_int_equal(json_array_size(json_object_get(e, "flags")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(e, "flags"), 0)), "pending");
-	assert_int_equal(int_of(e, "seq"), seq1 + 1);
+	assert_int_equal(apitest_int(e, "seq"), seq1 + 1);
 	/* The escrow's previous entry is the payment; the merchant had none. */
-	assert_int_equal(int_of(e, "debit_prev_seq"), seq1);
-	assert_int_equal(int_of(e, "credit_prev_seq"), 0);
-	assert_int_equal(strlen(str_of(e, "hash")), 2 * LEDGER_HASH_LEN);
-	assert_int_equal(strlen(str_of(e, "created_at")), 30);
-	assert_true(int_of(e, "timestamp") > 0);
+	assert_int_equal(apitest_int(e, "debit_prev_seq"), seq1);
+	assert_int_equal(apitest_int(e, "credit_prev_seq"), 0);
+	assert_int_equal(strlen(apitest_str(e, "hash")), 2 * LEDGER_HASH_LEN);
+	assert_int_equal(strlen(apitest_str(e, "created_at")), 30);
+	assert_true(apitest_int(e, "timestamp") > 0);
 	json_decref(e);
 
 	snprintf(path, sizeof(path), "/api/v1/ledger/transfers/%s", v1);
 	e = call(w, w->admin, "GET", path, NULL, 200);
-	assert_string_equal(str_of(e, "pending_id"), p1);
+	assert_string_equal(apitest_str(e, "pending_id"), p1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(e, "flags"), 0)),
 			    "void_pending_transfer");
-	assert_int_equal(int_of(e, "debit_prev_seq"), seq1 + 1);
-	assert_int_equal(int_of(e, "credit_prev_seq"), seq1 + 1);
+	assert_int_equal(apitest_int(e, "debit_prev_seq"), seq1 + 1);
+	assert_int_equal(apitest_int(e, "credit_prev_seq"), seq1 + 1);
 	json_decref(e);
 	/* The void gave the reservation back. */
 	expect_balances(w, "test:escrow", 0, 0, 0, 5000);
@@ -727,7 +648,7 @@ static void test_statement_pages(void **state)
 						       LEDGER_CODE_ADJUSTMENT, NULL, NULL));
 	}
 	doc = post_events(w, "transfers", events);
-	newest = int_of(json_array_get(json_object_get(doc, "results"), PAGE_TRANSFERS - 1), "seq");
+	newest = apitest_int(json_array_get(json_object_get(doc, "results"), PAGE_TRANSFERS - 1), "seq");
 	json_decref(doc);
 
 	for (;;) {
@@ -735,18 +656,18 @@ static void test_statement_pages(void **state)
 		snprintf(path, sizeof(path), "/api/v1/ledger/accounts/test:escrow/transfers?limit=3%s%s",
 			 cursor[0] ? "&cursor=" : "", cursor);
 		doc = call(w, w->auditor, "GET", path, NULL, 200);
-		assert_string_equal(str_of(doc, "account_id"), w->escrow);
+		assert_string_equal(apitest_str(doc, "account_id"), w->escrow);
 		list = json_object_get(doc, "transfers");
 		assert_true(json_array_size(list) <= 3);
 		for (size_t i = 0; i < json_array_size(list); i++) {
 			const json_t *e = json_array_get(list, i);
 			size_t k;
-			int64_t seq = int_of(e, "seq");
+			int64_t seq = apitest_int(e, "seq");
 			if (total == 0)
 				assert_int_equal(seq, newest);
 			assert_true(seq < last);
 			last = seq;
-			for (k = 0; k < PAGE_TRANSFERS && strcmp(ids[k], str_of(e, "id")) != 0; k++)
+			for (k = 0; k < PAGE_TRANSFERS && strcmp(ids[k], apitest_str(e, "id")) != 0; k++)
 				;
 			assert_true(k < PAGE_TRANSFERS);
 			assert_false(seen[k]);
@@ -785,7 +706,7 @@ static void test_statement_pages(void **state)
 		 (long long)newest + 1);
 	doc = call(w, w->auditor, "GET", path, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(doc, "transfers")), 1);
-	assert_string_equal(str_of(json_array_get(json_object_get(doc, "transfers"), 0), "id"), extra);
+	assert_string_equal(apitest_str(json_array_get(json_object_get(doc, "transfers"), 0), "id"), extra);
 	json_decref(doc);
 	world_finish(w);
 }
@@ -799,7 +720,7 @@ static void id_of(const json_t *obj, const char *key, struct ledger_id *out)
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	assert_int_equal(ledger_id_parse(str_of(obj, key), out), LEDGER_OK);
+	assert_int_equal(ledger_id_parse(apitest_str(obj, key), out), LEDGER_OK);
 }
 
 static uint16_t transfer_flags_of(const json_t *obj)
@@ -838,18 +759,18 @@ static void entry_of(const json_t *obj, struct ledger_entry *e)
 	id_of(obj, "credit_account_id", &e->t.credit_account_id);
 	id_of(obj, "pending_id", &e->t.pending_id);
 	id_of(obj, "user_data_128", &e->t.user_data_128);
-	e->t.amount = int_of(obj, "amount");
-	e->t.user_data_64 = (uint64_t)int_of(obj, "user_data_64");
-	e->t.user_data_32 = (uint32_t)int_of(obj, "user_data_32");
-	e->t.timeout = (uint32_t)int_of(obj, "timeout");
-	e->t.ledger = (uint32_t)int_of(obj, "ledger");
-	e->t.code = (uint16_t)int_of(obj, "code");
+	e->t.amount = apitest_int(obj, "amount");
+	e->t.user_data_64 = (uint64_t)apitest_int(obj, "user_data_64");
+	e->t.user_data_32 = (uint32_t)apitest_int(obj, "user_data_32");
+	e->t.timeout = (uint32_t)apitest_int(obj, "timeout");
+	e->t.ledger = (uint32_t)apitest_int(obj, "ledger");
+	e->t.code = (uint16_t)apitest_int(obj, "code");
 	e->t.flags = transfer_flags_of(obj);
-	e->t.timestamp = (uint64_t)int_of(obj, "timestamp");
-	e->t.seq = (uint64_t)int_of(obj, "seq");
-	e->debit_prev_seq = (uint64_t)int_of(obj, "debit_prev_seq");
-	e->credit_prev_seq = (uint64_t)int_of(obj, "credit_prev_seq");
-	assert_int_equal(crypto_hex_decode(str_of(obj, "hash"), 2 * LEDGER_HASH_LEN, e->hash, sizeof(e->hash),
+	e->t.timestamp = (uint64_t)apitest_int(obj, "timestamp");
+	e->t.seq = (uint64_t)apitest_int(obj, "seq");
+	e->debit_prev_seq = (uint64_t)apitest_int(obj, "debit_prev_seq");
+	e->credit_prev_seq = (uint64_t)apitest_int(obj, "credit_prev_seq");
+	assert_int_equal(crypto_hex_decode(apitest_str(obj, "hash"), 2 * LEDGER_HASH_LEN, e->hash, sizeof(e->hash),
 					   &len), CRYPTO_OK);
 	assert_int_equal(len, LEDGER_HASH_LEN);
 }
@@ -885,7 +806,7 @@ static void test_journal_pages_and_chain(void **state)
 		const json_t *list, *next;
 		snprintf(path, sizeof(path), "/api/v1/ledger/journal?from_seq=%llu&limit=2", (unsigned long long)from);
 		doc = call(w, w->auditor, "GET", path, NULL, 200);
-		assert_int_equal(int_of(doc, "head_seq"), head);
+		assert_int_equal(apitest_int(doc, "head_seq"), head);
 		list = json_object_get(doc, "entries");
 		assert_true(json_array_size(list) >= 1 && json_array_size(list) <= 2);
 		for (size_t i = 0; i < json_array_size(list); i++) {

@@ -34,13 +34,14 @@
 
 #include "crypto.h"
 #include "qris.h"
+#include "apitest.h"
 #include "testsrv.h"
 
 #define PASSWORD "correct horse battery"
 #define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
 #define SANDBOX_KEY "SB-Mid-server-bangsoleh-sandbox"
 #define WEBHOOK_PATH "/api/v1/webhooks/payments/sandbox"
-#define TOKEN_MAX 128
+#define TOKEN_MAX APITEST_TOKEN_MAX
 #define ID_MAX 65                 /* payment ids (32 hex) and provider references, with the NUL */
 #define PATH_MAX_LEN 512
 #define LINE_MAX_LEN 1200
@@ -237,90 +238,30 @@ static int sandbox_stop(struct sandbox_proc *sb)
 
 /* --- HTTP helpers --- */
 
-/*
- * Sends a request to peer as `token` (NULL: none) with a JSON body (NULL:
- * none), checks the status and returns the body as JSON (NULL when empty or
- * not JSON). The caller json_decref's.
- */
-static json_t *request(const struct testsrv *peer, const char *token, const char *method, const char *path,
-		       const char *body, int status)
-{
-	char auth[TOKEN_MAX + 32];
-	const char *headers[3];
-	size_t nh = 0;
-	struct testsrv_response resp;
-	json_t *doc = NULL;
-
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		headers[nh++] = auth;
-	}
-	if (body)
-		headers[nh++] = "Content-Type: application/json";
-	headers[nh] = NULL;
-	assert_int_equal(testsrv_request(peer, method, path, headers, body, &resp), 0);
-	if (resp.status != status)
-		fail_msg("%s %s: status %d, want %d: %.512s", method, path, resp.status, status, resp.body);
-	if (resp.body_len)
-		doc = json_loadb(resp.body, resp.body_len, 0, NULL);
-	testsrv_response_free(&resp);
-	return doc;
-}
-
 static json_t *call(const struct world *w, const char *token, const char *method, const char *path,
 		    const char *body, int status)
 {
-	return request(w->srv, token, method, path, body, status);
+	return apitest_call(w->srv, token, method, path, body, status);
 }
 
-/* As call, the body given as JSON (reference stolen). */
 static json_t *call_json(const struct world *w, const char *token, const char *method, const char *path,
 			 json_t *body, int status)
 {
-	char *text;
-	json_t *doc;
-	assert_non_null(body);
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	assert_non_null(text);
-	doc = call(w, token, method, path, text, status);
-	free(text);
-	return doc;
+	return apitest_call_json(w->srv, token, method, path, body, status);
 }
 
 /* A call to the sandbox's test controls. */
 static json_t *sandbox_call(const struct world *w, const char *method, const char *path, const char *body,
 			    int status)
 {
-	return request(&w->sb_peer, NULL, method, path, body, status);
+	return apitest_call(&w->sb_peer, NULL, method, path, body, status);
 }
 
 /* The request fails with status and this error code. */
 static void expect_error(const struct world *w, const char *token, const char *method, const char *path,
 			 const char *body, int status, const char *code)
 {
-	json_t *doc = call(w, token, method, path, body, status);
-	const char *got = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-	if (!got || strcmp(got, code) != 0)
-		fail_msg("%s %s: want error %s, got %s", method, path, code, got ? got : "(none)");
-	json_decref(doc);
-}
-
-static int64_t int_of(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	if (!json_is_integer(v))
-		fail_msg("%s is not an integer", key);
-	return (int64_t)json_integer_value(v);
-}
-
-static const char *str_of(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	if (!s)
-		fail_msg("%s is not a string", key);
-	/* fail_msg does not return; the compiler does not know that. */
-	return s ? s : "";
+	apitest_expect_error(w->srv, token, method, path, body, status, code, NULL);
 }
 
 static bool bool_of(const json_t *obj, const char *key)
@@ -333,27 +274,10 @@ static bool bool_of(const json_t *obj, const char *key)
 
 /* --- users, merchants --- */
 
-/* `bangsoleh user add` against the server's data folder, the password on stdin. */
 static void user_add_cli(const struct world *w, const char *role, const char *username)
 {
-	const char *args[] = { "user", "add", "--role", role, "--username", username, "--data",
-			       w->srv->data_dir, NULL };
 	const char *env[] = { COST_ENV, NULL };
-	char out[OUTPUT_MAX];
-	int pipefd[2], saved, code = -1, rc;
-
-	assert_int_equal(pipe(pipefd), 0);
-	assert_int_equal(write(pipefd[1], PASSWORD "\n", sizeof(PASSWORD)), (ssize_t)sizeof(PASSWORD));
-	close(pipefd[1]);
-	saved = dup(STDIN_FILENO);
-	assert_true(saved >= 0);
-	assert_int_equal(dup2(pipefd[0], STDIN_FILENO), STDIN_FILENO);
-	close(pipefd[0]);
-	rc = testsrv_exec(args, env, &code, out, sizeof(out));
-	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
-	close(saved);
-	if (rc != 0 || code != 0)
-		fail_msg("user add %s: rc %d, exit %d: %s", username, rc, code, out);
+	apitest_user_add_cli(w->srv, env, role, username, PASSWORD);
 }
 
 /* The admin makes a user over HTTP; returns its id. */
@@ -362,17 +286,14 @@ static uint64_t user_add(const struct world *w, const char *role, const char *us
 	json_t *doc = call_json(w, w->admin, "POST", "/api/v1/users",
 				json_pack("{s:s, s:s, s:s}", "username", username, "password", PASSWORD, "role", role),
 				201);
-	uint64_t id = (uint64_t)int_of(doc, "id");
+	uint64_t id = (uint64_t)apitest_int(doc, "id");
 	json_decref(doc);
 	return id;
 }
 
 static void login(const struct world *w, const char *username, char *token)
 {
-	json_t *doc = call_json(w, NULL, "POST", "/api/v1/auth/login",
-				json_pack("{s:s, s:s}", "username", username, "password", PASSWORD), 200);
-	snprintf(token, TOKEN_MAX, "%s", str_of(doc, "token"));
-	json_decref(doc);
+	apitest_login(w->srv, username, PASSWORD, token);
 }
 
 static uint64_t merchant_add(const struct world *w, const char *name, uint64_t owner, const char *criteria)
@@ -383,14 +304,14 @@ static uint64_t merchant_add(const struct world *w, const char *name, uint64_t o
 					  (json_int_t)owner, "city", "BANDUNG", "postal_code", "40111", "criteria",
 					  criteria, "nmid", "ID1020021181745"),
 				201);
-	uint64_t id = (uint64_t)int_of(doc, "id");
-	assert_string_equal(str_of(doc, "criteria"), criteria);
-	assert_int_equal(int_of(doc, "owner_user_id"), owner);
+	uint64_t id = (uint64_t)apitest_int(doc, "id");
+	assert_string_equal(apitest_str(doc, "criteria"), criteria);
+	assert_int_equal(apitest_int(doc, "owner_user_id"), owner);
 	json_decref(doc);
 	/* Its payable account exists from the start, empty. */
 	snprintf(account, sizeof(account), "/api/v1/ledger/accounts/merchant:%llu:payable", (unsigned long long)id);
 	doc = call(w, w->admin, "GET", account, NULL, 200);
-	assert_int_equal(int_of(doc, "credits_posted"), 0);
+	assert_int_equal(apitest_int(doc, "credits_posted"), 0);
 	json_decref(doc);
 	return id;
 }
@@ -501,15 +422,15 @@ static json_t *charge(const struct world *w, const char *token, uint64_t m, int6
 	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
 	doc = call(w, token, "POST", path, body, 201);
 	assert_non_null(doc);
-	snprintf(id, ID_MAX, "%s", str_of(doc, "id"));
+	snprintf(id, ID_MAX, "%s", apitest_str(doc, "id"));
 	assert_int_equal(strlen(id), 32);
-	assert_string_equal(str_of(doc, "status"), "pending");
-	assert_string_equal(str_of(doc, "kind"), "instore");
-	assert_string_equal(str_of(doc, "provider"), "sandbox");
-	assert_int_equal(int_of(doc, "merchant_id"), m);
-	assert_int_equal(int_of(doc, "amount"), amount);
-	assert_true(str_of(doc, "provider_ref")[0] != '\0');
-	qr = str_of(doc, "qr_string");
+	assert_string_equal(apitest_str(doc, "status"), "pending");
+	assert_string_equal(apitest_str(doc, "kind"), "instore");
+	assert_string_equal(apitest_str(doc, "provider"), "sandbox");
+	assert_int_equal(apitest_int(doc, "merchant_id"), m);
+	assert_int_equal(apitest_int(doc, "amount"), amount);
+	assert_true(apitest_str(doc, "provider_ref")[0] != '\0');
+	qr = apitest_str(doc, "qr_string");
 	if (qris_decode(qr, strlen(qr), &q, &err) != QRIS_OK)
 		fail_msg("qr_string %s does not decode: %s %s", qr, err.tag, err.rule);
 	assert_true(q.dynamic);
@@ -536,13 +457,13 @@ static json_t *wait_payment(const struct world *w, const char *id, const char *s
 	int64_t deadline = now_ms() + WAIT_MS;
 	for (;;) {
 		json_t *doc = payment_get(w, id);
-		bool there = strcmp(str_of(doc, "status"), status) == 0 &&
-			     (refunded < 0 || int_of(doc, "refunded") == refunded);
+		bool there = strcmp(apitest_str(doc, "status"), status) == 0 &&
+			     (refunded < 0 || apitest_int(doc, "refunded") == refunded);
 		if (there)
 			return doc;
 		if (now_ms() >= deadline)
-			fail_msg("payment %s is %s (refunded %lld), want %s (refunded %lld)", id, str_of(doc, "status"),
-				 (long long)int_of(doc, "refunded"), status, (long long)refunded);
+			fail_msg("payment %s is %s (refunded %lld), want %s (refunded %lld)", id, apitest_str(doc, "status"),
+				 (long long)apitest_int(doc, "refunded"), status, (long long)refunded);
 		json_decref(doc);
 		sleep_ms(WAIT_STEP_MS);
 	}
@@ -570,7 +491,7 @@ static size_t history_count(const json_t *pay, const char *source)
 	size_t i, n = 0;
 	assert_true(json_is_array(events));
 	json_array_foreach(events, i, e) {
-		if (!source || strcmp(str_of(e, "source"), source) == 0)
+		if (!source || strcmp(apitest_str(e, "source"), source) == 0)
 			n++;
 	}
 	return n;
@@ -613,9 +534,9 @@ static int64_t net(const struct world *w, const char *name)
 	int64_t v;
 	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", name);
 	a = call(w, w->auditor, "GET", path, NULL, 200);
-	assert_int_equal(int_of(a, "debits_pending"), 0);
-	assert_int_equal(int_of(a, "credits_pending"), 0);
-	v = int_of(a, "credits_posted") - int_of(a, "debits_posted");
+	assert_int_equal(apitest_int(a, "debits_pending"), 0);
+	assert_int_equal(apitest_int(a, "credits_pending"), 0);
+	v = apitest_int(a, "credits_posted") - apitest_int(a, "debits_posted");
 	json_decref(a);
 	return v;
 }
@@ -641,7 +562,7 @@ static void expect_books(const struct world *w, int64_t warung, int64_t toko, in
 static uint64_t head_seq(const struct world *w)
 {
 	json_t *doc = call(w, w->auditor, "GET", "/api/v1/ledger/journal?limit=1", NULL, 200);
-	uint64_t head = (uint64_t)int_of(doc, "head_seq");
+	uint64_t head = (uint64_t)apitest_int(doc, "head_seq");
 	json_decref(doc);
 	return head;
 }
@@ -737,7 +658,7 @@ static void send_note(const struct world *w, const struct note *n, const char *r
 static void provider_ref(const struct world *w, const char *id, char out[ID_MAX])
 {
 	json_t *doc = payment_get(w, id);
-	snprintf(out, ID_MAX, "%s", str_of(doc, "provider_ref"));
+	snprintf(out, ID_MAX, "%s", apitest_str(doc, "provider_ref"));
 	json_decref(doc);
 }
 
@@ -759,7 +680,7 @@ static json_t *sandbox_charge(const struct world *w, const char *id)
 	json_t *doc = sandbox_call(w, "GET", "/simulate/charges", NULL, 200), *c, *found = NULL;
 	size_t i;
 	json_array_foreach(json_object_get(doc, "charges"), i, c) {
-		if (strcmp(str_of(c, "reference"), id) == 0)
+		if (strcmp(apitest_str(c, "reference"), id) == 0)
 			found = json_incref(c);
 	}
 	json_decref(doc);
@@ -775,7 +696,7 @@ static void sandbox_quiet(const struct world *w, const char *id)
 	for (;;) {
 		json_t *doc = sandbox_charge(w, id);
 		const json_t *n = json_object_get(doc, "notifications");
-		bool quiet = int_of(n, "queued") == 0 && int_of(n, "held") == 0;
+		bool quiet = apitest_int(n, "queued") == 0 && apitest_int(n, "held") == 0;
 		json_decref(doc);
 		if (quiet)
 			return;
@@ -930,10 +851,10 @@ static void test_instore_journey(void **state)
 
 	world_start(w, NULL);
 	doc = charge(w, w->siti, w->warung, 150000, id);
-	assert_int_equal(int_of(doc, "mdr"), 0);
+	assert_int_equal(apitest_int(doc, "mdr"), 0);
 	assert_false(bool_of(doc, "flagged"));
 	payment_path(path, sizeof(path), id, "/qr.svg");
-	assert_string_equal(str_of(doc, "qr_svg_url"), path);
+	assert_string_equal(apitest_str(doc, "qr_svg_url"), path);
 	json_decref(doc);
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->siti);
@@ -947,30 +868,30 @@ static void test_instore_journey(void **state)
 
 	sse_open(w, w->siti, id, &s);
 	ev = sse_next(&s);
-	assert_string_equal(str_of(ev, "id"), id);
-	assert_string_equal(str_of(ev, "status"), "pending");
+	assert_string_equal(apitest_str(ev, "id"), id);
+	assert_string_equal(apitest_str(ev, "status"), "pending");
 	json_decref(ev);
 	sandbox_pay(w, id, 0);
 	/* The stream moves by itself: no request from the test in between. */
 	ev = sse_next(&s);
-	assert_string_equal(str_of(ev, "id"), id);
-	assert_string_equal(str_of(ev, "status"), "paid");
-	assert_int_equal(int_of(ev, "paid_amount"), 150000);
+	assert_string_equal(apitest_str(ev, "id"), id);
+	assert_string_equal(apitest_str(ev, "status"), "paid");
+	assert_int_equal(apitest_int(ev, "paid_amount"), 150000);
 	json_decref(ev);
 	close(s.fd);
 
 	doc = payment_get(w, id);
-	assert_string_equal(str_of(doc, "status"), "paid");
-	assert_int_equal(int_of(doc, "paid_amount"), 150000);
+	assert_string_equal(apitest_str(doc, "status"), "paid");
+	assert_int_equal(apitest_int(doc, "paid_amount"), 150000);
 	assert_false(bool_of(doc, "late"));
 	assert_int_equal(history_count(doc, "local"), 1);
 	assert_int_equal(history_count(doc, "provider"), 1);
 	/* The pending notification of the new charge, then the settlement. */
 	assert_int_equal(history_count(doc, "webhook"), 2);
 	ev = json_array_get(json_object_get(doc, "events"), json_array_size(json_object_get(doc, "events")) - 1);
-	assert_string_equal(str_of(ev, "status"), "paid");
-	assert_string_equal(str_of(ev, "source"), "webhook");
-	assert_int_equal(int_of(ev, "amount"), 150000);
+	assert_string_equal(apitest_str(ev, "status"), "paid");
+	assert_string_equal(apitest_str(ev, "source"), "webhook");
+	assert_int_equal(apitest_int(ev, "amount"), 150000);
 	json_decref(doc);
 	expect_books(w, 150000, 0, 0, -150000);
 
@@ -982,10 +903,10 @@ static void test_instore_journey(void **state)
 
 	/* UKE: 0.7% of 123,457 is 864.199, rounded to 864; of 123,500 it is 864.5, rounded half up. */
 	doc = charge(w, w->budi, w->toko, 123500, uke);
-	assert_int_equal(int_of(doc, "mdr"), 865);
+	assert_int_equal(apitest_int(doc, "mdr"), 865);
 	json_decref(doc);
 	doc = charge(w, w->budi, w->toko, 123457, uke);
-	assert_int_equal(int_of(doc, "mdr"), 864);
+	assert_int_equal(apitest_int(doc, "mdr"), 864);
 	json_decref(doc);
 	sandbox_pay(w, uke, 0);
 	json_decref(wait_payment(w, uke, "paid", 0));
@@ -1044,7 +965,7 @@ static void test_duplicate_notifications(void **state)
 	assert_int_equal(applied, 1);
 	assert_int_equal(duplicate, DUPLICATES - 1);
 	doc = payment_get(w, id);
-	assert_string_equal(str_of(doc, "status"), "paid");
+	assert_string_equal(apitest_str(doc, "status"), "paid");
 	json_decref(doc);
 	/* Capture and MDR: two entries, once. */
 	assert_int_equal(head_seq(w), head + 2);
@@ -1058,7 +979,7 @@ static void test_duplicate_notifications(void **state)
 	sandbox_quiet(w, other);
 	/* The pending one came before the fault; the settlement's 11 copies after, all answered 200. */
 	doc = sandbox_charge(w, other);
-	assert_int_equal(int_of(json_object_get(doc, "notifications"), "delivered"), 1 + 11);
+	assert_int_equal(apitest_int(json_object_get(doc, "notifications"), "delivered"), 1 + 11);
 	json_decref(doc);
 	doc = payment_get(w, other);
 	assert_int_equal(history_count(doc, "webhook"), 2);
@@ -1094,7 +1015,7 @@ static void test_out_of_order(void **state)
 	send_note(w, &(struct note){ .order_id = a, .tx = tx, .status = "expire", .code = "202", .gross = 150000 },
 		  "recorded");
 	doc = payment_get(w, a);
-	assert_string_equal(str_of(doc, "status"), "paid");
+	assert_string_equal(apitest_str(doc, "status"), "paid");
 	json_decref(doc);
 	expect_books(w, 150000, 0, 0, -150000);
 
@@ -1108,8 +1029,8 @@ static void test_out_of_order(void **state)
 				     .gross = 1000000, .refunded = 500000, .refund_key = "r2" },
 		  "applied");
 	doc = payment_get(w, b);
-	assert_string_equal(str_of(doc, "status"), "partially_refunded");
-	assert_int_equal(int_of(doc, "refunded"), 500000);
+	assert_string_equal(apitest_str(doc, "status"), "partially_refunded");
+	assert_int_equal(apitest_int(doc, "refunded"), 500000);
 	json_decref(doc);
 	/* Half the MDR goes back with half the money. */
 	expect_books(w, 150000 + 997000 - 498500, 0, 1500, -650000);
@@ -1120,8 +1041,8 @@ static void test_out_of_order(void **state)
 				     .gross = 1000000, .refunded = 300000, .refund_key = "r1" },
 		  "recorded");
 	doc = payment_get(w, b);
-	assert_string_equal(str_of(doc, "status"), "refunded");
-	assert_int_equal(int_of(doc, "refunded"), 1000000);
+	assert_string_equal(apitest_str(doc, "status"), "refunded");
+	assert_int_equal(apitest_int(doc, "refunded"), 1000000);
 	json_decref(doc);
 	expect_books(w, 150000, 0, 0, -150000);
 	world_finish(w);
@@ -1175,7 +1096,7 @@ static void test_forged_signature(void **state)
 	free(text);
 
 	doc = payment_get(w, id);
-	assert_string_equal(str_of(doc, "status"), "pending");
+	assert_string_equal(apitest_str(doc, "status"), "pending");
 	assert_int_equal(history_count(doc, NULL), 3);
 	json_decref(doc);
 	assert_int_equal(head_seq(w), head);
@@ -1224,8 +1145,8 @@ static void test_provider_down(void **state)
 	sandbox_pay(w, id, 0);
 	doc = wait_payment(w, id, "paid", 0);
 	json_array_foreach(json_object_get(doc, "events"), i, e) {
-		if (strcmp(str_of(e, "status"), "paid") == 0) {
-			assert_string_equal(str_of(e, "source"), "poll");
+		if (strcmp(apitest_str(e, "status"), "paid") == 0) {
+			assert_string_equal(apitest_str(e, "source"), "poll");
 			polls++;
 		}
 	}
@@ -1253,17 +1174,17 @@ static void test_late_payment(void **state)
 	send_note(w, &(struct note){ .order_id = id, .tx = tx, .status = "expire", .code = "202", .gross = 150000 },
 		  "applied");
 	doc = payment_get(w, id);
-	assert_string_equal(str_of(doc, "status"), "expired");
+	assert_string_equal(apitest_str(doc, "status"), "expired");
 	json_decref(doc);
 
 	sandbox_pay(w, id, 0);
 	doc = wait_payment(w, id, "refunded", 150000);
 	assert_true(bool_of(doc, "late"));
-	assert_int_equal(int_of(doc, "paid_amount"), 150000);
+	assert_int_equal(apitest_int(doc, "paid_amount"), 150000);
 	json_decref(doc);
 	doc = sandbox_charge(w, id);
-	assert_string_equal(str_of(doc, "state"), "refunded");
-	assert_int_equal(int_of(doc, "refunded_amount"), 150000);
+	assert_string_equal(apitest_str(doc, "state"), "refunded");
+	assert_int_equal(apitest_int(doc, "refunded_amount"), 150000);
 	json_decref(doc);
 	expect_books(w, 0, 0, 0, 0);
 	world_finish(w);
@@ -1295,7 +1216,7 @@ static void test_expiry_by_the_clock(void **state)
 	for (;;) {
 		bool ended;
 		doc = sandbox_charge(w, id);
-		ended = strcmp(str_of(doc, "state"), "cancelled") == 0 || strcmp(str_of(doc, "state"), "expired") == 0;
+		ended = strcmp(apitest_str(doc, "state"), "cancelled") == 0 || strcmp(apitest_str(doc, "state"), "expired") == 0;
 		json_decref(doc);
 		if (ended)
 			break;
@@ -1323,8 +1244,8 @@ static void test_amount_mismatch(void **state)
 	head = head_seq(w);
 	sandbox_pay(w, id, 149000);
 	doc = wait_flagged(w, id);
-	assert_string_equal(str_of(doc, "status"), "pending");
-	assert_int_equal(int_of(doc, "paid_amount"), 0);
+	assert_string_equal(apitest_str(doc, "status"), "pending");
+	assert_int_equal(apitest_int(doc, "paid_amount"), 0);
 	json_decref(doc);
 
 	/* The provider adds to what it reports: the same. */
@@ -1332,7 +1253,7 @@ static void test_amount_mismatch(void **state)
 	sandbox_fault(w, other, "\"amount_delta\":1000");
 	sandbox_pay(w, other, 0);
 	doc = wait_flagged(w, other);
-	assert_string_equal(str_of(doc, "status"), "pending");
+	assert_string_equal(apitest_str(doc, "status"), "pending");
 	json_decref(doc);
 	assert_int_equal(head_seq(w), head);
 	expect_books(w, 0, 0, 0, 0);
@@ -1385,21 +1306,21 @@ static void test_authorization_and_refunds(void **state)
 
 	expect_error(w, w->siti, "POST", path, "{\"amount\":1000}", 403, "forbidden");
 	doc = call(w, w->admin, "POST", path, "{\"amount\":400200}", 200);
-	assert_string_equal(str_of(doc, "status"), "partially_refunded");
-	assert_int_equal(int_of(doc, "refunded"), 400200);
+	assert_string_equal(apitest_str(doc, "status"), "partially_refunded");
+	assert_int_equal(apitest_int(doc, "refunded"), 400200);
 	json_decref(doc);
 	/* 40.02% back: the MDR's share is 1,200.6, rounded half up to 1,201; the merchant gives the rest. */
 	expect_books(w, 997000 - (400200 - 1201), 0, 3000 - 1201, -599800);
 	expect_error(w, w->admin, "POST", path, "{\"amount\":599801}", 422, "exceeds_refundable");
 	expect_error(w, w->admin, "POST", path, "{\"amount\":0}", 400, "invalid_field");
 	doc = call(w, w->admin, "POST", path, "{\"amount\":599800}", 200);
-	assert_string_equal(str_of(doc, "status"), "refunded");
-	assert_int_equal(int_of(doc, "refunded"), 1000000);
+	assert_string_equal(apitest_str(doc, "status"), "refunded");
+	assert_int_equal(apitest_int(doc, "refunded"), 1000000);
 	json_decref(doc);
 	expect_books(w, 0, 0, 0, 0);
 	expect_error(w, w->admin, "POST", path, "{\"amount\":1}", 409, "invalid_state");
 	doc = sandbox_charge(w, id);
-	assert_int_equal(int_of(doc, "refunded_amount"), 1000000);
+	assert_int_equal(apitest_int(doc, "refunded_amount"), 1000000);
 	json_decref(doc);
 	/* The sandbox's refund notifications come after: nothing moves twice. */
 	sandbox_quiet(w, id);
