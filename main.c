@@ -13,7 +13,9 @@
 #include "build_config.h"
 #include "core/auth.h"
 #include "core/config.h"
+#include "core/clock.h"
 #include "core/httpd.h"
+#include "core/idem.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/ops.h"
@@ -38,6 +40,7 @@ struct app {
 	struct store *store;
 	struct auth *auth;
 	struct ledger *ledger;
+	struct idem *idem;
 	struct merchants *merchants;
 	struct payments *payments;
 	struct hclient *http;
@@ -137,7 +140,8 @@ static int app_open_store(struct app *app)
 		log_msg(LOG_ERROR, "main", "cannot open the ledger: %d", rc);
 		return 1;
 	}
-	if (merchants_open(app->store, app->ledger, &app->merchants) != 0 ||
+	if (idem_open(app->store, &app->idem) != 0 ||
+	    merchants_open(app->store, app->ledger, app->idem, &app->merchants) != 0 ||
 	    payments_open(app->store, app->ledger, app->merchants, &app->payments) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot open the merchant tables");
 		return 1;
@@ -150,6 +154,7 @@ static void app_close_store(struct app *app)
 {
 	payments_free(app->payments);
 	merchants_free(app->merchants);
+	idem_free(app->idem);
 	ledger_close(app->ledger);
 	auth_free(app->auth);
 	store_close(app->store);
@@ -188,7 +193,8 @@ static int app_start_http(struct app *app)
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
 	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
-	    payments_attach(app->payments, app->httpd) != 0) {
+	    payments_attach(app->payments, app->httpd) != 0 ||
+	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
 	}

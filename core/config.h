@@ -60,6 +60,12 @@ struct config {
 	int64_t payment_expiry;           /* seconds a QR may be paid */
 	int64_t payment_reconcile_after;  /* seconds before a pending payment is polled */
 	int64_t payment_reconcile_max;    /* longest wait between polls */
+	int64_t payout_min_amount;        /* rupiah: the smallest payout */
+
+	int64_t order_confirm_within;     /* seconds to confirm a paid order */
+	int64_t order_complete_after;     /* seconds after delivery before completion */
+	int64_t order_commission_bps;     /* platform commission on goods */
+	int64_t test_clock_control;       /* 1: the test clock endpoint is on */
 
 	int64_t outbound_connect_timeout_ms;
 	int64_t outbound_timeout_ms;

@@ -323,6 +323,17 @@ const char *httpd_header(const struct httpd_req *r, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
 }
 
+const char *httpd_method(const struct httpd_req *r)
+{
+	return r->method;
+}
+
+const char *httpd_path(const struct httpd_req *r)
+{
+	const char *path = r->uri ? evhttp_uri_get_path(r->uri) : NULL;
+	return path ? path : "";
+}
+
 const struct httpd_principal *httpd_principal(const struct httpd_req *r)
 {
 	return r->has_principal ? &r->principal : NULL;

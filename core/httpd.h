@@ -97,6 +97,9 @@ const char *httpd_param(const struct httpd_req *r, const char *name);
 int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out);
 /* A query-string parameter, decoded, or NULL (absent or malformed query). */
 const char *httpd_query(struct httpd_req *r, const char *name);
+/* The request's method name ("GET", "POST", ...) and path (without the query). */
+const char *httpd_method(const struct httpd_req *r);
+const char *httpd_path(const struct httpd_req *r);
 /* A request header (case-insensitive), or NULL. */
 const char *httpd_header(const struct httpd_req *r, const char *name);
 /* The caller, or NULL on a public route called without a valid token. */

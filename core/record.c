@@ -383,6 +383,19 @@ int record_get_bin_exact(struct record_reader *r, void *out, size_t len)
 	return RECORD_OK;
 }
 
+int record_get_bin(struct record_reader *r, void *out, size_t cap, size_t *len)
+{
+	const msgpack_object *o = field(r, MSGPACK_OBJECT_BIN);
+
+	if (o == NULL || o->via.bin.size > cap)
+		return RECORD_ECORRUPT;
+	if (o->via.bin.size > 0)
+		memcpy(out, o->via.bin.ptr, o->via.bin.size);
+	*len = o->via.bin.size;
+	r->next++;
+	return RECORD_OK;
+}
+
 int record_skip(struct record_reader *r)
 {
 	if (r->next >= r->count)

@@ -63,6 +63,8 @@ int record_get_bool(struct record_reader *r, bool *out);
 int record_get_str(struct record_reader *r, char *out, size_t cap, size_t *len);
 /* Copies exactly `len` bytes of a bin field of that length. */
 int record_get_bin_exact(struct record_reader *r, void *out, size_t len);
+/* Copies a bin field of at most cap bytes. OUT: *len. */
+int record_get_bin(struct record_reader *r, void *out, size_t cap, size_t *len);
 /* Skips one field, whatever it holds. */
 int record_skip(struct record_reader *r);
 

@@ -1,12 +1,16 @@
 #include "merchants.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "body.h"
+#include "clock.h"
 #include "httpd.h"
+#include "idem.h"
 #include "qr.h"
 #include "qris.h"
 #include "record.h"
@@ -14,24 +18,36 @@
 #include "router.h"
 #include "store.h"
 
-#define MERCHANT_VERSION 1
-#define MERCHANT_FIELDS 9
+#define MERCHANT_VERSION 2
+#define MERCHANT_FIELDS 19
 /* The platform's acquirer template (tag 26) in every merchant's static QRIS. */
 #define MERCHANT_QRIS_GUID "ID.CO.BANGSOLEH.WWW"
 #define MERCHANT_QRIS_PAN_PREFIX "93600999"
+#define MERCHANT_LIST_MAX 100       /* stores per page */
+#define MERCHANT_SCAN_MAX 2000      /* records one listing request reads at most */
 
 struct merchants {
 	struct store *store;
 	struct ledger *ledger;
-	MDB_dbi dbi;
+	struct idem *idem;
+	MDB_dbi dbi, by_owner;
+	merchants_status_fn on_status;
+	void *on_status_ctx;
 };
 
-/* One registration in flight. */
+/* One registration, edit or status change in flight. */
 struct merchant_op {
 	struct merchants *m;
 	struct httpd_req *req;
 	struct merchant mc;
+	json_t *changes;                 /* an edit's fields (reference held) */
+	uint8_t to;                      /* a status change's target */
+	uint8_t was;                     /* the status before it */
 	uint32_t result;
+	int status;                      /* HTTP status of a success */
+	bool replay;                     /* an Idempotency-Key seen before: nothing done */
+	bool refused;                    /* the change is not allowed from `was` */
+	struct idem_req idem;
 };
 
 static void merchant_key(uint8_t key[8], uint64_t id)
@@ -48,14 +64,7 @@ static uint64_t merchant_key_id(const uint8_t key[8])
 	return id;
 }
 
-static int64_t merchant_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int merchants_open(struct store *store, struct ledger *ledger, struct merchants **out)
+int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem, struct merchants **out)
 {
 	struct merchants *m = calloc(1, sizeof(*m));
 	int rc;
@@ -63,8 +72,9 @@ int merchants_open(struct store *store, struct ledger *ledger, struct merchants 
 		return MERCHANTS_ENOMEM;
 	m->store = store;
 	m->ledger = ledger;
-	rc = store_dbi_open(store, "merchants", 0, &m->dbi);
-	if (rc != STORE_OK) {
+	m->idem = idem;
+	if ((rc = store_dbi_open(store, "merchants", 0, &m->dbi)) != STORE_OK ||
+	    (rc = store_dbi_open(store, "merchant_owner", 0, &m->by_owner)) != STORE_OK) {
 		free(m);
 		return rc;
 	}
@@ -77,11 +87,50 @@ void merchants_free(struct merchants *m)
 	free(m);
 }
 
+void merchants_on_status(struct merchants *m, merchants_status_fn fn, void *ctx)
+{
+	m->on_status = fn;
+	m->on_status_ctx = ctx;
+}
+
+const char *merchants_status_name(uint8_t status)
+{
+	switch (status) {
+	case MERCHANT_PENDING: return "pending";
+	case MERCHANT_VERIFIED: return "verified";
+	case MERCHANT_SUSPENDED: return "suspended";
+	default: return "unknown";
+	}
+}
+
+bool merchants_is_selling(const struct merchant *mc)
+{
+	return mc->status == MERCHANT_VERIFIED;
+}
+
+/* The record's strings in their stored order (after owner): one table for reading and writing. */
+#define MERCHANT_STR(field) { offsetof(struct merchant, field), sizeof(((struct merchant *)0)->field) }
+static const struct {
+	size_t offset, size;
+} merchant_strs[] = {
+	MERCHANT_STR(name), MERCHANT_STR(city), MERCHANT_STR(postal_code), MERCHANT_STR(criteria),
+	MERCHANT_STR(nmid), MERCHANT_STR(mcc),
+};
+static const struct {
+	size_t offset, size;
+} merchant_profile_strs[] = {
+	MERCHANT_STR(category), MERCHANT_STR(description), MERCHANT_STR(address), MERCHANT_STR(phone),
+	MERCHANT_STR(hours), MERCHANT_STR(bank_code), MERCHANT_STR(bank_account), MERCHANT_STR(bank_name),
+};
+#define MERCHANT_NSTRS (sizeof(merchant_strs) / sizeof(merchant_strs[0]))
+#define MERCHANT_NPROFILE (sizeof(merchant_profile_strs) / sizeof(merchant_profile_strs[0]))
+
 int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchant *out)
 {
 	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, v;
 	struct record_reader r;
+	uint64_t status;
 	int rc;
 	merchant_key(key, id);
 	rc = mdb_get(txn, m->dbi, &k, &v);
@@ -89,17 +138,57 @@ int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchan
 		return store_status_from_mdb(rc);
 	if (record_reader_open(&r, v.mv_data, v.mv_size, MERCHANT_VERSION, MERCHANT_FIELDS) != RECORD_OK)
 		return STORE_ECORRUPT;
+	/* Version 1 records (before stores had a state) are not read: see docs/api.md, "Stores". */
+	if (r.version != MERCHANT_VERSION) {
+		record_reader_free(&r);
+		return STORE_ECORRUPT;
+	}
 	memset(out, 0, sizeof(*out));
 	out->id = id;
-	if (record_get_u64(&r, &out->owner_user_id) || record_get_str(&r, out->name, sizeof(out->name), NULL) ||
-	    record_get_str(&r, out->city, sizeof(out->city), NULL) ||
-	    record_get_str(&r, out->postal_code, sizeof(out->postal_code), NULL) ||
-	    record_get_str(&r, out->criteria, sizeof(out->criteria), NULL) ||
-	    record_get_str(&r, out->nmid, sizeof(out->nmid), NULL) ||
-	    record_get_str(&r, out->mcc, sizeof(out->mcc), NULL) || record_get_i64(&r, &out->created_ms) ||
-	    record_get_bin_exact(&r, out->payable.b, 16))
-		rc = STORE_ECORRUPT;
+	rc = record_get_u64(&r, &out->owner_user_id);
+	for (size_t i = 0; rc == 0 && i < MERCHANT_NSTRS; i++)
+		rc = record_get_str(&r, (char *)out + merchant_strs[i].offset, merchant_strs[i].size, NULL);
+	if (rc == 0)
+		rc = record_get_i64(&r, &out->created_ms);
+	if (rc == 0)
+		rc = record_get_bin_exact(&r, out->payable.b, 16);
+	for (size_t i = 0; rc == 0 && i < MERCHANT_NPROFILE; i++)
+		rc = record_get_str(&r, (char *)out + merchant_profile_strs[i].offset, merchant_profile_strs[i].size,
+				    NULL);
+	if (rc == 0 && (rc = record_get_u64(&r, &status)) == 0)
+		rc = record_get_i64(&r, &out->status_ms);
+	out->status = (uint8_t)status;
 	record_reader_free(&r);
+	return rc == 0 ? STORE_OK : STORE_ECORRUPT;
+}
+
+/* Writes the record (flags: MDB_APPEND for a new store, 0 for an update). */
+static int merchant_put(struct merchants *m, MDB_txn *txn, const struct merchant *mc, unsigned flags)
+{
+	struct record_writer w;
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key }, v;
+	size_t len;
+	int rc;
+	record_writer_init(&w, MERCHANT_VERSION, MERCHANT_FIELDS);
+	record_put_u64(&w, mc->owner_user_id);
+	for (size_t i = 0; i < MERCHANT_NSTRS; i++) {
+		const char *str = (const char *)mc + merchant_strs[i].offset;
+		record_put_str(&w, str, strlen(str));
+	}
+	record_put_i64(&w, mc->created_ms);
+	record_put_bin(&w, mc->payable.b, 16);
+	for (size_t i = 0; i < MERCHANT_NPROFILE; i++) {
+		const char *str = (const char *)mc + merchant_profile_strs[i].offset;
+		record_put_str(&w, str, strlen(str));
+	}
+	record_put_u64(&w, mc->status);
+	record_put_i64(&w, mc->status_ms);
+	v.mv_data = (void *)record_data(&w, &len);
+	v.mv_size = len;
+	merchant_key(key, mc->id);
+	rc = v.mv_data ? mdb_put(txn, m->dbi, &k, &v, flags) : STORE_ENOMEM;
+	record_writer_free(&w);
 	return rc;
 }
 
@@ -152,21 +241,223 @@ int merchants_static_qris(const struct merchant *mc, char *out, size_t cap)
 	return qris_encode(&root, out, cap, &len);
 }
 
+/* --- fields --- */
+
+enum merchant_check { CHECK_TEXT, CHECK_QRIS, CHECK_DIGITS, CHECK_CRITERIA, CHECK_PHONE };
+
+/* Every field a client may send: where it goes, its bounds, its check, and whether a new store needs it. */
+static const struct merchant_field {
+	const char *key;
+	size_t offset, max;
+	size_t min;
+	enum merchant_check check;
+	bool required;
+} merchant_fields[] = {
+	{ "name", offsetof(struct merchant, name), MERCHANT_NAME_MAX, 1, CHECK_QRIS, true },
+	{ "city", offsetof(struct merchant, city), MERCHANT_CITY_MAX, 1, CHECK_QRIS, true },
+	{ "postal_code", offsetof(struct merchant, postal_code), MERCHANT_POSTAL_MAX, 1, CHECK_DIGITS, true },
+	{ "criteria", offsetof(struct merchant, criteria), 3, 3, CHECK_CRITERIA, true },
+	{ "nmid", offsetof(struct merchant, nmid), MERCHANT_NMID_MAX, 1, CHECK_QRIS, true },
+	{ "mcc", offsetof(struct merchant, mcc), 4, 4, CHECK_DIGITS, false },
+	{ "category", offsetof(struct merchant, category), MERCHANT_CATEGORY_MAX, 1, CHECK_TEXT, false },
+	{ "description", offsetof(struct merchant, description), MERCHANT_DESCRIPTION_MAX, 0, CHECK_TEXT, false },
+	{ "address", offsetof(struct merchant, address), MERCHANT_ADDRESS_MAX, 0, CHECK_TEXT, false },
+	{ "phone", offsetof(struct merchant, phone), MERCHANT_PHONE_MAX, 0, CHECK_PHONE, false },
+	{ "hours", offsetof(struct merchant, hours), MERCHANT_HOURS_MAX, 0, CHECK_TEXT, false },
+	{ "bank_code", offsetof(struct merchant, bank_code), MERCHANT_BANK_CODE_MAX, 0, CHECK_QRIS, false },
+	{ "bank_account", offsetof(struct merchant, bank_account), MERCHANT_BANK_ACCOUNT_MAX, 0, CHECK_DIGITS, false },
+	{ "bank_name", offsetof(struct merchant, bank_name), MERCHANT_BANK_NAME_MAX, 0, CHECK_TEXT, false },
+};
+#define MERCHANT_NFIELDS (sizeof(merchant_fields) / sizeof(merchant_fields[0]))
+
+/* True when every character is a digit. */
+static bool merchant_digits(const char *s)
+{
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* QRIS text: printable ASCII without '|'. */
+static bool merchant_qris_text(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '|')
+			return false;
+	return true;
+}
+
+/* Free text: no control characters (UTF-8 beyond ASCII is welcome). */
+static bool merchant_plain_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static const char *merchant_check_text(enum merchant_check check, const char *v)
+{
+	switch (check) {
+	case CHECK_QRIS: return merchant_qris_text(v) ? NULL : "must be printable ASCII without '|'";
+	case CHECK_DIGITS: return merchant_digits(v) ? NULL : "must be digits";
+	case CHECK_CRITERIA:
+		return strcmp(v, "UMI") && strcmp(v, "UKE") && strcmp(v, "UME") && strcmp(v, "UBE") ?
+			       "must be UMI, UKE, UME or UBE" : NULL;
+	case CHECK_PHONE:
+		return v[0] && (v[0] == '+' ? merchant_digits(v + 1) && v[1] : merchant_digits(v)) ? NULL :
+		       v[0] ? "must be digits, optionally after a leading +" : NULL;
+	case CHECK_TEXT: return merchant_plain_text(v) ? NULL : "must not hold control characters";
+	}
+	return NULL;
+}
+
+/*
+ * Copies the body's fields into mc, checking each; `creating` requires the
+ * required ones. `extra` names one more key the caller reads itself (or
+ * NULL); any other key is refused. Returns 0, or -1 with c filled.
+ */
+static int merchant_take_fields(struct body_check *c, json_t *body, bool creating, const char *extra,
+				struct merchant *mc)
+{
+	const char *key;
+	json_t *val;
+	json_object_foreach(body, key, val) {
+		size_t i;
+		(void)val;
+		for (i = 0; i < MERCHANT_NFIELDS && strcmp(merchant_fields[i].key, key) != 0; i++)
+			;
+		if (i == MERCHANT_NFIELDS && !(extra && strcmp(key, extra) == 0)) {
+			body_fail(c, key, "is not a field of a store");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < MERCHANT_NFIELDS; i++) {
+		const struct merchant_field *f = &merchant_fields[i];
+		const char *v = body_str(c, body, f->key, creating && f->required, f->min, f->max), *why;
+		if (c->failed)
+			return -1;
+		if (!v)
+			continue;
+		if ((why = merchant_check_text(f->check, v)) != NULL) {
+			body_fail(c, f->key, why);
+			return -1;
+		}
+		snprintf((char *)mc + f->offset, f->max + 1, "%s", v);
+	}
+	return 0;
+}
+
+static void merchant_reply_invalid(struct httpd_req *req, const struct body_check *c)
+{
+	if (strcmp(c->reason, "is not a field of a store") == 0)
+		httpd_reply_error(req, 400, "unknown_field", "%s %s", c->field, c->reason);
+	else
+		httpd_reply_error(req, 400, "invalid_field", "%s %s", c->field, c->reason);
+}
+
+/* --- JSON --- */
+
+static void merchant_time_text(int64_t ms, char *out, size_t cap)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+}
+
+/* The store as JSON; `full` adds what only its owner and admins see (bank, ledger account). */
+static json_t *merchant_json(const struct merchant *mc, bool full)
+{
+	char payable[33], created[64], changed[64], url[64];
+	json_t *j;
+	merchant_time_text(mc->created_ms, created, sizeof(created));
+	merchant_time_text(mc->status_ms, changed, sizeof(changed));
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:n, s:i}, s:s, s:s, s:s}", "id",
+		      (json_int_t)mc->id, "name", mc->name, "category", mc->category, "description", mc->description,
+		      "address", mc->address, "city", mc->city, "postal_code", mc->postal_code, "phone", mc->phone,
+		      "whatsapp", mc->phone, "hours", mc->hours, "rating", "average", "count", 0, "status",
+		      merchants_status_name(mc->status), "created_at", created, "status_changed_at", changed);
+	if (!j)
+		return NULL;
+	snprintf(url, sizeof(url), "/api/v1/merchants/%llu/products", (unsigned long long)mc->id);
+	json_object_set_new(j, "products_url", json_string(url));
+	if (full) {
+		ledger_id_hex(&mc->payable, payable, sizeof(payable));
+		json_object_set_new(j, "owner_user_id", json_integer((json_int_t)mc->owner_user_id));
+		json_object_set_new(j, "criteria", json_string(mc->criteria));
+		json_object_set_new(j, "nmid", json_string(mc->nmid));
+		json_object_set_new(j, "mcc", json_string(mc->mcc));
+		json_object_set_new(j, "bank_code", json_string(mc->bank_code));
+		json_object_set_new(j, "bank_account", json_string(mc->bank_account));
+		json_object_set_new(j, "bank_name", json_string(mc->bank_name));
+		json_object_set_new(j, "payable_account", json_string(payable));
+	}
+	return j;
+}
+
 /* --- registration --- */
+
+static void merchant_owner_key(uint8_t key[16], uint64_t owner, uint64_t id)
+{
+	merchant_key(key, owner);
+	merchant_key(key + 8, id);
+}
+
+/* How many stores `owner` has, up to MERCHANT_OWNED_MAX + 1. */
+static int merchant_count_owned(struct merchants *m, MDB_txn *txn, uint64_t owner, size_t *n)
+{
+	uint8_t key[16];
+	MDB_val k = { sizeof(key), key }, v;
+	MDB_cursor *cur;
+	int rc;
+	*n = 0;
+	merchant_owner_key(key, owner, 0);
+	if ((rc = mdb_cursor_open(txn, m->by_owner, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && *n <= MERCHANT_OWNED_MAX;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || merchant_key_id(k.mv_data) != owner)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+}
 
 static int merchant_apply_insert(MDB_txn *txn, void *arg)
 {
 	struct merchant_op *op = arg;
 	struct merchant *mc = &op->mc;
-	struct record_writer w;
 	struct ledger_account acct = { 0 };
+	struct idem_entry seen;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	uint8_t key[8];
-	size_t len;
+	uint8_t okey[16];
+	size_t owned;
 	int rc;
 
 	op->result = LEDGER_R_OK;
+	op->replay = false;
+	op->refused = false;
+	rc = idem_lookup(op->m->idem, txn, &op->idem, &seen);
+	if (rc == IDEM_REPLAY || rc == IDEM_CONFLICT) {
+		op->replay = true;
+		op->refused = rc == IDEM_CONFLICT;
+		mc->id = seen.ref_len == 8 ? merchant_key_id(seen.ref) : 0;
+		op->status = seen.status;
+		return 0;
+	}
+	if (rc != IDEM_NEW)
+		return rc;
+	if ((rc = merchant_count_owned(op->m, txn, mc->owner_user_id, &owned)) != 0)
+		return rc;
+	if (owned >= MERCHANT_OWNED_MAX) {
+		op->refused = true;
+		return 0;
+	}
 	rc = mdb_cursor_open(txn, op->m->dbi, &cur);
 	if (rc != 0)
 		return rc;
@@ -192,42 +483,47 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 	if (op->result != LEDGER_R_OK)
 		return STORE_EINVAL;
 	mc->payable = acct.id;
-
-	record_writer_init(&w, MERCHANT_VERSION, MERCHANT_FIELDS);
-	record_put_u64(&w, mc->owner_user_id);
-	record_put_str(&w, mc->name, strlen(mc->name));
-	record_put_str(&w, mc->city, strlen(mc->city));
-	record_put_str(&w, mc->postal_code, strlen(mc->postal_code));
-	record_put_str(&w, mc->criteria, strlen(mc->criteria));
-	record_put_str(&w, mc->nmid, strlen(mc->nmid));
-	record_put_str(&w, mc->mcc, strlen(mc->mcc));
-	record_put_i64(&w, mc->created_ms);
-	record_put_bin(&w, mc->payable.b, 16);
-	v.mv_data = (void *)record_data(&w, &len);
-	v.mv_size = len;
-	merchant_key(key, mc->id);
-	k.mv_size = sizeof(key);
-	k.mv_data = key;
-	rc = v.mv_data ? mdb_put(txn, op->m->dbi, &k, &v, MDB_APPEND) : STORE_ENOMEM;
-	record_writer_free(&w);
-	return rc;
+	if ((rc = merchant_put(op->m, txn, mc, MDB_APPEND)) != 0)
+		return rc;
+	merchant_owner_key(okey, mc->owner_user_id, mc->id);
+	k.mv_size = sizeof(okey);
+	k.mv_data = okey;
+	v.mv_size = 0;
+	v.mv_data = okey;
+	if ((rc = mdb_put(txn, op->m->by_owner, &k, &v, 0)) != 0)
+		return rc;
+	merchant_key(okey, mc->id);
+	return idem_save(op->m->idem, txn, &op->idem, 201, okey, 8, mc->created_ms);
 }
 
-static json_t *merchant_json(const struct merchant *mc)
+/* Replies with the store as it is now (a replay of a registration). */
+static void merchant_reply_current(struct merchants *m, struct httpd_req *req, uint64_t id, int status)
 {
-	char payable[33];
-	ledger_id_hex(&mc->payable, payable, sizeof(payable));
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)mc->id,
-			 "owner_user_id", (json_int_t)mc->owner_user_id, "name", mc->name, "city", mc->city,
-			 "postal_code", mc->postal_code, "criteria", mc->criteria, "nmid", mc->nmid, "mcc", mc->mcc,
-			 "payable_account", payable);
+	struct merchant mc;
+	MDB_txn *txn;
+	int rc = store_read_begin(m->store, &txn);
+	if (rc == STORE_OK) {
+		rc = merchants_get(m, txn, id, &mc);
+		store_read_end(m->store, txn);
+	}
+	if (rc != STORE_OK)
+		httpd_reply_store_error(req, rc);
+	else
+		httpd_reply_json(req, status, merchant_json(&mc, true));
 }
 
 static void merchant_insert_done(int status, void *arg)
 {
 	struct merchant_op *op = arg;
-	if (status == STORE_OK)
-		httpd_reply_json(op->req, 201, merchant_json(&op->mc));
+	if (status == STORE_OK && op->replay && op->refused)
+		idem_reply_conflict(op->req);
+	else if (status == STORE_OK && op->replay)
+		merchant_reply_current(op->m, op->req, op->mc.id, op->status);
+	else if (status == STORE_OK && op->refused)
+		httpd_reply_error(op->req, 409, "too_many_stores", "one user may register at most %d stores",
+				  MERCHANT_OWNED_MAX);
+	else if (status == STORE_OK)
+		httpd_reply_json(op->req, 201, merchant_json(&op->mc, true));
 	else if (op->result != LEDGER_R_OK)
 		httpd_reply_error(op->req, 500, "internal", "the merchant's account could not be made (%s)",
 				  ledger_result_name(op->result));
@@ -236,85 +532,70 @@ static void merchant_insert_done(int status, void *arg)
 	free(op);
 }
 
-/* True when every character is a digit. */
-static bool merchant_digits(const char *s)
+/*
+ * Registers a store: by an admin for owner_user_id (verified at once), or by
+ * a merchant for themselves (pending until verified).
+ */
+static void merchant_register(struct merchants *m, struct httpd_req *req, bool by_admin)
 {
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* QRIS text: printable ASCII without '|'. */
-static bool merchant_qris_text(const char *s)
-{
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e || *s == '|')
-			return false;
-	return true;
-}
-
-static void merchant_handle_create(struct httpd_req *req, void *ctx)
-{
-	struct merchants *m = ctx;
+	const struct httpd_principal *who = httpd_principal(req);
 	struct body_check c = { 0 };
 	struct merchant_op *op;
 	json_t *body;
-	const char *name, *city, *postal, *criteria, *nmid, *mcc;
 	int64_t owner;
 	int rc;
 
 	if (httpd_json_body(req, &body) != 0)
 		return;
-	name = body_str(&c, body, "name", true, 1, MERCHANT_NAME_MAX);
-	owner = body_int(&c, body, "owner_user_id", true, 1, INT64_MAX, 0);
-	city = body_str(&c, body, "city", true, 1, MERCHANT_CITY_MAX);
-	postal = body_str(&c, body, "postal_code", true, 1, MERCHANT_POSTAL_MAX);
-	criteria = body_str(&c, body, "criteria", true, 3, 3);
-	nmid = body_str(&c, body, "nmid", true, 1, MERCHANT_NMID_MAX);
-	mcc = body_str(&c, body, "mcc", false, 4, 4);
-	if (!c.failed && !merchant_qris_text(name))
-		body_fail(&c, "name", "must be printable ASCII without '|'");
-	if (!c.failed && !merchant_qris_text(city))
-		body_fail(&c, "city", "must be printable ASCII without '|'");
-	if (!c.failed && !merchant_digits(postal))
-		body_fail(&c, "postal_code", "must be digits");
-	if (!c.failed && strcmp(criteria, "UMI") && strcmp(criteria, "UKE") && strcmp(criteria, "UME") &&
-	    strcmp(criteria, "UBE"))
-		body_fail(&c, "criteria", "must be UMI, UKE, UME or UBE");
-	if (!c.failed && !merchant_qris_text(nmid))
-		body_fail(&c, "nmid", "must be printable ASCII");
-	if (!c.failed && mcc && !merchant_digits(mcc))
-		body_fail(&c, "mcc", "must be 4 digits");
-	if (c.failed) {
-		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
-		return;
-	}
 	op = calloc(1, sizeof(*op));
 	if (!op) {
 		httpd_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
+	if (merchant_take_fields(&c, body, true, by_admin ? "owner_user_id" : NULL, &op->mc) != 0) {
+		merchant_reply_invalid(req, &c);
+		goto free_op;
+	}
+	owner = by_admin ? body_int(&c, body, "owner_user_id", true, 1, INT64_MAX, 0) : (int64_t)who->user_id;
+	if (c.failed) {
+		merchant_reply_invalid(req, &c);
+		goto free_op;
+	}
+	if (idem_begin(req, by_admin ? "admin-merchants" : "merchants", &op->idem) != 0)
+		goto free_op;
 	op->m = m;
 	op->req = req;
 	op->mc.owner_user_id = (uint64_t)owner;
-	strcpy(op->mc.name, name);
-	strcpy(op->mc.city, city);
-	strcpy(op->mc.postal_code, postal);
-	strcpy(op->mc.criteria, criteria);
-	strcpy(op->mc.nmid, nmid);
 	/* 5411: grocery stores, supermarkets (the common case for UMKM food sellers). */
-	strcpy(op->mc.mcc, mcc ? mcc : "5411");
-	op->mc.created_ms = merchant_now_ms();
+	if (!op->mc.mcc[0])
+		strcpy(op->mc.mcc, "5411");
+	op->mc.created_ms = op->mc.status_ms = clock_now_ms();
+	op->mc.status = by_admin ? MERCHANT_VERIFIED : MERCHANT_PENDING;
 	rc = store_submit(m->store, merchant_apply_insert, merchant_insert_done, op);
-	if (rc != STORE_OK) {
-		httpd_reply_store_error(req, rc);
-		free(op);
-	}
+	if (rc == STORE_OK)
+		return;
+	httpd_reply_store_error(req, rc);
+free_op:
+	free(op);
 }
 
-/* Loads the merchant named by {id} that the caller may manage; replies and returns -1 otherwise. */
-static int merchant_for_caller(struct merchants *m, struct httpd_req *req, struct merchant *out)
+static void merchant_handle_create(struct httpd_req *req, void *ctx)
+{
+	merchant_register(ctx, req, true);
+}
+
+static void merchant_handle_register(struct httpd_req *req, void *ctx)
+{
+	merchant_register(ctx, req, false);
+}
+
+/* --- reading --- */
+
+/*
+ * Loads the store named by {id}. OUT: *out. Replies (404 or a store error)
+ * and returns -1 when there is none.
+ */
+static int merchant_load_param(struct merchants *m, struct httpd_req *req, struct merchant *out)
 {
 	uint64_t id;
 	MDB_txn *txn;
@@ -336,6 +617,14 @@ static int merchant_for_caller(struct merchants *m, struct httpd_req *req, struc
 		httpd_reply_store_error(req, rc);
 		return -1;
 	}
+	return 0;
+}
+
+/* Loads the merchant named by {id} that the caller may manage; replies and returns -1 otherwise. */
+static int merchant_for_caller(struct merchants *m, struct httpd_req *req, struct merchant *out)
+{
+	if (merchant_load_param(m, req, out) != 0)
+		return -1;
 	if (!merchants_may_manage(out, httpd_principal(req))) {
 		httpd_reply_error(req, 403, "forbidden", "not your store");
 		return -1;
@@ -374,14 +663,251 @@ static void merchant_handle_qris_svg(struct httpd_req *req, void *ctx)
 	free(svg);
 }
 
+/* The public store page: verified stores for everyone; any store for its owner and admins. */
+static void merchant_handle_get(struct httpd_req *req, void *ctx)
+{
+	struct merchant mc;
+	bool manager;
+	if (merchant_load_param(ctx, req, &mc) != 0)
+		return;
+	manager = merchants_may_manage(&mc, httpd_principal(req));
+	if (!manager && !merchants_is_selling(&mc)) {
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		return;
+	}
+	httpd_reply_json(req, 200, merchant_json(&mc, manager));
+}
+
+/*
+ * Lists stores by id from `after` (exclusive): verified ones, or the owner's
+ * in every state when owner != 0. Reads at most MERCHANT_SCAN_MAX records.
+ */
+static void merchant_list(struct merchants *m, struct httpd_req *req, uint64_t owner)
+{
+	const char *after_text = httpd_query(req, "cursor"), *limit_text = httpd_query(req, "limit");
+	uint64_t after = 0, last = 0;
+	long limit = 20;
+	char *end;
+	uint8_t key[16];
+	MDB_val k = { 8, key }, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	json_t *items = json_array(), *reply;
+	size_t scanned = 0;
+	bool more = false;
+	int rc;
+
+	if (after_text) {
+		errno = 0;
+		after = strtoull(after_text, &end, 10);
+		if (errno || end == after_text || *end || after_text[0] == '-') {
+			httpd_reply_error(req, 400, "invalid_field", "cursor is not a cursor of this list");
+			goto free_items;
+		}
+	}
+	if (limit_text) {
+		limit = strtol(limit_text, &end, 10);
+		if (end == limit_text || *end || limit < 1 || limit > MERCHANT_LIST_MAX) {
+			httpd_reply_error(req, 400, "invalid_field", "limit must be 1 to %d", MERCHANT_LIST_MAX);
+			goto free_items;
+		}
+	}
+	if ((rc = store_read_begin(m->store, &txn)) != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		goto free_items;
+	}
+	if (owner) {
+		merchant_owner_key(key, owner, after + 1);
+		k.mv_size = 16;
+	} else {
+		merchant_key(key, after + 1);
+	}
+	rc = mdb_cursor_open(txn, owner ? m->by_owner : m->dbi, &cur);
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct merchant mc;
+		uint64_t id;
+		if (owner && (k.mv_size != 16 || merchant_key_id(k.mv_data) != owner))
+			break;
+		id = merchant_key_id((const uint8_t *)k.mv_data + (owner ? 8 : 0));
+		if ((int64_t)json_array_size(items) == limit || ++scanned > MERCHANT_SCAN_MAX) {
+			more = true;
+			break;
+		}
+		last = id;
+		if ((rc = merchants_get(m, txn, id, &mc)) != STORE_OK)
+			break;
+		if (owner || merchants_is_selling(&mc))
+			json_array_append_new(items, merchant_json(&mc, owner != 0));
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(m->store, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND && !more) {
+		httpd_reply_store_error(req, store_status_from_mdb(rc));
+		goto free_items;
+	}
+	reply = json_pack("{s:o}", "items", items);
+	if (more) {
+		char next[24];
+		snprintf(next, sizeof(next), "%llu", (unsigned long long)last);
+		json_object_set_new(reply, "next_cursor", json_string(next));
+	} else {
+		json_object_set_new(reply, "next_cursor", json_null());
+	}
+	httpd_reply_json(req, 200, reply);
+	return;
+free_items:
+	json_decref(items);
+}
+
+static void merchant_handle_list(struct httpd_req *req, void *ctx)
+{
+	merchant_list(ctx, req, 0);
+}
+
+static void merchant_handle_mine(struct httpd_req *req, void *ctx)
+{
+	merchant_list(ctx, req, httpd_principal(req)->user_id);
+}
+
+/* --- edits and status changes --- */
+
+static int merchant_apply_edit(MDB_txn *txn, void *arg)
+{
+	struct merchant_op *op = arg;
+	struct body_check c = { 0 };
+	int rc = merchants_get(op->m, txn, op->mc.id, &op->mc);
+	if (rc != 0)
+		return rc;
+	/* Checked on the loop already; applied to the stored record so concurrent edits both land. */
+	if (merchant_take_fields(&c, op->changes, false, NULL, &op->mc) != 0)
+		return STORE_EINVAL;
+	return merchant_put(op->m, txn, &op->mc, 0);
+}
+
+static int merchant_apply_status(MDB_txn *txn, void *arg)
+{
+	struct merchant_op *op = arg;
+	struct merchant *mc = &op->mc;
+	int rc = merchants_get(op->m, txn, mc->id, mc);
+	if (rc != 0)
+		return rc;
+	op->was = mc->status;
+	op->refused = !((op->to == MERCHANT_VERIFIED && mc->status == MERCHANT_PENDING) ||
+			(op->to == MERCHANT_SUSPENDED && mc->status != MERCHANT_SUSPENDED) ||
+			(op->to == MERCHANT_PENDING && mc->status == MERCHANT_SUSPENDED));
+	if (op->refused)
+		return 0;
+	/* Reinstating returns a store to where it was before: verified. */
+	mc->status = op->to == MERCHANT_PENDING ? MERCHANT_VERIFIED : op->to;
+	mc->status_ms = clock_now_ms();
+	if (op->m->on_status && (rc = op->m->on_status(txn, mc, op->was, op->m->on_status_ctx)) != 0)
+		return rc;
+	return merchant_put(op->m, txn, mc, 0);
+}
+
+static void merchant_change_done(int status, void *arg)
+{
+	struct merchant_op *op = arg;
+	if (status == STORE_OK && op->refused)
+		httpd_reply_error(op->req, 409, "invalid_state", "the store is %s", merchants_status_name(op->was));
+	else if (status == STORE_OK)
+		httpd_reply_json(op->req, 200, merchant_json(&op->mc, true));
+	else if (status == STORE_ENOTFOUND)
+		httpd_reply_error(op->req, 404, "not_found", "no such merchant");
+	else
+		httpd_reply_store_error(op->req, status);
+	json_decref(op->changes);
+	free(op);
+}
+
+static void merchant_submit_change(struct merchants *m, struct httpd_req *req, uint64_t id, json_t *changes,
+				   uint8_t to)
+{
+	struct merchant_op *op = calloc(1, sizeof(*op));
+	int rc;
+	if (!op) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	op->m = m;
+	op->req = req;
+	op->mc.id = id;
+	op->to = to;
+	op->changes = json_incref(changes);
+	rc = store_submit(m->store, changes ? merchant_apply_edit : merchant_apply_status, merchant_change_done, op);
+	if (rc != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		json_decref(op->changes);
+		free(op);
+	}
+}
+
+static void merchant_handle_edit(struct httpd_req *req, void *ctx)
+{
+	struct body_check c = { 0 };
+	struct merchant mc, scratch;
+	json_t *body;
+	if (httpd_json_body(req, &body) != 0 || merchant_for_caller(ctx, req, &mc) != 0)
+		return;
+	if (merchant_take_fields(&c, body, false, NULL, &scratch) != 0) {
+		merchant_reply_invalid(req, &c);
+		return;
+	}
+	merchant_submit_change(ctx, req, mc.id, body, 0);
+}
+
+static void merchant_status_change(struct httpd_req *req, struct merchants *m, uint8_t to)
+{
+	uint64_t id;
+	if (httpd_param_u64(req, "id", &id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		return;
+	}
+	merchant_submit_change(m, req, id, NULL, to);
+}
+
+static void merchant_handle_verify(struct httpd_req *req, void *ctx)
+{
+	merchant_status_change(req, ctx, MERCHANT_VERIFIED);
+}
+
+static void merchant_handle_suspend(struct httpd_req *req, void *ctx)
+{
+	merchant_status_change(req, ctx, MERCHANT_SUSPENDED);
+}
+
+/* Asks for the way back from suspended (MERCHANT_PENDING as the target means "reinstate"). */
+static void merchant_handle_reinstate(struct httpd_req *req, void *ctx)
+{
+	merchant_status_change(req, ctx, MERCHANT_PENDING);
+}
+
 int merchants_attach(struct merchants *m, struct httpd *h)
 {
-	int rc;
-	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/admin/merchants", ROLE_ADMIN, merchant_handle_create, m)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/qris", ROLE_MERCHANT | ROLE_ADMIN,
-			      merchant_handle_qris, m)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/qris.svg", ROLE_MERCHANT | ROLE_ADMIN,
-			      merchant_handle_qris_svg, m)))
-		return rc;
+	static const struct {
+		unsigned method;
+		const char *path;
+		unsigned roles;
+		httpd_handler_fn fn;
+	} routes[] = {
+		{ ROUTER_POST, "/api/v1/merchants", ROLE_MERCHANT, merchant_handle_register },
+		{ ROUTER_GET, "/api/v1/merchants", ROLE_PUBLIC, merchant_handle_list },
+		{ ROUTER_GET, "/api/v1/merchants/{id}", ROLE_PUBLIC, merchant_handle_get },
+		{ ROUTER_PUT, "/api/v1/merchants/{id}", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_edit },
+		{ ROUTER_GET, "/api/v1/me/merchants", ROLE_MERCHANT, merchant_handle_mine },
+		{ ROUTER_POST, "/api/v1/admin/merchants", ROLE_ADMIN, merchant_handle_create },
+		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/verify", ROLE_ADMIN, merchant_handle_verify },
+		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/suspend", ROLE_ADMIN, merchant_handle_suspend },
+		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/reinstate", ROLE_ADMIN, merchant_handle_reinstate },
+		{ ROUTER_GET, "/api/v1/merchants/{id}/qris", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_qris },
+		{ ROUTER_GET, "/api/v1/merchants/{id}/qris.svg", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_qris_svg },
+	};
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		int rc = httpd_route(h, routes[i].method, routes[i].path, routes[i].roles, routes[i].fn, m);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }

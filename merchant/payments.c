@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "body.h"
+#include "clock.h"
 #include "httpd.h"
 #include "log.h"
 #include "merchants.h"
@@ -81,6 +82,10 @@ struct payments {
 	struct event *sweep_timer, *keepalive_timer;
 	bool sweeping;
 	struct payment_sub *subs;
+	payments_order_fn on_order;
+	void *on_order_ctx;
+	payments_payout_fn on_payout;
+	void *on_payout_ctx;
 };
 
 /* What one store job did, for its done callback. */
@@ -93,13 +98,6 @@ enum job_outcome {
 };
 
 /* --- small helpers --- */
-
-static int64_t pay_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pay_u64_key(uint8_t out[8], uint64_t v)
 {
@@ -187,7 +185,7 @@ static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
 	MDB_val k = { 16, pay->id.b }, v;
 	size_t len;
 	int rc;
-	pay->updated_ms = pay_now_ms();
+	pay->updated_ms = clock_now_ms();
 	record_writer_init(&w, PAYMENT_VERSION, PAYMENT_FIELDS + (uint32_t)pay->nhist * PAYMENT_HISTORY_FIELDS);
 	record_put_u64(&w, pay->kind);
 	record_put_u64(&w, pay->merchant_id);
@@ -235,7 +233,7 @@ static void pay_history(struct payment *pay, const char *source, const char *eve
 		pay->nhist--;
 	}
 	e = &pay->hist[pay->nhist++];
-	e->at_ms = pay_now_ms();
+	e->at_ms = clock_now_ms();
 	snprintf(e->source, sizeof(e->source), "%s", source);
 	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
 	e->state = (uint8_t)state;
@@ -262,6 +260,20 @@ static int pay_watch(struct payments *p, MDB_txn *txn, const struct ledger_id *i
 	pay_u64_key(key, (uint64_t)due_ms);
 	memcpy(key + 8, id->b, 16);
 	return mdb_put(txn, p->watch, &k, &v, 0);
+}
+
+/* Tells the orders module about an order payment's change, in the change's transaction. */
+static int pay_tell_orders(struct payments *p, MDB_txn *txn, const struct payment *pay)
+{
+	struct payments_order_change c;
+	if (pay->kind != PAYMENT_ORDER || !p->on_order)
+		return 0;
+	c.payment_id = pay->id;
+	c.group_id = pay->order_ref;
+	c.state = (enum pay_state)pay->state;
+	c.amount = pay->amount;
+	c.at_ms = clock_now_ms();
+	return p->on_order(txn, &c, p->on_order_ctx);
 }
 
 /* --- ledger postings --- */
@@ -425,6 +437,8 @@ struct pay_job {
 	struct payment pay;                  /* the payment after the job */
 	enum job_outcome outcome;
 	bool needs_refund;                   /* paid late: give the money back */
+	payments_refund_fn done;             /* a module's refund waits for it; else NULL */
+	void *done_arg;
 };
 
 /*
@@ -469,6 +483,8 @@ static int pay_transition(struct payments *p, MDB_txn *txn, struct pay_job *job,
 		job->needs_refund = pay->late;
 		job->outcome = OUTCOME_APPLIED;
 		snprintf(note, cap, pay->late ? "paid after it ended: to be refunded" : "paid");
+		if (!pay->late)
+			rc = pay_tell_orders(p, txn, pay);
 		break;
 	case PAY_STATE_EXPIRED:
 	case PAY_STATE_CANCELLED:
@@ -478,6 +494,7 @@ static int pay_transition(struct payments *p, MDB_txn *txn, struct pay_job *job,
 		pay->state = (uint8_t)ev->state;
 		job->outcome = OUTCOME_APPLIED;
 		snprintf(note, cap, "%s", pay_state_name(ev->state));
+		rc = pay_tell_orders(p, txn, pay);
 		break;
 	case PAY_STATE_REFUNDED:
 	case PAY_STATE_PARTIALLY_REFUNDED: {
@@ -610,6 +627,11 @@ static void pay_handle_webhook(struct httpd_req *req, void *ctx)
 	}
 	in.body = httpd_body(req, &in.body_len);
 	rc = pay_parse_webhook(p->gw, &in, &job->ev);
+	if (rc == PAY_OK && job->ev.kind == PAY_EVENT_PAYOUT && p->on_payout) {
+		p->on_payout(req, &job->ev, p->on_payout_ctx);
+		free(job);
+		return;
+	}
 	if (rc != PAY_OK || job->ev.kind != PAY_EVENT_PAYMENT) {
 		if (rc == PAY_EFORGED)
 			httpd_reply_error(req, 401, "invalid_signature", "the notification does not verify");
@@ -636,6 +658,8 @@ static void pay_handle_webhook(struct httpd_req *req, void *ctx)
 struct pay_call {
 	struct payments *p;
 	struct httpd_req *req;               /* an admin's refund waits for it; else NULL */
+	payments_refund_fn done;             /* or a module's refund; else NULL */
+	void *done_arg;
 	struct payment pay;                  /* as it was when the call began */
 	int64_t amount;
 	char key[48];
@@ -645,6 +669,8 @@ static void pay_event_done(int status, void *arg)
 {
 	struct pay_job *job = arg;
 	pay_after_event(job, status);
+	if (job->done)
+		job->done(status != 0 ? status : job->outcome == OUTCOME_REFUSED ? PAYMENTS_ESTATE : 0, job->done_arg);
 	if (job->req) {
 		if (status != 0)
 			httpd_reply_store_error(job->req, status);
@@ -656,16 +682,21 @@ static void pay_event_done(int status, void *arg)
 	free(job);
 }
 
-/* Queues the event; replies to req (if any) when it is stored. Takes over nothing. */
-static void pay_submit_event(struct payments *p, struct httpd_req *req, const struct payment *pay,
-			     const char *source, const char *event_id, enum pay_state state, int64_t amount,
-			     int64_t refunded)
+/*
+ * Queues the event; replies to req (if any) when it is stored, or tells
+ * `done` (if any). Takes over nothing.
+ */
+static void pay_submit_event(struct payments *p, struct httpd_req *req, payments_refund_fn done, void *done_arg,
+			     const struct payment *pay, const char *source, const char *event_id, enum pay_state state,
+			     int64_t amount, int64_t refunded)
 {
 	struct pay_job *job = calloc(1, sizeof(*job));
 	int rc = job ? 0 : STORE_ENOMEM;
 	if (job) {
 		job->p = p;
 		job->req = req;
+		job->done = done;
+		job->done_arg = done_arg;
 		ledger_id_hex(&pay->id, job->ev.payment_id, sizeof(job->ev.payment_id));
 		snprintf(job->ev.event_id, sizeof(job->ev.event_id), "%s", event_id);
 		snprintf(job->source, sizeof(job->source), "%s", source);
@@ -680,6 +711,8 @@ static void pay_submit_event(struct payments *p, struct httpd_req *req, const st
 	free(job);
 	if (req)
 		httpd_reply_store_error(req, rc);
+	else if (done)
+		done(rc, done_arg);
 	else
 		log_msg(LOG_WARN, "payments", "an event was not queued: %s", store_strerror(rc));
 }
@@ -694,19 +727,25 @@ static void pay_refund_done(const struct pay_status_res *res, void *arg)
 			httpd_reply_error(call->req, res->error == PAY_EUNAVAILABLE ? 503 : 502,
 					  res->error == PAY_EUNAVAILABLE ? "provider_unavailable" : "provider_error",
 					  "the provider did not refund: %s", res->error_text);
+		if (call->done)
+			call->done(res->error == PAY_EUNAVAILABLE ? PAYMENTS_EUNAVAILABLE : PAYMENTS_EPROVIDER,
+				   call->done_arg);
 	} else {
 		int64_t total = call->pay.refunded + call->amount;
 		snprintf(event_id, sizeof(event_id), "refund:%s", call->key);
-		pay_submit_event(call->p, call->req, &call->pay, "refund", event_id,
+		pay_submit_event(call->p, call->req, call->done, call->done_arg, &call->pay, "refund", event_id,
 				 total >= call->pay.paid_amount ? PAY_STATE_REFUNDED : PAY_STATE_PARTIALLY_REFUNDED, -1,
 				 res->refunded > total ? res->refunded : total);
 	}
 	free(call);
 }
 
-/* Asks the provider for a refund; `key` makes repeats of the same refund one refund. */
-static void pay_refund_call(struct payments *p, struct httpd_req *req, const struct payment *pay, int64_t amount,
-			    const char *key)
+/*
+ * Asks the provider for a refund; `key` makes repeats of the same refund one
+ * refund. The outcome goes to req, or done, or the log.
+ */
+static void pay_refund_call(struct payments *p, struct httpd_req *req, payments_refund_fn done, void *done_arg,
+			    const struct payment *pay, int64_t amount, const char *key)
 {
 	struct pay_call *call = calloc(1, sizeof(*call));
 	char id[33], refund_key[PAY_ID_MAX + 1];
@@ -715,6 +754,8 @@ static void pay_refund_call(struct payments *p, struct httpd_req *req, const str
 	if (call) {
 		call->p = p;
 		call->req = req;
+		call->done = done;
+		call->done_arg = done_arg;
 		call->pay = *pay;
 		call->amount = amount;
 		snprintf(call->key, sizeof(call->key), "%s", key);
@@ -728,11 +769,13 @@ static void pay_refund_call(struct payments *p, struct httpd_req *req, const str
 	free(call);
 	if (req)
 		httpd_reply_error(req, 500, "internal", "the refund could not be started");
+	else if (done)
+		done(PAYMENTS_EPROVIDER, done_arg);
 }
 
 static void pay_start_refund(struct payments *p, const struct payment *pay, int64_t amount, const char *key)
 {
-	pay_refund_call(p, NULL, pay, amount, key);
+	pay_refund_call(p, NULL, NULL, NULL, pay, amount, key);
 }
 
 static void pay_poll_done(const struct pay_status_res *res, void *arg)
@@ -741,7 +784,8 @@ static void pay_poll_done(const struct pay_status_res *res, void *arg)
 	char event_id[PAY_EVENT_ID_MAX];
 	if (res->error == PAY_OK && res->state != PAY_STATE_PENDING) {
 		snprintf(event_id, sizeof(event_id), "poll:%s:%lld", pay_state_name(res->state), (long long)res->refunded);
-		pay_submit_event(call->p, NULL, &call->pay, "poll", event_id, res->state, res->amount, res->refunded);
+		pay_submit_event(call->p, NULL, NULL, NULL, &call->pay, "poll", event_id, res->state, res->amount,
+				 res->refunded);
 	} else if (res->error != PAY_OK) {
 		log_msg(LOG_INFO, "payments", "status poll failed, trying later: %s", res->error_text);
 	}
@@ -812,6 +856,8 @@ static int pay_sweep_one(struct payments *p, MDB_txn *txn, int64_t now, struct s
 		pay->state = PAY_STATE_EXPIRED;
 		pay_history(pay, "local", "expired", PAY_STATE_EXPIRED, -1, "the QR expired");
 		rc = pay_store(p, txn, pay);
+		if (rc == 0)
+			rc = pay_tell_orders(p, txn, pay);
 		if (rc != 0)
 			return rc;
 		it->action = SWEEP_CANCEL;
@@ -891,7 +937,7 @@ static void pay_on_sweep(evutil_socket_t fd, short what, void *arg)
 	if (p->sweeping || !(job = calloc(1, sizeof(*job))))
 		return;
 	job->p = p;
-	job->now = pay_now_ms();
+	job->now = clock_now_ms();
 	if (store_read_begin(p->store, &txn) != 0) {
 		free(job);
 		return;
@@ -1115,6 +1161,11 @@ static void pay_handle_refund(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
 		return;
 	}
+	/* An order's money sits in escrow: it goes back through the order (cancel, complaint). */
+	if (pay.kind == PAYMENT_ORDER) {
+		httpd_reply_error(req, 409, "order_payment", "an order's payment is refunded through its order");
+		return;
+	}
 	if (pay.state != PAY_STATE_PAID && pay.state != PAY_STATE_PARTIALLY_REFUNDED) {
 		httpd_reply_error(req, 409, "invalid_state", "a %s payment cannot be refunded",
 				  pay_state_name((enum pay_state)pay.state));
@@ -1127,14 +1178,16 @@ static void pay_handle_refund(struct httpd_req *req, void *ctx)
 	}
 	/* One refund per refunded total: a retry of the same request refunds nothing twice. */
 	snprintf(key, sizeof(key), "to-%lld", (long long)(pay.refunded + amount));
-	pay_refund_call(p, req, &pay, amount, key);
+	pay_refund_call(p, req, NULL, NULL, &pay, amount, key);
 }
 
 /* --- in-store charges --- */
 
 struct charge_op {
 	struct payments *p;
-	struct httpd_req *req;
+	struct httpd_req *req;               /* a charge's request, or NULL */
+	payments_issue_fn done;              /* or the orders module waiting for the QR */
+	void *done_arg;
 	struct payment pay;
 	int error;                           /* PAY_E* of the provider's answer */
 	char provider_ref[PAY_ID_MAX + 1];
@@ -1142,19 +1195,23 @@ struct charge_op {
 	char error_text[PAY_TEXT_MAX];
 };
 
-static int pay_apply_create(MDB_txn *txn, void *arg)
+/* Stores a new pending payment and the first time to look at it. */
+static int pay_insert(struct payments *p, MDB_txn *txn, struct payment *pay, const char *note)
 {
-	struct charge_op *op = arg;
-	struct payments *p = op->p;
-	struct payment *pay = &op->pay;
 	int64_t first_look = pay->created_ms + p->cfg.reconcile_after_s * 1000;
 	int rc;
 	pay->nevents = 0;
 	pay->nhist = 0;
-	pay_history(pay, "local", "created", PAY_STATE_PENDING, pay->amount, "charge created");
+	pay_history(pay, "local", "created", PAY_STATE_PENDING, pay->amount, note);
 	if ((rc = pay_store(p, txn, pay)) != 0)
 		return rc;
 	return pay_watch(p, txn, &pay->id, first_look < pay->expires_ms ? first_look : pay->expires_ms, 0);
+}
+
+static int pay_apply_create(MDB_txn *txn, void *arg)
+{
+	struct charge_op *op = arg;
+	return pay_insert(op->p, txn, &op->pay, "charge created");
 }
 
 /* Records the provider's answer: the QR, or the failure. */
@@ -1180,6 +1237,13 @@ static int pay_apply_charged(MDB_txn *txn, void *arg)
 static void pay_charged_done(int status, void *arg)
 {
 	struct charge_op *op = arg;
+	if (op->done) {
+		if (status == 0 && op->error != PAY_OK)
+			status = op->error == PAY_EUNAVAILABLE ? PAYMENTS_EUNAVAILABLE : PAYMENTS_EPROVIDER;
+		op->done(status, status == 0 ? pay_json(&op->pay) : NULL, op->done_arg);
+		free(op);
+		return;
+	}
 	if (status != 0)
 		httpd_reply_store_error(op->req, status);
 	else if (op->error == PAY_OK)
@@ -1202,10 +1266,8 @@ static void pay_charge_done(const struct pay_charge_res *res, void *arg)
 	snprintf(op->qr, sizeof(op->qr), "%s", res->qr_string);
 	snprintf(op->error_text, sizeof(op->error_text), "%s", res->error_text);
 	rc = store_submit(op->p->store, pay_apply_charged, pay_charged_done, op);
-	if (rc != STORE_OK) {
-		httpd_reply_store_error(op->req, rc);
-		free(op);
-	}
+	if (rc != STORE_OK)
+		pay_charged_done(rc, op);
 }
 
 static void pay_created_done(int status, void *arg)
@@ -1215,8 +1277,7 @@ static void pay_created_done(int status, void *arg)
 	struct pay_charge_req creq = { .payment_id = id, .amount = op->pay.amount,
 				       .expiry_s = (uint32_t)op->p->cfg.expiry_s, .idempotency_key = id };
 	if (status != 0) {
-		httpd_reply_store_error(op->req, status);
-		free(op);
+		pay_charged_done(status, op);
 		return;
 	}
 	ledger_id_hex(&op->pay.id, id, sizeof(id));
@@ -1282,13 +1343,115 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 	op->pay.mdr = payments_mdr(mc.criteria, amount);
 	snprintf(op->pay.provider, sizeof(op->pay.provider), "%s", pay_gateway_name(p->gw));
 	op->pay.state = PAY_STATE_PENDING;
-	op->pay.created_ms = pay_now_ms();
+	op->pay.created_ms = clock_now_ms();
 	op->pay.expires_ms = op->pay.created_ms + p->cfg.expiry_s * 1000;
 	rc = store_submit(p->store, pay_apply_create, pay_created_done, op);
 	if (rc != STORE_OK) {
 		httpd_reply_store_error(req, rc);
 		free(op);
 	}
+}
+
+/* --- order payments --- */
+
+void payments_on_order(struct payments *p, payments_order_fn fn, void *ctx)
+{
+	p->on_order = fn;
+	p->on_order_ctx = ctx;
+}
+
+int payments_create_order(struct payments *p, MDB_txn *txn, const struct ledger_id *group, uint64_t owner_user_id,
+			  int64_t amount, int64_t created_ms, struct ledger_id *payment_id)
+{
+	struct payment *pay = calloc(1, sizeof(*pay));
+	char key[64], hex[33];
+	int rc;
+	if (!pay)
+		return STORE_ENOMEM;
+	ledger_id_hex(group, hex, sizeof(hex));
+	snprintf(key, sizeof(key), "order-payment:%s", hex);
+	ledger_id_derive((uint64_t)created_ms, key, strlen(key), &pay->id);
+	pay->kind = PAYMENT_ORDER;
+	pay->owner_user_id = owner_user_id;
+	pay->order_ref = *group;
+	pay->amount = amount;
+	snprintf(pay->provider, sizeof(pay->provider), "%s", pay_gateway_name(p->gw));
+	pay->state = PAY_STATE_PENDING;
+	pay->created_ms = created_ms;
+	pay->expires_ms = created_ms + p->cfg.expiry_s * 1000;
+	rc = pay_insert(p, txn, pay, "order payment created");
+	*payment_id = pay->id;
+	free(pay);
+	return rc;
+}
+
+int payments_json(struct payments *p, MDB_txn *txn, const struct ledger_id *payment_id, json_t **out)
+{
+	struct payment *pay = malloc(sizeof(*pay));
+	int rc = pay ? pay_load(p, txn, payment_id, pay) : STORE_ENOMEM;
+	if (rc == 0) {
+		*out = pay_json(pay);
+		rc = *out ? 0 : STORE_ENOMEM;
+	}
+	free(pay);
+	return rc;
+}
+
+/* Reads a payment outside any job. Returns 0 or a STORE_* status. */
+static int pay_read(struct payments *p, const struct ledger_id *id, struct payment *out)
+{
+	MDB_txn *txn;
+	int rc = store_read_begin(p->store, &txn);
+	if (rc != STORE_OK)
+		return rc;
+	rc = pay_load(p, txn, id, out);
+	store_read_end(p->store, txn);
+	return rc;
+}
+
+int payments_issue(struct payments *p, const struct ledger_id *payment_id, payments_issue_fn done, void *arg)
+{
+	struct charge_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -1;
+	op->p = p;
+	op->done = done;
+	op->done_arg = arg;
+	if (pay_read(p, payment_id, &op->pay) != STORE_OK) {
+		free(op);
+		return -1;
+	}
+	/* A QR issued before, or a payment past pending, needs no call. */
+	if (op->pay.qr[0] || op->pay.state != PAY_STATE_PENDING)
+		pay_charged_done(0, op);
+	else
+		pay_created_done(0, op);
+	return 0;
+}
+
+int payments_refund(struct payments *p, const struct ledger_id *payment_id, int64_t amount, const char *key,
+		    payments_refund_fn done, void *arg)
+{
+	struct payment *pay = malloc(sizeof(*pay));
+	int rc = pay ? pay_read(p, payment_id, pay) : STORE_ENOMEM;
+	if (rc == 0 && ((pay->state != PAY_STATE_PAID && pay->state != PAY_STATE_PARTIALLY_REFUNDED) ||
+			amount < 1 || amount > pay->paid_amount - pay->refunded))
+		rc = PAYMENTS_ESTATE;
+	if (rc == 0)
+		pay_refund_call(p, NULL, done, arg, pay, amount, key);
+	free(pay);
+	return rc;
+}
+
+void payments_on_payout(struct payments *p, payments_payout_fn fn, void *ctx)
+{
+	p->on_payout = fn;
+	p->on_payout_ctx = ctx;
+}
+
+struct pay_gateway *payments_gateway(struct payments *p)
+{
+	return p->gw;
 }
 
 /* --- set-up --- */

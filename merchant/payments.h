@@ -30,11 +30,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <lmdb.h>
+
 #include "ledger.h"
 #include "payment.h"
 
 struct event_base;
 struct httpd;
+struct httpd_req;
 struct merchants;
 struct store;
 struct payments;
@@ -74,6 +78,86 @@ int payments_attach(struct payments *p, struct httpd *h);
 /* Stops the timers and ends the event streams. Before store_stop. */
 void payments_stop(struct payments *p);
 void payments_free(struct payments *p);
+
+/* --- order payments (for the orders module) --- */
+
+/* Outcomes of the calls below besides 0 and STORE_* (which they pass through). */
+#define PAYMENTS_EPROVIDER (-70)     /* the provider refused */
+#define PAYMENTS_EUNAVAILABLE (-71)  /* the provider did not answer: try later */
+#define PAYMENTS_ESTATE (-72)        /* the payment is not in a state for it */
+
+/* A change of an order payment, told inside the write transaction that makes it. */
+struct payments_order_change {
+	struct ledger_id payment_id;
+	struct ledger_id group_id;           /* the order group it pays */
+	enum pay_state state;                /* paid, expired, cancelled or failed */
+	int64_t amount;
+	int64_t at_ms;
+};
+
+/*
+ * The orders module's listener: called in the write transaction of the
+ * change, so the orders move in the same commit as the money. A non-zero
+ * return aborts the whole job.
+ */
+typedef int (*payments_order_fn)(MDB_txn *txn, const struct payments_order_change *c, void *ctx);
+
+/* Sets the one order listener; fn and ctx are lent. Before store_start. */
+void payments_on_order(struct payments *p, payments_order_fn fn, void *ctx);
+
+/*
+ * Within a write transaction: records a pending payment of `amount` for the
+ * order group `group` (whose owner may see it), expiring after the
+ * configured expiry from created_ms. OUT: *payment_id (derived from the
+ * group, so a re-run makes the same one). Returns 0 or a STORE_* status.
+ */
+int payments_create_order(struct payments *p, MDB_txn *txn, const struct ledger_id *group, uint64_t owner_user_id,
+			  int64_t amount, int64_t created_ms, struct ledger_id *payment_id);
+
+/*
+ * The payment as JSON (a new reference), read within txn. Returns 0,
+ * STORE_ENOTFOUND or another STORE_* status.
+ */
+int payments_json(struct payments *p, MDB_txn *txn, const struct ledger_id *payment_id, json_t **out);
+
+/* done(status, payment JSON or NULL (a reference the callee keeps), arg) on the loop thread. */
+typedef void (*payments_issue_fn)(int status, json_t *payment, void *arg);
+
+/*
+ * After the payment's commit: asks the provider for its QR (the provider's
+ * idempotency key is the payment id, so asking twice makes one charge) and
+ * records it. status is 0 (also when the QR was there already),
+ * PAYMENTS_E* or a STORE_* status. Returns 0 (done will be called, perhaps
+ * before this returns) or -1.
+ */
+int payments_issue(struct payments *p, const struct ledger_id *payment_id, payments_issue_fn done, void *arg);
+
+/* done(status, arg): 0 when refunded and posted, else PAYMENTS_E* or STORE_*. */
+typedef void (*payments_refund_fn)(int status, void *arg);
+
+/*
+ * Refunds `amount` of a paid payment through the provider and posts it
+ * (escrow back to clearing). `key` (<= 40 bytes) names the refund: the same
+ * key refunds once. The caller runs at most one refund of a payment at a
+ * time. Returns 0 (done will be called), PAYMENTS_ESTATE (not paid, or less
+ * left to refund), or another STORE_* status.
+ */
+int payments_refund(struct payments *p, const struct ledger_id *payment_id, int64_t amount, const char *key,
+		    payments_refund_fn done, void *arg);
+
+/* --- payouts (for the payouts module) --- */
+
+/*
+ * Handles a verified payout notification on the payment webhook route and
+ * replies to req. ev is lent for the call.
+ */
+typedef void (*payments_payout_fn)(struct httpd_req *req, const struct pay_event *ev, void *ctx);
+
+/* Sets the one payout listener; fn and ctx are lent. Without one, payout notifications are ignored. */
+void payments_on_payout(struct payments *p, payments_payout_fn fn, void *ctx);
+
+/* The gateway the payments run on (lent), after payments_start. */
+struct pay_gateway *payments_gateway(struct payments *p);
 
 /* MDR of an in-store payment by the merchant's criteria, in rupiah, rounded half up. */
 int64_t payments_mdr(const char *criteria, int64_t amount);
