@@ -28,6 +28,9 @@
 #include "ledger/ledger.h"
 #include "merchant/merchants.h"
 #include "merchant/payments.h"
+#include "merchant/orders.h"
+#include "merchant/payouts.h"
+#include "merchant/products.h"
 
 extern char **environ;
 
@@ -43,6 +46,9 @@ struct app {
 	struct idem *idem;
 	struct merchants *merchants;
 	struct payments *payments;
+	struct payouts *payouts;
+	struct products *products;
+	struct orders *orders;
 	struct hclient *http;
 	struct pay_gateway *gateway;
 	struct workq *workq;
@@ -142,7 +148,11 @@ static int app_open_store(struct app *app)
 	}
 	if (idem_open(app->store, &app->idem) != 0 ||
 	    merchants_open(app->store, app->ledger, app->idem, &app->merchants) != 0 ||
-	    payments_open(app->store, app->ledger, app->merchants, &app->payments) != 0) {
+	    payments_open(app->store, app->ledger, app->merchants, &app->payments) != 0 ||
+	    payouts_open(app->store, app->ledger, app->merchants, app->payments, app->idem, &app->payouts) != 0 ||
+	    products_open(app->store, app->merchants, app->idem, &app->products) != 0 ||
+	    orders_open(app->store, app->ledger, app->merchants, app->products, app->payments, app->idem,
+			&app->orders) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot open the merchant tables");
 		return 1;
 	}
@@ -152,6 +162,9 @@ static int app_open_store(struct app *app)
 /* Closes what app_open_store opened (each part may be missing). */
 static void app_close_store(struct app *app)
 {
+	orders_free(app->orders);
+	products_free(app->products);
+	payouts_free(app->payouts);
 	payments_free(app->payments);
 	merchants_free(app->merchants);
 	idem_free(app->idem);
@@ -193,7 +206,8 @@ static int app_start_http(struct app *app)
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
 	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
-	    payments_attach(app->payments, app->httpd) != 0 ||
+	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
+	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
 	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
@@ -247,6 +261,21 @@ static int app_start_gateway(struct app *app)
 		log_msg(LOG_ERROR, "main", "cannot start the payments");
 		return 1;
 	}
+	/* Payouts still processing are asked about again on the payments' polling schedule. */
+	if (payouts_start(app->payouts, app->base,
+			  &(struct payouts_config){ .min_amount = c->payout_min_amount,
+						    .retry_after_s = c->payment_reconcile_after,
+						    .retry_max_s = c->payment_reconcile_max }) != 0) {
+		log_msg(LOG_ERROR, "main", "cannot start the payouts");
+		return 1;
+	}
+	if (orders_start(app->orders, app->base,
+			 &(struct orders_config){ .confirm_within_s = c->order_confirm_within,
+						  .complete_after_s = c->order_complete_after,
+						  .commission_bps = c->order_commission_bps }) != 0) {
+		log_msg(LOG_ERROR, "main", "cannot start the order rules");
+		return 1;
+	}
 	return 0;
 }
 
@@ -283,6 +312,8 @@ stop_all:
 	workq_free(app.workq);
 	if (app.ledger)
 		ledger_stop(app.ledger);
+	orders_stop(app.orders);
+	payouts_stop(app.payouts);
 	payments_stop(app.payments);
 	store_stop(app.store);
 	/* Calls still out come back cancelled; what they queue finds the store stopped. */

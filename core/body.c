@@ -83,3 +83,28 @@ bool body_bool(struct body_check *c, const json_t *obj, const char *key, bool re
 	}
 	return json_is_true(v);
 }
+
+bool body_only(struct body_check *c, const json_t *obj, const char *const *keys)
+{
+	const char *key;
+	json_t *val;
+	if (c->failed)
+		return false;
+	json_object_foreach((json_t *)obj, key, val) {
+		size_t i;
+		(void)val;
+		for (i = 0; keys[i] && strcmp(keys[i], key) != 0; i++)
+			;
+		if (!keys[i]) {
+			body_fail(c, key, "is not a field of this request");
+			c->unknown = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+const char *body_error_code(const struct body_check *c)
+{
+	return c->unknown ? "unknown_field" : "invalid_field";
+}

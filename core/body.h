@@ -21,6 +21,7 @@
 
 struct body_check {
 	bool failed;
+	bool unknown;             /* the failure is a field the endpoint does not take */
 	char field[BODY_FIELD_MAX];
 	char reason[BODY_REASON_MAX];
 };
@@ -38,6 +39,15 @@ int64_t body_int(struct body_check *c, const json_t *obj, const char *key, bool 
 
 /* A boolean; `def` when absent and not required. */
 bool body_bool(struct body_check *c, const json_t *obj, const char *key, bool required, bool def);
+
+/*
+ * Fails on the first member of obj not named in keys (a NULL-terminated
+ * list), for endpoints that refuse unknown fields. Returns false then.
+ */
+bool body_only(struct body_check *c, const json_t *obj, const char *const *keys);
+
+/* The error code of a failed check: "unknown_field" or "invalid_field". */
+const char *body_error_code(const struct body_check *c);
 
 /* Records a failure found by the handler itself (first one wins). */
 void body_fail(struct body_check *c, const char *key, const char *reason);

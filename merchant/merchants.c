@@ -321,18 +321,13 @@ static const char *merchant_check_text(enum merchant_check check, const char *v)
 static int merchant_take_fields(struct body_check *c, json_t *body, bool creating, const char *extra,
 				struct merchant *mc)
 {
-	const char *key;
-	json_t *val;
-	json_object_foreach(body, key, val) {
-		size_t i;
-		(void)val;
-		for (i = 0; i < MERCHANT_NFIELDS && strcmp(merchant_fields[i].key, key) != 0; i++)
-			;
-		if (i == MERCHANT_NFIELDS && !(extra && strcmp(key, extra) == 0)) {
-			body_fail(c, key, "is not a field of a store");
-			return -1;
-		}
-	}
+	const char *keys[MERCHANT_NFIELDS + 2];
+	for (size_t i = 0; i < MERCHANT_NFIELDS; i++)
+		keys[i] = merchant_fields[i].key;
+	keys[MERCHANT_NFIELDS] = extra;
+	keys[MERCHANT_NFIELDS + 1] = NULL;
+	if (!body_only(c, body, keys))
+		return -1;
 	for (size_t i = 0; i < MERCHANT_NFIELDS; i++) {
 		const struct merchant_field *f = &merchant_fields[i];
 		const char *v = body_str(c, body, f->key, creating && f->required, f->min, f->max), *why;
@@ -351,10 +346,7 @@ static int merchant_take_fields(struct body_check *c, json_t *body, bool creatin
 
 static void merchant_reply_invalid(struct httpd_req *req, const struct body_check *c)
 {
-	if (strcmp(c->reason, "is not a field of a store") == 0)
-		httpd_reply_error(req, 400, "unknown_field", "%s %s", c->field, c->reason);
-	else
-		httpd_reply_error(req, 400, "invalid_field", "%s %s", c->field, c->reason);
+	httpd_reply_error(req, 400, body_error_code(c), "%s %s", c->field, c->reason);
 }
 
 /* --- JSON --- */

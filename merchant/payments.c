@@ -278,7 +278,7 @@ static int pay_tell_orders(struct payments *p, MDB_txn *txn, const struct paymen
 
 /* --- ledger postings --- */
 
-static struct ledger_id pay_account(const char *name)
+struct ledger_id payments_platform_account(const char *name)
 {
 	struct ledger_id id;
 	/* The platform's accounts have fixed ids: their names, at time 0. */
@@ -290,7 +290,7 @@ static struct ledger_id pay_clearing(const char *provider)
 {
 	char name[LEDGER_NAME_MAX + 1];
 	snprintf(name, sizeof(name), "gateway:%s:clearing", provider);
-	return pay_account(name);
+	return payments_platform_account(name);
 }
 
 /* A transfer of the payment: its id derives from the payment and `what`. */
@@ -340,12 +340,12 @@ static int pay_post_capture(struct payments *p, MDB_txn *txn, const struct payme
 	struct ledger_id clearing = pay_clearing(pay->provider);
 	size_t n = 0;
 	if (pay->kind == PAYMENT_ORDER) {
-		pay_transfer(pay, "capture", clearing, pay_account("escrow"), pay->amount, LEDGER_CODE_PAYMENT, false, &t[n++]);
+		pay_transfer(pay, "capture", clearing, payments_platform_account("escrow"), pay->amount, LEDGER_CODE_PAYMENT, false, &t[n++]);
 	} else {
 		pay_transfer(pay, "capture", clearing, pay->payable, pay->amount - pay->mdr, LEDGER_CODE_PAYMENT,
 			     pay->mdr > 0, &t[n++]);
 		if (pay->mdr > 0)
-			pay_transfer(pay, "mdr", clearing, pay_account("platform:fees"), pay->mdr, LEDGER_CODE_COMMISSION,
+			pay_transfer(pay, "mdr", clearing, payments_platform_account("platform:fees"), pay->mdr, LEDGER_CODE_COMMISSION,
 				     false, &t[n++]);
 	}
 	return pay_post(p, txn, t, n, why, refused);
@@ -370,13 +370,13 @@ static int pay_post_refund(struct payments *p, MDB_txn *txn, const struct paymen
 	size_t n = 0;
 	snprintf(what, sizeof(what), "refund:%lld", (long long)total);
 	if (pay->kind == PAYMENT_ORDER) {
-		pay_transfer(pay, what, pay_account("escrow"), clearing, delta, LEDGER_CODE_REFUND, false, &t[n++]);
+		pay_transfer(pay, what, payments_platform_account("escrow"), clearing, delta, LEDGER_CODE_REFUND, false, &t[n++]);
 	} else {
 		int64_t mdr = pay_mdr_share(pay, total) - pay_mdr_share(pay, pay->refunded);
 		pay_transfer(pay, what, pay->payable, clearing, delta - mdr, LEDGER_CODE_REFUND, mdr > 0, &t[n++]);
 		if (mdr > 0) {
 			snprintf(what, sizeof(what), "refund-mdr:%lld", (long long)total);
-			pay_transfer(pay, what, pay_account("platform:fees"), clearing, mdr, LEDGER_CODE_REFUND, false, &t[n++]);
+			pay_transfer(pay, what, payments_platform_account("platform:fees"), clearing, mdr, LEDGER_CODE_REFUND, false, &t[n++]);
 		}
 	}
 	return pay_post(p, txn, t, n, why, refused);
@@ -406,7 +406,7 @@ static int pay_apply_accounts(MDB_txn *txn, void *arg)
 			snprintf(a[i].name, sizeof(a[i].name), "%s", chart[i].name);
 		else
 			snprintf(a[i].name, sizeof(a[i].name), "gateway:%s:clearing", pay_gateway_name(p->gw));
-		a[i].id = pay_account(a[i].name);
+		a[i].id = payments_platform_account(a[i].name);
 		a[i].ledger = LEDGER_IDR;
 		a[i].code = chart[i].code;
 		a[i].flags = chart[i].flags;

@@ -156,6 +156,9 @@ typedef void (*payments_payout_fn)(struct httpd_req *req, const struct pay_event
 /* Sets the one payout listener; fn and ctx are lent. Without one, payout notifications are ignored. */
 void payments_on_payout(struct payments *p, payments_payout_fn fn, void *ctx);
 
+/* The id of one of the platform's accounts ("escrow", "platform:fees", ...): fixed, derived from its name. */
+struct ledger_id payments_platform_account(const char *name);
+
 /* The gateway the payments run on (lent), after payments_start. */
 struct pay_gateway *payments_gateway(struct payments *p);
 

@@ -1,0 +1,446 @@
+/* The orders' state machine, their money, and the rules that run on timers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "merchants.h"
+#include "order_internal.h"
+#include "store.h"
+
+#define ORDER_REFUND_RETRY_MS 60000    /* a failed refund is tried again after this */
+
+/* Which states each state may move to. */
+static bool order_may_move(uint8_t from, uint8_t to)
+{
+	switch (from) {
+	case ORDER_AWAITING_PAYMENT: return to == ORDER_PAID || to == ORDER_CANCELLED;
+	case ORDER_PAID: return to == ORDER_CONFIRMED || to == ORDER_CANCELLED;
+	case ORDER_CONFIRMED: return to == ORDER_SHIPPED || to == ORDER_CANCELLED;
+	case ORDER_SHIPPED: return to == ORDER_DELIVERED;
+	case ORDER_DELIVERED: return to == ORDER_COMPLETED || to == ORDER_DISPUTED;
+	case ORDER_DISPUTED: return to == ORDER_COMPLETED || to == ORDER_REFUNDED;
+	case ORDER_CANCELLED: return to == ORDER_REFUNDED;
+	default: return false;
+	}
+}
+
+int order_commission(int64_t goods, int64_t bps, int64_t *out)
+{
+	/* goods <= 10^13 and bps <= 5000 keep the product far inside int64. */
+	if (goods < 0 || goods > 10000000000000LL || bps < 0 || bps > 10000)
+		return ORDERS_EOVERFLOW;
+	*out = (goods * bps + 5000) / 10000;
+	return 0;
+}
+
+/* A transfer of the order; its id derives from the order and `what`, so a re-run posts nothing twice. */
+static void order_transfer(const struct order *ord, const char *what, struct ledger_id debit, struct ledger_id credit,
+			   int64_t amount, uint16_t code, struct ledger_transfer *t)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "order:%llu:%s", (unsigned long long)ord->id, what);
+	memset(t, 0, sizeof(*t));
+	ledger_id_derive((uint64_t)ord->created_ms, key, strlen(key), &t->id);
+	t->debit_account_id = debit;
+	t->credit_account_id = credit;
+	t->amount = amount;
+	t->ledger = LEDGER_IDR;
+	t->code = code;
+	t->user_data_128 = ord->group_id;
+	t->user_data_64 = ord->id;
+	t->user_data_32 = (uint32_t)ord->merchant_id;
+}
+
+/*
+ * Releases the order's escrow, less what was refunded, in one linked chain:
+ * the goods kept less the commission on them to the merchant, the
+ * commission to the platform, the shipping fee to the courier.
+ */
+static int order_release(struct orders *o, MDB_txn *txn, const struct order *ord)
+{
+	struct ledger_transfer t[3];
+	struct ledger_id escrow = payments_platform_account("escrow");
+	struct merchant *mc = malloc(sizeof(*mc));
+	uint32_t results[3];
+	int64_t goods = ord->subtotal - ord->refunded, commission;
+	size_t n = 0;
+	int rc;
+	if (!mc)
+		return STORE_ENOMEM;
+	rc = merchants_get(o->merchants, txn, ord->merchant_id, mc);
+	if (rc == 0 && (goods < 0 || order_commission(goods, ord->commission_bps, &commission) != 0))
+		rc = ORDERS_EOVERFLOW;
+	if (rc != 0)
+		goto free_mc;
+	if (goods - commission > 0)
+		order_transfer(ord, "release", escrow, mc->payable, goods - commission, LEDGER_CODE_RELEASE, &t[n++]);
+	if (commission > 0)
+		order_transfer(ord, "commission", escrow, payments_platform_account("platform:fees"), commission,
+			       LEDGER_CODE_COMMISSION, &t[n++]);
+	/* Shipping goes to the courier's payable once couriers deliver; until then it is zero. */
+	for (size_t i = 0; i + 1 < n; i++)
+		t[i].flags |= LEDGER_LINKED;
+	if (n == 0)
+		goto free_mc;
+	rc = ledger_create_transfers(o->ledger, txn, t, n, results);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (results[i] != LEDGER_R_OK && results[i] != LEDGER_R_EXISTS) {
+			log_msg(LOG_ERROR, "orders", "release of order %llu refused: %s", (unsigned long long)ord->id,
+				ledger_result_name(results[i]));
+			rc = ORDERS_ELEDGER;
+		}
+	}
+free_mc:
+	free(mc);
+	return rc;
+}
+
+/* Gives the order's stock back. */
+static int order_restock(struct orders *o, MDB_txn *txn, const struct order *ord)
+{
+	for (uint8_t i = 0; i < ord->nitems; i++) {
+		int rc = products_release(o->products, txn, ord->items[i].product_id, ord->items[i].qty);
+		/* A product deleted since is nothing to give back to. */
+		if (rc != 0 && rc != STORE_ENOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+/* Starts giving `amount` back; the refund's end moves the order to `then`. */
+static int order_start_refund(struct orders *o, MDB_txn *txn, struct order *ord, int64_t amount, uint8_t then)
+{
+	ord->refund_due = amount;
+	ord->resolution = then;
+	/* Refunds are due at once: key time 0 keeps them first in the index. */
+	return order_due_put(o, txn, 0, ord->id, DUE_REFUND, false);
+}
+
+int order_move(struct orders *o, MDB_txn *txn, struct order *ord, uint8_t to, uint64_t actor, const char *note)
+{
+	int64_t now = clock_now_ms();
+	uint8_t was = ord->state;
+	int rc = 0;
+	if (!order_may_move(was, to))
+		return ORDERS_ESTATE;
+	switch (to) {
+	case ORDER_PAID:
+		ord->paid_ms = now;
+		rc = order_due_put(o, txn, now + o->cfg.confirm_within_s * 1000, ord->id, DUE_CONFIRM, false);
+		break;
+	case ORDER_CONFIRMED:
+		rc = order_due_put(o, txn, ord->paid_ms + o->cfg.confirm_within_s * 1000, ord->id, DUE_CONFIRM, true);
+		break;
+	case ORDER_CANCELLED:
+		rc = order_restock(o, txn, ord);
+		if (rc == 0 && was == ORDER_PAID)
+			rc = order_due_put(o, txn, ord->paid_ms + o->cfg.confirm_within_s * 1000, ord->id, DUE_CONFIRM,
+					   true);
+		/* Paid orders get their money back; unpaid ones had none. */
+		if (rc == 0 && was != ORDER_AWAITING_PAYMENT)
+			rc = order_start_refund(o, txn, ord, ord->total, ORDER_REFUNDED);
+		break;
+	case ORDER_DELIVERED:
+		ord->delivered_ms = now;
+		rc = order_due_put(o, txn, now + o->cfg.complete_after_s * 1000, ord->id, DUE_COMPLETE, false);
+		break;
+	case ORDER_DISPUTED:
+		rc = order_due_put(o, txn, ord->delivered_ms + o->cfg.complete_after_s * 1000, ord->id, DUE_COMPLETE,
+				   true);
+		break;
+	case ORDER_COMPLETED:
+		if (was == ORDER_DELIVERED)
+			rc = order_due_put(o, txn, ord->delivered_ms + o->cfg.complete_after_s * 1000, ord->id,
+					   DUE_COMPLETE, true);
+		if (rc == 0)
+			rc = order_release(o, txn, ord);
+		break;
+	case ORDER_REFUNDED:
+	case ORDER_SHIPPED:
+	default:
+		break;
+	}
+	if (rc != 0)
+		return rc;
+	ord->state = to;
+	order_event_add(ord, now, to, actor, note);
+	return order_store(o, txn, ord, was);
+}
+
+/* --- the payment's outcome --- */
+
+int order_on_payment(MDB_txn *txn, const struct payments_order_change *c, void *ctx)
+{
+	struct orders *o = ctx;
+	struct order_group g;
+	struct order *ord;
+	uint8_t to;
+	const char *note;
+	int rc;
+	if (c->state == PAY_STATE_PAID) {
+		to = ORDER_PAID;
+		note = "payment received";
+	} else {
+		to = ORDER_CANCELLED;
+		note = c->state == PAY_STATE_EXPIRED ? "payment expired: stock given back" :
+						       "payment ended unpaid: stock given back";
+	}
+	rc = order_group_load(o, txn, &c->group_id, &g);
+	if (rc != 0)
+		return rc == STORE_ENOTFOUND ? 0 : rc;
+	ord = malloc(sizeof(*ord));
+	if (!ord)
+		return STORE_ENOMEM;
+	for (uint8_t i = 0; rc == 0 && i < g.norders; i++) {
+		rc = order_load(o, txn, g.order_ids[i], ord);
+		/* Only orders still waiting move: the others went their own way already. */
+		if (rc == 0 && ord->state == ORDER_AWAITING_PAYMENT)
+			rc = order_move(o, txn, ord, to, 0, note);
+	}
+	free(ord);
+	return rc;
+}
+
+/* --- refunds --- */
+
+/* A refund that came back: the job that records it. */
+struct refund_done {
+	struct orders *o;
+	struct order_refund *slot;
+	int status;                      /* of the refund */
+};
+
+static int order_apply_refunded(MDB_txn *txn, void *arg)
+{
+	struct refund_done *rd = arg;
+	struct orders *o = rd->o;
+	struct order *ord = malloc(sizeof(*ord));
+	char note[96];
+	int rc;
+	if (!ord)
+		return STORE_ENOMEM;
+	rc = order_load(o, txn, rd->slot->order_id, ord);
+	if (rc != 0 || ord->refund_due <= ord->refunded)
+		goto free_ord;
+	ord->refunded = ord->refund_due;
+	snprintf(note, sizeof(note), "refunded %lld", (long long)ord->refunded);
+	if ((rc = order_due_put(o, txn, 0, ord->id, DUE_REFUND, true)) == 0)
+		rc = order_move(o, txn, ord, ord->resolution, 0, note);
+free_ord:
+	free(ord);
+	return rc;
+}
+
+static void order_refunded_done(int status, void *arg)
+{
+	struct refund_done *rd = arg;
+	if (status != 0) {
+		log_msg(LOG_WARN, "orders", "refund of order %llu could not be recorded: %d",
+			(unsigned long long)rd->slot->order_id, status);
+		rd->slot->retry_ms = clock_now_ms() + ORDER_REFUND_RETRY_MS;
+	}
+	rd->slot->busy = false;
+	free(rd);
+}
+
+static void order_on_refund(int status, void *arg)
+{
+	struct refund_done *rd = arg;
+	if (status != 0) {
+		log_msg(LOG_WARN, "orders", "refund of order %llu failed (%d): trying again later",
+			(unsigned long long)rd->slot->order_id, status);
+		rd->slot->retry_ms = clock_now_ms() + ORDER_REFUND_RETRY_MS;
+		rd->slot->busy = false;
+		free(rd);
+		return;
+	}
+	if (store_submit(rd->o->store, order_apply_refunded, order_refunded_done, rd) != STORE_OK)
+		order_refunded_done(STORE_EBUSY, rd);
+}
+
+/* The slot of a payment's refund in flight, or a free one (NULL when all are taken). */
+static struct order_refund *order_refund_slot(struct orders *o, const struct ledger_id *payment, uint64_t order_id,
+					      bool *busy)
+{
+	struct order_refund *free_slot = NULL;
+	*busy = false;
+	for (size_t i = 0; i < ORDER_REFUNDS_MAX; i++) {
+		struct order_refund *s = &o->refunds[i];
+		if (s->busy && (s->order_id == order_id || memcmp(s->payment_id.b, payment->b, 16) == 0)) {
+			*busy = true;
+			return NULL;
+		}
+		if (!s->busy && s->order_id == order_id)
+			return s;
+		if (!s->busy && !free_slot && (s->retry_ms == 0 || s->retry_ms <= clock_now_ms()))
+			free_slot = s;
+	}
+	return free_slot;
+}
+
+/* Starts the refund of one order, unless its payment has one in flight or it failed a moment ago. */
+static void order_refund(struct orders *o, uint64_t order_id)
+{
+	struct order *ord = malloc(sizeof(*ord));
+	struct order_refund *slot;
+	struct refund_done *rd;
+	MDB_txn *txn;
+	char key[32];
+	bool busy;
+	int rc;
+	if (!ord)
+		return;
+	rc = store_read_begin(o->store, &txn);
+	if (rc == 0) {
+		rc = order_load(o, txn, order_id, ord);
+		store_read_end(o->store, txn);
+	}
+	if (rc != 0 || ord->refund_due <= ord->refunded)
+		goto free_ord;
+	slot = order_refund_slot(o, &ord->payment_id, ord->id, &busy);
+	if (!slot || busy || (slot->retry_ms && slot->retry_ms > clock_now_ms()))
+		goto free_ord;
+	rd = calloc(1, sizeof(*rd));
+	if (!rd)
+		goto free_ord;
+	slot->busy = true;
+	slot->order_id = ord->id;
+	slot->payment_id = ord->payment_id;
+	slot->retry_ms = 0;
+	rd->o = o;
+	rd->slot = slot;
+	/* One refund per order: the provider's key makes a repeat the same refund. */
+	snprintf(key, sizeof(key), "order-%llu", (unsigned long long)ord->id);
+	rc = payments_refund(o->payments, &ord->payment_id, ord->refund_due - ord->refunded, key, order_on_refund, rd);
+	if (rc != 0) {
+		log_msg(LOG_WARN, "orders", "refund of order %llu cannot start (%d)", (unsigned long long)ord->id, rc);
+		slot->busy = false;
+		slot->retry_ms = clock_now_ms() + ORDER_REFUND_RETRY_MS;
+		free(rd);
+	}
+free_ord:
+	free(ord);
+}
+
+/* --- the sweep --- */
+
+struct sweep_entry {
+	int64_t due_ms;
+	uint64_t order_id;
+	uint8_t kind;
+};
+
+struct order_sweep {
+	struct orders *o;
+	int64_t now;
+	size_t n;
+	struct sweep_entry entries[ORDER_SWEEP_MAX];
+};
+
+/* Runs one due rule within txn: deletes the entry, then acts if the order still waits for it. */
+static int order_sweep_one(struct orders *o, MDB_txn *txn, int64_t now, const struct sweep_entry *e,
+			   struct order *ord)
+{
+	int rc = order_due_put(o, txn, e->due_ms, e->order_id, e->kind, true);
+	if (rc != 0)
+		return rc;
+	rc = order_load(o, txn, e->order_id, ord);
+	if (rc == STORE_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (e->kind == DUE_CONFIRM && ord->state == ORDER_PAID &&
+	    now >= ord->paid_ms + o->cfg.confirm_within_s * 1000)
+		return order_move(o, txn, ord, ORDER_CANCELLED, 0, "not confirmed in time: cancelled and refunded");
+	if (e->kind == DUE_COMPLETE && ord->state == ORDER_DELIVERED &&
+	    now >= ord->delivered_ms + o->cfg.complete_after_s * 1000)
+		return order_move(o, txn, ord, ORDER_COMPLETED, 0, "completed after the complaint window");
+	/* Due early (the setting changed) or no longer needed: put it back where it belongs. */
+	if (e->kind == DUE_CONFIRM && ord->state == ORDER_PAID)
+		return order_due_put(o, txn, ord->paid_ms + o->cfg.confirm_within_s * 1000, ord->id, DUE_CONFIRM,
+				     false);
+	if (e->kind == DUE_COMPLETE && ord->state == ORDER_DELIVERED)
+		return order_due_put(o, txn, ord->delivered_ms + o->cfg.complete_after_s * 1000, ord->id,
+				     DUE_COMPLETE, false);
+	return 0;
+}
+
+static int order_apply_sweep(MDB_txn *txn, void *arg)
+{
+	struct order_sweep *sw = arg;
+	struct order *ord = malloc(sizeof(*ord));
+	int rc = ord ? 0 : STORE_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < sw->n; i++) {
+		rc = order_sweep_one(sw->o, txn, sw->now, &sw->entries[i], ord);
+		/* A rule that cannot move its order is logged and dropped; the others still run. */
+		if (rc == ORDERS_ESTATE || rc == ORDERS_ELEDGER || rc == ORDERS_EOVERFLOW) {
+			log_msg(LOG_ERROR, "orders", "rule %u of order %llu failed: %d", (unsigned)sw->entries[i].kind,
+				(unsigned long long)sw->entries[i].order_id, rc);
+			rc = 0;
+		}
+	}
+	free(ord);
+	return rc;
+}
+
+static void order_sweep_done(int status, void *arg)
+{
+	struct order_sweep *sw = arg;
+	sw->o->sweeping = false;
+	if (status != 0)
+		log_msg(LOG_WARN, "orders", "rules sweep failed: %s", store_strerror(status));
+	free(sw);
+}
+
+void order_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct orders *o = arg;
+	struct order_sweep *sw;
+	uint64_t refunds[ORDER_SWEEP_MAX];
+	size_t nrefunds = 0, scanned = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+	(void)fd;
+	(void)what;
+	if (o->sweeping || !(sw = calloc(1, sizeof(*sw))))
+		return;
+	sw->o = o;
+	sw->now = clock_now_ms();
+	if (store_read_begin(o->store, &txn) != 0) {
+		free(sw);
+		return;
+	}
+	if (mdb_cursor_open(txn, o->due, &cur) == 0) {
+		/* Refunds (at time 0) come first; the scan stops after a bounded number of entries. */
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		     rc == 0 && sw->n < ORDER_SWEEP_MAX && scanned++ < 2 * ORDER_SWEEP_MAX;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			const uint8_t *key = k.mv_data;
+			struct sweep_entry *e = &sw->entries[sw->n];
+			if (k.mv_size != 17 || (int64_t)order_key_u64(key) > sw->now)
+				break;
+			e->due_ms = (int64_t)order_key_u64(key);
+			e->order_id = order_key_u64(key + 8);
+			e->kind = key[16];
+			if (e->kind == DUE_REFUND) {
+				if (nrefunds < ORDER_SWEEP_MAX)
+					refunds[nrefunds++] = e->order_id;
+				continue;
+			}
+			sw->n++;
+		}
+		mdb_cursor_close(cur);
+	}
+	store_read_end(o->store, txn);
+	for (size_t i = 0; i < nrefunds; i++)
+		order_refund(o, refunds[i]);
+	if (sw->n == 0 || store_submit(o->store, order_apply_sweep, order_sweep_done, sw) != STORE_OK) {
+		free(sw);
+		return;
+	}
+	o->sweeping = true;
+}

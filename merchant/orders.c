@@ -1,0 +1,562 @@
+/* The orders' endpoints (besides the checkout) and the module's life cycle. */
+#include "orders.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "body.h"
+#include "clock.h"
+#include "httpd.h"
+#include "log.h"
+#include "merchants.h"
+#include "order_internal.h"
+#include "role.h"
+#include "router.h"
+#include "store.h"
+
+#define ORDER_SCAN_MAX 1000           /* index entries one listing reads at most */
+
+/* --- who may see an order --- */
+
+static bool order_is_buyer(const struct order *ord, const struct httpd_principal *who)
+{
+	return who->role == ROLE_SHOPPER && who->user_id == ord->buyer_id;
+}
+
+/* Within txn: true when the caller runs the order's store. */
+static bool order_is_owner(struct orders *o, MDB_txn *txn, const struct order *ord, const struct httpd_principal *who)
+{
+	struct merchant *mc;
+	bool owner = false;
+	if (who->role != ROLE_MERCHANT || !(mc = malloc(sizeof(*mc))))
+		return false;
+	owner = merchants_get(o->merchants, txn, ord->merchant_id, mc) == 0 && mc->owner_user_id == who->user_id;
+	free(mc);
+	return owner;
+}
+
+static bool order_may_see(struct orders *o, MDB_txn *txn, const struct order *ord, const struct httpd_principal *who)
+{
+	return who->role == ROLE_ADMIN || who->role == ROLE_AUDITOR || order_is_buyer(ord, who) ||
+	       order_is_owner(o, txn, ord, who);
+}
+
+/* --- reading --- */
+
+void order_group_reply(struct orders *o, struct httpd_req *req, const struct ledger_id *group_id, int status)
+{
+	const struct httpd_principal *who = httpd_principal(req);
+	struct order_group g;
+	struct order *ord = malloc(sizeof(*ord));
+	json_t *reply = NULL, *orders = json_array(), *payment = NULL;
+	MDB_txn *txn;
+	int rc = ord ? store_read_begin(o->store, &txn) : STORE_ENOMEM;
+	if (rc != 0)
+		goto reply;
+	rc = order_group_load(o, txn, group_id, &g);
+	if (rc == 0 && !(who->role == ROLE_ADMIN || who->role == ROLE_AUDITOR || who->user_id == g.buyer_id))
+		rc = ORDERS_ESTATE;
+	for (uint8_t i = 0; rc == 0 && i < g.norders; i++) {
+		rc = order_load(o, txn, g.order_ids[i], ord);
+		if (rc == 0)
+			json_array_append_new(orders, order_json(ord));
+	}
+	if (rc == 0)
+		rc = payments_json(o->payments, txn, &g.payment_id, &payment);
+	store_read_end(o->store, txn);
+	if (rc == 0) {
+		reply = order_group_json(&g);
+		json_object_set_new(reply, "orders", orders);
+		json_object_set_new(reply, "payment", payment);
+		orders = NULL;
+	}
+reply:
+	if (rc == 0)
+		httpd_reply_json(req, status, reply);
+	else if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such order group");
+	else if (rc == ORDERS_ESTATE)
+		httpd_reply_error(req, 403, "forbidden", "not your order");
+	else
+		httpd_reply_store_error(req, rc);
+	json_decref(orders);
+	free(ord);
+}
+
+static void order_handle_group(struct httpd_req *req, void *ctx)
+{
+	struct ledger_id id;
+	if (ledger_id_parse(httpd_param(req, "id"), &id) != LEDGER_OK) {
+		httpd_reply_error(req, 404, "not_found", "no such order group");
+		return;
+	}
+	order_group_reply(ctx, req, &id, 200);
+}
+
+/* Loads the order named by {id} within txn. Replies and returns -1 when there is none. */
+static int order_load_param(struct orders *o, struct httpd_req *req, MDB_txn *txn, struct order *out)
+{
+	uint64_t id;
+	int rc;
+	if (httpd_param_u64(req, "id", &id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such order");
+		return -1;
+	}
+	rc = order_load(o, txn, id, out);
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such order");
+	else if (rc != 0)
+		httpd_reply_store_error(req, rc);
+	return rc == 0 ? 0 : -1;
+}
+
+static void order_handle_get(struct httpd_req *req, void *ctx)
+{
+	struct orders *o = ctx;
+	struct order *ord = malloc(sizeof(*ord));
+	MDB_txn *txn;
+	bool may;
+	int rc = ord ? store_read_begin(o->store, &txn) : STORE_ENOMEM;
+	if (rc != 0) {
+		httpd_reply_store_error(req, rc);
+		free(ord);
+		return;
+	}
+	rc = order_load_param(o, req, txn, ord);
+	may = rc == 0 && order_may_see(o, txn, ord, httpd_principal(req));
+	store_read_end(o->store, txn);
+	if (rc == 0 && !may)
+		httpd_reply_error(req, 403, "forbidden", "not your order");
+	else if (rc == 0)
+		httpd_reply_json(req, 200, order_json(ord));
+	free(ord);
+}
+
+/* The query of a listing: state filter, cursor, limit. Returns 0 or replies 400 and returns -1. */
+struct order_query {
+	uint8_t state;                   /* 0: any */
+	uint8_t after_state;             /* the cursor: the last entry's state and id */
+	uint64_t after_id;
+	long limit;
+};
+
+static int order_read_query(struct httpd_req *req, struct order_query *q)
+{
+	const char *state = httpd_query(req, "state"), *cursor = httpd_query(req, "cursor");
+	const char *limit = httpd_query(req, "limit");
+	unsigned long long id;
+	unsigned st;
+	char *end;
+	int n = 0;
+	memset(q, 0, sizeof(*q));
+	q->limit = 20;
+	if (state && order_state_parse(state, &q->state) != 0) {
+		httpd_reply_error(req, 400, "invalid_field", "state is not an order state");
+		return -1;
+	}
+	if (cursor) {
+		if (sscanf(cursor, "%u.%llu%n", &st, &id, &n) != 2 || cursor[n] || st > 255 || cursor[0] == '-') {
+			httpd_reply_error(req, 400, "invalid_field", "cursor is not a cursor of this list");
+			return -1;
+		}
+		q->after_state = (uint8_t)st;
+		q->after_id = id;
+	}
+	if (limit) {
+		errno = 0;
+		q->limit = strtol(limit, &end, 10);
+		if (errno || end == limit || *end || q->limit < 1 || q->limit > ORDER_LIST_MAX) {
+			httpd_reply_error(req, 400, "invalid_field", "limit must be 1 to %d", ORDER_LIST_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Lists orders from an index whose keys are prefix (8 bytes) | [state 1] |
+ * order id 8, in key order, after the cursor; `with_state` says whether the
+ * keys carry the state. Reads at most ORDER_SCAN_MAX entries.
+ */
+static void order_list(struct orders *o, struct httpd_req *req, MDB_dbi dbi, uint64_t prefix, bool with_state,
+		       const struct order_query *q)
+{
+	struct order *ord = malloc(sizeof(*ord));
+	json_t *items = json_array(), *reply;
+	uint8_t key[17], last_state = 0;
+	size_t klen = with_state ? 17 : 16, idoff = with_state ? 9 : 8, scanned = 0;
+	MDB_val k = { klen, key }, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	uint64_t last_id = 0;
+	bool more = false;
+	int rc = ord ? store_read_begin(o->store, &txn) : STORE_ENOMEM;
+	if (rc != 0) {
+		httpd_reply_store_error(req, rc);
+		goto free_all;
+	}
+	order_u64_key(key, prefix);
+	key[8] = with_state ? (q->after_id ? q->after_state : q->state) : 0;
+	order_u64_key(key + idoff, q->after_id ? q->after_id + 1 : 0);
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *kb = k.mv_data;
+		if (k.mv_size != klen || order_key_u64(kb) != prefix ||
+		    (with_state && q->state && kb[8] != q->state))
+			break;
+		if ((long)json_array_size(items) == q->limit || ++scanned > ORDER_SCAN_MAX) {
+			more = true;
+			break;
+		}
+		last_state = with_state ? kb[8] : 0;
+		last_id = order_key_u64(kb + idoff);
+		if ((rc = order_load(o, txn, last_id, ord)) != 0)
+			break;
+		if (!q->state || ord->state == q->state)
+			json_array_append_new(items, order_json(ord));
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(o->store, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND && !more) {
+		httpd_reply_store_error(req, rc < 0 ? rc : store_status_from_mdb(rc));
+		goto free_all;
+	}
+	reply = json_pack("{s:o}", "items", items);
+	items = NULL;
+	if (more) {
+		char next[32];
+		snprintf(next, sizeof(next), "%u.%llu", (unsigned)last_state, (unsigned long long)last_id);
+		json_object_set_new(reply, "next_cursor", json_string(next));
+	} else {
+		json_object_set_new(reply, "next_cursor", json_null());
+	}
+	httpd_reply_json(req, 200, reply);
+free_all:
+	json_decref(items);
+	free(ord);
+}
+
+static void order_handle_mine(struct httpd_req *req, void *ctx)
+{
+	struct orders *o = ctx;
+	struct order_query q;
+	if (order_read_query(req, &q) == 0)
+		order_list(o, req, o->by_buyer, httpd_principal(req)->user_id, false, &q);
+}
+
+static void order_handle_store_orders(struct httpd_req *req, void *ctx)
+{
+	struct orders *o = ctx;
+	const struct httpd_principal *who = httpd_principal(req);
+	struct order_query q;
+	struct merchant *mc = malloc(sizeof(*mc));
+	uint64_t id;
+	MDB_txn *txn;
+	int rc = mc ? 0 : STORE_ENOMEM;
+	if (rc == 0 && httpd_param_u64(req, "id", &id) != 0)
+		rc = STORE_ENOTFOUND;
+	if (rc == 0 && (rc = store_read_begin(o->store, &txn)) == 0) {
+		rc = merchants_get(o->merchants, txn, id, mc);
+		store_read_end(o->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+	else if (rc != 0)
+		httpd_reply_store_error(req, rc);
+	else if (who->role != ROLE_AUDITOR && !merchants_may_manage(mc, who))
+		httpd_reply_error(req, 403, "forbidden", "not your store");
+	else if (order_read_query(req, &q) == 0)
+		order_list(o, req, o->by_merchant, id, true, &q);
+	free(mc);
+}
+
+/* --- actions --- */
+
+enum order_actor { ACTOR_BUYER = 1, ACTOR_OWNER = 2, ACTOR_ADMIN = 4 };
+
+struct order_action {
+	const char *name;
+	uint8_t to;
+	unsigned actors;                  /* who may, besides the route's role check */
+	unsigned roles;
+};
+
+static const struct order_action order_actions[] = {
+	{ "confirm", ORDER_CONFIRMED, ACTOR_OWNER | ACTOR_ADMIN, ROLE_MERCHANT | ROLE_ADMIN },
+	{ "reject", ORDER_CANCELLED, ACTOR_OWNER | ACTOR_ADMIN, ROLE_MERCHANT | ROLE_ADMIN },
+	{ "ship", ORDER_SHIPPED, ACTOR_OWNER | ACTOR_ADMIN, ROLE_MERCHANT | ROLE_ADMIN },
+	{ "cancel", ORDER_CANCELLED, ACTOR_BUYER | ACTOR_ADMIN, ROLE_SHOPPER | ROLE_ADMIN },
+	{ "deliver", ORDER_DELIVERED, ACTOR_ADMIN, ROLE_ADMIN },
+	{ "receive", ORDER_COMPLETED, ACTOR_BUYER, ROLE_SHOPPER },
+	{ "complaint", ORDER_DISPUTED, ACTOR_BUYER, ROLE_SHOPPER },
+	{ "resolve", 0, ACTOR_ADMIN, ROLE_ADMIN },
+};
+#define ORDER_NACTIONS (sizeof(order_actions) / sizeof(order_actions[0]))
+_Static_assert(ORDER_NACTIONS <= ORDER_ACTIONS_MAX, "one binding per action");
+
+enum order_outcome { RESOLVE_RELEASE = 1, RESOLVE_PARTIAL, RESOLVE_FULL };
+
+/* One action in flight. */
+struct order_act {
+	struct orders *o;
+	struct httpd_req *req;
+	const struct order_action *action;
+	struct httpd_principal who;
+	uint64_t order_id;
+	char note[ORDER_NOTE_MAX + 1];
+	uint8_t outcome;                  /* resolve only */
+	int64_t refund;                   /* partial_refund only */
+	/* Filled by the job: */
+	bool forbidden;
+	const char *refusal;              /* why the state refused it, beyond "not from this state" */
+	struct order ord;
+};
+
+/* What the caller is to the order (ACTOR_* bits). */
+static unsigned order_actor_of(struct orders *o, MDB_txn *txn, const struct order *ord, const struct httpd_principal *who)
+{
+	if (who->role == ROLE_ADMIN)
+		return ACTOR_ADMIN;
+	if (order_is_buyer(ord, who))
+		return ACTOR_BUYER;
+	return order_is_owner(o, txn, ord, who) ? ACTOR_OWNER : 0;
+}
+
+/* An admin's resolution of a complaint: release, or refund first and then release or end. */
+static int order_resolve(struct orders *o, MDB_txn *txn, struct order_act *a)
+{
+	struct order *ord = &a->ord;
+	char note[ORDER_NOTE_MAX + 96];      /* the event keeps the first ORDER_NOTE_MAX bytes */
+	int rc;
+	if (ord->state != ORDER_DISPUTED)
+		return ORDERS_ESTATE;
+	if (ord->refund_due > ord->refunded) {
+		a->refusal = "a refund of this order is already running";
+		return ORDERS_ESTATE;
+	}
+	if (a->outcome == RESOLVE_RELEASE)
+		return order_move(o, txn, ord, ORDER_COMPLETED, a->who.user_id, a->note[0] ? a->note : "complaint resolved: released");
+	if (a->outcome == RESOLVE_PARTIAL && a->refund >= ord->subtotal) {
+		a->refusal = "a partial refund must be less than the goods' subtotal";
+		return ORDERS_ESTATE;
+	}
+	ord->refund_due = a->outcome == RESOLVE_FULL ? ord->total : a->refund;
+	ord->resolution = a->outcome == RESOLVE_FULL ? ORDER_REFUNDED : ORDER_COMPLETED;
+	snprintf(note, sizeof(note), "complaint resolved: refund of %lld started%s%s", (long long)ord->refund_due,
+		 a->note[0] ? ": " : "", a->note);
+	order_event_add(ord, clock_now_ms(), ORDER_DISPUTED, a->who.user_id, note);
+	rc = order_due_put(o, txn, 0, ord->id, DUE_REFUND, false);
+	return rc ? rc : order_store(o, txn, ord, ord->state);
+}
+
+static int order_apply_action(MDB_txn *txn, void *arg)
+{
+	struct order_act *a = arg;
+	struct orders *o = a->o;
+	struct order *ord = &a->ord;
+	unsigned actor;
+	int rc = order_load(o, txn, a->order_id, ord);
+	a->forbidden = false;
+	a->refusal = NULL;
+	if (rc != 0)
+		return rc;
+	actor = order_actor_of(o, txn, ord, &a->who);
+	if (!(actor & a->action->actors)) {
+		a->forbidden = true;
+		return 0;
+	}
+	if (a->action->to == 0)
+		return order_resolve(o, txn, a);
+	/* A buyer may cancel only before the merchant confirmed. */
+	if (actor == ACTOR_BUYER && a->action->to == ORDER_CANCELLED && ord->state != ORDER_PAID) {
+		a->refusal = "a buyer may cancel only a paid order the store has not confirmed";
+		return ORDERS_ESTATE;
+	}
+	if (a->action->to == ORDER_DISPUTED) {
+		if (ord->state == ORDER_DELIVERED && clock_now_ms() >= ord->delivered_ms + o->cfg.complete_after_s * 1000) {
+			a->refusal = "the complaint window has closed";
+			return ORDERS_ESTATE;
+		}
+		snprintf(ord->complaint, sizeof(ord->complaint), "%s", a->note);
+	}
+	return order_move(o, txn, ord, a->action->to, a->who.user_id, a->note[0] ? a->note : a->action->name);
+}
+
+static void order_action_done(int status, void *arg)
+{
+	struct order_act *a = arg;
+	if (status == 0 && a->forbidden)
+		httpd_reply_error(a->req, 403, "forbidden", "not your order");
+	else if (status == 0)
+		httpd_reply_json(a->req, 200, order_json(&a->ord));
+	else if (status == ORDERS_ESTATE && a->refusal)
+		httpd_reply_error(a->req, 409, "invalid_state", "%s (the order is %s)", a->refusal,
+				  order_state_name(a->ord.state));
+	else if (status == ORDERS_ESTATE)
+		httpd_reply_error(a->req, 409, "invalid_state", "cannot %s an order that is %s", a->action->name,
+				  order_state_name(a->ord.state));
+	else if (status == STORE_ENOTFOUND)
+		httpd_reply_error(a->req, 404, "not_found", "no such order");
+	else if (status == ORDERS_ELEDGER || status == ORDERS_EOVERFLOW)
+		httpd_reply_error(a->req, 500, "internal", "the ledger refused the order's money movement");
+	else
+		httpd_reply_store_error(a->req, status);
+	free(a);
+}
+
+/* Reads the action's body: an optional note ("reason"), and the resolution's fields. Returns 0 or -1 (replied). */
+static int order_read_action(struct httpd_req *req, struct order_act *a)
+{
+	static const char *const keys[] = { "reason", NULL };
+	static const char *const resolve_keys[] = { "reason", "outcome", "refund_amount", NULL };
+	struct body_check c = { 0 };
+	const char *reason, *outcome;
+	size_t len;
+	json_t *body;
+	bool is_resolve = a->action->to == 0, is_complaint = a->action->to == ORDER_DISPUTED;
+	httpd_body(req, &len);
+	/* An action without anything to say may come without a body. */
+	if (len == 0 && !is_resolve && !is_complaint)
+		return 0;
+	if (httpd_json_body(req, &body) != 0)
+		return -1;
+	body_only(&c, body, is_resolve ? resolve_keys : keys);
+	reason = body_str(&c, body, "reason", is_complaint, 1, ORDER_NOTE_MAX);
+	if (is_resolve) {
+		outcome = body_str(&c, body, "outcome", true, 1, 16);
+		if (!c.failed && strcmp(outcome, "release") == 0)
+			a->outcome = RESOLVE_RELEASE;
+		else if (!c.failed && strcmp(outcome, "partial_refund") == 0)
+			a->outcome = RESOLVE_PARTIAL;
+		else if (!c.failed && strcmp(outcome, "full_refund") == 0)
+			a->outcome = RESOLVE_FULL;
+		else
+			body_fail(&c, "outcome", "must be release, partial_refund or full_refund");
+		a->refund = body_int(&c, body, "refund_amount", a->outcome == RESOLVE_PARTIAL, 1, INT64_MAX, 0);
+		if (!c.failed && a->outcome != RESOLVE_PARTIAL && json_object_get(body, "refund_amount"))
+			body_fail(&c, "refund_amount", "is only for a partial_refund");
+	}
+	if (!c.failed && reason) {
+		for (const char *p = reason; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				body_fail(&c, "reason", "must not hold control characters");
+	}
+	if (c.failed) {
+		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
+		return -1;
+	}
+	if (reason)
+		snprintf(a->note, sizeof(a->note), "%s", reason);
+	return 0;
+}
+
+static void order_handle_action(struct httpd_req *req, void *ctx)
+{
+	const struct order_binding *b = ctx;
+	const struct order_action *action = b->action;
+	struct orders *o = b->o;
+	struct order_act *a = calloc(1, sizeof(*a));
+	int rc;
+	if (!a) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	a->o = o;
+	a->req = req;
+	a->action = action;
+	a->who = *httpd_principal(req);
+	if (httpd_param_u64(req, "id", &a->order_id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such order");
+		goto free_act;
+	}
+	if (order_read_action(req, a) != 0)
+		goto free_act;
+	rc = store_submit(o->store, order_apply_action, order_action_done, a);
+	if (rc == STORE_OK)
+		return;
+	httpd_reply_store_error(req, rc);
+free_act:
+	free(a);
+}
+
+/* --- life cycle --- */
+
+int orders_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct products *products,
+		struct payments *payments, struct idem *idem, struct orders **out)
+{
+	struct orders *o = calloc(1, sizeof(*o));
+	int rc;
+	if (!o)
+		return STORE_ENOMEM;
+	o->store = store;
+	o->ledger = ledger;
+	o->merchants = merchants;
+	o->products = products;
+	o->payments = payments;
+	o->idem = idem;
+	if ((rc = store_dbi_open(store, "orders", 0, &o->orders)) != 0 ||
+	    (rc = store_dbi_open(store, "order_groups", 0, &o->groups)) != 0 ||
+	    (rc = store_dbi_open(store, "order_buyer", 0, &o->by_buyer)) != 0 ||
+	    (rc = store_dbi_open(store, "order_merchant", 0, &o->by_merchant)) != 0 ||
+	    (rc = store_dbi_open(store, "order_due", 0, &o->due)) != 0) {
+		free(o);
+		return rc;
+	}
+	payments_on_order(payments, order_on_payment, o);
+	*out = o;
+	return 0;
+}
+
+int orders_start(struct orders *o, struct event_base *base, const struct orders_config *cfg)
+{
+	struct timeval second = { 1, 0 };
+	o->cfg = *cfg;
+	if (o->cfg.confirm_within_s <= 0)
+		o->cfg.confirm_within_s = 172800;
+	if (o->cfg.complete_after_s <= 0)
+		o->cfg.complete_after_s = 172800;
+	if (o->cfg.commission_bps < 0 || o->cfg.commission_bps > 5000)
+		o->cfg.commission_bps = 300;
+	o->sweep_timer = event_new(base, -1, EV_PERSIST, order_on_sweep, o);
+	return o->sweep_timer && event_add(o->sweep_timer, &second) == 0 ? 0 : -1;
+}
+
+int orders_attach(struct orders *o, struct httpd *h)
+{
+	char path[64];
+	int rc;
+	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/checkout", ROLE_SHOPPER, order_handle_checkout, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/order-groups/{id}", ROLE_SHOPPER | ROLE_ADMIN | ROLE_AUDITOR,
+			      order_handle_group, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders", ROLE_SHOPPER, order_handle_mine, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}", ROLE_ANY, order_handle_get, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/orders", ROLE_MERCHANT | ROLE_ADMIN | ROLE_AUDITOR,
+			      order_handle_store_orders, o)))
+		return rc;
+	for (size_t i = 0; i < ORDER_NACTIONS; i++) {
+		snprintf(path, sizeof(path), "/api/v1/orders/{id}/%s", order_actions[i].name);
+		o->bindings[i].o = o;
+		o->bindings[i].action = &order_actions[i];
+		if ((rc = httpd_route(h, ROUTER_POST, path, order_actions[i].roles, order_handle_action, &o->bindings[i])))
+			return rc;
+	}
+	return 0;
+}
+
+void orders_stop(struct orders *o)
+{
+	if (o && o->sweep_timer) {
+		event_free(o->sweep_timer);
+		o->sweep_timer = NULL;
+	}
+}
+
+void orders_free(struct orders *o)
+{
+	orders_stop(o);
+	free(o);
+}

@@ -1,0 +1,77 @@
+/*
+ * orders: the marketplace's orders. A checkout turns a cart of products
+ * from one or more stores into one order per store under one order group,
+ * takes the stock, and creates one QRIS payment for the group. Money waits
+ * in `escrow` until the buyer has the goods; completion releases it to the
+ * merchant (goods less commission), the platform (commission) and the
+ * courier (shipping), in linked transfers, all or nothing.
+ *
+ * States: awaiting_payment -> paid -> confirmed -> shipped -> delivered ->
+ * completed; cancelled (unpaid and expired; or paid and rejected, not
+ * confirmed in time, or cancelled by the buyer before confirmation) ->
+ * refunded once the provider gave the money back; delivered -> disputed (a
+ * complaint within the window) -> completed (released, perhaps after a
+ * partial refund) or refunded. Every change is a timeline event with its
+ * actor and time; an illegal change is refused with the current state.
+ *
+ * Rules with timers (orders_config): an unpaid order ends with its payment
+ * (payment.expiry) and gives its stock back; a paid order not confirmed
+ * within confirm_within_s is cancelled and refunded; a delivered order
+ * completes complete_after_s after delivery unless a complaint froze it.
+ *
+ * DBIs owned: orders, order_groups, order_buyer, order_merchant, order_due.
+ * Endpoints: see orders_attach and docs/api.md, "Orders".
+ */
+#ifndef BANGSOLEH_ORDERS_H
+#define BANGSOLEH_ORDERS_H
+
+#include <stdint.h>
+
+struct event_base;
+struct httpd;
+struct idem;
+struct ledger;
+struct merchants;
+struct payments;
+struct products;
+struct store;
+struct orders;
+
+struct orders_config {
+	int64_t confirm_within_s;     /* default 172800 */
+	int64_t complete_after_s;     /* default 172800 */
+	int64_t commission_bps;       /* 0..5000, default 300 */
+};
+
+/*
+ * Opens the DBIs and registers the payments' order listener (before
+ * store_start). Every argument is lent for the module's life. OUT: *out,
+ * freed with orders_free. Returns 0 or a STORE_* status.
+ */
+int orders_open(struct store *store, struct ledger *ledger, struct merchants *merchants,
+		struct products *products, struct payments *payments, struct idem *idem, struct orders **out);
+
+/* Starts the rules' timer on base (after payments_start). cfg is copied. Returns 0 or -1. */
+int orders_start(struct orders *o, struct event_base *base, const struct orders_config *cfg);
+
+/*
+ * Registers the endpoints on h (lent):
+ *   POST /api/v1/checkout                      shopper (Idempotency-Key required)
+ *   GET  /api/v1/order-groups/{id}             its buyer, admin, auditor
+ *   GET  /api/v1/orders                        shopper: their own orders
+ *   GET  /api/v1/merchants/{id}/orders         the store's owner, admin, auditor
+ *   GET  /api/v1/orders/{id}                   its buyer, the store's owner, admin, auditor
+ *   POST /api/v1/orders/{id}/confirm|reject|ship   the store's owner, admin
+ *   POST /api/v1/orders/{id}/cancel            its buyer (before confirmation), admin
+ *   POST /api/v1/orders/{id}/deliver           admin (until couriers report it)
+ *   POST /api/v1/orders/{id}/receive           its buyer
+ *   POST /api/v1/orders/{id}/complaint         its buyer (within the window)
+ *   POST /api/v1/orders/{id}/resolve           admin
+ */
+int orders_attach(struct orders *o, struct httpd *h);
+
+/* Stops the timer. Before store_stop. */
+void orders_stop(struct orders *o);
+void orders_free(struct orders *o);
+
+#endif

@@ -1,0 +1,1328 @@
+#include "payouts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "body.h"
+#include "clock.h"
+#include "httpd.h"
+#include "idem.h"
+#include "ledger.h"
+#include "log.h"
+#include "merchants.h"
+#include "payment.h"
+#include "payments.h"
+#include "record.h"
+#include "role.h"
+#include "router.h"
+#include "store.h"
+
+#define PAYOUT_VERSION 1
+#define PAYOUT_FIELDS 13              /* before the history entries */
+#define PAYOUT_HISTORY_FIELDS 4       /* per history entry */
+#define PAYOUT_HISTORY_MAX 16         /* entries kept in the record: the newest */
+#define PAYOUT_NOTE_MAX 96
+#define PAYOUT_SOURCE_MAX 16
+#define PAYOUT_REASON_MAX 128
+#define PAYOUT_SWEEP_MAX 64           /* watched payouts handled per sweep */
+#define PAYOUT_LIST_MAX 100
+#define PAYOUT_LIST_DEFAULT 20
+#define STATEMENT_LIMIT_MAX 200
+#define STATEMENT_LIMIT_DEFAULT 50
+#define STATEMENT_WALK 256            /* entries read per step while finding a page's balance */
+#define PAYOUT_SCOPE "payouts.create" /* the Idempotency-Key scope */
+
+enum payout_state { PAYOUT_PROCESSING = 1, PAYOUT_COMPLETED = 2, PAYOUT_FAILED = 3 };
+
+/* One thing that happened to a payout: its history, and how repeats are known. */
+struct payout_event {
+	int64_t at_ms;
+	char source[PAYOUT_SOURCE_MAX + 1];      /* "local", "provider", "webhook" */
+	char event_id[PAY_EVENT_ID_MAX + 1];
+	char note[PAYOUT_NOTE_MAX + 1];
+};
+
+struct payout {
+	struct ledger_id id;
+	uint64_t merchant_id;
+	struct ledger_id payable;                /* the account the hold is on */
+	int64_t amount;
+	/* The bank details as they were when it was asked for. */
+	char bank_code[MERCHANT_BANK_CODE_MAX + 1];
+	char bank_account[MERCHANT_BANK_ACCOUNT_MAX + 1];
+	char bank_name[MERCHANT_BANK_NAME_MAX + 1];
+	uint8_t state;                           /* enum payout_state */
+	char provider_ref[PAY_ID_MAX + 1];
+	char failure[PAYOUT_REASON_MAX + 1];
+	int64_t created_ms, updated_ms;
+	uint64_t nevents;                        /* events ever recorded */
+	uint8_t nhist;                           /* the newest kept below, oldest first */
+	struct payout_event hist[PAYOUT_HISTORY_MAX];
+};
+
+struct payouts {
+	struct store *store;
+	struct ledger *ledger;
+	struct merchants *merchants;
+	struct payments *payments;
+	struct idem *idem;
+	struct pay_gateway *gw;
+	struct payouts_config cfg;
+	MDB_dbi payouts, by_merchant, open, watch;
+	struct event *sweep_timer;
+	bool sweeping;
+};
+
+/* Why a payout may not be made now. */
+enum payout_refusal {
+	REFUSE_NONE = 0,
+	REFUSE_BELOW_MINIMUM,
+	REFUSE_NO_BANK_ACCOUNT,
+	REFUSE_OPEN,
+	REFUSE_INSUFFICIENT,
+	REFUSE_LEDGER,          /* the ledger refused the hold for another reason */
+};
+
+/* What an event's store job did. */
+enum payout_outcome {
+	OUTCOME_APPLIED = 1,    /* the payout finished */
+	OUTCOME_RECORDED,       /* kept in the history, nothing changed */
+	OUTCOME_DUPLICATE,      /* the same event again */
+	OUTCOME_UNKNOWN,        /* no such payout */
+	OUTCOME_REFUSED,        /* the ledger would not post or void: still processing */
+};
+
+/* --- small helpers --- */
+
+static void po_u64_key(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+static uint64_t po_key_u64(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+static void po_time_text(int64_t ms, char *out, size_t cap)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static const char *po_state_name(uint8_t s)
+{
+	return s == PAYOUT_PROCESSING ? "processing" : s == PAYOUT_COMPLETED ? "completed" :
+	       s == PAYOUT_FAILED ? "failed" : NULL;
+}
+
+/* The platform's accounts have fixed ids: their names, at time 0 (as payments makes them). */
+static struct ledger_id po_platform_account(const char *name)
+{
+	struct ledger_id id;
+	ledger_id_derive(0, name, strlen(name), &id);
+	return id;
+}
+
+/* --- records --- */
+
+/* Reads a payout; `id` may point into `out` (it is copied first). */
+static int po_load(struct payouts *po, MDB_txn *txn, const struct ledger_id *id, struct payout *out)
+{
+	struct ledger_id key = *id;
+	MDB_val k = { 16, key.b }, v;
+	struct record_reader r;
+	uint64_t state = 0, nhist = 0;
+	int rc = mdb_get(txn, po->payouts, &k, &v);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (record_reader_open(&r, v.mv_data, v.mv_size, PAYOUT_VERSION, PAYOUT_FIELDS) != RECORD_OK)
+		return STORE_ECORRUPT;
+	memset(out, 0, sizeof(*out));
+	out->id = key;
+	if (record_get_u64(&r, &out->merchant_id) || record_get_bin_exact(&r, out->payable.b, 16) ||
+	    record_get_i64(&r, &out->amount) ||
+	    record_get_str(&r, out->bank_code, sizeof(out->bank_code), NULL) ||
+	    record_get_str(&r, out->bank_account, sizeof(out->bank_account), NULL) ||
+	    record_get_str(&r, out->bank_name, sizeof(out->bank_name), NULL) || record_get_u64(&r, &state) ||
+	    record_get_str(&r, out->provider_ref, sizeof(out->provider_ref), NULL) ||
+	    record_get_str(&r, out->failure, sizeof(out->failure), NULL) || record_get_i64(&r, &out->created_ms) ||
+	    record_get_i64(&r, &out->updated_ms) || record_get_u64(&r, &out->nevents) ||
+	    record_get_u64(&r, &nhist) || nhist > PAYOUT_HISTORY_MAX ||
+	    nhist * PAYOUT_HISTORY_FIELDS > r.count - PAYOUT_FIELDS ||
+	    !po_state_name((uint8_t)state) || state > PAYOUT_FAILED)
+		rc = STORE_ECORRUPT;
+	for (uint64_t i = 0; rc == 0 && i < nhist; i++) {
+		struct payout_event *e = &out->hist[i];
+		if (record_get_i64(&r, &e->at_ms) || record_get_str(&r, e->source, sizeof(e->source), NULL) ||
+		    record_get_str(&r, e->event_id, sizeof(e->event_id), NULL) ||
+		    record_get_str(&r, e->note, sizeof(e->note), NULL))
+			rc = STORE_ECORRUPT;
+	}
+	out->nhist = (uint8_t)nhist;
+	out->state = (uint8_t)state;
+	record_reader_free(&r);
+	return rc;
+}
+
+static int po_store(struct payouts *po, MDB_txn *txn, struct payout *p)
+{
+	struct record_writer w;
+	MDB_val k = { 16, p->id.b }, v;
+	size_t len;
+	int rc;
+	p->updated_ms = clock_now_ms();
+	record_writer_init(&w, PAYOUT_VERSION, PAYOUT_FIELDS + (uint32_t)p->nhist * PAYOUT_HISTORY_FIELDS);
+	record_put_u64(&w, p->merchant_id);
+	record_put_bin(&w, p->payable.b, 16);
+	record_put_i64(&w, p->amount);
+	record_put_str(&w, p->bank_code, strlen(p->bank_code));
+	record_put_str(&w, p->bank_account, strlen(p->bank_account));
+	record_put_str(&w, p->bank_name, strlen(p->bank_name));
+	record_put_u64(&w, p->state);
+	record_put_str(&w, p->provider_ref, strlen(p->provider_ref));
+	record_put_str(&w, p->failure, strlen(p->failure));
+	record_put_i64(&w, p->created_ms);
+	record_put_i64(&w, p->updated_ms);
+	record_put_u64(&w, p->nevents);
+	record_put_u64(&w, p->nhist);
+	for (uint8_t i = 0; i < p->nhist; i++) {
+		const struct payout_event *e = &p->hist[i];
+		record_put_i64(&w, e->at_ms);
+		record_put_str(&w, e->source, strlen(e->source));
+		record_put_str(&w, e->event_id, strlen(e->event_id));
+		record_put_str(&w, e->note, strlen(e->note));
+	}
+	v.mv_data = (void *)record_data(&w, &len);
+	v.mv_size = len;
+	rc = v.mv_data ? mdb_put(txn, po->payouts, &k, &v, 0) : STORE_ENOMEM;
+	record_writer_free(&w);
+	return rc;
+}
+
+/* Appends an event to the payout's history (the oldest goes when full). */
+static void po_history(struct payout *p, const char *source, const char *event_id, const char *note)
+{
+	struct payout_event *e;
+	if (p->nhist == PAYOUT_HISTORY_MAX) {
+		memmove(&p->hist[0], &p->hist[1], (PAYOUT_HISTORY_MAX - 1) * sizeof(p->hist[0]));
+		p->nhist--;
+	}
+	e = &p->hist[p->nhist++];
+	e->at_ms = clock_now_ms();
+	snprintf(e->source, sizeof(e->source), "%s", source);
+	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
+	snprintf(e->note, sizeof(e->note), "%s", note);
+	p->nevents++;
+}
+
+static bool po_seen(const struct payout *p, const char *event_id)
+{
+	for (uint8_t i = 0; i < p->nhist; i++)
+		if (strcmp(p->hist[i].event_id, event_id) == 0)
+			return true;
+	return false;
+}
+
+/* Schedules the next look at a processing payout: key = due time, then id. */
+static int po_watch(struct payouts *po, MDB_txn *txn, const struct ledger_id *id, int64_t due_ms, uint32_t attempts)
+{
+	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),
+				     (uint8_t)attempts };
+	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
+	po_u64_key(key, (uint64_t)due_ms);
+	memcpy(key + 8, id->b, 16);
+	return mdb_put(txn, po->watch, &k, &v, 0);
+}
+
+/* The store's processing payout, if any. OUT: *id. Returns 0, STORE_ENOTFOUND or a storage status. */
+static int po_open_get(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, struct ledger_id *id)
+{
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key }, v;
+	int rc;
+	po_u64_key(key, merchant_id);
+	rc = mdb_get(txn, po->open, &k, &v);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	if (v.mv_size != 16)
+		return STORE_ECORRUPT;
+	memcpy(id->b, v.mv_data, 16);
+	return 0;
+}
+
+/* --- the ledger --- */
+
+static void po_transfer_id(const struct payout *p, const char *what, struct ledger_id *out)
+{
+	char key[64], hex[33];
+	ledger_id_hex(&p->id, hex, sizeof(hex));
+	snprintf(key, sizeof(key), "payout:%s:%s", hex, what);
+	ledger_id_derive((uint64_t)p->created_ms, key, strlen(key), out);
+}
+
+/*
+ * A transfer of the payout, its id derived from the payout and `what`: the
+ * hold (LEDGER_PENDING), or its post or void.
+ */
+static void po_transfer(const struct payout *p, const char *what, uint16_t flags, struct ledger_transfer *t)
+{
+	memset(t, 0, sizeof(*t));
+	po_transfer_id(p, what, &t->id);
+	t->debit_account_id = p->payable;
+	t->credit_account_id = po_platform_account("bank:settlement");
+	t->ledger = LEDGER_IDR;
+	t->code = LEDGER_CODE_PAYOUT;
+	t->flags = flags;
+	t->user_data_128 = p->id;
+	t->user_data_64 = p->merchant_id;
+	if (flags & LEDGER_PENDING) {
+		t->amount = p->amount;
+	} else {
+		po_transfer_id(p, "hold", &t->pending_id);
+		t->amount = (flags & LEDGER_POST_PENDING) ? LEDGER_AMOUNT_MAX : 0;
+	}
+}
+
+/* Credits less debits posted and pending debits: what may still be paid out. OUT: *out. */
+static int po_available(const struct ledger_account *a, int64_t *out)
+{
+	int64_t net;
+	if (__builtin_sub_overflow(a->credits_posted, a->debits_posted, &net) ||
+	    __builtin_sub_overflow(net, a->debits_pending, out))
+		return -1;
+	return 0;
+}
+
+/*
+ * The rules of a new payout, read within txn (the handler checks them for a
+ * quick answer, the job again where they count). OUT: *why, and *available.
+ */
+static int po_check(struct payouts *po, MDB_txn *txn, const struct merchant *mc, int64_t amount,
+		    enum payout_refusal *why, int64_t *available)
+{
+	struct ledger_account a;
+	struct ledger_id open;
+	int rc;
+	*why = REFUSE_NONE;
+	*available = 0;
+	if (amount < po->cfg.min_amount) {
+		*why = REFUSE_BELOW_MINIMUM;
+		return 0;
+	}
+	if (!mc->bank_code[0] || !mc->bank_account[0] || !mc->bank_name[0]) {
+		*why = REFUSE_NO_BANK_ACCOUNT;
+		return 0;
+	}
+	rc = po_open_get(po, txn, mc->id, &open);
+	if (rc == 0) {
+		*why = REFUSE_OPEN;
+		return 0;
+	}
+	if (rc != STORE_ENOTFOUND)
+		return rc;
+	if ((rc = ledger_account_get(po->ledger, txn, &mc->payable, &a)) != 0)
+		return rc;
+	if (po_available(&a, available) != 0)
+		return STORE_ECORRUPT;
+	if (amount > *available)
+		*why = REFUSE_INSUFFICIENT;
+	return 0;
+}
+
+static void po_reply_refusal(struct payouts *po, struct httpd_req *req, enum payout_refusal why, int64_t available)
+{
+	switch (why) {
+	case REFUSE_BELOW_MINIMUM:
+		httpd_reply_error(req, 422, "below_minimum", "a payout must be at least %lld rupiah",
+				  (long long)po->cfg.min_amount);
+		break;
+	case REFUSE_NO_BANK_ACCOUNT:
+		httpd_reply_error(req, 409, "no_bank_account", "the store has no bank account to pay out to");
+		break;
+	case REFUSE_OPEN:
+		httpd_reply_error(req, 409, "payout_open", "the store has a payout still processing");
+		break;
+	case REFUSE_INSUFFICIENT:
+		httpd_reply_error(req, 422, "insufficient_balance", "at most %lld rupiah is available",
+				  (long long)available);
+		break;
+	case REFUSE_LEDGER:
+	case REFUSE_NONE:
+		httpd_reply_error(req, 500, "internal", "the ledger refused the payout");
+		break;
+	}
+}
+
+/* --- JSON --- */
+
+static json_t *po_json(const struct payout *p)
+{
+	char id[33], created[64], updated[64];
+	ledger_id_hex(&p->id, id, sizeof(id));
+	po_time_text(p->created_ms, created, sizeof(created));
+	po_time_text(p->updated_ms, updated, sizeof(updated));
+	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s}", "id", id, "merchant_id",
+			 (json_int_t)p->merchant_id, "amount", (json_int_t)p->amount, "bank_code", p->bank_code,
+			 "bank_account", p->bank_account, "bank_name", p->bank_name, "status", po_state_name(p->state),
+			 "provider_ref", p->provider_ref, "failure_reason", p->failure[0] ? p->failure : NULL,
+			 "created_at", created, "updated_at", updated);
+}
+
+/* The payout with its kept history, oldest first. */
+static json_t *po_json_full(const struct payout *p)
+{
+	json_t *j = po_json(p), *list = json_array();
+	char at[64];
+	for (uint8_t i = 0; list && i < p->nhist; i++) {
+		const struct payout_event *e = &p->hist[i];
+		po_time_text(e->at_ms, at, sizeof(at));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "at", at, "source", e->source, "event_id",
+						      e->event_id, "note", e->note));
+	}
+	if (!j || !list) {
+		json_decref(j);
+		json_decref(list);
+		return NULL;
+	}
+	json_object_set_new(j, "events", list);
+	json_object_set_new(j, "events_total", json_integer((json_int_t)p->nevents));
+	return j;
+}
+
+/* {"ok":true,"result":...}, the answer providers get for a notification. */
+static void po_reply_result(struct httpd_req *req, const char *result)
+{
+	char body[64];
+	int n = snprintf(body, sizeof(body), "{\"ok\":true,\"result\":\"%s\"}", result);
+	httpd_reply_raw(req, 200, "application/json; charset=utf-8", body, (size_t)n);
+}
+
+/* --- outcomes: one store job each --- */
+
+/* An outcome or a piece of news about a payout, from the provider. */
+struct event_job {
+	struct payouts *po;
+	struct httpd_req *req;                   /* a notification waiting for its answer, or NULL */
+	char payout_id[PAY_ID_MAX + 1];
+	char source[PAYOUT_SOURCE_MAX + 1];      /* "provider", "webhook" */
+	char event_id[PAY_EVENT_ID_MAX + 1];
+	uint8_t target;                          /* COMPLETED or FAILED; PROCESSING: news only */
+	int64_t amount;                          /* what the provider reported, -1 when nothing */
+	char provider_ref[PAY_ID_MAX + 1];
+	char reason[PAYOUT_REASON_MAX + 1];
+	struct payout p;                         /* the payout after the job */
+	enum payout_outcome outcome;
+};
+
+/* Posts (completed) or voids (failed) the hold and finishes the payout. OUT: note. */
+static int po_finish(struct payouts *po, MDB_txn *txn, struct event_job *job, char *note, size_t cap)
+{
+	struct payout *p = &job->p;
+	bool completed = job->target == PAYOUT_COMPLETED;
+	struct ledger_transfer t;
+	uint32_t result = 0;
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key };
+	int rc;
+	po_transfer(p, completed ? "post" : "void", completed ? LEDGER_POST_PENDING : LEDGER_VOID_PENDING, &t);
+	if ((rc = ledger_create_transfers(po->ledger, txn, &t, 1, &result)) != 0)
+		return rc;
+	if (result != LEDGER_R_OK && result != LEDGER_R_EXISTS) {
+		job->outcome = OUTCOME_REFUSED;
+		snprintf(note, cap, "the ledger refused the %s: %s", completed ? "post" : "void",
+			 ledger_result_name(result));
+		return 0;
+	}
+	po_u64_key(key, p->merchant_id);
+	rc = mdb_del(txn, po->open, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	p->state = job->target;
+	if (!completed)
+		snprintf(p->failure, sizeof(p->failure), "%s", job->reason[0] ? job->reason : "the provider refused it");
+	job->outcome = OUTCOME_APPLIED;
+	snprintf(note, cap, completed ? "sent to the bank" : "failed: the hold is voided");
+	return 0;
+}
+
+static int po_apply_event(MDB_txn *txn, void *arg)
+{
+	struct event_job *job = arg;
+	struct payouts *po = job->po;
+	char note[PAYOUT_NOTE_MAX + 1];
+	struct ledger_id id;
+	int rc;
+
+	job->outcome = OUTCOME_UNKNOWN;
+	if (ledger_id_parse(job->payout_id, &id) != LEDGER_OK)
+		return 0;
+	rc = po_load(po, txn, &id, &job->p);
+	if (rc == STORE_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (po_seen(&job->p, job->event_id)) {
+		job->outcome = OUTCOME_DUPLICATE;
+		return 0;
+	}
+	job->outcome = OUTCOME_RECORDED;
+	if (!job->p.provider_ref[0])
+		snprintf(job->p.provider_ref, sizeof(job->p.provider_ref), "%s", job->provider_ref);
+	snprintf(note, sizeof(note), "no change: the payout is %s", po_state_name(job->p.state));
+	if (job->p.state != PAYOUT_PROCESSING) {
+		/* Forward only: a finished payout stays as it is. */
+	} else if (job->amount >= 0 && job->amount != job->p.amount) {
+		/* Not trusted; the sweep asks the provider again. */
+		snprintf(note, sizeof(note), "amount %lld differs from %lld: not applied", (long long)job->amount,
+			 (long long)job->p.amount);
+	} else if (job->target == PAYOUT_PROCESSING) {
+		snprintf(note, sizeof(note), "processing at the provider");
+	} else if ((rc = po_finish(po, txn, job, note, sizeof(note))) != 0) {
+		return rc;
+	}
+	po_history(&job->p, job->source, job->event_id, note);
+	return po_store(po, txn, &job->p);
+}
+
+static void po_event_done(int status, void *arg)
+{
+	struct event_job *job = arg;
+	if (status == 0 && job->outcome == OUTCOME_REFUSED)
+		log_msg(LOG_ERROR, "payouts", "payout %s: %s", job->payout_id, job->p.hist[job->p.nhist - 1].note);
+	if (!job->req) {
+		if (status != 0)
+			log_msg(LOG_WARN, "payouts", "an outcome of payout %s was not stored: %s", job->payout_id,
+				store_strerror(status));
+	} else if (status != 0) {
+		httpd_reply_store_error(job->req, status);
+	} else if (job->outcome == OUTCOME_UNKNOWN) {
+		httpd_reply_error(job->req, 404, "not_found", "no such payout");
+	} else {
+		po_reply_result(job->req, job->outcome == OUTCOME_APPLIED ? "applied" :
+					  job->outcome == OUTCOME_DUPLICATE ? "duplicate" : "recorded");
+	}
+	free(job);
+}
+
+/*
+ * Queues an event of the payout named by payout_id (our hex id); replies to
+ * req (if any) when it is stored. The strings are copied.
+ */
+static void po_submit_event(struct payouts *po, struct httpd_req *req, const char *payout_id, const char *source,
+			    const char *event_id, uint8_t target, int64_t amount, const char *provider_ref,
+			    const char *reason)
+{
+	struct event_job *job = calloc(1, sizeof(*job));
+	int rc = STORE_ENOMEM;
+	if (job) {
+		job->po = po;
+		job->req = req;
+		snprintf(job->payout_id, sizeof(job->payout_id), "%s", payout_id);
+		snprintf(job->source, sizeof(job->source), "%s", source);
+		snprintf(job->event_id, sizeof(job->event_id), "%s", event_id);
+		job->target = target;
+		job->amount = amount;
+		snprintf(job->provider_ref, sizeof(job->provider_ref), "%s", provider_ref);
+		snprintf(job->reason, sizeof(job->reason), "%s", reason);
+		rc = store_submit(po->store, po_apply_event, po_event_done, job);
+	}
+	if (rc == STORE_OK)
+		return;
+	free(job);
+	if (req)
+		httpd_reply_store_error(req, rc);
+	else
+		log_msg(LOG_WARN, "payouts", "an outcome of payout %s was not queued: %s", payout_id,
+			store_strerror(rc));
+}
+
+/* A verified payout notification from the payments module's webhook. */
+static void po_on_notification(struct httpd_req *req, const struct pay_event *ev, void *ctx)
+{
+	uint8_t target = ev->state == PAY_STATE_PAID ? PAYOUT_COMPLETED :
+			 ev->payout_failed || ev->state == PAY_STATE_FAILED ? PAYOUT_FAILED : PAYOUT_PROCESSING;
+	po_submit_event(ctx, req, ev->payment_id, "webhook", ev->event_id, target, ev->amount, ev->provider_ref,
+			target == PAYOUT_FAILED ? "the provider reported the payout failed" : "");
+}
+
+/* --- the disbursement --- */
+
+struct disburse_call {
+	struct payouts *po;
+	char id[33];
+	int64_t amount;
+};
+
+static void po_disbursed(const struct pay_disburse_res *res, void *arg)
+{
+	struct disburse_call *call = arg;
+	char event_id[PAY_EVENT_ID_MAX + 1];
+	if (res->error == PAY_OK) {
+		const char *word = res->completed ? "COMPLETED" : res->failed ? "FAILED" : "PROCESSING";
+		/* Named as the provider's notification of the same state is, so the later one is a duplicate. */
+		snprintf(event_id, sizeof(event_id), "%s:%s", res->provider_ref, word);
+		po_submit_event(call->po, NULL, call->id, "provider", event_id,
+				res->completed ? PAYOUT_COMPLETED : res->failed ? PAYOUT_FAILED : PAYOUT_PROCESSING,
+				call->amount, res->provider_ref, "the provider refused the payout");
+	} else if (res->error == PAY_EPROVIDER || res->error == PAY_EINVAL) {
+		/* Refused for good (a 4xx): nothing was sent, the money goes back. */
+		po_submit_event(call->po, NULL, call->id, "provider", "refused", PAYOUT_FAILED, -1, "", res->error_text);
+	} else {
+		log_msg(LOG_INFO, "payouts", "the disbursement of %s did not get through, trying later: %s", call->id,
+			res->error_text);
+	}
+	free(call);
+}
+
+/* Asks the provider to send the payout (again: the payout id is its idempotency key). */
+static void po_disburse(struct payouts *po, const struct payout *p)
+{
+	struct disburse_call *call = calloc(1, sizeof(*call));
+	struct pay_disburse_req req = { .amount = p->amount, .bank_code = p->bank_code,
+					.account_number = p->bank_account, .account_name = p->bank_name };
+	int rc;
+	if (!call)
+		return;
+	call->po = po;
+	call->amount = p->amount;
+	ledger_id_hex(&p->id, call->id, sizeof(call->id));
+	req.payout_id = call->id;
+	rc = pay_disburse(po->gw, &req, po_disbursed, call);
+	if (rc == PAY_OK)
+		return;
+	if (rc == PAY_EINVAL || rc == PAY_EUNSUPPORTED)
+		po_submit_event(po, NULL, call->id, "local", "refused", PAYOUT_FAILED, -1, "",
+				rc == PAY_EINVAL ? "the bank details are not valid for the provider" :
+						   "the payment provider has no payouts");
+	else
+		log_msg(LOG_WARN, "payouts", "the disbursement of %s could not be sent, trying later", call->id);
+	free(call);
+}
+
+/* --- the sweep: re-sending what is still processing --- */
+
+struct sweep_item {
+	uint8_t key[24];
+	uint32_t attempts;
+	bool resend;
+	struct payout p;
+};
+
+struct sweep_job {
+	struct payouts *po;
+	int64_t now;
+	size_t n;
+	struct sweep_item items[PAYOUT_SWEEP_MAX];
+};
+
+static int64_t po_backoff_ms(const struct payouts *po, uint32_t attempts)
+{
+	int64_t wait = po->cfg.retry_after_s * 1000, max = po->cfg.retry_max_s * 1000;
+	for (uint32_t i = 0; i < attempts && wait < max; i++)
+		wait *= 2;
+	return wait < max ? wait : max;
+}
+
+static int po_apply_sweep(MDB_txn *txn, void *arg)
+{
+	struct sweep_job *job = arg;
+	struct payouts *po = job->po;
+	for (size_t i = 0; i < job->n; i++) {
+		struct sweep_item *it = &job->items[i];
+		MDB_val k = { sizeof(it->key), it->key };
+		struct ledger_id id;
+		int rc;
+		it->resend = false;
+		rc = mdb_del(txn, po->watch, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		memcpy(id.b, it->key + 8, 16);
+		rc = po_load(po, txn, &id, &it->p);
+		if (rc == STORE_ENOTFOUND || (rc == 0 && it->p.state != PAYOUT_PROCESSING))
+			continue;
+		if (rc != 0 ||
+		    (rc = po_watch(po, txn, &id, job->now + po_backoff_ms(po, it->attempts + 1), it->attempts + 1)) != 0)
+			return rc;
+		it->resend = true;
+	}
+	return 0;
+}
+
+static void po_sweep_done(int status, void *arg)
+{
+	struct sweep_job *job = arg;
+	job->po->sweeping = false;
+	for (size_t i = 0; status == 0 && i < job->n; i++)
+		if (job->items[i].resend)
+			po_disburse(job->po, &job->items[i].p);
+	if (status != 0)
+		log_msg(LOG_WARN, "payouts", "sweep failed: %s", store_strerror(status));
+	free(job);
+}
+
+static void po_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct payouts *po = arg;
+	struct sweep_job *job;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+	(void)fd;
+	(void)what;
+	if (po->sweeping || !(job = calloc(1, sizeof(*job))))
+		return;
+	job->po = po;
+	job->now = clock_now_ms();
+	if (store_read_begin(po->store, &txn) != 0) {
+		free(job);
+		return;
+	}
+	if (mdb_cursor_open(txn, po->watch, &cur) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && job->n < PAYOUT_SWEEP_MAX;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			struct sweep_item *it = &job->items[job->n];
+			const uint8_t *a = v.mv_data;
+			if (k.mv_size != 24 || (int64_t)po_key_u64(k.mv_data) > job->now)
+				break;
+			memcpy(it->key, k.mv_data, 24);
+			it->attempts = v.mv_size == 4 ? (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]
+						      : 0;
+			job->n++;
+		}
+		mdb_cursor_close(cur);
+	}
+	store_read_end(po->store, txn);
+	if (job->n == 0 || store_submit(po->store, po_apply_sweep, po_sweep_done, job) != STORE_OK) {
+		free(job);
+		return;
+	}
+	po->sweeping = true;
+}
+
+/* --- who may see what --- */
+
+/* The store's owner always; admins and auditors too unless owner_only. */
+static bool po_may_see(const struct merchant *mc, const struct httpd_principal *who, bool owner_only)
+{
+	if (who->role == ROLE_MERCHANT && who->user_id == mc->owner_user_id)
+		return true;
+	return !owner_only && (who->role == ROLE_ADMIN || who->role == ROLE_AUDITOR);
+}
+
+/* Reads merchant `id` within txn for the caller; replies and returns -1 when absent or not theirs. */
+static int po_merchant_check(struct payouts *po, struct httpd_req *req, MDB_txn *txn, uint64_t id, bool owner_only,
+			     struct merchant *mc)
+{
+	int rc = merchants_get(po->merchants, txn, id, mc);
+	if (rc == STORE_ENOTFOUND) {
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		return -1;
+	}
+	if (!po_may_see(mc, httpd_principal(req), owner_only)) {
+		httpd_reply_error(req, 403, "forbidden", "not your store");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Begins a read transaction and reads the merchant named by {id} for the
+ * caller. OUT: *txn (end it with store_read_end) and *mc. Replies and
+ * returns -1 on failure (no transaction then).
+ */
+static int po_merchant_read(struct payouts *po, struct httpd_req *req, bool owner_only, MDB_txn **txn,
+			    struct merchant *mc)
+{
+	uint64_t id;
+	int rc;
+	if (httpd_param_u64(req, "id", &id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		return -1;
+	}
+	rc = store_read_begin(po->store, txn);
+	if (rc != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		return -1;
+	}
+	if (po_merchant_check(po, req, *txn, id, owner_only, mc) != 0) {
+		store_read_end(po->store, *txn);
+		return -1;
+	}
+	return 0;
+}
+
+/* A query parameter as a whole number in [min, max] (def when absent); replies 400 and returns -1 when bad. */
+static int po_query_u64(struct httpd_req *req, const char *name, uint64_t min, uint64_t max, uint64_t def,
+			uint64_t *out)
+{
+	const char *text = httpd_query(req, name);
+	uint64_t v = 0;
+	size_t n = text ? strlen(text) : 0;
+	bool ok = n >= 1 && n <= 20 && !(n > 1 && text[0] == '0');
+	*out = def;
+	if (!text || !*text)
+		return 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		unsigned d = (unsigned)(text[i] - '0');
+		ok = d <= 9 && v <= (UINT64_MAX - d) / 10;
+		v = v * 10 + d;
+	}
+	if (!ok || v < min || v > max) {
+		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu to %llu", name,
+				  (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --- creating a payout --- */
+
+struct create_op {
+	struct payouts *po;
+	struct httpd_req *req;
+	struct idem_req ir;
+	uint64_t merchant_id;
+	int64_t amount;
+	struct ledger_id id;                 /* chosen once, so a re-run of the job makes the same payout */
+	int64_t created_ms;
+	/* Results of the job: */
+	int idem;                            /* IDEM_NEW, IDEM_REPLAY or IDEM_CONFLICT */
+	int replay_status;
+	enum payout_refusal why;
+	int64_t available;
+	struct payout p;
+};
+
+static int po_apply_create(MDB_txn *txn, void *arg)
+{
+	struct create_op *op = arg;
+	struct payouts *po = op->po;
+	struct payout *p = &op->p;
+	struct idem_entry e;
+	struct merchant mc;
+	struct ledger_transfer t;
+	uint32_t result = 0;
+	uint8_t mkey[8], ikey[24];
+	MDB_val k, v = { 0, NULL };
+	int rc;
+
+	op->why = REFUSE_NONE;
+	rc = idem_lookup(po->idem, txn, &op->ir, &e);
+	if (rc < 0)
+		return rc;
+	op->idem = rc;
+	if (rc == IDEM_CONFLICT)
+		return 0;
+	if (rc == IDEM_REPLAY) {
+		struct ledger_id first;
+		if (e.ref_len != 16)
+			return STORE_ECORRUPT;
+		memcpy(first.b, e.ref, 16);
+		op->replay_status = e.status;
+		return po_load(po, txn, &first, p);
+	}
+	if ((rc = merchants_get(po->merchants, txn, op->merchant_id, &mc)) != 0 ||
+	    (rc = po_check(po, txn, &mc, op->amount, &op->why, &op->available)) != 0 || op->why != REFUSE_NONE)
+		return rc;
+	memset(p, 0, sizeof(*p));
+	p->id = op->id;
+	p->merchant_id = mc.id;
+	p->payable = mc.payable;
+	p->amount = op->amount;
+	snprintf(p->bank_code, sizeof(p->bank_code), "%s", mc.bank_code);
+	snprintf(p->bank_account, sizeof(p->bank_account), "%s", mc.bank_account);
+	snprintf(p->bank_name, sizeof(p->bank_name), "%s", mc.bank_name);
+	p->state = PAYOUT_PROCESSING;
+	p->created_ms = op->created_ms;
+	po_transfer(p, "hold", LEDGER_PENDING, &t);
+	if ((rc = ledger_create_transfers(po->ledger, txn, &t, 1, &result)) != 0)
+		return rc;
+	if (result != LEDGER_R_OK) {
+		op->why = result == LEDGER_R_EXCEEDS_CREDITS ? REFUSE_INSUFFICIENT : REFUSE_LEDGER;
+		if (op->why == REFUSE_LEDGER)
+			log_msg(LOG_ERROR, "payouts", "the ledger refused a hold: %s", ledger_result_name(result));
+		return 0;
+	}
+	po_history(p, "local", "created", "the amount is held");
+	if ((rc = po_store(po, txn, p)) != 0)
+		return rc;
+	po_u64_key(mkey, p->merchant_id);
+	memcpy(ikey, mkey, 8);
+	memcpy(ikey + 8, p->id.b, 16);
+	k = (MDB_val){ sizeof(ikey), ikey };
+	if ((rc = mdb_put(txn, po->by_merchant, &k, &v, 0)) != 0)
+		return rc;
+	k = (MDB_val){ sizeof(mkey), mkey };
+	v = (MDB_val){ 16, p->id.b };
+	if ((rc = mdb_put(txn, po->open, &k, &v, 0)) != 0 ||
+	    (rc = po_watch(po, txn, &p->id, p->created_ms + po_backoff_ms(po, 0), 0)) != 0)
+		return rc;
+	return idem_save(po->idem, txn, &op->ir, 201, p->id.b, 16, p->created_ms);
+}
+
+static void po_created_done(int status, void *arg)
+{
+	struct create_op *op = arg;
+	if (status != 0)
+		httpd_reply_store_error(op->req, status);
+	else if (op->idem == IDEM_CONFLICT)
+		idem_reply_conflict(op->req);
+	else if (op->idem == IDEM_REPLAY)
+		httpd_reply_json(op->req, op->replay_status, po_json(&op->p));
+	else if (op->why != REFUSE_NONE)
+		po_reply_refusal(op->po, op->req, op->why, op->available);
+	else {
+		httpd_reply_json(op->req, 201, po_json(&op->p));
+		po_disburse(op->po, &op->p);
+	}
+	free(op);
+}
+
+/* True when body has no member but those named (NULL-terminated); else replies 400 unknown_field. */
+static bool po_known_fields(struct httpd_req *req, json_t *body, const char *const *names)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach(body, key, value) {
+		size_t i = 0;
+		while (names[i] && strcmp(names[i], key) != 0)
+			i++;
+		if (!names[i]) {
+			httpd_reply_error(req, 400, "unknown_field", "%.64s is not a field of this request", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void po_handle_create(struct httpd_req *req, void *ctx)
+{
+	static const char *const fields[] = { "amount", NULL };
+	struct payouts *po = ctx;
+	struct body_check c = { 0 };
+	struct create_op *op;
+	struct merchant mc;
+	MDB_txn *txn;
+	json_t *body;             /* owned by the request */
+	int64_t amount;
+	int rc;
+
+	if (po_merchant_read(po, req, true, &txn, &mc) != 0)
+		return;
+	store_read_end(po->store, txn);
+	if (httpd_json_body(req, &body) != 0 || !po_known_fields(req, body, fields))
+		return;
+	amount = body_int(&c, body, "amount", true, 1, PAYOUTS_AMOUNT_MAX, 0);
+	if (c.failed) {
+		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		return;
+	}
+	op = calloc(1, sizeof(*op));
+	if (!op || ledger_id_new(&op->id) != LEDGER_OK) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		goto free_op;
+	}
+	if (idem_begin(req, PAYOUT_SCOPE, &op->ir) != 0)
+		goto free_op;
+	op->po = po;
+	op->req = req;
+	op->merchant_id = mc.id;
+	op->amount = amount;
+	op->created_ms = clock_now_ms();
+	rc = store_submit(po->store, po_apply_create, po_created_done, op);
+	if (rc == STORE_OK)
+		return;
+	httpd_reply_store_error(req, rc);
+free_op:
+	free(op);
+}
+
+/* --- reading payouts --- */
+
+static void po_handle_get(struct httpd_req *req, void *ctx)
+{
+	struct payouts *po = ctx;
+	struct ledger_id id;
+	struct merchant mc;
+	struct payout p;
+	MDB_txn *txn;
+	int rc;
+	if (ledger_id_parse(httpd_param(req, "id"), &id) != LEDGER_OK) {
+		httpd_reply_error(req, 404, "not_found", "no such payout");
+		return;
+	}
+	rc = store_read_begin(po->store, &txn);
+	if (rc != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		return;
+	}
+	rc = po_load(po, txn, &id, &p);
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such payout");
+	else if (rc != STORE_OK)
+		httpd_reply_store_error(req, rc);
+	else if (po_merchant_check(po, req, txn, p.merchant_id, false, &mc) == 0)
+		httpd_reply_json(req, 200, po_json_full(&p));
+	store_read_end(po->store, txn);
+}
+
+/*
+ * A store's payouts, newest first, starting at `from` (all 0xff: the
+ * newest). OUT: list gets at most limit; *next is the id to start the next
+ * page at (*more false when there is none). Returns a storage status.
+ */
+static int po_list(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, const uint8_t from[16], size_t limit,
+		   json_t *list, struct ledger_id *next, bool *more)
+{
+	uint8_t key[24];
+	MDB_val k = { sizeof(key), key }, v;
+	MDB_cursor *cur;
+	int rc;
+	*more = false;
+	po_u64_key(key, merchant_id);
+	memcpy(key + 8, from, 16);
+	if ((rc = mdb_cursor_open(txn, po->by_merchant, &cur)) != 0)
+		return store_status_from_mdb(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	else if (rc == 0 && (k.mv_size != 24 || memcmp(k.mv_data, key, 24) != 0))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		struct ledger_id id;
+		struct payout p;
+		if (k.mv_size != 24 || memcmp(k.mv_data, key, 8) != 0)
+			break;
+		memcpy(id.b, (const uint8_t *)k.mv_data + 8, 16);
+		if (json_array_size(list) == limit) {
+			*next = id;
+			*more = true;
+			break;
+		}
+		if ((rc = po_load(po, txn, &id, &p)) != 0)
+			break;
+		json_array_append_new(list, po_json(&p));
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc > 0 ? store_status_from_mdb(rc) : rc;
+}
+
+static void po_handle_list(struct httpd_req *req, void *ctx)
+{
+	struct payouts *po = ctx;
+	const char *cursor = httpd_query(req, "cursor");
+	struct ledger_id from, next;
+	struct merchant mc;
+	uint64_t limit;
+	json_t *list;
+	MDB_txn *txn;
+	bool more;
+	char next_text[33];
+	int rc;
+	memset(from.b, 0xff, sizeof(from.b));
+	if (cursor && *cursor && ledger_id_parse(cursor, &from) != LEDGER_OK) {
+		httpd_reply_error(req, 400, "invalid_field", "cursor is not one this list gave out");
+		return;
+	}
+	if (po_query_u64(req, "limit", 1, PAYOUT_LIST_MAX, PAYOUT_LIST_DEFAULT, &limit) != 0 ||
+	    po_merchant_read(po, req, false, &txn, &mc) != 0)
+		return;
+	list = json_array();
+	rc = list ? po_list(po, txn, mc.id, from.b, (size_t)limit, list, &next, &more) : STORE_ENOMEM;
+	store_read_end(po->store, txn);
+	if (rc != STORE_OK) {
+		json_decref(list);
+		httpd_reply_store_error(req, rc);
+		return;
+	}
+	if (more)
+		ledger_id_hex(&next, next_text, sizeof(next_text));
+	httpd_reply_json(req, 200, json_pack("{s:I, s:o, s:s?}", "merchant_id", (json_int_t)mc.id, "payouts", list,
+					     "next_cursor", more ? next_text : NULL));
+}
+
+/* --- balance and statement --- */
+
+static void po_handle_balance(struct httpd_req *req, void *ctx)
+{
+	struct payouts *po = ctx;
+	struct ledger_account a;
+	struct merchant mc;
+	MDB_txn *txn;
+	int64_t available;
+	int rc;
+	if (po_merchant_read(po, req, false, &txn, &mc) != 0)
+		return;
+	rc = ledger_account_get(po->ledger, txn, &mc.payable, &a);
+	store_read_end(po->store, txn);
+	if (rc == STORE_OK && po_available(&a, &available) != 0)
+		rc = STORE_ECORRUPT;
+	if (rc != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		return;
+	}
+	httpd_reply_json(req, 200,
+			 json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "merchant_id", (json_int_t)mc.id,
+				   "account", a.name, "credits_posted", (json_int_t)a.credits_posted, "debits_posted",
+				   (json_int_t)a.debits_posted, "credits_pending", (json_int_t)a.credits_pending,
+				   "debits_pending", (json_int_t)a.debits_pending, "balance",
+				   (json_int_t)(a.credits_posted - a.debits_posted), "pending", (json_int_t)a.debits_pending,
+				   "available", (json_int_t)available));
+}
+
+/* An account's running figures: posted net, and what is pending either way. */
+struct po_running {
+	int64_t posted, debits_pending, credits_pending;
+};
+
+/*
+ * What entry e did to `account`. OUT: *d. A post or void releases the whole
+ * pending amount, read from the pending transfer. Returns a storage status.
+ */
+static int po_effect(struct payouts *po, MDB_txn *txn, const struct ledger_id *account, const struct ledger_entry *e,
+		     struct po_running *d)
+{
+	bool debit = memcmp(e->t.debit_account_id.b, account->b, 16) == 0;
+	int64_t *pending = debit ? &d->debits_pending : &d->credits_pending;
+	memset(d, 0, sizeof(*d));
+	if (e->t.flags & LEDGER_PENDING) {
+		*pending = e->t.amount;
+	} else if (e->t.flags & (LEDGER_POST_PENDING | LEDGER_VOID_PENDING)) {
+		struct ledger_entry held;
+		int rc = ledger_transfer_get(po->ledger, txn, &e->t.pending_id, &held);
+		if (rc != 0)
+			return rc;
+		*pending = -held.t.amount;
+		if (e->t.flags & LEDGER_POST_PENDING)
+			d->posted = debit ? -e->t.amount : e->t.amount;
+	} else {
+		d->posted = debit ? -e->t.amount : e->t.amount;
+	}
+	return 0;
+}
+
+/* Takes an entry's effect back out of the running figures (walking to older entries). */
+static int po_undo(struct po_running *run, const struct po_running *d)
+{
+	if (__builtin_sub_overflow(run->posted, d->posted, &run->posted) ||
+	    __builtin_sub_overflow(run->debits_pending, d->debits_pending, &run->debits_pending) ||
+	    __builtin_sub_overflow(run->credits_pending, d->credits_pending, &run->credits_pending))
+		return STORE_ECORRUPT;
+	return 0;
+}
+
+/*
+ * Walks the account's entries newer than `upto` (newest first), taking them
+ * out of *run, so *run becomes the figures just after entry `upto`. Costs a
+ * read of every newer entry: deep pages of a long history cost more.
+ */
+static int po_rewind(struct payouts *po, MDB_txn *txn, const struct ledger_id *account, uint64_t upto,
+		     struct ledger_entry *buf, struct po_running *run)
+{
+	uint64_t cursor = 0, next;
+	size_t n;
+	do {
+		int rc = ledger_statement(po->ledger, txn, account, cursor, STATEMENT_WALK, buf, &n, &next);
+		if (rc != 0)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			struct po_running d;
+			if (buf[i].t.seq <= upto)
+				return 0;
+			if ((rc = po_effect(po, txn, account, &buf[i], &d)) != 0 || (rc = po_undo(run, &d)) != 0)
+				return rc;
+		}
+		cursor = next;
+	} while (cursor != 0);
+	return 0;
+}
+
+static const char *po_code_name(uint16_t code)
+{
+	static const char *const names[] = {
+		[LEDGER_CODE_PAYMENT] = "payment",       [LEDGER_CODE_RELEASE] = "release",
+		[LEDGER_CODE_COMMISSION] = "commission", [LEDGER_CODE_SHIPPING] = "shipping",
+		[LEDGER_CODE_REFUND] = "refund",         [LEDGER_CODE_PAYOUT] = "payout",
+		[LEDGER_CODE_SETTLEMENT] = "settlement", [LEDGER_CODE_VOUCHER] = "voucher",
+		[LEDGER_CODE_ADJUSTMENT] = "adjustment",
+	};
+	return code < sizeof(names) / sizeof(names[0]) && names[code] ? names[code] : "other";
+}
+
+static const char *po_entry_kind(uint16_t flags)
+{
+	if (flags & LEDGER_EXPIRY)
+		return "expired";
+	if (flags & LEDGER_PENDING)
+		return "held";
+	if (flags & LEDGER_POST_PENDING)
+		return "posted";
+	if (flags & LEDGER_VOID_PENDING)
+		return "voided";
+	return "transfer";
+}
+
+/* One statement line, with the figures just after it. */
+static json_t *po_entry_json(struct payouts *po, MDB_txn *txn, const struct ledger_id *account,
+			     const struct ledger_entry *e, const struct po_running *after)
+{
+	bool debit = memcmp(e->t.debit_account_id.b, account->b, 16) == 0;
+	struct ledger_account other;
+	char id[33], at[64];
+	if (ledger_account_get(po->ledger, txn, debit ? &e->t.credit_account_id : &e->t.debit_account_id, &other) != 0)
+		snprintf(other.name, sizeof(other.name), "unknown");
+	ledger_id_hex(&e->t.id, id, sizeof(id));
+	po_time_text((int64_t)(e->t.timestamp / 1000000), at, sizeof(at));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "seq", (json_int_t)e->t.seq, "transfer_id",
+			 id, "at", at, "reason", po_code_name(e->t.code), "kind", po_entry_kind(e->t.flags), "direction",
+			 debit ? "debit" : "credit", "amount", (json_int_t)e->t.amount, "counterparty", other.name,
+			 "balance", (json_int_t)after->posted, "available",
+			 (json_int_t)(after->posted - after->debits_pending));
+}
+
+static void po_handle_statement(struct httpd_req *req, void *ctx)
+{
+	struct payouts *po = ctx;
+	struct ledger_entry *buf = NULL;
+	struct ledger_account a;
+	struct po_running run;
+	struct merchant mc;
+	uint64_t cursor, limit, next = 0;
+	int64_t available = 0;
+	json_t *list = NULL;
+	MDB_txn *txn;
+	size_t n = 0;
+	char next_text[24];
+	int rc;
+	if (po_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0 ||
+	    po_query_u64(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
+	    po_merchant_read(po, req, false, &txn, &mc) != 0)
+		return;
+	buf = calloc(STATEMENT_WALK, sizeof(*buf));
+	list = json_array();
+	rc = buf && list ? ledger_account_get(po->ledger, txn, &mc.payable, &a) : STORE_ENOMEM;
+	if (rc == 0 && po_available(&a, &available) != 0)
+		rc = STORE_ECORRUPT;
+	if (rc == 0)
+		run = (struct po_running){ a.credits_posted - a.debits_posted, a.debits_pending, a.credits_pending };
+	if (rc == 0 && cursor)
+		rc = po_rewind(po, txn, &mc.payable, cursor, buf, &run);
+	if (rc == 0)
+		rc = ledger_statement(po->ledger, txn, &mc.payable, cursor, (size_t)limit, buf, &n, &next);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct po_running d;
+		json_array_append_new(list, po_entry_json(po, txn, &mc.payable, &buf[i], &run));
+		if ((rc = po_effect(po, txn, &mc.payable, &buf[i], &d)) == 0)
+			rc = po_undo(&run, &d);
+	}
+	store_read_end(po->store, txn);
+	if (rc == LEDGER_EINVAL)
+		httpd_reply_error(req, 400, "invalid_field", "cursor is not one this statement gave out");
+	else if (rc != 0)
+		httpd_reply_store_error(req, rc == LEDGER_ECORRUPT ? STORE_ECORRUPT : rc == LEDGER_ENOMEM ? STORE_ENOMEM : rc);
+	if (rc != 0)
+		goto free_list;
+	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)next);
+	httpd_reply_json(req, 200,
+			 json_pack("{s:I, s:s, s:I, s:I, s:O, s:s?}", "merchant_id", (json_int_t)mc.id, "account", a.name,
+				   "balance", (json_int_t)(a.credits_posted - a.debits_posted), "available",
+				   (json_int_t)available, "entries", list,
+				   "next_cursor", next ? next_text : NULL));
+free_list:
+	json_decref(list);
+	free(buf);
+}
+
+/* --- set-up --- */
+
+int payouts_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct payments *payments,
+		 struct idem *idem, struct payouts **out)
+{
+	struct payouts *po = calloc(1, sizeof(*po));
+	int rc;
+	if (!po)
+		return STORE_ENOMEM;
+	po->store = store;
+	po->ledger = ledger;
+	po->merchants = merchants;
+	po->payments = payments;
+	po->idem = idem;
+	if ((rc = store_dbi_open(store, "payouts", 0, &po->payouts)) != 0 ||
+	    (rc = store_dbi_open(store, "payout_merchant", 0, &po->by_merchant)) != 0 ||
+	    (rc = store_dbi_open(store, "payout_open", 0, &po->open)) != 0 ||
+	    (rc = store_dbi_open(store, "payout_watch", 0, &po->watch)) != 0) {
+		free(po);
+		return rc;
+	}
+	*out = po;
+	return 0;
+}
+
+int payouts_start(struct payouts *po, struct event_base *base, const struct payouts_config *cfg)
+{
+	struct timeval second = { 1, 0 };
+	po->cfg = *cfg;
+	if (po->cfg.min_amount <= 0)
+		po->cfg.min_amount = 10000;
+	if (po->cfg.retry_after_s <= 0)
+		po->cfg.retry_after_s = 60;
+	if (po->cfg.retry_max_s <= 0)
+		po->cfg.retry_max_s = 600;
+	if (po->cfg.retry_max_s < po->cfg.retry_after_s)
+		po->cfg.retry_max_s = po->cfg.retry_after_s;
+	po->gw = payments_gateway(po->payments);
+	payments_on_payout(po->payments, po_on_notification, po);
+	po->sweep_timer = event_new(base, -1, EV_PERSIST, po_on_sweep, po);
+	if (!po->gw || !po->sweep_timer || event_add(po->sweep_timer, &second) != 0)
+		return -1;
+	return 0;
+}
+
+int payouts_attach(struct payouts *po, struct httpd *h)
+{
+	const unsigned readers = ROLE_MERCHANT | ROLE_ADMIN | ROLE_AUDITOR;
+	int rc;
+	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/merchants/{id}/payouts", ROLE_MERCHANT, po_handle_create, po)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/payouts", readers, po_handle_list, po)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payouts/{id}", readers, po_handle_get, po)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/balance", readers, po_handle_balance, po)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/statement", readers, po_handle_statement, po)))
+		return rc;
+	return 0;
+}
+
+void payouts_stop(struct payouts *po)
+{
+	if (!po || !po->sweep_timer)
+		return;
+	event_free(po->sweep_timer);
+	po->sweep_timer = NULL;
+}
+
+void payouts_free(struct payouts *po)
+{
+	payouts_stop(po);
+	free(po);
+}

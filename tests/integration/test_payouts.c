@@ -1,0 +1,844 @@
+/*
+ * Payouts, balances and statements over the wire: the real `bangsoleh
+ * serve` and the real `bangsoleh-sandbox` provider on loopback. Each test
+ * starts both (world_start): an admin made with `bangsoleh user add`, the
+ * other users made by the admin over HTTP, and stores registered by the
+ * admin: warung (UMI, run by siti, with a bank account), toko (UKE, run by
+ * budi, without one) and rusak (UMI, run by siti, with an account number the
+ * sandbox always refuses). Money reaches a store as an in-store charge paid
+ * at the sandbox. Every test ends with `bangsoleh ledger verify` and a
+ * clean exit of both programs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "crypto.h"
+#include "apitest.h"
+#include "testsrv.h"
+
+#define PASSWORD "correct horse battery"
+#define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
+#define RETRY_ENV "BANGSOLEH_PAYMENT_RECONCILE_AFTER=1"
+#define SANDBOX_KEY "SB-Mid-server-bangsoleh-sandbox"
+#define WEBHOOK_PATH "/api/v1/webhooks/payments/sandbox"
+#define TOKEN_MAX APITEST_TOKEN_MAX
+#define ID_MAX 65
+#define PATH_MAX_LEN 512
+#define LINE_MAX_LEN 1200
+#define OUTPUT_MAX 4096
+#define WAIT_MS 30000             /* longest wait for something asynchronous to show */
+#define WAIT_STEP_MS 50
+#define SANDBOX_READY_MAX 512     /* the sandbox's ready line */
+
+/* The sandbox provider program, started and stopped by the test. */
+struct sandbox_proc {
+	pid_t pid;
+	int port;
+	int stdout_fd;
+	char dir[TESTSRV_PATH_MAX];
+	char log_path[TESTSRV_PATH_MAX + 16];
+};
+
+struct world {
+	struct sandbox_proc sb;
+	struct testsrv *srv;
+	struct testsrv sb_peer;        /* only .port is set: testsrv_request speaks to the sandbox with it */
+	int port;
+	char data[TESTSRV_PATH_MAX + 16];   /* where the store is (it moves on a restart) */
+	char moved[TESTSRV_PATH_MAX];       /* the folder it moved to, removed at the end */
+	char admin[TOKEN_MAX], auditor[TOKEN_MAX], shopper[TOKEN_MAX], courier[TOKEN_MAX];
+	char siti[TOKEN_MAX], budi[TOKEN_MAX];
+	uint64_t warung, toko, rusak;
+};
+
+/* --- time and processes (as test_payments.c) --- */
+
+
+/* --- time and processes --- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* A port that was free a moment ago (the server is told to listen on it). */
+static int free_port(void)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&addr, &len), 0);
+	close(s);
+	return ntohs(addr.sin_port);
+}
+
+/* Prints the sandbox's stderr, for diagnosis. */
+static void sandbox_dump_log(const struct sandbox_proc *sb)
+{
+	char buf[16384];
+	size_t n;
+	FILE *f = fopen(sb->log_path, "r");
+	if (!f)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof(buf) - 1)
+		fseek(f, -(long)(sizeof(buf) - 1), SEEK_END);
+	else
+		fseek(f, 0, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fprintf(stderr, "--- sandbox stderr (%s) ---\n%s\n--- end ---\n", sb->log_path, buf);
+}
+
+/* Reads the sandbox's first stdout line, which names its address. OUT: sb->port. */
+static int sandbox_await_ready(struct sandbox_proc *sb)
+{
+	char line[SANDBOX_READY_MAX + 1];
+	size_t len = 0;
+	int64_t deadline = now_ms() + TESTSRV_READY_TIMEOUT_MS;
+	const char *at;
+	while (!memchr(line, '\n', len)) {
+		struct pollfd p = { .fd = sb->stdout_fd, .events = POLLIN };
+		ssize_t n;
+		if (now_ms() >= deadline || len == SANDBOX_READY_MAX)
+			return -1;
+		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+			continue;
+		n = read(sb->stdout_fd, line + len, SANDBOX_READY_MAX - len);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	at = strstr(line, "http://127.0.0.1:");
+	if (!at)
+		return -1;
+	sb->port = atoi(at + strlen("http://127.0.0.1:"));
+	return sb->port > 0 && sb->port < 65536 ? 0 : -1;
+}
+
+/*
+ * Starts $BANGSOLEH_SANDBOX_BIN on an ephemeral loopback port, sending its
+ * Midtrans notifications to the server's webhook on server_port. Returns 0;
+ * on failure prints its stderr and leaves nothing running.
+ */
+static int sandbox_start(struct sandbox_proc *sb, int server_port)
+{
+	const char *bin = getenv("BANGSOLEH_SANDBOX_BIN");
+	char notify[128];
+	int out[2], err_fd, code;
+	memset(sb, 0, sizeof(*sb));
+	sb->pid = -1;
+	sb->stdout_fd = -1;
+	if (!bin || !*bin) {
+		fprintf(stderr, "BANGSOLEH_SANDBOX_BIN is not set\n");
+		return -1;
+	}
+	if (testsrv_tmpdir(sb->dir, sizeof(sb->dir)) != 0)
+		return -1;
+	snprintf(sb->log_path, sizeof(sb->log_path), "%s/sandbox.log", sb->dir);
+	snprintf(notify, sizeof(notify), "http://127.0.0.1:%d%s", server_port, WEBHOOK_PATH);
+	err_fd = open(sb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (err_fd < 0 || pipe(out) != 0) {
+		if (err_fd >= 0)
+			close(err_fd);
+		testsrv_rmtree(sb->dir);
+		return -1;
+	}
+	fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	sb->pid = fork();
+	if (sb->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+			_exit(127);
+		close(out[1]);
+		execl(bin, "bangsoleh-sandbox", "--listen", "127.0.0.1:0", "--notify-midtrans", notify,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err_fd);
+	sb->stdout_fd = out[0];
+	if (sb->pid > 0 && sandbox_await_ready(sb) == 0)
+		return 0;
+	fprintf(stderr, "the sandbox did not start\n");
+	if (sb->pid > 0) {
+		kill(sb->pid, SIGKILL);
+		waitpid(sb->pid, &code, 0);
+	}
+	sandbox_dump_log(sb);
+	close(sb->stdout_fd);
+	testsrv_rmtree(sb->dir);
+	sb->pid = -1;
+	sb->dir[0] = '\0';
+	return -1;
+}
+
+/* SIGTERM, then SIGKILL after TESTSRV_EXIT_TIMEOUT_MS. Returns the exit code (128 + signal). */
+static int sandbox_stop(struct sandbox_proc *sb)
+{
+	int64_t deadline = now_ms() + TESTSRV_EXIT_TIMEOUT_MS;
+	int status = 0, code = -1;
+	if (sb->pid > 0) {
+		kill(sb->pid, SIGTERM);
+		while (waitpid(sb->pid, &status, WNOHANG) == 0) {
+			if (now_ms() >= deadline) {
+				kill(sb->pid, SIGKILL);
+				waitpid(sb->pid, &status, 0);
+				break;
+			}
+			sleep_ms(10);
+		}
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (code != 0) {
+			fprintf(stderr, "the sandbox exited with code %d\n", code);
+			sandbox_dump_log(sb);
+		}
+		sb->pid = -1;
+	}
+	if (sb->stdout_fd >= 0)
+		close(sb->stdout_fd);
+	sb->stdout_fd = -1;
+	if (sb->dir[0])
+		testsrv_rmtree(sb->dir);
+	sb->dir[0] = '\0';
+	return code;
+}
+
+/* --- HTTP helpers --- */
+
+static json_t *call(const struct world *w, const char *token, const char *method, const char *path,
+		    const char *body, int status)
+{
+	return apitest_call(w->srv, token, method, path, body, status);
+}
+
+static void expect_error(const struct world *w, const char *token, const char *method, const char *path,
+			 const char *body, int status, const char *code)
+{
+	apitest_expect_error(w->srv, token, method, path, body, status, code, NULL);
+}
+
+static json_t *sandbox_call(const struct world *w, const char *method, const char *path, const char *body,
+			    int status)
+{
+	return apitest_call(&w->sb_peer, NULL, method, path, body, status);
+}
+
+/* Sets faults (a JSON object's members) for a scope: an id, or "global". */
+static void sandbox_fault(const struct world *w, const char *scope, const char *fields)
+{
+	char body[LINE_MAX_LEN];
+	snprintf(body, sizeof(body), "{\"scope\":\"%s\",%s}", scope, fields);
+	json_decref(sandbox_call(w, "POST", "/simulate/faults", body, 200));
+}
+
+/*
+ * POSTs a payout request as token with an optional Idempotency-Key. OUT:
+ * *status. Returns the body as JSON (NULL when it is not).
+ */
+static json_t *payout_post(const struct world *w, const char *token, uint64_t m, const char *body, const char *key,
+			   int *status)
+{
+	char path[PATH_MAX_LEN], auth[TOKEN_MAX + 32], idem[128];
+	const char *headers[4] = { "Content-Type: application/json", NULL, NULL, NULL };
+	struct testsrv_response resp;
+	size_t n = 1;
+	json_t *doc;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/payouts", (unsigned long long)m);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers[n++] = auth;
+	}
+	if (key) {
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+		headers[n++] = idem;
+	}
+	assert_int_equal(testsrv_request(w->srv, "POST", path, headers, body, &resp), 0);
+	*status = resp.status;
+	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+	testsrv_response_free(&resp);
+	return doc;
+}
+
+/* A payout of amount that must be accepted (201, processing). OUT: id. */
+static void payout(const struct world *w, const char *token, uint64_t m, int64_t amount, char id[ID_MAX])
+{
+	char body[64];
+	int status;
+	json_t *doc;
+	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
+	doc = payout_post(w, token, m, body, NULL, &status);
+	if (status != 201)
+		fail_msg("payout of %lld: status %d", (long long)amount, status);
+	assert_string_equal(apitest_str(doc, "status"), "processing");
+	assert_int_equal(apitest_int(doc, "amount"), amount);
+	assert_int_equal(apitest_int(doc, "merchant_id"), m);
+	snprintf(id, ID_MAX, "%s", apitest_str(doc, "id"));
+	assert_int_equal(strlen(id), 32);
+	json_decref(doc);
+}
+
+/* The payout request fails with status and code. */
+static void payout_refused(const struct world *w, const char *token, uint64_t m, const char *body, int status,
+			   const char *code)
+{
+	char path[PATH_MAX_LEN];
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/payouts", (unsigned long long)m);
+	expect_error(w, token, "POST", path, body, status, code);
+}
+
+static json_t *payout_get(const struct world *w, const char *id)
+{
+	char path[PATH_MAX_LEN];
+	snprintf(path, sizeof(path), "/api/v1/payouts/%s", id);
+	return call(w, w->auditor, "GET", path, NULL, 200);
+}
+
+/* Waits until the payout has this status; returns it. */
+static json_t *wait_payout(const struct world *w, const char *id, const char *status)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		json_t *doc = payout_get(w, id);
+		if (strcmp(apitest_str(doc, "status"), status) == 0)
+			return doc;
+		if (now_ms() >= deadline)
+			fail_msg("payout %s is %s, want %s", id, apitest_str(doc, "status"), status);
+		json_decref(doc);
+		sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/* --- users, stores, money --- */
+
+static uint64_t user_add(const struct world *w, const char *role, const char *username)
+{
+	json_t *doc = apitest_call_json(w->srv, w->admin, "POST", "/api/v1/users",
+					json_pack("{s:s, s:s, s:s}", "username", username, "password", PASSWORD,
+						  "role", role),
+					201);
+	uint64_t id = (uint64_t)apitest_int(doc, "id");
+	json_decref(doc);
+	return id;
+}
+
+/* A verified store; account NULL: without bank details. */
+static uint64_t merchant_add(const struct world *w, const char *name, uint64_t owner, const char *criteria,
+			     const char *account)
+{
+	json_t *body = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "name", name, "owner_user_id", (json_int_t)owner,
+				 "city", "BANDUNG", "postal_code", "40111", "criteria", criteria, "nmid",
+				 "ID1020021181745");
+	json_t *doc;
+	uint64_t id;
+	if (account) {
+		json_object_set_new(body, "bank_code", json_string("BRI"));
+		json_object_set_new(body, "bank_account", json_string(account));
+		json_object_set_new(body, "bank_name", json_string(name));
+	}
+	doc = apitest_call_json(w->srv, w->admin, "POST", "/api/v1/admin/merchants", body, 201);
+	id = (uint64_t)apitest_int(doc, "id");
+	json_decref(doc);
+	return id;
+}
+
+/* Money for store m: an in-store charge of amount, paid at the sandbox. UMI stores pay no MDR up to 500,000. */
+static void fund(const struct world *w, const char *token, uint64_t m, int64_t amount)
+{
+	char path[PATH_MAX_LEN], body[64], id[ID_MAX];
+	int64_t deadline = now_ms() + WAIT_MS;
+	json_t *doc;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/charges", (unsigned long long)m);
+	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
+	doc = call(w, token, "POST", path, body, 201);
+	snprintf(id, sizeof(id), "%s", apitest_str(doc, "id"));
+	json_decref(doc);
+	snprintf(path, sizeof(path), "/simulate/pay/%s", id);
+	json_decref(sandbox_call(w, "POST", path, "{}", 200));
+	snprintf(path, sizeof(path), "/api/v1/payments/%s", id);
+	for (;;) {
+		bool paid;
+		doc = call(w, w->admin, "GET", path, NULL, 200);
+		paid = strcmp(apitest_str(doc, "status"), "paid") == 0;
+		json_decref(doc);
+		if (paid)
+			return;
+		if (now_ms() >= deadline)
+			fail_msg("payment %s was not paid", id);
+		sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/* The store's balance is exactly this. */
+static void expect_balance(const struct world *w, uint64_t m, int64_t credits, int64_t debits, int64_t pending,
+			   int64_t available)
+{
+	char path[PATH_MAX_LEN];
+	json_t *doc;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/balance", (unsigned long long)m);
+	doc = call(w, w->auditor, "GET", path, NULL, 200);
+	if (apitest_int(doc, "credits_posted") != credits || apitest_int(doc, "debits_posted") != debits ||
+	    apitest_int(doc, "debits_pending") != pending || apitest_int(doc, "available") != available ||
+	    apitest_int(doc, "balance") != credits - debits || apitest_int(doc, "pending") != pending)
+		fail_msg("balance of %llu: credits %lld debits %lld pending %lld available %lld; want %lld %lld %lld %lld",
+			 (unsigned long long)m, (long long)apitest_int(doc, "credits_posted"),
+			 (long long)apitest_int(doc, "debits_posted"), (long long)apitest_int(doc, "debits_pending"),
+			 (long long)apitest_int(doc, "available"), (long long)credits, (long long)debits,
+			 (long long)pending, (long long)available);
+	json_decref(doc);
+}
+
+/* --- payout notifications made by the test, signed as the sandbox signs them --- */
+
+/* POSTs a payout notification; returns the status, OUT: result ("" when none). */
+static int payout_note(const struct world *w, const char *payout_id, const char *ref, const char *status,
+		       int64_t amount, const char *key, char *result, size_t cap)
+{
+	const char *headers[] = { "Content-Type: application/json", NULL };
+	char text[LINE_MAX_LEN], amount_text[32], sig[2 * CRYPTO_SHA512_LEN + 1];
+	uint8_t digest[CRYPTO_SHA512_LEN];
+	struct testsrv_response resp;
+	json_t *doc;
+	char *body;
+	int n, code;
+	snprintf(amount_text, sizeof(amount_text), "%lld.00", (long long)amount);
+	n = snprintf(text, sizeof(text), "%s%s%s%s", payout_id, status, amount_text, key);
+	assert_int_equal(crypto_sha512(text, (size_t)n, digest), CRYPTO_OK);
+	assert_int_equal(crypto_hex_encode(digest, sizeof(digest), sig, sizeof(sig)), CRYPTO_OK);
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "event", "payout", "payout_id", payout_id, "id", ref,
+			"amount", amount_text, "status", status, "signature_key", sig);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	assert_int_equal(testsrv_request(w->srv, "POST", WEBHOOK_PATH, headers, body, &resp), 0);
+	free(body);
+	code = resp.status;
+	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+	snprintf(result, cap, "%s", json_is_string(json_object_get(doc, "result")) ?
+					    json_string_value(json_object_get(doc, "result")) : "");
+	json_decref(doc);
+	testsrv_response_free(&resp);
+	return code;
+}
+
+static void expect_note(const struct world *w, const char *payout_id, const char *ref, const char *status,
+			int64_t amount, int want_status, const char *want_result)
+{
+	char got[32];
+	int code = payout_note(w, payout_id, ref, status, amount, SANDBOX_KEY, got, sizeof(got));
+	if (code != want_status || strcmp(got, want_result) != 0)
+		fail_msg("%s %s: status %d result \"%s\", want %d \"%s\"", status, payout_id, code, got, want_status,
+			 want_result);
+}
+
+/* --- the world --- */
+
+static void server_start(struct world *w, const char *const *env, const char *data)
+{
+	char listen[32];
+	const char *args[] = { "--listen", listen, data ? "--data" : NULL, data, NULL };
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", w->port);
+	w->srv = testsrv_new(args, env);
+	assert_non_null(w->srv);
+	snprintf(w->data, sizeof(w->data), "%s", data ? data : w->srv->data_dir);
+}
+
+static void world_start(struct world *w)
+{
+	char base_url[64];
+	const char *env[] = { COST_ENV, RETRY_ENV, base_url, NULL };
+	const char *cli_env[] = { COST_ENV, NULL };
+	uint64_t siti, budi;
+	w->port = free_port();
+	assert_int_equal(sandbox_start(&w->sb, w->port), 0);
+	w->sb_peer.port = w->sb.port;
+	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
+	server_start(w, env, NULL);
+	apitest_user_add_cli(w->srv, cli_env, "admin", "admin", PASSWORD);
+	apitest_login(w->srv, "admin", PASSWORD, w->admin);
+	siti = user_add(w, "merchant", "siti");
+	budi = user_add(w, "merchant", "budi");
+	user_add(w, "shopper", "shopper");
+	user_add(w, "auditor", "auditor");
+	user_add(w, "courier", "courier");
+	apitest_login(w->srv, "siti", PASSWORD, w->siti);
+	apitest_login(w->srv, "budi", PASSWORD, w->budi);
+	apitest_login(w->srv, "shopper", PASSWORD, w->shopper);
+	apitest_login(w->srv, "auditor", PASSWORD, w->auditor);
+	apitest_login(w->srv, "courier", PASSWORD, w->courier);
+	w->warung = merchant_add(w, "Warung Bu Siti", siti, "UMI", "1234567890");
+	w->toko = merchant_add(w, "Toko Budi", budi, "UKE", NULL);
+	w->rusak = merchant_add(w, "Kios Siti", siti, "UMI", "0001234567");
+}
+
+static int world_setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	w->sb.pid = -1;
+	w->sb.stdout_fd = -1;
+	*state = w;
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	struct world *w = *state;
+	if (w) {
+		testsrv_free(w->srv);
+		sandbox_stop(&w->sb);
+		if (w->moved[0])
+			testsrv_rmtree(w->moved);
+	}
+	free(w);
+	return 0;
+}
+
+/* Ends a test: the books verify, and both programs stop with status 0. */
+static void world_finish(struct world *w)
+{
+	const char *args[] = { "ledger", "verify", "--data", w->data, NULL };
+	char out[OUTPUT_MAX];
+	int code = -1;
+	assert_int_equal(testsrv_exec(args, NULL, &code, out, sizeof(out)), 0);
+	if (code != 0 || !strstr(out, "\nok\n"))
+		fail_msg("ledger verify: exit %d: %s", code, out);
+	assert_true(testsrv_stopped_cleanly(w->srv));
+	testsrv_free(w->srv);
+	w->srv = NULL;
+	assert_int_equal(sandbox_stop(&w->sb), 0);
+}
+
+/* --- statements --- */
+
+struct line {
+	const char *kind;        /* transfer, held, posted, voided */
+	const char *reason;
+	const char *direction;
+	int64_t amount, balance, available;
+	const char *counterparty;
+};
+
+/* The statement, newest first, is exactly `want`; read whole and again one entry per page. */
+static void expect_statement(const struct world *w, uint64_t m, const struct line *want, size_t n)
+{
+	char path[PATH_MAX_LEN], cursor[32] = "";
+	json_t *doc, *e;
+	size_t i;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/statement?limit=200", (unsigned long long)m);
+	doc = call(w, w->auditor, "GET", path, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(doc, "entries")), n);
+	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+	json_decref(doc);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/api/v1/merchants/%llu/statement?limit=1%s%s", (unsigned long long)m,
+			 cursor[0] ? "&cursor=" : "", cursor);
+		doc = call(w, w->siti, "GET", path, NULL, 200);
+		assert_int_equal(json_array_size(json_object_get(doc, "entries")), 1);
+		e = json_array_get(json_object_get(doc, "entries"), 0);
+		if (strcmp(apitest_str(e, "kind"), want[i].kind) != 0 || strcmp(apitest_str(e, "reason"), want[i].reason) != 0 ||
+		    strcmp(apitest_str(e, "direction"), want[i].direction) != 0 ||
+		    strcmp(apitest_str(e, "counterparty"), want[i].counterparty) != 0 ||
+		    apitest_int(e, "amount") != want[i].amount || apitest_int(e, "balance") != want[i].balance ||
+		    apitest_int(e, "available") != want[i].available)
+			fail_msg("statement line %zu: %s", i, json_dumps(e, JSON_COMPACT));
+		if (i + 1 < n)
+			snprintf(cursor, sizeof(cursor), "%s", apitest_str(doc, "next_cursor"));
+		else
+			assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+		json_decref(doc);
+	}
+}
+
+/* --- tests --- */
+
+/* Money in, a payout out: completed, exact balances, statement, duplicates change nothing. */
+static void test_payout_completes(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], ref[ID_MAX], path[PATH_MAX_LEN];
+	json_t *doc;
+	world_start(w);
+	fund(w, w->siti, w->warung, 200000);
+	expect_balance(w, w->warung, 200000, 0, 0, 200000);
+	payout(w, w->siti, w->warung, 150000, id);
+	doc = wait_payout(w, id, "completed");
+	snprintf(ref, sizeof(ref), "%s", apitest_str(doc, "provider_ref"));
+	assert_true(ref[0] != '\0');
+	assert_string_equal(apitest_str(doc, "bank_account"), "1234567890");
+	assert_string_equal(apitest_str(doc, "bank_code"), "BRI");
+	json_decref(doc);
+	expect_balance(w, w->warung, 200000, 150000, 0, 50000);
+
+	/* The provider's notifications again, and a late contradicting one: nothing moves. */
+	for (int i = 0; i < 3; i++)
+		expect_note(w, id, ref, "COMPLETED", 150000, 200, "duplicate");
+	expect_note(w, id, ref, "FAILED", 150000, 200, "recorded");
+	expect_note(w, "0123456789abcdef0123456789abcdef", "po_x", "COMPLETED", 150000, 404, "");
+	{
+		char got[32];
+		assert_int_equal(payout_note(w, id, ref, "COMPLETED", 150000, "not-the-key", got, sizeof(got)), 401);
+	}
+	doc = payout_get(w, id);
+	assert_string_equal(apitest_str(doc, "status"), "completed");
+	assert_true(json_is_null(json_object_get(doc, "failure_reason")));
+	json_decref(doc);
+	expect_balance(w, w->warung, 200000, 150000, 0, 50000);
+
+	{
+		const struct line want[] = {
+			{ "posted", "payout", "debit", 150000, 50000, 50000, "bank:settlement" },
+			{ "held", "payout", "debit", 150000, 200000, 50000, "bank:settlement" },
+			{ "transfer", "payment", "credit", 200000, 200000, 200000, "gateway:sandbox:clearing" },
+		};
+		expect_statement(w, w->warung, want, 3);
+	}
+	/* The list, newest first, paged. */
+	payout_refused(w, w->siti, w->warung, "{\"amount\":50001}", 422, "insufficient_balance");
+	{
+		char second[ID_MAX];
+		payout(w, w->siti, w->warung, 50000, second);
+		json_decref(wait_payout(w, second, "completed"));
+		expect_balance(w, w->warung, 200000, 200000, 0, 0);
+		snprintf(path, sizeof(path), "/api/v1/merchants/%llu/payouts?limit=1", (unsigned long long)w->warung);
+		doc = call(w, w->siti, "GET", path, NULL, 200);
+		assert_string_equal(apitest_str(json_array_get(json_object_get(doc, "payouts"), 0), "id"), second);
+		snprintf(path, sizeof(path), "/api/v1/merchants/%llu/payouts?limit=1&cursor=%s",
+			 (unsigned long long)w->warung, apitest_str(doc, "next_cursor"));
+		json_decref(doc);
+		doc = call(w, w->admin, "GET", path, NULL, 200);
+		assert_string_equal(apitest_str(json_array_get(json_object_get(doc, "payouts"), 0), "id"), id);
+		assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+		json_decref(doc);
+	}
+	world_finish(w);
+}
+
+/* The sandbox refuses the account: the hold is voided, the balance is back, and a new payout may follow. */
+static void test_payout_fails(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX];
+	json_t *doc;
+	world_start(w);
+	fund(w, w->siti, w->rusak, 100000);
+	payout(w, w->siti, w->rusak, 60000, id);
+	doc = wait_payout(w, id, "failed");
+	assert_true(apitest_str(doc, "failure_reason")[0] != '\0');
+	json_decref(doc);
+	expect_balance(w, w->rusak, 100000, 0, 0, 100000);
+	{
+		const struct line want[] = {
+			{ "voided", "payout", "debit", 60000, 100000, 100000, "bank:settlement" },
+			{ "held", "payout", "debit", 60000, 100000, 40000, "bank:settlement" },
+			{ "transfer", "payment", "credit", 100000, 100000, 100000, "gateway:sandbox:clearing" },
+		};
+		expect_statement(w, w->rusak, want, 3);
+	}
+	/* Forward only: a completion after the failure changes nothing. */
+	doc = payout_get(w, id);
+	expect_note(w, id, apitest_str(doc, "provider_ref"), "COMPLETED", 60000, 200, "recorded");
+	json_decref(doc);
+	expect_balance(w, w->rusak, 100000, 0, 0, 100000);
+	/* Not open any more: the next payout is taken (and fails the same way). */
+	payout(w, w->siti, w->rusak, 100000, id);
+	json_decref(wait_payout(w, id, "failed"));
+	expect_balance(w, w->rusak, 100000, 0, 0, 100000);
+	world_finish(w);
+}
+
+/* Minimum, one open payout, balance, bank account, bodies, Idempotency-Key. */
+static void test_rules_and_idempotency(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], path[PATH_MAX_LEN];
+	json_t *doc;
+	int status;
+	world_start(w);
+	fund(w, w->siti, w->warung, 100000);
+	fund(w, w->budi, w->toko, 100000);
+
+	payout_refused(w, w->siti, w->warung, "{\"amount\":9999}", 422, "below_minimum");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":100001}", 422, "insufficient_balance");
+	payout_refused(w, w->budi, w->toko, "{\"amount\":10000}", 409, "no_bank_account");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":10000,\"note\":\"x\"}", 400, "unknown_field");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":\"10000\"}", 400, "invalid_field");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":0}", 400, "invalid_field");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":1.5}", 400, "invalid_field");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":10000000000}", 400, "invalid_field");
+	payout_refused(w, w->siti, w->warung, "{}", 400, "invalid_field");
+	payout_refused(w, w->siti, w->warung, "[1]", 400, "invalid_json");
+	payout_refused(w, w->siti, w->warung, "{\"amount\":", 400, "invalid_json");
+	expect_balance(w, w->warung, 100000, 0, 0, 100000);
+
+	/* The sandbox keeps payouts processing: the store has one open payout. */
+	sandbox_fault(w, "global", "\"payout_manual\":true");
+	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30000}", "key-1", &status);
+	assert_int_equal(status, 201);
+	snprintf(id, sizeof(id), "%s", apitest_str(doc, "id"));
+	json_decref(doc);
+	expect_balance(w, w->warung, 100000, 0, 30000, 70000);
+	/* The same key and body: the same payout, nothing held twice. */
+	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30000}", "key-1", &status);
+	assert_int_equal(status, 201);
+	assert_string_equal(apitest_str(doc, "id"), id);
+	json_decref(doc);
+	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30001}", "key-1", &status);
+	assert_int_equal(status, 409);
+	assert_string_equal(apitest_str(json_object_get(doc, "error"), "code"), "idempotency_key_reused");
+	json_decref(doc);
+	payout_refused(w, w->siti, w->warung, "{\"amount\":10000}", 409, "payout_open");
+	expect_balance(w, w->warung, 100000, 0, 30000, 70000);
+
+	/* The provider finishes it; the store may ask again. */
+	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
+	json_decref(sandbox_call(w, "POST", path, "{\"result\":\"completed\"}", 200));
+	json_decref(wait_payout(w, id, "completed"));
+	expect_balance(w, w->warung, 100000, 30000, 0, 70000);
+	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30000}", "key-1", &status);
+	assert_int_equal(status, 201);
+	assert_string_equal(apitest_str(doc, "id"), id);
+	assert_string_equal(apitest_str(doc, "status"), "completed");
+	json_decref(doc);
+	payout(w, w->siti, w->warung, 70000, id);
+	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
+	json_decref(sandbox_call(w, "POST", path, "{\"result\":\"failed\"}", 200));
+	json_decref(wait_payout(w, id, "failed"));
+	expect_balance(w, w->warung, 100000, 30000, 0, 70000);
+	world_finish(w);
+}
+
+/* Every endpoint with every role. */
+static void test_authorization(void **state)
+{
+	struct world *w = *state;
+	char id[ID_MAX], paths[5][PATH_MAX_LEN], missing[PATH_MAX_LEN + 32];
+	world_start(w);
+	fund(w, w->siti, w->warung, 50000);
+	payout(w, w->siti, w->warung, 20000, id);
+	json_decref(wait_payout(w, id, "completed"));
+	snprintf(paths[0], PATH_MAX_LEN, "/api/v1/merchants/%llu/payouts", (unsigned long long)w->warung);
+	snprintf(paths[1], PATH_MAX_LEN, "/api/v1/merchants/%llu/payouts", (unsigned long long)w->warung);
+	snprintf(paths[2], PATH_MAX_LEN, "/api/v1/payouts/%s", id);
+	snprintf(paths[3], PATH_MAX_LEN, "/api/v1/merchants/%llu/balance", (unsigned long long)w->warung);
+	snprintf(paths[4], PATH_MAX_LEN, "/api/v1/merchants/%llu/statement", (unsigned long long)w->warung);
+	for (int i = 0; i < 5; i++) {
+		const char *method = i == 0 ? "POST" : "GET";
+		const char *body = i == 0 ? "{\"amount\":10000}" : NULL;
+		expect_error(w, NULL, method, paths[i], body, 401, "unauthorized");
+		expect_error(w, w->shopper, method, paths[i], body, 403, "forbidden");
+		expect_error(w, w->courier, method, paths[i], body, 403, "forbidden");
+		expect_error(w, w->budi, method, paths[i], body, 403, "forbidden");
+		if (i == 0) {
+			expect_error(w, w->auditor, method, paths[i], body, 403, "forbidden");
+			expect_error(w, w->admin, method, paths[i], body, 403, "forbidden");
+			continue;
+		}
+		json_decref(call(w, w->siti, method, paths[i], NULL, 200));
+		json_decref(call(w, w->auditor, method, paths[i], NULL, 200));
+		json_decref(call(w, w->admin, method, paths[i], NULL, 200));
+	}
+	/* Unknown ids and bad parameters. */
+	expect_error(w, w->admin, "GET", "/api/v1/payouts/0123456789abcdef0123456789abcdef", NULL, 404, "not_found");
+	expect_error(w, w->admin, "GET", "/api/v1/payouts/nope", NULL, 404, "not_found");
+	expect_error(w, w->admin, "GET", "/api/v1/merchants/999999/balance", NULL, 404, "not_found");
+	expect_error(w, w->admin, "GET", "/api/v1/merchants/999999/statement", NULL, 404, "not_found");
+	expect_error(w, w->admin, "GET", "/api/v1/merchants/999999/payouts", NULL, 404, "not_found");
+	expect_error(w, w->siti, "POST", "/api/v1/merchants/999999/payouts", "{\"amount\":10000}", 404, "not_found");
+	snprintf(missing, sizeof(missing), "%s?limit=0", paths[4]);
+	expect_error(w, w->admin, "GET", missing, NULL, 400, "invalid_field");
+	snprintf(missing, sizeof(missing), "%s?cursor=999999", paths[4]);
+	expect_error(w, w->admin, "GET", missing, NULL, 400, "invalid_field");
+	snprintf(missing, sizeof(missing), "%s?cursor=xyz", paths[1]);
+	expect_error(w, w->admin, "GET", missing, NULL, 400, "invalid_field");
+	snprintf(missing, sizeof(missing), "%s?limit=101", paths[1]);
+	expect_error(w, w->admin, "GET", missing, NULL, 400, "invalid_field");
+	world_finish(w);
+}
+
+/*
+ * The server dies while the disbursement is on its way (the sandbox holds
+ * the call and does nothing): after a restart the sweep sends it again and
+ * the payout completes, once.
+ */
+static void test_restart_sweep(void **state)
+{
+	struct world *w = *state;
+	char base_url[64], id[ID_MAX];
+	const char *env[] = { COST_ENV, RETRY_ENV, base_url, NULL };
+	int code;
+	json_t *doc;
+	world_start(w);
+	fund(w, w->siti, w->warung, 80000);
+	sandbox_fault(w, "global", "\"timeout\":1");
+	payout(w, w->siti, w->warung, 80000, id);
+	sleep_ms(300);
+	expect_balance(w, w->warung, 80000, 0, 80000, 0);
+	assert_int_equal(kill(w->srv->pid, SIGKILL), 0);
+	/* Keep the store: move it out of the dead server's folder before that is removed. */
+	assert_int_equal(testsrv_tmpdir(w->moved, sizeof(w->moved)), 0);
+	snprintf(w->data, sizeof(w->data), "%s/data", w->moved);
+	assert_int_equal(rename(w->srv->data_dir, w->data), 0);
+	testsrv_stop(w->srv, &code);
+	testsrv_free(w->srv);
+	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
+	{
+		char data[sizeof(w->data)];
+		snprintf(data, sizeof(data), "%s", w->data);
+		server_start(w, env, data);
+	}
+	apitest_login(w->srv, "auditor", PASSWORD, w->auditor);
+	doc = wait_payout(w, id, "completed");
+	json_decref(doc);
+	expect_balance(w, w->warung, 80000, 80000, 0, 0);
+	doc = sandbox_call(w, "GET", "/simulate/charges", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(doc, "payouts")), 1);
+	json_decref(doc);
+	world_finish(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_payout_completes, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_payout_fails, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_rules_and_idempotency, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_authorization, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_sweep, world_setup, world_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,486 @@
+/*
+ * The catalogue's text handling, query parsing and cursors, and its indexes
+ * on a real LMDB store in a temporary folder: every sort order paged to the
+ * end without duplicates or gaps, filters, prefix search, removal, and the
+ * scan bound.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalogue.h"
+#include "store.h"
+
+#define MIB ((size_t)1 << 20)
+#define N_PRODUCTS 240
+#define TITLE_MAX 64
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct store *s;
+	struct catalogue *c;
+	char titles[N_PRODUCTS + 1][TITLE_MAX];   /* by id; [0] unused */
+	int64_t prices[N_PRODUCTS + 1];
+	const char *categories[N_PRODUCTS + 1];
+	uint64_t merchants[N_PRODUCTS + 1];
+	bool removed[N_PRODUCTS + 1];
+};
+
+/* A store job: index (or remove) products first..last of the fixture. */
+struct index_job {
+	struct fixture *f;
+	uint64_t first, last;
+	bool remove;
+};
+
+static void remove_tree(const char *dir)
+{
+	char path[512];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (unlink(path) != 0 && errno == EISDIR)
+			remove_tree(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int setup(void **state)
+{
+	static const char *const words[] = { "Rendang", "Keripik", "Kopi", "Sambal", "Dendeng", "Kue" };
+	static const char *const cats[] = { "makanan", "minuman", "kerajinan" };
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct store_config cfg = { .map_size = 64 * MIB, .map_max = 256 * MIB, .group_commit = true };
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/test-catalogue-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/data", f->dir);
+	cfg.path = f->path;
+	if (store_open(&cfg, &f->s) != 0 || catalogue_open(f->s, &f->c) != 0)
+		return -1;
+	for (uint64_t id = 1; id <= N_PRODUCTS; id++) {
+		/* Ties on price and title on purpose: the id breaks them. */
+		snprintf(f->titles[id], TITLE_MAX, "%s %s nomor %u", words[id % 6], id % 4 ? "Balado" : "Sapi",
+			 (unsigned)(id % 17));
+		f->prices[id] = 1000 * (int64_t)(id % 13) + 500;
+		f->categories[id] = cats[id % 3];
+		f->merchants[id] = 1 + id % 2;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	catalogue_free(f->c);
+	store_close(f->s);
+	remove_tree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Ids above N_PRODUCTS repeat the fixture's products (for volume). */
+static void entry_of(const struct fixture *f, uint64_t id, struct catalogue_entry *e)
+{
+	uint64_t src = (id - 1) % N_PRODUCTS + 1;
+	e->id = id;
+	e->merchant_id = f->merchants[src];
+	e->price = f->prices[src];
+	e->category = f->categories[src];
+	e->title = f->titles[src];
+	e->description = "Oleh-oleh khas Minang, pedas";
+}
+
+static int index_apply(MDB_txn *txn, void *arg)
+{
+	struct index_job *j = arg;
+	int rc = 0;
+	for (uint64_t id = j->first; id <= j->last && rc == 0; id++) {
+		struct catalogue_entry e;
+		entry_of(j->f, id, &e);
+		rc = j->remove ? catalogue_remove(j->f->c, txn, &e) : catalogue_add(j->f->c, txn, &e);
+	}
+	return rc == 0 ? catalogue_bump(j->f->c, txn) : rc;
+}
+
+static void index_range(struct fixture *f, uint64_t first, uint64_t last, bool remove)
+{
+	struct index_job j = { f, first, last, remove };
+	assert_int_equal(store_run(f->s, index_apply, &j), 0);
+	for (uint64_t id = first; id <= last && id <= N_PRODUCTS; id++)
+		f->removed[id] = remove;
+}
+
+static void parse_ok(const struct catalogue_params *p, struct catalogue_query *q)
+{
+	const char *bad = "unset";
+	assert_int_equal(catalogue_query_parse(p, q, &bad), 0);
+	assert_null(bad);
+}
+
+static void parse_bad(const struct catalogue_params *p, const char *field)
+{
+	struct catalogue_query q;
+	const char *bad = NULL;
+	assert_int_equal(catalogue_query_parse(p, &q, &bad), -1);
+	assert_non_null(bad);
+	assert_string_equal(bad, field);
+}
+
+/* Runs q page by page to the end. OUT: ids (cap n_max) and *n. Fails on a page over the limit. */
+static void find_all(struct fixture *f, struct catalogue_params p, uint64_t *ids, size_t n_max, size_t *n)
+{
+	struct catalogue_query q;
+	struct catalogue_page page;
+	char cursor[CATALOGUE_CURSOR_MAX];
+	MDB_txn *txn;
+	*n = 0;
+	for (int pages = 0;; pages++) {
+		assert_true(pages < 1000);
+		parse_ok(&p, &q);
+		assert_int_equal(store_read_begin(f->s, &txn), 0);
+		assert_int_equal(catalogue_find(f->c, txn, &q, &page), 0);
+		store_read_end(f->s, txn);
+		assert_true(page.n <= q.limit);
+		for (size_t i = 0; i < page.n; i++) {
+			assert_true(*n < n_max);
+			ids[(*n)++] = page.ids[i];
+		}
+		if (!page.next_cursor[0])
+			break;
+		strcpy(cursor, page.next_cursor);
+		p.cursor = cursor;
+	}
+}
+
+static void assert_distinct(const uint64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			assert_true(ids[i] != ids[j]);
+}
+
+/* --- text --- */
+
+static void test_tokenize(void **state)
+{
+	char toks[8][CATALOGUE_TOKEN_MAX + 1];
+	char longword[64];
+	size_t n = 0;
+	(void)state;
+	catalogue_tokenize("Rendang SAPI, rendang-sapi\tAyam! 2kg", toks, 8, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(toks[0], "rendang");
+	assert_string_equal(toks[1], "sapi");
+	assert_string_equal(toks[2], "ayam");
+	assert_string_equal(toks[3], "2kg");
+	/* UTF-8 letters stay inside words; only ASCII is folded. */
+	n = 0;
+	catalogue_tokenize("Kue L\xc3\x89GIT", toks, 8, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(toks[1], "l\xc3\x89git");
+	/* A long word is cut at 32 bytes, never inside a character. */
+	n = 0;
+	memset(longword, 'A', 31);
+	strcpy(longword + 31, "\xc3\xa9xyz");
+	catalogue_tokenize(longword, toks, 8, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(strlen(toks[0]), 31);
+	/* The cap: later words are dropped. */
+	n = 0;
+	catalogue_tokenize("a b c d e f g h i j", toks, 3, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(toks[2], "c");
+	n = 0;
+	catalogue_tokenize(" ,.!? ", toks, 8, &n);
+	assert_int_equal(n, 0);
+}
+
+static void test_name_key_and_category(void **state)
+{
+	uint8_t key[CATALOGUE_NAMEKEY], zero[CATALOGUE_NAMEKEY] = { 0 };
+	(void)state;
+	catalogue_name_key("Kopi GAYO", key);
+	assert_memory_equal(key, "kopi gayo", 9);
+	assert_memory_equal(key + 9, zero, CATALOGUE_NAMEKEY - 9);
+	catalogue_name_key("A very long title that goes on and on", key);
+	assert_memory_equal(key, "a very long title that g", CATALOGUE_NAMEKEY);
+	assert_true(catalogue_category_ok("makanan-ringan"));
+	assert_true(catalogue_category_ok("a"));
+	assert_false(catalogue_category_ok(""));
+	assert_false(catalogue_category_ok("Makanan"));
+	assert_false(catalogue_category_ok("makanan ringan"));
+	assert_false(catalogue_category_ok("abcdefghijklmnopqrstuvwxyz0123456"));
+}
+
+static void test_query_parse(void **state)
+{
+	struct catalogue_query q;
+	(void)state;
+	parse_ok(&(struct catalogue_params){ 0 }, &q);
+	assert_int_equal(q.limit, CATALOGUE_LIMIT_DEFAULT);
+	assert_int_equal(q.sort, CATALOGUE_NEWEST);
+	assert_int_equal(q.max_price, INT64_MAX);
+	parse_ok(&(struct catalogue_params){ .q = "Rend SAPI", .category = "makanan", .merchant_id = "7",
+					     .min_price = "0", .max_price = "5000", .sort = "price_desc",
+					     .limit = "100" },
+		 &q);
+	assert_int_equal(q.nwords, 2);
+	assert_string_equal(q.words[0], "rend");
+	assert_int_equal(q.merchant_id, 7);
+	assert_int_equal(q.max_price, 5000);
+	assert_int_equal(q.sort, CATALOGUE_PRICE_DESC);
+	parse_bad(&(struct catalogue_params){ .limit = "0" }, "limit");
+	parse_bad(&(struct catalogue_params){ .limit = "101" }, "limit");
+	parse_bad(&(struct catalogue_params){ .limit = "-1" }, "limit");
+	parse_bad(&(struct catalogue_params){ .limit = "01" }, "limit");
+	parse_bad(&(struct catalogue_params){ .limit = "" }, "limit");
+	parse_bad(&(struct catalogue_params){ .sort = "cheapest" }, "sort");
+	parse_bad(&(struct catalogue_params){ .min_price = "1x" }, "min_price");
+	parse_bad(&(struct catalogue_params){ .max_price = "99999999999999999999" }, "max_price");
+	parse_bad(&(struct catalogue_params){ .min_price = "10", .max_price = "9" }, "max_price");
+	parse_bad(&(struct catalogue_params){ .merchant_id = "0" }, "merchant_id");
+	parse_bad(&(struct catalogue_params){ .category = "Makanan" }, "category");
+	parse_bad(&(struct catalogue_params){ .q = "a b c d e f g h i" }, "q");
+	parse_bad(&(struct catalogue_params){ .cursor = "zz" }, "cursor");
+	parse_bad(&(struct catalogue_params){ .cursor = "" }, "cursor");
+}
+
+/* --- indexes --- */
+
+static void test_sorted_pages(void **state)
+{
+	static const char *const sorts[] = { "newest", "price_asc", "price_desc", "name" };
+	struct fixture *f = *state;
+	uint64_t ids[N_PRODUCTS + 1];
+	size_t n;
+	index_range(f, 1, N_PRODUCTS, false);
+	for (size_t s = 0; s < 4; s++) {
+		find_all(f, (struct catalogue_params){ .sort = sorts[s], .limit = "7" }, ids, N_PRODUCTS, &n);
+		assert_int_equal(n, N_PRODUCTS);
+		assert_distinct(ids, n);
+		for (size_t i = 1; i < n; i++) {
+			uint64_t a = ids[i - 1], b = ids[i];
+			if (s == 0)
+				assert_true(a > b);
+			else if (s == 1)
+				assert_true(f->prices[a] < f->prices[b] || (f->prices[a] == f->prices[b] && a < b));
+			else if (s == 2)
+				assert_true(f->prices[a] > f->prices[b] || (f->prices[a] == f->prices[b] && a > b));
+			else
+				assert_true(strcasecmp(f->titles[a], f->titles[b]) <= 0);
+		}
+	}
+}
+
+static void test_filters(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[N_PRODUCTS + 1];
+	size_t n, want = 0;
+	index_range(f, 1, N_PRODUCTS, false);
+	for (uint64_t id = 1; id <= N_PRODUCTS; id++)
+		want += strcmp(f->categories[id], "minuman") == 0 && f->merchants[id] == 2 && f->prices[id] >= 3000 &&
+			f->prices[id] <= 9000;
+	for (int sort = 0; sort < 2; sort++) {
+		find_all(f, (struct catalogue_params){ .category = "minuman", .merchant_id = "2", .min_price = "3000",
+						       .max_price = "9000", .limit = "4",
+						       .sort = sort ? "price_desc" : "newest" },
+			 ids, N_PRODUCTS, &n);
+		assert_true(want > 4);
+		assert_int_equal(n, want);
+		assert_distinct(ids, n);
+		for (size_t i = 0; i < n; i++) {
+			assert_string_equal(f->categories[ids[i]], "minuman");
+			assert_int_equal(f->merchants[ids[i]], 2);
+		}
+	}
+	find_all(f, (struct catalogue_params){ .category = "mainan" }, ids, N_PRODUCTS, &n);
+	assert_int_equal(n, 0);
+}
+
+/* How many indexed products have a word starting with each of the (lower-case) prefixes. */
+static size_t count_matching(const struct fixture *f, const char *const *prefixes, size_t np)
+{
+	size_t want = 0;
+	for (uint64_t id = 1; id <= N_PRODUCTS; id++) {
+		char toks[16][CATALOGUE_TOKEN_MAX + 1];
+		size_t n = 0, hit = 0;
+		if (f->removed[id])
+			continue;
+		catalogue_tokenize(f->titles[id], toks, 16, &n);
+		catalogue_tokenize("Oleh-oleh khas Minang, pedas", toks, 16, &n);
+		for (size_t p = 0; p < np; p++)
+			for (size_t i = 0; i < n; i++)
+				if (strncmp(toks[i], prefixes[p], strlen(prefixes[p])) == 0) {
+					hit++;
+					break;
+				}
+		want += hit == np;
+	}
+	return want;
+}
+
+static void test_search(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[N_PRODUCTS + 1];
+	size_t n;
+	index_range(f, 1, N_PRODUCTS, false);
+	/* "rend" finds "Rendang", in any case; not "Dendeng". */
+	find_all(f, (struct catalogue_params){ .q = "rEnD", .limit = "3" }, ids, N_PRODUCTS, &n);
+	assert_int_equal(n, count_matching(f, (const char *const[]){ "rend" }, 1));
+	assert_true(n > 3);
+	assert_distinct(ids, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(strncmp(f->titles[ids[i]], "Rendang", 7) == 0);
+		if (i)
+			assert_true(ids[i - 1] > ids[i]);
+	}
+	/* Every word must match; the description counts. */
+	find_all(f, (struct catalogue_params){ .q = "kop SAPI minang", .sort = "price_asc", .limit = "2" }, ids,
+		 N_PRODUCTS, &n);
+	assert_int_equal(n, count_matching(f, (const char *const[]){ "kop", "sapi", "minang" }, 3));
+	assert_true(n > 2);
+	assert_distinct(ids, n);
+	for (size_t i = 1; i < n; i++)
+		assert_true(f->prices[ids[i - 1]] <= f->prices[ids[i]]);
+	/* A word that starts several tokens of a product ("k": keripik and khas) finds it once. */
+	find_all(f, (struct catalogue_params){ .q = "k", .sort = "name", .limit = "9" }, ids, N_PRODUCTS, &n);
+	assert_int_equal(n, N_PRODUCTS);
+	assert_distinct(ids, n);
+	find_all(f, (struct catalogue_params){ .q = "rendangx" }, ids, N_PRODUCTS, &n);
+	assert_int_equal(n, 0);
+}
+
+static void count_category(const char *name, uint64_t count, void *ctx)
+{
+	uint64_t *total = ctx;
+	assert_true(catalogue_category_ok(name));
+	*total += count;
+}
+
+static void test_remove_and_categories(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[N_PRODUCTS + 1], version = 0, count = 0;
+	size_t n;
+	MDB_txn *txn;
+	index_range(f, 1, N_PRODUCTS, false);
+	index_range(f, 1, 120, true);
+	find_all(f, (struct catalogue_params){ .q = "rendang" }, ids, N_PRODUCTS, &n);
+	assert_int_equal(n, count_matching(f, (const char *const[]){ "rendang" }, 1));
+	for (size_t i = 0; i < n; i++)
+		assert_true(ids[i] > 120);
+	find_all(f, (struct catalogue_params){ .sort = "name" }, ids, N_PRODUCTS, &n);
+	assert_int_equal(n, N_PRODUCTS - 120);
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(catalogue_version(f->c, txn, &version), 0);
+	store_read_end(f->s, txn);
+	assert_int_equal(version, 2);
+	index_range(f, 121, N_PRODUCTS, true);
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(catalogue_categories(f->c, txn, count_category, &count), 0);
+	store_read_end(f->s, txn);
+	assert_int_equal(count, 0);
+}
+
+static void test_category_counts(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t total = 0;
+	MDB_txn *txn;
+	index_range(f, 1, N_PRODUCTS, false);
+	index_range(f, 1, 10, true);
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(catalogue_categories(f->c, txn, count_category, &total), 0);
+	store_read_end(f->s, txn);
+	assert_int_equal(total, N_PRODUCTS - 10);
+}
+
+static void test_cursor_belongs_to_query(void **state)
+{
+	struct fixture *f = *state;
+	struct catalogue_query q;
+	struct catalogue_page page;
+	char cursor[CATALOGUE_CURSOR_MAX];
+	MDB_txn *txn;
+	index_range(f, 1, N_PRODUCTS, false);
+	parse_ok(&(struct catalogue_params){ .sort = "price_asc", .limit = "5" }, &q);
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(catalogue_find(f->c, txn, &q, &page), 0);
+	store_read_end(f->s, txn);
+	assert_true(page.next_cursor[0]);
+	strcpy(cursor, page.next_cursor);
+	/* Another filter or order may not reuse it; another limit may. */
+	parse_bad(&(struct catalogue_params){ .sort = "price_asc", .category = "makanan", .cursor = cursor }, "cursor");
+	parse_bad(&(struct catalogue_params){ .sort = "name", .cursor = cursor }, "cursor");
+	parse_ok(&(struct catalogue_params){ .sort = "price_asc", .limit = "50", .cursor = cursor }, &q);
+	cursor[3] = cursor[3] == '0' ? '1' : '0';
+	parse_bad(&(struct catalogue_params){ .sort = "price_asc", .cursor = cursor }, "cursor");
+}
+
+/* More entries than one request may read, none matching: short pages that still reach the end. */
+static void test_scan_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct catalogue_query q;
+	struct catalogue_page page;
+	struct catalogue_params p = { .min_price = "1000000" };
+	char cursor[CATALOGUE_CURSOR_MAX];
+	MDB_txn *txn;
+	int pages = 0;
+	index_range(f, 1, 12000, false);
+	for (;;) {
+		parse_ok(&p, &q);
+		/* Newest first: the price filter cannot shorten the walk. */
+		assert_int_equal(store_read_begin(f->s, &txn), 0);
+		assert_int_equal(catalogue_find(f->c, txn, &q, &page), 0);
+		store_read_end(f->s, txn);
+		assert_int_equal(page.n, 0);
+		pages++;
+		if (!page.next_cursor[0])
+			break;
+		assert_true(pages < 10);
+		strcpy(cursor, page.next_cursor);
+		p.cursor = cursor;
+	}
+	assert_int_equal(pages, (12000 + CATALOGUE_SCAN_MAX - 1) / CATALOGUE_SCAN_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokenize),
+		cmocka_unit_test(test_name_key_and_category),
+		cmocka_unit_test(test_query_parse),
+		cmocka_unit_test_setup_teardown(test_sorted_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_and_categories, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_category_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_belongs_to_query, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_bound, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
