@@ -352,7 +352,7 @@ int config_load(struct config *cfg, int argc, char *const *argv, char *const *en
 	char env_name[128];
 	const char *value;
 	const char *file = config_getenv(envp, "BANGSOLEH_CONFIG");
-	int consumed;
+	int consumed = 1;   /* set by config_flag_split; the first pass checked every flag */
 	int rc;
 
 	config_defaults(cfg);

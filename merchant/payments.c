@@ -10,6 +10,7 @@
 #include "body.h"
 #include "clock.h"
 #include "httpd.h"
+#include "idem.h"
 #include "log.h"
 #include "merchants.h"
 #include "qr.h"
@@ -74,6 +75,7 @@ struct payment_sub {
 
 struct payments {
 	struct store *store;
+	struct idem *idem;
 	struct ledger *ledger;
 	struct merchants *merchants;
 	struct pay_gateway *gw;
@@ -238,7 +240,7 @@ static void pay_history(struct payment *pay, const char *source, const char *eve
 	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
 	e->state = (uint8_t)state;
 	e->amount = amount;
-	snprintf(e->note, sizeof(e->note), "%s", note);
+	snprintf(e->note, sizeof(e->note), "%.*s", PAYMENT_NOTE_MAX, note); /* longer notes are cut */
 	pay->nevents++;
 }
 
@@ -1188,6 +1190,9 @@ struct charge_op {
 	struct httpd_req *req;               /* a charge's request, or NULL */
 	payments_issue_fn done;              /* or the orders module waiting for the QR */
 	void *done_arg;
+	struct idem_req idem;                /* a charge's Idempotency-Key */
+	int replay_status;                   /* a repeat of a charge: the first answer's status, else 0 */
+	bool conflict;                       /* ... with another request */
 	struct payment pay;
 	int error;                           /* PAY_E* of the provider's answer */
 	char provider_ref[PAY_ID_MAX + 1];
@@ -1211,7 +1216,20 @@ static int pay_insert(struct payments *p, MDB_txn *txn, struct payment *pay, con
 static int pay_apply_create(MDB_txn *txn, void *arg)
 {
 	struct charge_op *op = arg;
-	return pay_insert(op->p, txn, &op->pay, "charge created");
+	struct idem_entry seen;
+	int rc = idem_lookup(op->p->idem, txn, &op->idem, &seen);
+	op->replay_status = 0;
+	op->conflict = rc == IDEM_CONFLICT;
+	if (rc == IDEM_REPLAY && seen.ref_len == 16) {
+		memcpy(op->pay.id.b, seen.ref, 16);
+		op->replay_status = seen.status;
+		return pay_load(op->p, txn, &op->pay.id, &op->pay);
+	}
+	if (rc != IDEM_NEW)
+		return rc < 0 ? rc : 0;
+	if ((rc = pay_insert(op->p, txn, &op->pay, "charge created")) != 0)
+		return rc;
+	return idem_save(op->p->idem, txn, &op->idem, 201, op->pay.id.b, 16, op->pay.created_ms);
 }
 
 /* Records the provider's answer: the QR, or the failure. */
@@ -1230,6 +1248,8 @@ static int pay_apply_charged(MDB_txn *txn, void *arg)
 	} else if (pay->state == PAY_STATE_PENDING) {
 		pay->state = PAY_STATE_FAILED;
 		pay_history(pay, "provider", "charge-failed", PAY_STATE_FAILED, -1, op->error_text);
+		if ((rc = pay_tell_orders(p, txn, pay)) != 0)
+			return rc;
 	}
 	return pay_store(p, txn, pay);
 }
@@ -1247,7 +1267,7 @@ static void pay_charged_done(int status, void *arg)
 	if (status != 0)
 		httpd_reply_store_error(op->req, status);
 	else if (op->error == PAY_OK)
-		httpd_reply_json(op->req, 201, pay_json(&op->pay));
+		httpd_reply_json(op->req, op->replay_status ? op->replay_status : 201, pay_json(&op->pay));
 	else if (op->error == PAY_EUNAVAILABLE)
 		httpd_reply_error(op->req, 503, "provider_unavailable", "the payment provider did not answer: %s",
 				  op->error_text);
@@ -1276,7 +1296,13 @@ static void pay_created_done(int status, void *arg)
 	char id[33];
 	struct pay_charge_req creq = { .payment_id = id, .amount = op->pay.amount,
 				       .expiry_s = (uint32_t)op->p->cfg.expiry_s, .idempotency_key = id };
-	if (status != 0) {
+	if (status == 0 && op->conflict) {
+		idem_reply_conflict(op->req);
+		free(op);
+		return;
+	}
+	/* A repeated charge whose QR came (or that ended) answers as it is now. */
+	if (status != 0 || (op->replay_status && (op->pay.qr[0] || op->pay.state != PAY_STATE_PENDING))) {
 		pay_charged_done(status, op);
 		return;
 	}
@@ -1294,6 +1320,7 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 	struct body_check c = { 0 };
 	struct merchant mc;
 	struct charge_op *op;
+	struct idem_req idem;
 	uint64_t merchant_id;
 	MDB_txn *txn;
 	json_t *body;
@@ -1311,6 +1338,8 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 404, "not_found", "no such merchant");
 		return;
 	}
+	if (idem_begin(req, "charges", &idem) != 0)
+		return;
 	rc = store_read_begin(p->store, &txn);
 	if (rc == STORE_OK) {
 		rc = merchants_get(p->merchants, txn, merchant_id, &mc);
@@ -1335,6 +1364,7 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 	}
 	op->p = p;
 	op->req = req;
+	op->idem = idem;
 	op->pay.kind = PAYMENT_INSTORE;
 	op->pay.merchant_id = mc.id;
 	op->pay.owner_user_id = mc.owner_user_id;
@@ -1456,13 +1486,15 @@ struct pay_gateway *payments_gateway(struct payments *p)
 
 /* --- set-up --- */
 
-int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct payments **out)
+int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct idem *idem,
+		  struct payments **out)
 {
 	struct payments *p = calloc(1, sizeof(*p));
 	int rc;
 	if (!p)
 		return STORE_ENOMEM;
 	p->store = store;
+	p->idem = idem;
 	p->ledger = ledger;
 	p->merchants = merchants;
 	if ((rc = store_dbi_open(store, "payments", 0, &p->payments)) != 0 ||

@@ -39,6 +39,7 @@
 struct event_base;
 struct httpd;
 struct httpd_req;
+struct idem;
 struct merchants;
 struct store;
 struct payments;
@@ -51,10 +52,10 @@ struct payments_config {
 };
 
 /*
- * Opens the DBIs (before store_start). store, ledger and merchants are lent
- * for the payments' life. OUT: *out. Returns 0 or a STORE_* status.
+ * Opens the DBIs (before store_start). store, ledger, merchants and idem are
+ * lent for the payments' life. OUT: *out. Returns 0 or a STORE_* status.
  */
-int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants,
+int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct idem *idem,
 		  struct payments **out);
 
 /*
@@ -66,7 +67,7 @@ int payments_start(struct payments *p, struct event_base *base, struct pay_gatew
 
 /*
  * Registers the endpoints (see docs/api.md, "Payments") on h (lent):
- *   POST /api/v1/merchants/{id}/charges       merchant (own store), admin
+ *   POST /api/v1/merchants/{id}/charges       merchant (own store), admin (Idempotency-Key)
  *   GET  /api/v1/payments/{id}                its owner, admin, auditor
  *   GET  /api/v1/payments/{id}/qr.svg         its owner, admin
  *   GET  /api/v1/payments/{id}/events         its owner, admin (Server-Sent Events)

@@ -33,6 +33,9 @@ bench_cpus() {
 start() {
 	local name=$1 var=$2 port="" i
 	shift 2
+	# Made here, not by the child's redirections, so the first read below never races them.
+	: >"$WORK/$name.out"
+	: >"$WORK/$name.err"
 	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
 	PIDS+=($!)
 	for ((i = 0; i < READY_TIMEOUT; i++)); do

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmarks: bangsoleh's HTTP path against a bare evhttp server, then the
 # store. Run by `ninja -C build bench` as
-#   run.sh BANGSOLEH HELLO_SERVER BENCH_STORE SANDBOX BENCH_NOTIFY
+#   run.sh BANGSOLEH HELLO_SERVER BENCH_STORE SANDBOX BENCH_NOTIFY BENCH_ORDERS
 # Prints plain text meant to be pasted into docs/benchmarks.md.
 #
 # HTTP: wrk on GET /api/v1/ping (bangsoleh) and on hello_server (same reply,
@@ -10,8 +10,8 @@
 # when there are two CPUs or more. Goal: bangsoleh/bare >= 0.8.
 set -euo pipefail
 
-if (($# != 5)); then
-	echo "usage: $0 BANGSOLEH HELLO_SERVER BENCH_STORE SANDBOX BENCH_NOTIFY" >&2
+if (($# != 6)); then
+	echo "usage: $0 BANGSOLEH HELLO_SERVER BENCH_STORE SANDBOX BENCH_NOTIFY BENCH_ORDERS" >&2
 	exit 2
 fi
 BANGSOLEH=$1
@@ -19,6 +19,7 @@ HELLO=$2
 BENCH_STORE=$3
 SANDBOX=$4
 BENCH_NOTIFY=$5
+BENCH_ORDERS=$6
 
 ROUNDS=3          # A B pairs
 WRK_THREADS=1
@@ -111,3 +112,6 @@ done
 
 # Catalogue listings with 100,000 products against /healthz (bench_catalogue.sh).
 "$(dirname "$0")/bench_catalogue.sh" "$BANGSOLEH"
+
+# Orders end to end, checkout to completion, through the HTTP API (bench_orders.sh).
+"$(dirname "$0")/bench_orders.sh" "$BANGSOLEH" "$SANDBOX" "$BENCH_ORDERS" "$BENCH_NOTIFY"
