@@ -195,9 +195,18 @@ int order_on_payment(MDB_txn *txn, const struct payments_order_change *c, void *
 		return STORE_ENOMEM;
 	for (uint8_t i = 0; rc == 0 && i < g.norders; i++) {
 		rc = order_load(o, txn, g.order_ids[i], ord);
-		/* Only orders still waiting move: the others went their own way already. */
-		if (rc == 0 && ord->state == ORDER_AWAITING_PAYMENT)
+		if (rc != 0)
+			break;
+		if (ord->state == ORDER_AWAITING_PAYMENT) {
 			rc = order_move(o, txn, ord, to, 0, note);
+		} else if (to == ORDER_PAID && ord->state == ORDER_CANCELLED && ord->refund_due == 0) {
+			/* Cancelled before the money came: its share of the payment goes back. */
+			rc = order_start_refund(o, txn, ord, ord->total, ORDER_REFUNDED);
+			if (rc == 0) {
+				order_event_add(ord, c->at_ms, ORDER_CANCELLED, 0, "paid after it was cancelled: refunding");
+				rc = order_store(o, txn, ord, ord->state);
+			}
+		}
 	}
 	free(ord);
 	return rc;
@@ -399,7 +408,7 @@ void order_on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct orders *o = arg;
 	struct order_sweep *sw;
 	uint64_t refunds[ORDER_SWEEP_MAX];
-	size_t nrefunds = 0, scanned = 0;
+	size_t nrefunds = 0;
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	MDB_val k, v;
@@ -415,22 +424,25 @@ void order_on_sweep(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (mdb_cursor_open(txn, o->due, &cur) == 0) {
-		/* Refunds (at time 0) come first; the scan stops after a bounded number of entries. */
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		     rc == 0 && sw->n < ORDER_SWEEP_MAX && scanned++ < 2 * ORDER_SWEEP_MAX;
+		uint8_t timed[8];
+		MDB_val from = { sizeof(timed), timed };
+		/* Refunds sit at time 0, before every timed rule: each kind gets its own bounded pass. */
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && nrefunds < ORDER_SWEEP_MAX;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			const uint8_t *key = k.mv_data;
+			if (k.mv_size != 17 || order_key_u64(k.mv_data) != 0)
+				break;
+			refunds[nrefunds++] = order_key_u64((const uint8_t *)k.mv_data + 8);
+		}
+		order_u64_key(timed, 1);
+		for (rc = mdb_cursor_get(cur, &from, &v, MDB_SET_RANGE); rc == 0 && sw->n < ORDER_SWEEP_MAX;
+		     rc = mdb_cursor_get(cur, &from, &v, MDB_NEXT)) {
+			const uint8_t *key = from.mv_data;
 			struct sweep_entry *e = &sw->entries[sw->n];
-			if (k.mv_size != 17 || (int64_t)order_key_u64(key) > sw->now)
+			if (from.mv_size != 17 || (int64_t)order_key_u64(key) > sw->now)
 				break;
 			e->due_ms = (int64_t)order_key_u64(key);
 			e->order_id = order_key_u64(key + 8);
 			e->kind = key[16];
-			if (e->kind == DUE_REFUND) {
-				if (nrefunds < ORDER_SWEEP_MAX)
-					refunds[nrefunds++] = e->order_id;
-				continue;
-			}
 			sw->n++;
 		}
 		mdb_cursor_close(cur);

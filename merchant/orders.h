@@ -62,7 +62,7 @@ int orders_start(struct orders *o, struct event_base *base, const struct orders_
  *   GET  /api/v1/merchants/{id}/orders         the store's owner, admin, auditor
  *   GET  /api/v1/orders/{id}                   its buyer, the store's owner, admin, auditor
  *   POST /api/v1/orders/{id}/confirm|reject|ship   the store's owner, admin
- *   POST /api/v1/orders/{id}/cancel            its buyer (before confirmation), admin
+ *   POST /api/v1/orders/{id}/cancel            its buyer (paid, not yet confirmed), admin
  *   POST /api/v1/orders/{id}/deliver           admin (until couriers report it)
  *   POST /api/v1/orders/{id}/receive           its buyer
  *   POST /api/v1/orders/{id}/complaint         its buyer (within the window)

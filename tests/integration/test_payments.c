@@ -15,19 +15,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -35,206 +26,31 @@
 #include "crypto.h"
 #include "qris.h"
 #include "apitest.h"
+#include "sandboxtest.h"
 #include "testsrv.h"
 
 #define PASSWORD "correct horse battery"
 #define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
 #define SANDBOX_KEY "SB-Mid-server-bangsoleh-sandbox"
-#define WEBHOOK_PATH "/api/v1/webhooks/payments/sandbox"
 #define TOKEN_MAX APITEST_TOKEN_MAX
 #define ID_MAX 65                 /* payment ids (32 hex) and provider references, with the NUL */
 #define PATH_MAX_LEN 512
 #define LINE_MAX_LEN 1200
-#define OUTPUT_MAX 4096
 #define ENV_MAX 12                /* entries in the server's environment */
 #define WAIT_MS 30000             /* longest wait for something asynchronous to show */
 #define WAIT_STEP_MS 50
-#define SANDBOX_READY_MAX 512     /* the sandbox's ready line */
 #define SSE_RAW_MAX 65536         /* undecoded stream bytes held */
 #define SSE_TEXT_MAX 65536        /* decoded stream text held */
 #define NOTE_MAX 4096             /* one notification body */
 #define DUPLICATES 1000
 
-/* The sandbox provider program, started and stopped by the test. */
-struct sandbox_proc {
-	pid_t pid;
-	int port;
-	int stdout_fd;
-	char dir[TESTSRV_PATH_MAX];
-	char log_path[TESTSRV_PATH_MAX + 16];
-};
-
 struct world {
-	struct sandbox_proc sb;
+	struct sandboxtest sb;
 	struct testsrv *srv;
-	struct testsrv sb_peer;        /* only .port is set: testsrv_request speaks to the sandbox with it */
 	char admin[TOKEN_MAX], auditor[TOKEN_MAX], shopper[TOKEN_MAX];
 	char siti[TOKEN_MAX], budi[TOKEN_MAX];   /* merchant users: warung's and toko's */
 	uint64_t warung, toko;         /* merchant ids: UMI and UKE */
 };
-
-/* --- time and processes --- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* A port that was free a moment ago (the server is told to listen on it). */
-static int free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	socklen_t len = sizeof(addr);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s >= 0);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&addr, &len), 0);
-	close(s);
-	return ntohs(addr.sin_port);
-}
-
-/* Prints the sandbox's stderr, for diagnosis. */
-static void sandbox_dump_log(const struct sandbox_proc *sb)
-{
-	char buf[16384];
-	size_t n;
-	FILE *f = fopen(sb->log_path, "r");
-	if (!f)
-		return;
-	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof(buf) - 1)
-		fseek(f, -(long)(sizeof(buf) - 1), SEEK_END);
-	else
-		fseek(f, 0, SEEK_SET);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	fprintf(stderr, "--- sandbox stderr (%s) ---\n%s\n--- end ---\n", sb->log_path, buf);
-}
-
-/* Reads the sandbox's first stdout line, which names its address. OUT: sb->port. */
-static int sandbox_await_ready(struct sandbox_proc *sb)
-{
-	char line[SANDBOX_READY_MAX + 1];
-	size_t len = 0;
-	int64_t deadline = now_ms() + TESTSRV_READY_TIMEOUT_MS;
-	const char *at;
-	while (!memchr(line, '\n', len)) {
-		struct pollfd p = { .fd = sb->stdout_fd, .events = POLLIN };
-		ssize_t n;
-		if (now_ms() >= deadline || len == SANDBOX_READY_MAX)
-			return -1;
-		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
-			continue;
-		n = read(sb->stdout_fd, line + len, SANDBOX_READY_MAX - len);
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
-	}
-	line[len] = '\0';
-	at = strstr(line, "http://127.0.0.1:");
-	if (!at)
-		return -1;
-	sb->port = atoi(at + strlen("http://127.0.0.1:"));
-	return sb->port > 0 && sb->port < 65536 ? 0 : -1;
-}
-
-/*
- * Starts $BANGSOLEH_SANDBOX_BIN on an ephemeral loopback port, sending its
- * Midtrans notifications to the server's webhook on server_port. Returns 0;
- * on failure prints its stderr and leaves nothing running.
- */
-static int sandbox_start(struct sandbox_proc *sb, int server_port)
-{
-	const char *bin = getenv("BANGSOLEH_SANDBOX_BIN");
-	char notify[128];
-	int out[2], err_fd, code;
-	memset(sb, 0, sizeof(*sb));
-	sb->pid = -1;
-	sb->stdout_fd = -1;
-	if (!bin || !*bin) {
-		fprintf(stderr, "BANGSOLEH_SANDBOX_BIN is not set\n");
-		return -1;
-	}
-	if (testsrv_tmpdir(sb->dir, sizeof(sb->dir)) != 0)
-		return -1;
-	snprintf(sb->log_path, sizeof(sb->log_path), "%s/sandbox.log", sb->dir);
-	snprintf(notify, sizeof(notify), "http://127.0.0.1:%d%s", server_port, WEBHOOK_PATH);
-	err_fd = open(sb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (err_fd < 0 || pipe(out) != 0) {
-		if (err_fd >= 0)
-			close(err_fd);
-		testsrv_rmtree(sb->dir);
-		return -1;
-	}
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	sb->pid = fork();
-	if (sb->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-			_exit(127);
-		close(out[1]);
-		execl(bin, "bangsoleh-sandbox", "--listen", "127.0.0.1:0", "--notify-midtrans", notify,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err_fd);
-	sb->stdout_fd = out[0];
-	if (sb->pid > 0 && sandbox_await_ready(sb) == 0)
-		return 0;
-	fprintf(stderr, "the sandbox did not start\n");
-	if (sb->pid > 0) {
-		kill(sb->pid, SIGKILL);
-		waitpid(sb->pid, &code, 0);
-	}
-	sandbox_dump_log(sb);
-	close(sb->stdout_fd);
-	testsrv_rmtree(sb->dir);
-	sb->pid = -1;
-	sb->dir[0] = '\0';
-	return -1;
-}
-
-/* SIGTERM, then SIGKILL after TESTSRV_EXIT_TIMEOUT_MS. Returns the exit code (128 + signal). */
-static int sandbox_stop(struct sandbox_proc *sb)
-{
-	int64_t deadline = now_ms() + TESTSRV_EXIT_TIMEOUT_MS;
-	int status = 0, code = -1;
-	if (sb->pid > 0) {
-		kill(sb->pid, SIGTERM);
-		while (waitpid(sb->pid, &status, WNOHANG) == 0) {
-			if (now_ms() >= deadline) {
-				kill(sb->pid, SIGKILL);
-				waitpid(sb->pid, &status, 0);
-				break;
-			}
-			sleep_ms(10);
-		}
-		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (code != 0) {
-			fprintf(stderr, "the sandbox exited with code %d\n", code);
-			sandbox_dump_log(sb);
-		}
-		sb->pid = -1;
-	}
-	if (sb->stdout_fd >= 0)
-		close(sb->stdout_fd);
-	sb->stdout_fd = -1;
-	if (sb->dir[0])
-		testsrv_rmtree(sb->dir);
-	sb->dir[0] = '\0';
-	return code;
-}
 
 /* --- HTTP helpers --- */
 
@@ -248,13 +64,6 @@ static json_t *call_json(const struct world *w, const char *token, const char *m
 			 json_t *body, int status)
 {
 	return apitest_call_json(w->srv, token, method, path, body, status);
-}
-
-/* A call to the sandbox's test controls. */
-static json_t *sandbox_call(const struct world *w, const char *method, const char *path, const char *body,
-			    int status)
-{
-	return apitest_call(&w->sb_peer, NULL, method, path, body, status);
 }
 
 /* The request fails with status and this error code. */
@@ -331,7 +140,7 @@ static void world_start(struct world *w, const char *const *env)
 	const char *args[] = { "--listen", listen, NULL };
 	size_t n = 2;
 	uint64_t siti, budi;
-	int port = free_port();
+	int port = sandboxtest_free_port();
 
 	for (size_t i = 0; env && env[i]; i++) {
 		assert_true(n < ENV_MAX);
@@ -339,8 +148,7 @@ static void world_start(struct world *w, const char *const *env)
 	}
 	server_env[n] = NULL;
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	assert_int_equal(sandbox_start(&w->sb, port), 0);
-	w->sb_peer.port = w->sb.port;
+	assert_int_equal(sandboxtest_start(&w->sb, port), 0);
 	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
 	w->srv = testsrv_new(args, server_env);
 	assert_non_null(w->srv);
@@ -365,8 +173,7 @@ static int world_setup(void **state)
 	struct world *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
-	w->sb.pid = -1;
-	w->sb.stdout_fd = -1;
+	sandboxtest_init(&w->sb);
 	*state = w;
 	return 0;
 }
@@ -376,31 +183,20 @@ static int world_teardown(void **state)
 	struct world *w = *state;
 	if (w) {
 		testsrv_free(w->srv);
-		sandbox_stop(&w->sb);
+		sandboxtest_stop(&w->sb);
 	}
 	free(w);
 	return 0;
 }
 
-/* `bangsoleh ledger verify` on the running server's store passes. */
-static void ledger_verify(const struct world *w)
-{
-	const char *args[] = { "ledger", "verify", "--data", w->srv->data_dir, NULL };
-	char out[OUTPUT_MAX];
-	int code = -1;
-	assert_int_equal(testsrv_exec(args, NULL, &code, out, sizeof(out)), 0);
-	if (code != 0 || !strstr(out, "\nok\n"))
-		fail_msg("ledger verify: exit %d: %s", code, out);
-}
-
 /* Ends a test: the books verify, and both programs stop with status 0. */
 static void world_finish(struct world *w)
 {
-	ledger_verify(w);
+	sandboxtest_ledger_verify(w->srv->data_dir);
 	assert_true(testsrv_stopped_cleanly(w->srv));
 	testsrv_free(w->srv);
 	w->srv = NULL;
-	assert_int_equal(sandbox_stop(&w->sb), 0);
+	assert_int_equal(sandboxtest_stop(&w->sb), 0);
 }
 
 /* --- payments --- */
@@ -454,33 +250,33 @@ static json_t *payment_get(const struct world *w, const char *id)
 /* Waits until the payment has this status (and, when refunded >= 0, this refunded total); returns it. */
 static json_t *wait_payment(const struct world *w, const char *id, const char *status, int64_t refunded)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	for (;;) {
 		json_t *doc = payment_get(w, id);
 		bool there = strcmp(apitest_str(doc, "status"), status) == 0 &&
 			     (refunded < 0 || apitest_int(doc, "refunded") == refunded);
 		if (there)
 			return doc;
-		if (now_ms() >= deadline)
+		if (sandboxtest_now_ms() >= deadline)
 			fail_msg("payment %s is %s (refunded %lld), want %s (refunded %lld)", id, apitest_str(doc, "status"),
 				 (long long)apitest_int(doc, "refunded"), status, (long long)refunded);
 		json_decref(doc);
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
 }
 
 /* Waits until the payment is flagged for review; returns it. */
 static json_t *wait_flagged(const struct world *w, const char *id)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	for (;;) {
 		json_t *doc = payment_get(w, id);
 		if (bool_of(doc, "flagged"))
 			return doc;
 		json_decref(doc);
-		if (now_ms() >= deadline)
+		if (sandboxtest_now_ms() >= deadline)
 			fail_msg("payment %s was not flagged", id);
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
 }
 
@@ -500,15 +296,15 @@ static size_t history_count(const json_t *pay, const char *source)
 /* Waits until the payment's history has n entries; fails when it has another number then. */
 static void wait_history(const struct world *w, const char *id, size_t n)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	size_t got;
 	for (;;) {
 		json_t *doc = payment_get(w, id);
 		got = history_count(doc, NULL);
 		json_decref(doc);
-		if (got == n || now_ms() >= deadline)
+		if (got == n || sandboxtest_now_ms() >= deadline)
 			break;
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
 	if (got != n)
 		fail_msg("payment %s has %zu history entries, want %zu", id, got, n);
@@ -633,7 +429,7 @@ static int webhook(const struct world *w, const char *body, char *result, size_t
 	struct testsrv_response resp;
 	json_t *doc;
 	int status;
-	assert_int_equal(testsrv_request(w->srv, "POST", WEBHOOK_PATH, headers, body, &resp), 0);
+	assert_int_equal(testsrv_request(w->srv, "POST", SANDBOXTEST_WEBHOOK_PATH, headers, body, &resp), 0);
 	status = resp.status;
 	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
 	snprintf(result, cap, "%s", json_is_string(json_object_get(doc, "result")) ?
@@ -664,54 +460,21 @@ static void provider_ref(const struct world *w, const char *id, char out[ID_MAX]
 
 /* --- the sandbox's test controls --- */
 
-/* The shopper pays at the sandbox; amount 0 pays what was asked. */
-static void sandbox_pay(const struct world *w, const char *id, int64_t amount)
-{
-	char path[PATH_MAX_LEN], body[64];
-	snprintf(path, sizeof(path), "/simulate/pay/%s", id);
-	if (amount > 0)
-		snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
-	json_decref(sandbox_call(w, "POST", path, amount > 0 ? body : "{}", 200));
-}
-
-/* The sandbox's view of a charge (found by its reference: our payment id). */
-static json_t *sandbox_charge(const struct world *w, const char *id)
-{
-	json_t *doc = sandbox_call(w, "GET", "/simulate/charges", NULL, 200), *c, *found = NULL;
-	size_t i;
-	json_array_foreach(json_object_get(doc, "charges"), i, c) {
-		if (strcmp(apitest_str(c, "reference"), id) == 0)
-			found = json_incref(c);
-	}
-	json_decref(doc);
-	if (!found)
-		fail_msg("the sandbox has no charge %s", id);
-	return found;
-}
-
 /* Waits until the sandbox has no notification of the charge queued, held or in flight. */
 static void sandbox_quiet(const struct world *w, const char *id)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	for (;;) {
-		json_t *doc = sandbox_charge(w, id);
+		json_t *doc = sandboxtest_charge(&w->sb, id);
 		const json_t *n = json_object_get(doc, "notifications");
 		bool quiet = apitest_int(n, "queued") == 0 && apitest_int(n, "held") == 0;
 		json_decref(doc);
 		if (quiet)
 			return;
-		if (now_ms() >= deadline)
+		if (sandboxtest_now_ms() >= deadline)
 			fail_msg("the sandbox still has notifications of %s to send", id);
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
-}
-
-/* Sets faults (a JSON object) for a scope: a charge's id, or "global". */
-static void sandbox_fault(const struct world *w, const char *scope, const char *fields)
-{
-	char body[LINE_MAX_LEN];
-	snprintf(body, sizeof(body), "{\"scope\":\"%s\",%s}", scope, fields);
-	json_decref(sandbox_call(w, "POST", "/simulate/faults", body, 200));
 }
 
 /* --- Server-Sent Events on a raw socket --- */
@@ -768,7 +531,7 @@ static bool sse_fill(struct sse *s, int64_t deadline)
 {
 	struct pollfd p = { .fd = s->fd, .events = POLLIN };
 	ssize_t n;
-	if (now_ms() >= deadline || poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+	if (sandboxtest_now_ms() >= deadline || poll(&p, 1, (int)(deadline - sandboxtest_now_ms())) <= 0)
 		return false;
 	assert_true(s->raw_len < SSE_RAW_MAX);
 	n = read(s->fd, s->raw + s->raw_len, SSE_RAW_MAX - s->raw_len);
@@ -782,7 +545,7 @@ static bool sse_fill(struct sse *s, int64_t deadline)
 static void sse_open(const struct world *w, const char *token, const char *id, struct sse *s)
 {
 	char req[LINE_MAX_LEN], *end;
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	int n = snprintf(req, sizeof(req),
 			 "GET /api/v1/payments/%s/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 			 "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n\r\n",
@@ -804,7 +567,7 @@ static void sse_open(const struct world *w, const char *token, const char *id, s
 /* The next `status` event's data as JSON (comments skipped); fails after WAIT_MS. */
 static json_t *sse_next(struct sse *s)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	for (;;) {
 		char *end;
 		sse_dechunk(s);
@@ -871,7 +634,7 @@ static void test_instore_journey(void **state)
 	assert_string_equal(apitest_str(ev, "id"), id);
 	assert_string_equal(apitest_str(ev, "status"), "pending");
 	json_decref(ev);
-	sandbox_pay(w, id, 0);
+	sandboxtest_pay(&w->sb, id, 0);
 	/* The stream moves by itself: no request from the test in between. */
 	ev = sse_next(&s);
 	assert_string_equal(apitest_str(ev, "id"), id);
@@ -897,7 +660,7 @@ static void test_instore_journey(void **state)
 
 	/* UMI above Rp500,000: 0.3%. */
 	charge_id(w, w->siti, w->warung, 1000000, big);
-	sandbox_pay(w, big, 0);
+	sandboxtest_pay(&w->sb, big, 0);
 	json_decref(wait_payment(w, big, "paid", 0));
 	expect_books(w, 150000 + 997000, 0, 3000, -1150000);
 
@@ -908,7 +671,7 @@ static void test_instore_journey(void **state)
 	doc = charge(w, w->budi, w->toko, 123457, uke);
 	assert_int_equal(apitest_int(doc, "mdr"), 864);
 	json_decref(doc);
-	sandbox_pay(w, uke, 0);
+	sandboxtest_pay(&w->sb, uke, 0);
 	json_decref(wait_payment(w, uke, "paid", 0));
 	expect_books(w, 1147000, 123457 - 864, 3864, -1273457);
 	world_finish(w);
@@ -940,7 +703,7 @@ static void test_duplicate_notifications(void **state)
 	n = snprintf(req, sizeof(req),
 		     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %zu\r\n\r\n%s",
-		     WEBHOOK_PATH, strlen(text), text);
+		     SANDBOXTEST_WEBHOOK_PATH, strlen(text), text);
 	assert_true(n > 0 && (size_t)n < sizeof(req));
 	free(text);
 	/* One kept-alive connection carries them all. */
@@ -973,12 +736,12 @@ static void test_duplicate_notifications(void **state)
 
 	/* The sandbox sends every notification of this charge 1 + 10 times. */
 	charge_id(w, w->siti, w->warung, 150000, other);
-	sandbox_fault(w, other, "\"duplicates\":10");
-	sandbox_pay(w, other, 0);
+	sandboxtest_fault(&w->sb, other, "\"duplicates\":10");
+	sandboxtest_pay(&w->sb, other, 0);
 	json_decref(wait_payment(w, other, "paid", 0));
 	sandbox_quiet(w, other);
 	/* The pending one came before the fault; the settlement's 11 copies after, all answered 200. */
-	doc = sandbox_charge(w, other);
+	doc = sandboxtest_charge(&w->sb, other);
 	assert_int_equal(apitest_int(json_object_get(doc, "notifications"), "delivered"), 1 + 11);
 	json_decref(doc);
 	doc = payment_get(w, other);
@@ -1089,7 +852,7 @@ static void test_forged_signature(void **state)
 	json_object_del(doc, "signature_key");
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	assert_int_equal(testsrv_request(w->srv, "POST", WEBHOOK_PATH, headers, text, &resp), 0);
+	assert_int_equal(testsrv_request(w->srv, "POST", SANDBOXTEST_WEBHOOK_PATH, headers, text, &resp), 0);
 	assert_int_equal(resp.status, 401);
 	assert_true(testsrv_error_is(&resp, "invalid_signature"));
 	testsrv_response_free(&resp);
@@ -1135,14 +898,14 @@ static void test_provider_down(void **state)
 
 	world_start(w, env);
 	/* Every attempt of the charge is held past the client's timeout. */
-	sandbox_fault(w, "global", "\"timeout\":2");
+	sandboxtest_fault(&w->sb, "global", "\"timeout\":2");
 	snprintf(charges, sizeof(charges), "/api/v1/merchants/%llu/charges", (unsigned long long)w->warung);
 	expect_error(w, w->siti, "POST", charges, "{\"amount\":150000}", 503, "provider_unavailable");
-	json_decref(sandbox_call(w, "DELETE", "/simulate/faults", NULL, 200));
+	json_decref(sandboxtest_call(&w->sb, "DELETE", "/simulate/faults", NULL, 200));
 
 	charge_id(w, w->siti, w->warung, 150000, id);
-	sandbox_fault(w, id, "\"wrong_signature\":true");
-	sandbox_pay(w, id, 0);
+	sandboxtest_fault(&w->sb, id, "\"wrong_signature\":true");
+	sandboxtest_pay(&w->sb, id, 0);
 	doc = wait_payment(w, id, "paid", 0);
 	json_array_foreach(json_object_get(doc, "events"), i, e) {
 		if (strcmp(apitest_str(e, "status"), "paid") == 0) {
@@ -1177,12 +940,12 @@ static void test_late_payment(void **state)
 	assert_string_equal(apitest_str(doc, "status"), "expired");
 	json_decref(doc);
 
-	sandbox_pay(w, id, 0);
+	sandboxtest_pay(&w->sb, id, 0);
 	doc = wait_payment(w, id, "refunded", 150000);
 	assert_true(bool_of(doc, "late"));
 	assert_int_equal(apitest_int(doc, "paid_amount"), 150000);
 	json_decref(doc);
-	doc = sandbox_charge(w, id);
+	doc = sandboxtest_charge(&w->sb, id);
 	assert_string_equal(apitest_str(doc, "state"), "refunded");
 	assert_int_equal(apitest_int(doc, "refunded_amount"), 150000);
 	json_decref(doc);
@@ -1206,23 +969,23 @@ static void test_expiry_by_the_clock(void **state)
 
 	world_start(w, env);
 	/* The provider's notifications are refused, so only the sweep can end it. */
-	sandbox_fault(w, "global", "\"wrong_signature\": true");
+	sandboxtest_fault(&w->sb, "global", "\"wrong_signature\": true");
 	charge_id(w, w->siti, w->warung, 150000, id);
 	doc = wait_payment(w, id, "expired", -1);
 	assert_int_equal(history_count(doc, "local"), 2);   /* created, expired */
 	assert_int_equal(history_count(doc, "webhook"), 0);
 	json_decref(doc);
-	deadline = now_ms() + WAIT_MS;
+	deadline = sandboxtest_now_ms() + WAIT_MS;
 	for (;;) {
 		bool ended;
-		doc = sandbox_charge(w, id);
+		doc = sandboxtest_charge(&w->sb, id);
 		ended = strcmp(apitest_str(doc, "state"), "cancelled") == 0 || strcmp(apitest_str(doc, "state"), "expired") == 0;
 		json_decref(doc);
 		if (ended)
 			break;
-		if (now_ms() >= deadline)
+		if (sandboxtest_now_ms() >= deadline)
 			fail_msg("the provider still takes payments for %s", id);
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
 	expect_books(w, 0, 0, 0, 0);
 	world_finish(w);
@@ -1242,7 +1005,7 @@ static void test_amount_mismatch(void **state)
 	world_start(w, NULL);
 	charge_id(w, w->siti, w->warung, 150000, id);
 	head = head_seq(w);
-	sandbox_pay(w, id, 149000);
+	sandboxtest_pay(&w->sb, id, 149000);
 	doc = wait_flagged(w, id);
 	assert_string_equal(apitest_str(doc, "status"), "pending");
 	assert_int_equal(apitest_int(doc, "paid_amount"), 0);
@@ -1250,8 +1013,8 @@ static void test_amount_mismatch(void **state)
 
 	/* The provider adds to what it reports: the same. */
 	charge_id(w, w->budi, w->toko, 123457, other);
-	sandbox_fault(w, other, "\"amount_delta\":1000");
-	sandbox_pay(w, other, 0);
+	sandboxtest_fault(&w->sb, other, "\"amount_delta\":1000");
+	sandboxtest_pay(&w->sb, other, 0);
 	doc = wait_flagged(w, other);
 	assert_string_equal(apitest_str(doc, "status"), "pending");
 	json_decref(doc);
@@ -1300,7 +1063,7 @@ static void test_authorization_and_refunds(void **state)
 
 	payment_path(path, sizeof(path), id, "/refund");
 	expect_error(w, w->admin, "POST", path, "{\"amount\":1000}", 409, "invalid_state");
-	sandbox_pay(w, id, 0);
+	sandboxtest_pay(&w->sb, id, 0);
 	json_decref(wait_payment(w, id, "paid", 0));
 	expect_books(w, 997000, 0, 3000, -1000000);
 
@@ -1319,7 +1082,7 @@ static void test_authorization_and_refunds(void **state)
 	json_decref(doc);
 	expect_books(w, 0, 0, 0, 0);
 	expect_error(w, w->admin, "POST", path, "{\"amount\":1}", 409, "invalid_state");
-	doc = sandbox_charge(w, id);
+	doc = sandboxtest_charge(&w->sb, id);
 	assert_int_equal(apitest_int(doc, "refunded_amount"), 1000000);
 	json_decref(doc);
 	/* The sandbox's refund notifications come after: nothing moves twice. */

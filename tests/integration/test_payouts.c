@@ -15,55 +15,33 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "crypto.h"
 #include "apitest.h"
+#include "sandboxtest.h"
 #include "testsrv.h"
 
 #define PASSWORD "correct horse battery"
 #define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
 #define RETRY_ENV "BANGSOLEH_PAYMENT_RECONCILE_AFTER=1"
 #define SANDBOX_KEY "SB-Mid-server-bangsoleh-sandbox"
-#define WEBHOOK_PATH "/api/v1/webhooks/payments/sandbox"
 #define TOKEN_MAX APITEST_TOKEN_MAX
 #define ID_MAX 65
 #define PATH_MAX_LEN 512
 #define LINE_MAX_LEN 1200
-#define OUTPUT_MAX 4096
 #define WAIT_MS 30000             /* longest wait for something asynchronous to show */
 #define WAIT_STEP_MS 50
-#define SANDBOX_READY_MAX 512     /* the sandbox's ready line */
-
-/* The sandbox provider program, started and stopped by the test. */
-struct sandbox_proc {
-	pid_t pid;
-	int port;
-	int stdout_fd;
-	char dir[TESTSRV_PATH_MAX];
-	char log_path[TESTSRV_PATH_MAX + 16];
-};
 
 struct world {
-	struct sandbox_proc sb;
+	struct sandboxtest sb;
 	struct testsrv *srv;
-	struct testsrv sb_peer;        /* only .port is set: testsrv_request speaks to the sandbox with it */
 	int port;
 	char data[TESTSRV_PATH_MAX + 16];   /* where the store is (it moves on a restart) */
 	char moved[TESTSRV_PATH_MAX];       /* the folder it moved to, removed at the end */
@@ -71,172 +49,6 @@ struct world {
 	char siti[TOKEN_MAX], budi[TOKEN_MAX];
 	uint64_t warung, toko, rusak;
 };
-
-/* --- time and processes (as test_payments.c) --- */
-
-
-/* --- time and processes --- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* A port that was free a moment ago (the server is told to listen on it). */
-static int free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	socklen_t len = sizeof(addr);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s >= 0);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&addr, &len), 0);
-	close(s);
-	return ntohs(addr.sin_port);
-}
-
-/* Prints the sandbox's stderr, for diagnosis. */
-static void sandbox_dump_log(const struct sandbox_proc *sb)
-{
-	char buf[16384];
-	size_t n;
-	FILE *f = fopen(sb->log_path, "r");
-	if (!f)
-		return;
-	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long)sizeof(buf) - 1)
-		fseek(f, -(long)(sizeof(buf) - 1), SEEK_END);
-	else
-		fseek(f, 0, SEEK_SET);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	fprintf(stderr, "--- sandbox stderr (%s) ---\n%s\n--- end ---\n", sb->log_path, buf);
-}
-
-/* Reads the sandbox's first stdout line, which names its address. OUT: sb->port. */
-static int sandbox_await_ready(struct sandbox_proc *sb)
-{
-	char line[SANDBOX_READY_MAX + 1];
-	size_t len = 0;
-	int64_t deadline = now_ms() + TESTSRV_READY_TIMEOUT_MS;
-	const char *at;
-	while (!memchr(line, '\n', len)) {
-		struct pollfd p = { .fd = sb->stdout_fd, .events = POLLIN };
-		ssize_t n;
-		if (now_ms() >= deadline || len == SANDBOX_READY_MAX)
-			return -1;
-		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
-			continue;
-		n = read(sb->stdout_fd, line + len, SANDBOX_READY_MAX - len);
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
-	}
-	line[len] = '\0';
-	at = strstr(line, "http://127.0.0.1:");
-	if (!at)
-		return -1;
-	sb->port = atoi(at + strlen("http://127.0.0.1:"));
-	return sb->port > 0 && sb->port < 65536 ? 0 : -1;
-}
-
-/*
- * Starts $BANGSOLEH_SANDBOX_BIN on an ephemeral loopback port, sending its
- * Midtrans notifications to the server's webhook on server_port. Returns 0;
- * on failure prints its stderr and leaves nothing running.
- */
-static int sandbox_start(struct sandbox_proc *sb, int server_port)
-{
-	const char *bin = getenv("BANGSOLEH_SANDBOX_BIN");
-	char notify[128];
-	int out[2], err_fd, code;
-	memset(sb, 0, sizeof(*sb));
-	sb->pid = -1;
-	sb->stdout_fd = -1;
-	if (!bin || !*bin) {
-		fprintf(stderr, "BANGSOLEH_SANDBOX_BIN is not set\n");
-		return -1;
-	}
-	if (testsrv_tmpdir(sb->dir, sizeof(sb->dir)) != 0)
-		return -1;
-	snprintf(sb->log_path, sizeof(sb->log_path), "%s/sandbox.log", sb->dir);
-	snprintf(notify, sizeof(notify), "http://127.0.0.1:%d%s", server_port, WEBHOOK_PATH);
-	err_fd = open(sb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (err_fd < 0 || pipe(out) != 0) {
-		if (err_fd >= 0)
-			close(err_fd);
-		testsrv_rmtree(sb->dir);
-		return -1;
-	}
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	sb->pid = fork();
-	if (sb->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-			_exit(127);
-		close(out[1]);
-		execl(bin, "bangsoleh-sandbox", "--listen", "127.0.0.1:0", "--notify-midtrans", notify,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err_fd);
-	sb->stdout_fd = out[0];
-	if (sb->pid > 0 && sandbox_await_ready(sb) == 0)
-		return 0;
-	fprintf(stderr, "the sandbox did not start\n");
-	if (sb->pid > 0) {
-		kill(sb->pid, SIGKILL);
-		waitpid(sb->pid, &code, 0);
-	}
-	sandbox_dump_log(sb);
-	close(sb->stdout_fd);
-	testsrv_rmtree(sb->dir);
-	sb->pid = -1;
-	sb->dir[0] = '\0';
-	return -1;
-}
-
-/* SIGTERM, then SIGKILL after TESTSRV_EXIT_TIMEOUT_MS. Returns the exit code (128 + signal). */
-static int sandbox_stop(struct sandbox_proc *sb)
-{
-	int64_t deadline = now_ms() + TESTSRV_EXIT_TIMEOUT_MS;
-	int status = 0, code = -1;
-	if (sb->pid > 0) {
-		kill(sb->pid, SIGTERM);
-		while (waitpid(sb->pid, &status, WNOHANG) == 0) {
-			if (now_ms() >= deadline) {
-				kill(sb->pid, SIGKILL);
-				waitpid(sb->pid, &status, 0);
-				break;
-			}
-			sleep_ms(10);
-		}
-		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (code != 0) {
-			fprintf(stderr, "the sandbox exited with code %d\n", code);
-			sandbox_dump_log(sb);
-		}
-		sb->pid = -1;
-	}
-	if (sb->stdout_fd >= 0)
-		close(sb->stdout_fd);
-	sb->stdout_fd = -1;
-	if (sb->dir[0])
-		testsrv_rmtree(sb->dir);
-	sb->dir[0] = '\0';
-	return code;
-}
 
 /* --- HTTP helpers --- */
 
@@ -250,20 +62,6 @@ static void expect_error(const struct world *w, const char *token, const char *m
 			 const char *body, int status, const char *code)
 {
 	apitest_expect_error(w->srv, token, method, path, body, status, code, NULL);
-}
-
-static json_t *sandbox_call(const struct world *w, const char *method, const char *path, const char *body,
-			    int status)
-{
-	return apitest_call(&w->sb_peer, NULL, method, path, body, status);
-}
-
-/* Sets faults (a JSON object's members) for a scope: an id, or "global". */
-static void sandbox_fault(const struct world *w, const char *scope, const char *fields)
-{
-	char body[LINE_MAX_LEN];
-	snprintf(body, sizeof(body), "{\"scope\":\"%s\",%s}", scope, fields);
-	json_decref(sandbox_call(w, "POST", "/simulate/faults", body, 200));
 }
 
 /*
@@ -331,15 +129,15 @@ static json_t *payout_get(const struct world *w, const char *id)
 /* Waits until the payout has this status; returns it. */
 static json_t *wait_payout(const struct world *w, const char *id, const char *status)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	for (;;) {
 		json_t *doc = payout_get(w, id);
 		if (strcmp(apitest_str(doc, "status"), status) == 0)
 			return doc;
-		if (now_ms() >= deadline)
+		if (sandboxtest_now_ms() >= deadline)
 			fail_msg("payout %s is %s, want %s", id, apitest_str(doc, "status"), status);
 		json_decref(doc);
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
 }
 
@@ -380,7 +178,7 @@ static uint64_t merchant_add(const struct world *w, const char *name, uint64_t o
 static void fund(const struct world *w, const char *token, uint64_t m, int64_t amount)
 {
 	char path[PATH_MAX_LEN], body[64], id[ID_MAX];
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
 	json_t *doc;
 	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/charges", (unsigned long long)m);
 	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
@@ -388,7 +186,7 @@ static void fund(const struct world *w, const char *token, uint64_t m, int64_t a
 	snprintf(id, sizeof(id), "%s", apitest_str(doc, "id"));
 	json_decref(doc);
 	snprintf(path, sizeof(path), "/simulate/pay/%s", id);
-	json_decref(sandbox_call(w, "POST", path, "{}", 200));
+	json_decref(sandboxtest_call(&w->sb, "POST", path, "{}", 200));
 	snprintf(path, sizeof(path), "/api/v1/payments/%s", id);
 	for (;;) {
 		bool paid;
@@ -397,9 +195,9 @@ static void fund(const struct world *w, const char *token, uint64_t m, int64_t a
 		json_decref(doc);
 		if (paid)
 			return;
-		if (now_ms() >= deadline)
+		if (sandboxtest_now_ms() >= deadline)
 			fail_msg("payment %s was not paid", id);
-		sleep_ms(WAIT_STEP_MS);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
 	}
 }
 
@@ -443,7 +241,7 @@ static int payout_note(const struct world *w, const char *payout_id, const char 
 			"amount", amount_text, "status", status, "signature_key", sig);
 	body = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	assert_int_equal(testsrv_request(w->srv, "POST", WEBHOOK_PATH, headers, body, &resp), 0);
+	assert_int_equal(testsrv_request(w->srv, "POST", SANDBOXTEST_WEBHOOK_PATH, headers, body, &resp), 0);
 	free(body);
 	code = resp.status;
 	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
@@ -482,9 +280,8 @@ static void world_start(struct world *w)
 	const char *env[] = { COST_ENV, RETRY_ENV, base_url, NULL };
 	const char *cli_env[] = { COST_ENV, NULL };
 	uint64_t siti, budi;
-	w->port = free_port();
-	assert_int_equal(sandbox_start(&w->sb, w->port), 0);
-	w->sb_peer.port = w->sb.port;
+	w->port = sandboxtest_free_port();
+	assert_int_equal(sandboxtest_start(&w->sb, w->port), 0);
 	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
 	server_start(w, env, NULL);
 	apitest_user_add_cli(w->srv, cli_env, "admin", "admin", PASSWORD);
@@ -509,8 +306,7 @@ static int world_setup(void **state)
 	struct world *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
-	w->sb.pid = -1;
-	w->sb.stdout_fd = -1;
+	sandboxtest_init(&w->sb);
 	*state = w;
 	return 0;
 }
@@ -520,7 +316,7 @@ static int world_teardown(void **state)
 	struct world *w = *state;
 	if (w) {
 		testsrv_free(w->srv);
-		sandbox_stop(&w->sb);
+		sandboxtest_stop(&w->sb);
 		if (w->moved[0])
 			testsrv_rmtree(w->moved);
 	}
@@ -531,16 +327,11 @@ static int world_teardown(void **state)
 /* Ends a test: the books verify, and both programs stop with status 0. */
 static void world_finish(struct world *w)
 {
-	const char *args[] = { "ledger", "verify", "--data", w->data, NULL };
-	char out[OUTPUT_MAX];
-	int code = -1;
-	assert_int_equal(testsrv_exec(args, NULL, &code, out, sizeof(out)), 0);
-	if (code != 0 || !strstr(out, "\nok\n"))
-		fail_msg("ledger verify: exit %d: %s", code, out);
+	sandboxtest_ledger_verify(w->data);
 	assert_true(testsrv_stopped_cleanly(w->srv));
 	testsrv_free(w->srv);
 	w->srv = NULL;
-	assert_int_equal(sandbox_stop(&w->sb), 0);
+	assert_int_equal(sandboxtest_stop(&w->sb), 0);
 }
 
 /* --- statements --- */
@@ -706,7 +497,7 @@ static void test_rules_and_idempotency(void **state)
 	expect_balance(w, w->warung, 100000, 0, 0, 100000);
 
 	/* The sandbox keeps payouts processing: the store has one open payout. */
-	sandbox_fault(w, "global", "\"payout_manual\":true");
+	sandboxtest_fault(&w->sb, "global", "\"payout_manual\":true");
 	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30000}", "key-1", &status);
 	assert_int_equal(status, 201);
 	snprintf(id, sizeof(id), "%s", apitest_str(doc, "id"));
@@ -726,7 +517,7 @@ static void test_rules_and_idempotency(void **state)
 
 	/* The provider finishes it; the store may ask again. */
 	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
-	json_decref(sandbox_call(w, "POST", path, "{\"result\":\"completed\"}", 200));
+	json_decref(sandboxtest_call(&w->sb, "POST", path, "{\"result\":\"completed\"}", 200));
 	json_decref(wait_payout(w, id, "completed"));
 	expect_balance(w, w->warung, 100000, 30000, 0, 70000);
 	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30000}", "key-1", &status);
@@ -736,7 +527,7 @@ static void test_rules_and_idempotency(void **state)
 	json_decref(doc);
 	payout(w, w->siti, w->warung, 70000, id);
 	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
-	json_decref(sandbox_call(w, "POST", path, "{\"result\":\"failed\"}", 200));
+	json_decref(sandboxtest_call(&w->sb, "POST", path, "{\"result\":\"failed\"}", 200));
 	json_decref(wait_payout(w, id, "failed"));
 	expect_balance(w, w->warung, 100000, 30000, 0, 70000);
 	world_finish(w);
@@ -804,9 +595,9 @@ static void test_restart_sweep(void **state)
 	json_t *doc;
 	world_start(w);
 	fund(w, w->siti, w->warung, 80000);
-	sandbox_fault(w, "global", "\"timeout\":1");
+	sandboxtest_fault(&w->sb, "global", "\"timeout\":1");
 	payout(w, w->siti, w->warung, 80000, id);
-	sleep_ms(300);
+	sandboxtest_sleep_ms(300);
 	expect_balance(w, w->warung, 80000, 0, 80000, 0);
 	assert_int_equal(kill(w->srv->pid, SIGKILL), 0);
 	/* Keep the store: move it out of the dead server's folder before that is removed. */
@@ -825,7 +616,7 @@ static void test_restart_sweep(void **state)
 	doc = wait_payout(w, id, "completed");
 	json_decref(doc);
 	expect_balance(w, w->warung, 80000, 80000, 0, 0);
-	doc = sandbox_call(w, "GET", "/simulate/charges", NULL, 200);
+	doc = sandboxtest_call(&w->sb, "GET", "/simulate/charges", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(doc, "payouts")), 1);
 	json_decref(doc);
 	world_finish(w);

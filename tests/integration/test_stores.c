@@ -1,0 +1,363 @@
+/*
+ * Integration tests of the stores (merchants) endpoints: the real `bangsoleh
+ * serve` on loopback with one user of every role (two merchants), signed in
+ * over HTTP. Registration, verification, suspension and reinstatement with
+ * what each caller then sees; every endpoint with every role; bad input;
+ * Idempotency-Key replays.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "apitest.h"
+#include "testsrv.h"
+
+#define PASSWORD "correct horse battery"
+#define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
+#define TOKEN_MAX APITEST_TOKEN_MAX
+#define PATH_LEN 128
+
+#define STORE_BODY \
+	"{\"name\":\"Warung Siti\",\"city\":\"PAYAKUMBUH\",\"postal_code\":\"26211\",\"criteria\":\"UMI\"," \
+	"\"nmid\":\"ID1020021181745\",\"category\":\"makanan\",\"phone\":\"+6281234567890\"," \
+	"\"description\":\"Rendang daging, dimasak dengan kayu bakar.\",\"hours\":\"08.00-21.00\"," \
+	"\"bank_code\":\"BNI\",\"bank_account\":\"0123456789\",\"bank_name\":\"Siti Aminah\"}"
+
+struct world {
+	struct testsrv *srv;
+	char admin[TOKEN_MAX], auditor[TOKEN_MAX], courier[TOKEN_MAX], shopper[TOKEN_MAX];
+	char siti[TOKEN_MAX], budi[TOKEN_MAX];     /* two merchants */
+	int64_t siti_id;
+};
+
+static int world_setup(void **state)
+{
+	const char *const env[] = { COST_ENV, NULL };
+	static const struct {
+		const char *role, *name;
+		size_t offset;
+	} users[] = {
+		{ "admin", "admin", offsetof(struct world, admin) },
+		{ "auditor", "auditor", offsetof(struct world, auditor) },
+		{ "courier", "courier", offsetof(struct world, courier) },
+		{ "shopper", "shopper", offsetof(struct world, shopper) },
+		{ "merchant", "siti", offsetof(struct world, siti) },
+		{ "merchant", "budi", offsetof(struct world, budi) },
+	};
+	struct world *w = calloc(1, sizeof(*w));
+	json_t *me;
+	if (!w)
+		return -1;
+	*state = w;
+	w->srv = testsrv_new(NULL, env);
+	if (!w->srv)
+		return -1;
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		apitest_user_add_cli(w->srv, env, users[i].role, users[i].name, PASSWORD);
+		apitest_login(w->srv, users[i].name, PASSWORD, (char *)w + users[i].offset);
+	}
+	me = apitest_call(w->srv, w->siti, "GET", "/api/v1/me", NULL, 200);
+	w->siti_id = apitest_int(me, "id");
+	json_decref(me);
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	struct world *w = *state;
+	if (w)
+		testsrv_free(w->srv);
+	free(w);
+	return 0;
+}
+
+/* Ends a test: the server stops with status 0 (and, under the sanitizers, clean). */
+static void world_finish(struct world *w)
+{
+	assert_true(testsrv_stopped_cleanly(w->srv));
+	testsrv_free(w->srv);
+	w->srv = NULL;
+}
+
+/* Siti registers her store; returns its id. */
+static int64_t register_store(struct world *w)
+{
+	json_t *st = apitest_call(w->srv, w->siti, "POST", "/api/v1/merchants", STORE_BODY, 201);
+	int64_t id = apitest_int(st, "id");
+	assert_string_equal(apitest_str(st, "status"), "pending");
+	assert_int_equal(apitest_int(st, "owner_user_id"), w->siti_id);
+	assert_string_equal(apitest_str(st, "bank_account"), "0123456789");
+	json_decref(st);
+	return id;
+}
+
+static void path_of(char *out, int64_t id, const char *suffix)
+{
+	snprintf(out, PATH_LEN, "/api/v1/merchants/%lld%s", (long long)id, suffix);
+}
+
+/* How many stores of the public list carry `id` (walking every page of 1). */
+static int listed(struct world *w, int64_t id)
+{
+	char path[PATH_LEN] = "/api/v1/merchants?limit=1";
+	int found = 0;
+	for (int pages = 0; pages < 100; pages++) {
+		json_t *page = apitest_call(w->srv, NULL, "GET", path, NULL, 200);
+		json_t *items = json_object_get(page, "items"), *next = json_object_get(page, "next_cursor"), *it;
+		size_t i;
+		json_array_foreach(items, i, it) {
+			if (apitest_int(it, "id") == id)
+				found++;
+			/* The public view never shows what only owners and admins see. */
+			assert_null(json_object_get(it, "bank_account"));
+			assert_null(json_object_get(it, "nmid"));
+		}
+		if (!json_is_string(next)) {
+			json_decref(page);
+			return found;
+		}
+		snprintf(path, sizeof(path), "/api/v1/merchants?limit=1&cursor=%s", json_string_value(next));
+		json_decref(page);
+	}
+	fail_msg("the store list did not end");
+	return -1;
+}
+
+static void expect_status(struct world *w, const char *token, int64_t id, const char *status)
+{
+	char path[PATH_LEN];
+	json_t *st;
+	path_of(path, id, "");
+	st = apitest_call(w->srv, token, "GET", path, NULL, 200);
+	assert_string_equal(apitest_str(st, "status"), status);
+	json_decref(st);
+}
+
+/* Pending until verified; suspended disappears and keeps its record; reinstated returns. */
+static void test_life_of_a_store(void **state)
+{
+	struct world *w = *state;
+	char path[PATH_LEN], action[PATH_LEN];
+	int64_t id = register_store(w);
+	json_t *st, *mine;
+
+	path_of(path, id, "");
+	apitest_expect_error(w->srv, NULL, "GET", path, NULL, 404, "not_found", NULL);
+	apitest_expect_error(w->srv, w->budi, "GET", path, NULL, 404, "not_found", NULL);
+	expect_status(w, w->siti, id, "pending");
+	expect_status(w, w->admin, id, "pending");
+	assert_int_equal(listed(w, id), 0);
+	mine = apitest_call(w->srv, w->siti, "GET", "/api/v1/me/merchants", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(mine, "items")), 1);
+	json_decref(mine);
+
+	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/verify", (long long)id);
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	apitest_expect_error(w->srv, w->admin, "POST", action, NULL, 409, "invalid_state", "verified");
+	st = apitest_call(w->srv, NULL, "GET", path, NULL, 200);
+	assert_string_equal(apitest_str(st, "status"), "verified");
+	assert_string_equal(apitest_str(st, "whatsapp"), "+6281234567890");
+	assert_null(json_object_get(st, "bank_account"));
+	assert_true(json_is_null(json_object_get(json_object_get(st, "rating"), "average")));
+	json_decref(st);
+	assert_int_equal(listed(w, id), 1);
+
+	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/suspend", (long long)id);
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	apitest_expect_error(w->srv, w->admin, "POST", action, NULL, 409, "invalid_state", "suspended");
+	apitest_expect_error(w->srv, NULL, "GET", path, NULL, 404, "not_found", NULL);
+	expect_status(w, w->siti, id, "suspended");
+	assert_int_equal(listed(w, id), 0);
+
+	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/reinstate", (long long)id);
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	apitest_expect_error(w->srv, w->admin, "POST", action, NULL, 409, "invalid_state", "verified");
+	expect_status(w, NULL, id, "verified");
+	assert_int_equal(listed(w, id), 1);
+	apitest_expect_error(w->srv, w->admin, "POST", "/api/v1/admin/merchants/999/verify", NULL, 404, "not_found",
+			     NULL);
+	world_finish(w);
+}
+
+/* The owner edits the given fields only; another merchant may not. */
+static void test_edit(void **state)
+{
+	struct world *w = *state;
+	char path[PATH_LEN];
+	int64_t id = register_store(w);
+	json_t *st;
+	path_of(path, id, "");
+	st = apitest_call(w->srv, w->siti, "PUT", path, "{\"hours\":\"07.00-22.00\",\"bank_account\":\"999\"}", 200);
+	assert_string_equal(apitest_str(st, "hours"), "07.00-22.00");
+	assert_string_equal(apitest_str(st, "bank_account"), "999");
+	assert_string_equal(apitest_str(st, "name"), "Warung Siti");
+	json_decref(st);
+	json_decref(apitest_call(w->srv, w->admin, "PUT", path, "{\"name\":\"Warung Siti Baru\"}", 200));
+	expect_status(w, w->siti, id, "pending");
+	apitest_expect_error(w->srv, w->budi, "PUT", path, "{\"hours\":\"x\"}", 403, "forbidden", NULL);
+	apitest_expect_error(w->srv, w->siti, "PUT", path, "{\"opening\":\"x\"}", 400, "unknown_field", "opening");
+	apitest_expect_error(w->srv, w->siti, "PUT", path, "{\"criteria\":\"XYZ\"}", 400, "invalid_field",
+			     "criteria");
+	apitest_expect_error(w->srv, w->siti, "PUT", "/api/v1/merchants/999", "{}", 404, "not_found", NULL);
+	st = apitest_call(w->srv, w->siti, "GET", path, NULL, 200);
+	assert_string_equal(apitest_str(st, "name"), "Warung Siti Baru");
+	assert_string_equal(apitest_str(st, "hours"), "07.00-22.00");
+	json_decref(st);
+	world_finish(w);
+}
+
+/* Every way a registration can be wrong is 400 naming the field, and nothing is made. */
+static void test_bad_registrations(void **state)
+{
+	struct world *w = *state;
+	static const struct {
+		const char *body, *code, *part;
+	} cases[] = {
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\"}", "invalid_field", "nmid" },
+		{ "{\"name\":\"A|B\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\"}",
+		  "invalid_field", "name" },
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"12a\",\"criteria\":\"UMI\",\"nmid\":\"N\"}",
+		  "invalid_field", "postal_code" },
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"BIG\",\"nmid\":\"N\"}",
+		  "invalid_field", "criteria" },
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\",\"phone\":\"08-12\"}",
+		  "invalid_field", "phone" },
+		{ "{\"name\":\"A\",\"city\":\"PAYAKUMBUH-KOTA-X\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\"}",
+		  "invalid_field", "city" },
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\",\"mcc\":12}",
+		  "invalid_field", "mcc" },
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\",\"owner_user_id\":1}",
+		  "unknown_field", "owner_user_id" },
+		{ "{\"name\":\"A\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\",\"desc\":\"x\"}",
+		  "unknown_field", "desc" },
+		{ "[1]", "invalid_json", NULL },
+		{ "{\"name\":", "invalid_json", NULL },
+	};
+	json_t *mine;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		apitest_expect_error(w->srv, w->siti, "POST", "/api/v1/merchants", cases[i].body, 400, cases[i].code,
+				     cases[i].part);
+	/* The admin's form needs an owner. */
+	apitest_expect_error(w->srv, w->admin, "POST", "/api/v1/admin/merchants", STORE_BODY, 400, "invalid_field",
+			     "owner_user_id");
+	mine = apitest_call(w->srv, w->siti, "GET", "/api/v1/me/merchants", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(mine, "items")), 0);
+	json_decref(mine);
+	apitest_expect_error(w->srv, NULL, "GET", "/api/v1/merchants?limit=0", NULL, 400, "invalid_field", "limit");
+	apitest_expect_error(w->srv, NULL, "GET", "/api/v1/merchants?cursor=-1", NULL, 400, "invalid_field",
+			     "cursor");
+	world_finish(w);
+}
+
+/* Which statuses each role gets from each endpoint. */
+static void test_authorization_matrix(void **state)
+{
+	struct world *w = *state;
+	int64_t id = register_store(w);
+	char one[PATH_LEN], verify[PATH_LEN], qris[PATH_LEN];
+	const char *tokens[] = { NULL, w->shopper, w->courier, w->auditor, w->budi, w->siti, w->admin };
+	/* public, shopper, courier, auditor, other merchant, owner, admin */
+	static const int post_store[] = { 401, 403, 403, 403, 201, 201, 403 };
+	static const int get_pending[] = { 404, 404, 404, 404, 404, 200, 200 };
+	static const int put_store[] = { 401, 403, 403, 403, 403, 200, 200 };
+	static const int mine[] = { 401, 403, 403, 403, 200, 200, 403 };
+	static const int admin_post[] = { 401, 403, 403, 403, 403, 403, 201 };
+	static const int get_qris[] = { 401, 403, 403, 403, 403, 200, 200 };
+	static const int suspend[] = { 401, 403, 403, 403, 403, 403, 200 };
+	char admin_body[512];
+	path_of(one, id, "");
+	path_of(qris, id, "/qris");
+	snprintf(verify, sizeof(verify), "/api/v1/admin/merchants/%lld/suspend", (long long)id);
+	snprintf(admin_body, sizeof(admin_body),
+		 "{\"owner_user_id\":%lld,\"name\":\"Toko B\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UKE\","
+		 "\"nmid\":\"N1\"}",
+		 (long long)w->siti_id);
+	for (size_t r = 0; r < sizeof(tokens) / sizeof(tokens[0]); r++) {
+		json_decref(apitest_call(w->srv, tokens[r], "POST", "/api/v1/merchants", STORE_BODY, post_store[r]));
+		json_decref(apitest_call(w->srv, tokens[r], "GET", one, NULL, get_pending[r]));
+		json_decref(apitest_call(w->srv, tokens[r], "PUT", one, "{\"hours\":\"24 jam\"}", put_store[r]));
+		json_decref(apitest_call(w->srv, tokens[r], "GET", "/api/v1/me/merchants", NULL, mine[r]));
+		json_decref(apitest_call(w->srv, tokens[r], "POST", "/api/v1/admin/merchants", admin_body, admin_post[r]));
+		json_decref(apitest_call(w->srv, tokens[r], "GET", qris, NULL, get_qris[r]));
+		json_decref(apitest_call(w->srv, tokens[r], "GET", "/api/v1/merchants", NULL, 200));
+	}
+	for (size_t r = 0; r < sizeof(tokens) / sizeof(tokens[0]); r++)
+		json_decref(apitest_call(w->srv, tokens[r], "POST", verify, NULL, suspend[r]));
+	world_finish(w);
+}
+
+/* Sends a registration with an Idempotency-Key header; returns the response (caller frees). */
+static void post_keyed(struct world *w, const char *key, const char *body, struct testsrv_response *resp)
+{
+	char auth[TOKEN_MAX + 32], idem[128];
+	const char *headers[] = { auth, idem, "Content-Type: application/json", NULL };
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->siti);
+	snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+	assert_int_equal(testsrv_request(w->srv, "POST", "/api/v1/merchants", headers, body, resp), 0);
+}
+
+static int64_t keyed_id(struct world *w, const char *key, const char *body, int status)
+{
+	struct testsrv_response resp;
+	json_t *doc;
+	int64_t id;
+	post_keyed(w, key, body, &resp);
+	assert_int_equal(resp.status, status);
+	doc = json_loads(resp.body, 0, NULL);
+	assert_non_null(doc);
+	id = status == 201 ? apitest_int(doc, "id") : 0;
+	if (status != 201)
+		assert_non_null(json_object_get(doc, "error"));
+	json_decref(doc);
+	testsrv_response_free(&resp);
+	return id;
+}
+
+/* The same key and body make one store; another body is 409; a bad key is 400. */
+static void test_idempotency(void **state)
+{
+	struct world *w = *state;
+	int64_t first = keyed_id(w, "reg-1", STORE_BODY, 201);
+	json_t *mine;
+	assert_int_equal(keyed_id(w, "reg-1", STORE_BODY, 201), first);
+	keyed_id(w, "reg-1", "{\"name\":\"Lain\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UMI\",\"nmid\":\"N\"}",
+		 409);
+	keyed_id(w, "has space", STORE_BODY, 400);
+	assert_int_not_equal(keyed_id(w, "reg-2", STORE_BODY, 201), first);
+	mine = apitest_call(w->srv, w->siti, "GET", "/api/v1/me/merchants", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(mine, "items")), 2);
+	json_decref(mine);
+	world_finish(w);
+}
+
+/* One user may run at most 50 stores. */
+static void test_store_limit(void **state)
+{
+	struct world *w = *state;
+	for (int i = 0; i < 50; i++)
+		json_decref(apitest_call(w->srv, w->budi, "POST", "/api/v1/merchants", STORE_BODY, 201));
+	apitest_expect_error(w->srv, w->budi, "POST", "/api/v1/merchants", STORE_BODY, 409, "too_many_stores", "50");
+	json_decref(apitest_call(w->srv, w->siti, "POST", "/api/v1/merchants", STORE_BODY, 201));
+	world_finish(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_life_of_a_store, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_edit, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_registrations, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_authorization_matrix, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_store_limit, world_setup, world_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
