@@ -403,3 +403,17 @@ int record_skip(struct record_reader *r)
 	r->next++;
 	return RECORD_OK;
 }
+
+void record_be64_put(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+uint64_t record_be64_get(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}

@@ -21,6 +21,13 @@
 #define RECORD_ECORRUPT (-2)  /* not a record, wrong type, or too long */
 #define RECORD_EVERSION (-3)  /* schema version not supported by the reader */
 
+/*
+ * 8-byte big-endian numbers, for LMDB keys: the default byte-wise key order is
+ * then the numbers' order.
+ */
+void record_be64_put(uint8_t out[8], uint64_t v);
+uint64_t record_be64_get(const uint8_t in[8]);
+
 struct record_writer {
 	msgpack_sbuffer buf;
 	msgpack_packer pk;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "loopq.h"
 #include "metrics.h"
+#include "record.h"
 
 #define STORE_MIB ((size_t)1 << 20)
 #define STORE_DEFAULT_MAX_DBS 64u
@@ -833,4 +834,30 @@ uint64_t store_commit_count(const struct store *s)
 size_t store_map_size(const struct store *s)
 {
 	return s ? atomic_load(&s->map_size) : 0;
+}
+
+int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn fn,
+		   void *arg)
+{
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc = store_read_begin(s, &txn);
+	if (rc != STORE_OK)
+		return rc;
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		goto end_txn;
+	if (from)
+		k = *from;
+	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST); rc == 0 && n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+		if (k.mv_size < 8 || (int64_t)record_be64_get(k.mv_data) > now || !fn(&k, &v, arg))
+			break;
+	}
+	mdb_cursor_close(cur);
+end_txn:
+	store_read_end(s, txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : store_status_from_mdb(rc);
 }

@@ -131,6 +131,18 @@ void store_stop(struct store *s);
 void store_close(struct store *s);
 
 /*
+ * What is due in a time-keyed index (keys that start with an 8-byte
+ * big-endian time, as modules keep their timers): in a read transaction of
+ * its own, from key `from` (NULL: the first) on, calls fn for each entry
+ * whose time is at most `now`, until fn returns false or `max` entries were
+ * given. Key and value are lent for the call only. Loop thread. Returns 0 or
+ * a STORE_* status.
+ */
+typedef bool (*store_due_fn)(const MDB_val *key, const MDB_val *val, void *arg);
+int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn fn,
+		   void *arg);
+
+/*
  * Begins a read-only transaction (reused when possible). OUT: *txn, valid
  * until store_read_end. Returns 0 or a STORE_* status.
  */

@@ -80,23 +80,6 @@ static const struct lhttp_flag_set lhttp_transfer_flags = {
 	"linked, pending, post_pending_transfer, void_pending_transfer",
 };
 
-/* The reason of a transfer's code (enum ledger_code), or NULL for a code without one. */
-static const char *lhttp_reason_name(uint16_t code)
-{
-	static const char *const names[] = {
-		[LEDGER_CODE_PAYMENT] = "payment",
-		[LEDGER_CODE_RELEASE] = "release",
-		[LEDGER_CODE_COMMISSION] = "commission",
-		[LEDGER_CODE_SHIPPING] = "shipping",
-		[LEDGER_CODE_REFUND] = "refund",
-		[LEDGER_CODE_PAYOUT] = "payout",
-		[LEDGER_CODE_SETTLEMENT] = "settlement",
-		[LEDGER_CODE_VOUCHER] = "voucher",
-		[LEDGER_CODE_ADJUSTMENT] = "adjustment",
-	};
-	return code < sizeof(names) / sizeof(names[0]) ? names[code] : NULL;
-}
-
 /* --- JSON of stored things --- */
 
 /*
@@ -175,7 +158,7 @@ static json_t *lhttp_entry_json(const struct ledger_entry *e)
 			 "user_data_128", ud128, "user_data_64", lhttp_u64_json(t->user_data_64),
 			 "user_data_32", (json_int_t)t->user_data_32, "timeout", (json_int_t)t->timeout,
 			 "ledger", (json_int_t)t->ledger, "code", (json_int_t)t->code,
-			 "reason", lhttp_reason_name(t->code),
+			 "reason", ledger_code_name(t->code),
 			 "flags", lhttp_flags_json(t->flags, &lhttp_transfer_flags),
 			 "timestamp", lhttp_u64_json(t->timestamp), "created_at", created,
 			 "seq", lhttp_u64_json(t->seq), "debit_prev_seq", lhttp_u64_json(e->debit_prev_seq),

@@ -88,6 +88,22 @@ static const char *const ledger_result_names[LEDGER_R_COUNT] = {
 	[LEDGER_R_EXISTS_WITH_DIFFERENT_NAME] = "exists_with_different_name",
 };
 
+const char *ledger_code_name(uint16_t code)
+{
+	static const char *const names[] = {
+		[LEDGER_CODE_PAYMENT] = "payment",
+		[LEDGER_CODE_RELEASE] = "release",
+		[LEDGER_CODE_COMMISSION] = "commission",
+		[LEDGER_CODE_SHIPPING] = "shipping",
+		[LEDGER_CODE_REFUND] = "refund",
+		[LEDGER_CODE_PAYOUT] = "payout",
+		[LEDGER_CODE_SETTLEMENT] = "settlement",
+		[LEDGER_CODE_VOUCHER] = "voucher",
+		[LEDGER_CODE_ADJUSTMENT] = "adjustment",
+	};
+	return code < sizeof(names) / sizeof(names[0]) ? names[code] : NULL;
+}
+
 const char *ledger_result_name(uint32_t result)
 {
 	return result < LEDGER_R_COUNT ? ledger_result_names[result] : "unknown";

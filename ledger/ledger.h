@@ -214,6 +214,8 @@ enum ledger_result {
 
 /* "ok", "exists", "exceeds_credits", ...; "unknown" outside the enum. */
 const char *ledger_result_name(uint32_t result);
+/* The reason of a transfer's code (enum ledger_code), or NULL for a code without one. */
+const char *ledger_code_name(uint16_t code);
 
 /*
  * Opens the ledger's DBIs (before store_start). `store` is lent for the

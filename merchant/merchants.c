@@ -50,20 +50,6 @@ struct merchant_op {
 	struct idem_req idem;
 };
 
-static void merchant_key(uint8_t key[8], uint64_t id)
-{
-	for (int i = 7; i >= 0; i--, id >>= 8)
-		key[i] = (uint8_t)id;
-}
-
-static uint64_t merchant_key_id(const uint8_t key[8])
-{
-	uint64_t id = 0;
-	for (int i = 0; i < 8; i++)
-		id = id << 8 | key[i];
-	return id;
-}
-
 int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem, struct merchants **out)
 {
 	struct merchants *m = calloc(1, sizeof(*m));
@@ -132,7 +118,7 @@ int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchan
 	struct record_reader r;
 	uint64_t status;
 	int rc;
-	merchant_key(key, id);
+	record_be64_put(key, id);
 	rc = mdb_get(txn, m->dbi, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
@@ -186,7 +172,7 @@ static int merchant_put(struct merchants *m, MDB_txn *txn, const struct merchant
 	record_put_i64(&w, mc->status_ms);
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
-	merchant_key(key, mc->id);
+	record_be64_put(key, mc->id);
 	rc = v.mv_data ? mdb_put(txn, m->dbi, &k, &v, flags) : STORE_ENOMEM;
 	record_writer_free(&w);
 	return rc;
@@ -394,8 +380,8 @@ static json_t *merchant_json(const struct merchant *mc, bool full)
 
 static void merchant_owner_key(uint8_t key[16], uint64_t owner, uint64_t id)
 {
-	merchant_key(key, owner);
-	merchant_key(key + 8, id);
+	record_be64_put(key, owner);
+	record_be64_put(key + 8, id);
 }
 
 /* How many stores `owner` has, up to MERCHANT_OWNED_MAX + 1. */
@@ -411,7 +397,7 @@ static int merchant_count_owned(struct merchants *m, MDB_txn *txn, uint64_t owne
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && *n <= MERCHANT_OWNED_MAX;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || merchant_key_id(k.mv_data) != owner)
+		if (k.mv_size != 16 || record_be64_get(k.mv_data) != owner)
 			break;
 		(*n)++;
 	}
@@ -438,7 +424,7 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 	if (rc == IDEM_REPLAY || rc == IDEM_CONFLICT) {
 		op->replay = true;
 		op->refused = rc == IDEM_CONFLICT;
-		mc->id = seen.ref_len == 8 ? merchant_key_id(seen.ref) : 0;
+		mc->id = seen.ref_len == 8 ? record_be64_get(seen.ref) : 0;
 		op->status = seen.status;
 		return 0;
 	}
@@ -458,7 +444,7 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 	if (rc == MDB_NOTFOUND)
 		mc->id = 1;
 	else if (rc == 0 && k.mv_size == 8)
-		mc->id = merchant_key_id(k.mv_data) + 1;
+		mc->id = record_be64_get(k.mv_data) + 1;
 	else
 		return rc ? rc : STORE_ECORRUPT;
 
@@ -484,7 +470,7 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 	v.mv_data = okey;
 	if ((rc = mdb_put(txn, op->m->by_owner, &k, &v, 0)) != 0)
 		return rc;
-	merchant_key(okey, mc->id);
+	record_be64_put(okey, mc->id);
 	return idem_save(op->m->idem, txn, &op->idem, 201, okey, 8, mc->created_ms);
 }
 
@@ -712,16 +698,16 @@ static void merchant_list(struct merchants *m, struct httpd_req *req, uint64_t o
 		merchant_owner_key(key, owner, after + 1);
 		k.mv_size = 16;
 	} else {
-		merchant_key(key, after + 1);
+		record_be64_put(key, after + 1);
 	}
 	rc = mdb_cursor_open(txn, owner ? m->by_owner : m->dbi, &cur);
 	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct merchant mc;
 		uint64_t id;
-		if (owner && (k.mv_size != 16 || merchant_key_id(k.mv_data) != owner))
+		if (owner && (k.mv_size != 16 || record_be64_get(k.mv_data) != owner))
 			break;
-		id = merchant_key_id((const uint8_t *)k.mv_data + (owner ? 8 : 0));
+		id = record_be64_get((const uint8_t *)k.mv_data + (owner ? 8 : 0));
 		if ((int64_t)json_array_size(items) == limit || ++scanned > MERCHANT_SCAN_MAX) {
 			more = true;
 			break;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "merchants.h"
 #include "order_internal.h"
+#include "record.h"
 #include "store.h"
 
 #define ORDER_REFUND_RETRY_MS 60000    /* a failed refund is tried again after this */
@@ -403,54 +404,57 @@ static void order_sweep_done(int status, void *arg)
 	free(sw);
 }
 
+/* The refunds waiting, gathered by the sweep before it starts them. */
+struct sweep_refunds {
+	size_t n;
+	uint64_t ids[ORDER_SWEEP_MAX];
+};
+
+static bool order_take_refund(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct sweep_refunds *r = arg;
+	(void)v;
+	if (k->mv_size != 17)
+		return false;
+	r->ids[r->n++] = record_be64_get((const uint8_t *)k->mv_data + 8);
+	return true;
+}
+
+static bool order_take_rule(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct order_sweep *sw = arg;
+	const uint8_t *key = k->mv_data;
+	struct sweep_entry *e = &sw->entries[sw->n];
+	(void)v;
+	if (k->mv_size != 17)
+		return false;
+	e->due_ms = (int64_t)record_be64_get(key);
+	e->order_id = record_be64_get(key + 8);
+	e->kind = key[16];
+	sw->n++;
+	return true;
+}
+
 void order_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct orders *o = arg;
+	struct sweep_refunds refunds = { 0 };
 	struct order_sweep *sw;
-	uint64_t refunds[ORDER_SWEEP_MAX];
-	size_t nrefunds = 0;
-	MDB_cursor *cur;
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc;
+	uint8_t timed[8];
+	MDB_val from = { sizeof(timed), timed };
 	(void)fd;
 	(void)what;
+	/* Refunds sit at time 0, before every timed rule: each kind gets its own bounded pass. */
+	if (store_scan_due(o->store, o->due, NULL, 0, ORDER_SWEEP_MAX, order_take_refund, &refunds) == STORE_OK)
+		for (size_t i = 0; i < refunds.n; i++)
+			order_refund(o, refunds.ids[i]);
 	if (o->sweeping || !(sw = calloc(1, sizeof(*sw))))
 		return;
 	sw->o = o;
 	sw->now = clock_now_ms();
-	if (store_read_begin(o->store, &txn) != 0) {
-		free(sw);
-		return;
-	}
-	if (mdb_cursor_open(txn, o->due, &cur) == 0) {
-		uint8_t timed[8];
-		MDB_val from = { sizeof(timed), timed };
-		/* Refunds sit at time 0, before every timed rule: each kind gets its own bounded pass. */
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && nrefunds < ORDER_SWEEP_MAX;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != 17 || order_key_u64(k.mv_data) != 0)
-				break;
-			refunds[nrefunds++] = order_key_u64((const uint8_t *)k.mv_data + 8);
-		}
-		order_u64_key(timed, 1);
-		for (rc = mdb_cursor_get(cur, &from, &v, MDB_SET_RANGE); rc == 0 && sw->n < ORDER_SWEEP_MAX;
-		     rc = mdb_cursor_get(cur, &from, &v, MDB_NEXT)) {
-			const uint8_t *key = from.mv_data;
-			struct sweep_entry *e = &sw->entries[sw->n];
-			if (from.mv_size != 17 || (int64_t)order_key_u64(key) > sw->now)
-				break;
-			e->due_ms = (int64_t)order_key_u64(key);
-			e->order_id = order_key_u64(key + 8);
-			e->kind = key[16];
-			sw->n++;
-		}
-		mdb_cursor_close(cur);
-	}
-	store_read_end(o->store, txn);
-	for (size_t i = 0; i < nrefunds; i++)
-		order_refund(o, refunds[i]);
-	if (sw->n == 0 || store_submit(o->store, order_apply_sweep, order_sweep_done, sw) != STORE_OK) {
+	record_be64_put(timed, 1);
+	if (store_scan_due(o->store, o->due, &from, sw->now, ORDER_SWEEP_MAX, order_take_rule, sw) != STORE_OK ||
+	    sw->n == 0 || store_submit(o->store, order_apply_sweep, order_sweep_done, sw) != STORE_OK) {
 		free(sw);
 		return;
 	}

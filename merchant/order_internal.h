@@ -150,8 +150,6 @@ struct orders {
 const char *order_state_name(uint8_t state);
 /* The state named `name`. Returns 0 or -1. */
 int order_state_parse(const char *name, uint8_t *out);
-void order_u64_key(uint8_t out[8], uint64_t v);
-uint64_t order_key_u64(const uint8_t in[8]);
 
 /* Reads one order / group within txn. Returns 0, STORE_ENOTFOUND or another STORE_* status. */
 int order_load(struct orders *o, MDB_txn *txn, uint64_t id, struct order *out);

@@ -41,20 +41,6 @@ int order_state_parse(const char *name, uint8_t *out)
 	return -1;
 }
 
-void order_u64_key(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-uint64_t order_key_u64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return v;
-}
-
 void order_time_text(int64_t ms, char *out, size_t cap)
 {
 	time_t secs = (time_t)(ms / 1000);
@@ -136,7 +122,7 @@ int order_load(struct orders *o, MDB_txn *txn, uint64_t id, struct order *out)
 	MDB_val k = { sizeof(key), key }, v;
 	struct record_reader r;
 	int rc;
-	order_u64_key(key, id);
+	record_be64_put(key, id);
 	rc = mdb_get(txn, o->orders, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
@@ -152,9 +138,9 @@ int order_load(struct orders *o, MDB_txn *txn, uint64_t id, struct order *out)
 /* The merchant index key: merchant 8 | state 1 | order 8, so a state filter is one range. */
 static void order_merchant_key(uint8_t key[17], const struct order *ord, uint8_t state)
 {
-	order_u64_key(key, ord->merchant_id);
+	record_be64_put(key, ord->merchant_id);
 	key[8] = state;
-	order_u64_key(key + 9, ord->id);
+	record_be64_put(key + 9, ord->id);
 }
 
 int order_store(struct orders *o, MDB_txn *txn, const struct order *ord, uint8_t was)
@@ -208,7 +194,7 @@ int order_store(struct orders *o, MDB_txn *txn, const struct order *ord, uint8_t
 	}
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
-	order_u64_key(key, ord->id);
+	record_be64_put(key, ord->id);
 	rc = v.mv_data ? mdb_put(txn, o->orders, &k, &v, was ? 0 : MDB_APPEND) : STORE_ENOMEM;
 	record_writer_free(&w);
 	if (rc != 0 || was == ord->state)
@@ -240,7 +226,7 @@ int order_next_id(struct orders *o, MDB_txn *txn, uint64_t *out)
 	}
 	if (rc != 0 || k.mv_size != 8)
 		return rc ? rc : STORE_ECORRUPT;
-	*out = order_key_u64(k.mv_data) + 1;
+	*out = record_be64_get(k.mv_data) + 1;
 	return 0;
 }
 
@@ -248,8 +234,8 @@ int order_index_buyer(struct orders *o, MDB_txn *txn, const struct order *ord)
 {
 	uint8_t key[16];
 	MDB_val k = { sizeof(key), key }, v = { 0, key };
-	order_u64_key(key, ord->buyer_id);
-	order_u64_key(key + 8, ord->id);
+	record_be64_put(key, ord->buyer_id);
+	record_be64_put(key + 8, ord->id);
 	return mdb_put(txn, o->by_buyer, &k, &v, 0);
 }
 
@@ -258,8 +244,8 @@ int order_due_put(struct orders *o, MDB_txn *txn, int64_t due_ms, uint64_t order
 	uint8_t key[17];
 	MDB_val k = { sizeof(key), key }, v = { 0, key };
 	int rc;
-	order_u64_key(key, (uint64_t)due_ms);
-	order_u64_key(key + 8, order_id);
+	record_be64_put(key, (uint64_t)due_ms);
+	record_be64_put(key + 8, order_id);
 	key[16] = kind;
 	if (!del)
 		return mdb_put(txn, o->due, &k, &v, 0);

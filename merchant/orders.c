@@ -12,6 +12,7 @@
 #include "log.h"
 #include "merchants.h"
 #include "order_internal.h"
+#include "record.h"
 #include "role.h"
 #include "router.h"
 #include "store.h"
@@ -197,14 +198,14 @@ static void order_list(struct orders *o, struct httpd_req *req, MDB_dbi dbi, uin
 		httpd_reply_store_error(req, rc);
 		goto free_all;
 	}
-	order_u64_key(key, prefix);
+	record_be64_put(key, prefix);
 	key[8] = with_state ? (q->after_id ? q->after_state : q->state) : 0;
-	order_u64_key(key + idoff, q->after_id ? q->after_id + 1 : 0);
+	record_be64_put(key + idoff, q->after_id ? q->after_id + 1 : 0);
 	rc = mdb_cursor_open(txn, dbi, &cur);
 	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const uint8_t *kb = k.mv_data;
-		if (k.mv_size != klen || order_key_u64(kb) != prefix ||
+		if (k.mv_size != klen || record_be64_get(kb) != prefix ||
 		    (with_state && q->state && kb[8] != q->state))
 			break;
 		if ((long)json_array_size(items) == q->limit || ++scanned > ORDER_SCAN_MAX) {
@@ -212,7 +213,7 @@ static void order_list(struct orders *o, struct httpd_req *req, MDB_dbi dbi, uin
 			break;
 		}
 		last_state = with_state ? kb[8] : 0;
-		last_id = order_key_u64(kb + idoff);
+		last_id = record_be64_get(kb + idoff);
 		if ((rc = order_load(o, txn, last_id, ord)) != 0)
 			break;
 		if (!q->state || ord->state == q->state)

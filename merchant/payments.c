@@ -101,20 +101,6 @@ enum job_outcome {
 
 /* --- small helpers --- */
 
-static void pay_u64_key(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-static uint64_t pay_key_u64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return v;
-}
-
 static void pay_time_text(int64_t ms, char *out, size_t cap)
 {
 	time_t secs = (time_t)(ms / 1000);
@@ -259,7 +245,7 @@ static int pay_watch(struct payments *p, MDB_txn *txn, const struct ledger_id *i
 	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),
 				     (uint8_t)attempts };
 	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
-	pay_u64_key(key, (uint64_t)due_ms);
+	record_be64_put(key, (uint64_t)due_ms);
 	memcpy(key + 8, id->b, 16);
 	return mdb_put(txn, p->watch, &k, &v, 0);
 }
@@ -926,40 +912,32 @@ static void pay_sweep_done(int status, void *arg)
 	free(job);
 }
 
+/* Takes one due entry of the watch index into the sweep's job. */
+static bool pay_sweep_take(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct sweep_job *job = arg;
+	struct sweep_item *it = &job->items[job->n];
+	const uint8_t *a = v->mv_data;
+	if (k->mv_size != 24)
+		return false;
+	memcpy(it->key, k->mv_data, 24);
+	it->attempts = v->mv_size == 4 ? (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3] : 0;
+	job->n++;
+	return true;
+}
+
 static void pay_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct payments *p = arg;
 	struct sweep_job *job;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
 	(void)fd;
 	(void)what;
 	if (p->sweeping || !(job = calloc(1, sizeof(*job))))
 		return;
 	job->p = p;
 	job->now = clock_now_ms();
-	if (store_read_begin(p->store, &txn) != 0) {
-		free(job);
-		return;
-	}
-	if (mdb_cursor_open(txn, p->watch, &cur) == 0) {
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && job->n < PAYMENT_SWEEP_MAX;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct sweep_item *it = &job->items[job->n];
-			if (k.mv_size != 24 || (int64_t)pay_key_u64(k.mv_data) > job->now)
-				break;
-			memcpy(it->key, k.mv_data, 24);
-			it->attempts = v.mv_size == 4 ? (uint32_t)((uint8_t *)v.mv_data)[0] << 24 |
-							  (uint32_t)((uint8_t *)v.mv_data)[1] << 16 |
-							  (uint32_t)((uint8_t *)v.mv_data)[2] << 8 | ((uint8_t *)v.mv_data)[3] : 0;
-			job->n++;
-		}
-		mdb_cursor_close(cur);
-	}
-	store_read_end(p->store, txn);
-	if (job->n == 0 || store_submit(p->store, pay_apply_sweep, pay_sweep_done, job) != 0) {
+	if (store_scan_due(p->store, p->watch, NULL, job->now, PAYMENT_SWEEP_MAX, pay_sweep_take, job) != STORE_OK ||
+	    job->n == 0 || store_submit(p->store, pay_apply_sweep, pay_sweep_done, job) != STORE_OK) {
 		free(job);
 		return;
 	}

@@ -100,20 +100,6 @@ enum payout_outcome {
 
 /* --- small helpers --- */
 
-static void po_u64_key(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-static uint64_t po_key_u64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return v;
-}
-
 static void po_time_text(int64_t ms, char *out, size_t cap)
 {
 	time_t secs = (time_t)(ms / 1000);
@@ -243,7 +229,7 @@ static int po_watch(struct payouts *po, MDB_txn *txn, const struct ledger_id *id
 	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),
 				     (uint8_t)attempts };
 	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
-	po_u64_key(key, (uint64_t)due_ms);
+	record_be64_put(key, (uint64_t)due_ms);
 	memcpy(key + 8, id->b, 16);
 	return mdb_put(txn, po->watch, &k, &v, 0);
 }
@@ -254,7 +240,7 @@ static int po_open_get(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, s
 	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, v;
 	int rc;
-	po_u64_key(key, merchant_id);
+	record_be64_put(key, merchant_id);
 	rc = mdb_get(txn, po->open, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
@@ -447,7 +433,7 @@ static int po_finish(struct payouts *po, MDB_txn *txn, struct event_job *job, ch
 			 ledger_result_name(result));
 		return 0;
 	}
-	po_u64_key(key, p->merchant_id);
+	record_be64_put(key, p->merchant_id);
 	rc = mdb_del(txn, po->open, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
@@ -676,40 +662,32 @@ static void po_sweep_done(int status, void *arg)
 	free(job);
 }
 
+/* Takes one due entry of the watch index into the sweep's job. */
+static bool po_sweep_take(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct sweep_job *job = arg;
+	struct sweep_item *it = &job->items[job->n];
+	const uint8_t *a = v->mv_data;
+	if (k->mv_size != 24)
+		return false;
+	memcpy(it->key, k->mv_data, 24);
+	it->attempts = v->mv_size == 4 ? (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3] : 0;
+	job->n++;
+	return true;
+}
+
 static void po_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct payouts *po = arg;
 	struct sweep_job *job;
-	MDB_cursor *cur;
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc;
 	(void)fd;
 	(void)what;
 	if (po->sweeping || !(job = calloc(1, sizeof(*job))))
 		return;
 	job->po = po;
 	job->now = clock_now_ms();
-	if (store_read_begin(po->store, &txn) != 0) {
-		free(job);
-		return;
-	}
-	if (mdb_cursor_open(txn, po->watch, &cur) == 0) {
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && job->n < PAYOUT_SWEEP_MAX;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct sweep_item *it = &job->items[job->n];
-			const uint8_t *a = v.mv_data;
-			if (k.mv_size != 24 || (int64_t)po_key_u64(k.mv_data) > job->now)
-				break;
-			memcpy(it->key, k.mv_data, 24);
-			it->attempts = v.mv_size == 4 ? (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3]
-						      : 0;
-			job->n++;
-		}
-		mdb_cursor_close(cur);
-	}
-	store_read_end(po->store, txn);
-	if (job->n == 0 || store_submit(po->store, po_apply_sweep, po_sweep_done, job) != STORE_OK) {
+	if (store_scan_due(po->store, po->watch, NULL, job->now, PAYOUT_SWEEP_MAX, po_sweep_take, job) != STORE_OK ||
+	    job->n == 0 || store_submit(po->store, po_apply_sweep, po_sweep_done, job) != STORE_OK) {
 		free(job);
 		return;
 	}
@@ -868,7 +846,7 @@ static int po_apply_create(MDB_txn *txn, void *arg)
 	po_history(p, "local", "created", "the amount is held");
 	if ((rc = po_store(po, txn, p)) != 0)
 		return rc;
-	po_u64_key(mkey, p->merchant_id);
+	record_be64_put(mkey, p->merchant_id);
 	memcpy(ikey, mkey, 8);
 	memcpy(ikey + 8, p->id.b, 16);
 	k = (MDB_val){ sizeof(ikey), ikey };
@@ -1001,7 +979,7 @@ static int po_list(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, const
 	MDB_cursor *cur;
 	int rc;
 	*more = false;
-	po_u64_key(key, merchant_id);
+	record_be64_put(key, merchant_id);
 	memcpy(key + 8, from, 16);
 	if ((rc = mdb_cursor_open(txn, po->by_merchant, &cur)) != 0)
 		return store_status_from_mdb(rc);
@@ -1159,16 +1137,11 @@ static int po_rewind(struct payouts *po, MDB_txn *txn, const struct ledger_id *a
 	return 0;
 }
 
+/* The reason of a code, "other" for a code without one. */
 static const char *po_code_name(uint16_t code)
 {
-	static const char *const names[] = {
-		[LEDGER_CODE_PAYMENT] = "payment",       [LEDGER_CODE_RELEASE] = "release",
-		[LEDGER_CODE_COMMISSION] = "commission", [LEDGER_CODE_SHIPPING] = "shipping",
-		[LEDGER_CODE_REFUND] = "refund",         [LEDGER_CODE_PAYOUT] = "payout",
-		[LEDGER_CODE_SETTLEMENT] = "settlement", [LEDGER_CODE_VOUCHER] = "voucher",
-		[LEDGER_CODE_ADJUSTMENT] = "adjustment",
-	};
-	return code < sizeof(names) / sizeof(names[0]) && names[code] ? names[code] : "other";
+	const char *name = ledger_code_name(code);
+	return name ? name : "other";
 }
 
 static const char *po_entry_kind(uint16_t flags)

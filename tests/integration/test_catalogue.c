@@ -133,7 +133,7 @@ static uint64_t product_add(const struct world *w, enum who who, uint64_t store,
 /* Follows a listing's cursors to the end. OUT: ids, *n. */
 static void list_all(const struct world *w, const char *query, uint64_t *ids, size_t *n)
 {
-	char path[PATH_MAX_LEN], cursor[PATH_MAX_LEN] = "";
+	char path[2 * PATH_MAX_LEN], cursor[PATH_MAX_LEN] = "";  /* path: query, cursor and their glue */
 	*n = 0;
 	for (int pages = 0;; pages++) {
 		json_t *doc, *list, *item, *next;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "order_internal.h"
+#include "record.h"
 #include "store.h"
 
 static void test_commission_rounds_half_up(void **state)
@@ -129,7 +130,7 @@ static int apply_corrupt(MDB_txn *txn, void *arg)
 	struct fixture *f = arg;
 	uint8_t key[8], junk[] = { 0x93, 0x01, 0xc0, 0xc0 };
 	MDB_val k = { sizeof(key), key }, v = { sizeof(junk), junk };
-	order_u64_key(key, 99);
+	record_be64_put(key, 99);
 	return mdb_put(txn, f->o.orders, &k, &v, 0);
 }
 
