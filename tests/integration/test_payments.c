@@ -1091,9 +1091,41 @@ static void test_authorization_and_refunds(void **state)
 	world_finish(w);
 }
 
+/* A till that repeats a keyed charge gets the same payment, once; another amount under the key is 409. */
+static void test_keyed_charges(void **state)
+{
+	struct world *w = *state;
+	char charges[PATH_MAX_LEN], id[ID_MAX];
+	json_t *first, *again;
+	world_start(w, NULL);
+	snprintf(charges, sizeof(charges), "/api/v1/merchants/%llu/charges", (unsigned long long)w->warung);
+	first = apitest_call_keyed(w->srv, w->siti, "POST", charges, "till-1-0001", "{\"amount\":25000}", 201);
+	again = apitest_call_keyed(w->srv, w->siti, "POST", charges, "till-1-0001", "{\"amount\":25000}", 201);
+	snprintf(id, sizeof(id), "%s", apitest_str(first, "id"));
+	assert_string_equal(apitest_str(again, "id"), id);
+	assert_string_equal(apitest_str(again, "qr_string"), apitest_str(first, "qr_string"));
+	json_decref(first);
+	json_decref(again);
+	json_decref(apitest_call_keyed(w->srv, w->siti, "POST", charges, "till-1-0001", "{\"amount\":26000}", 409));
+	json_decref(apitest_call_keyed(w->srv, w->siti, "POST", charges, "till 1", "{\"amount\":25000}", 400));
+	/* Keys are the caller's own: the admin's same key is another charge. */
+	again = apitest_call_keyed(w->srv, w->admin, "POST", charges, "till-1-0001", "{\"amount\":25000}", 201);
+	assert_string_not_equal(apitest_str(again, "id"), id);
+	json_decref(again);
+	/* Paid once, the replay shows it paid, and the books hold one payment. */
+	sandboxtest_pay(&w->sb, id, 0);
+	json_decref(wait_payment(w, id, "paid", 0));
+	again = apitest_call_keyed(w->srv, w->siti, "POST", charges, "till-1-0001", "{\"amount\":25000}", 201);
+	assert_string_equal(apitest_str(again, "status"), "paid");
+	json_decref(again);
+	expect_books(w, 25000, 0, 0, -25000);
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_keyed_charges, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_instore_journey, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_notifications, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order, world_setup, world_teardown),

@@ -294,30 +294,14 @@ static void test_authorization_matrix(void **state)
 	world_finish(w);
 }
 
-/* Sends a registration with an Idempotency-Key header; returns the response (caller frees). */
-static void post_keyed(struct world *w, const char *key, const char *body, struct testsrv_response *resp)
-{
-	char auth[TOKEN_MAX + 32], idem[128];
-	const char *headers[] = { auth, idem, "Content-Type: application/json", NULL };
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->siti);
-	snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-	assert_int_equal(testsrv_request(w->srv, "POST", "/api/v1/merchants", headers, body, resp), 0);
-}
-
+/* A keyed registration by Siti: the new store's id (0 for an expected error). */
 static int64_t keyed_id(struct world *w, const char *key, const char *body, int status)
 {
-	struct testsrv_response resp;
-	json_t *doc;
-	int64_t id;
-	post_keyed(w, key, body, &resp);
-	assert_int_equal(resp.status, status);
-	doc = json_loads(resp.body, 0, NULL);
-	assert_non_null(doc);
-	id = status == 201 ? apitest_int(doc, "id") : 0;
+	json_t *doc = apitest_call_keyed(w->srv, w->siti, "POST", "/api/v1/merchants", key, body, status);
+	int64_t id = status == 201 ? apitest_int(doc, "id") : 0;
 	if (status != 201)
 		assert_non_null(json_object_get(doc, "error"));
 	json_decref(doc);
-	testsrv_response_free(&resp);
 	return id;
 }
 

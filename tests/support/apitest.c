@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-json_t *apitest_call(const struct testsrv *srv, const char *token, const char *method, const char *path,
-		     const char *body, int status)
+json_t *apitest_call_keyed(const struct testsrv *srv, const char *token, const char *method, const char *path,
+			   const char *key, const char *body, int status)
 {
-	char auth[APITEST_TOKEN_MAX + 32];
-	const char *headers[3];
+	char auth[APITEST_TOKEN_MAX + 32], idem[APITEST_KEY_MAX + 32];
+	const char *headers[4];
 	size_t nh = 0;
 	struct testsrv_response resp;
 	json_error_t err;
@@ -24,6 +24,10 @@ json_t *apitest_call(const struct testsrv *srv, const char *token, const char *m
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		headers[nh++] = auth;
+	}
+	if (key) {
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+		headers[nh++] = idem;
 	}
 	if (body)
 		headers[nh++] = "Content-Type: application/json";
@@ -38,6 +42,12 @@ json_t *apitest_call(const struct testsrv *srv, const char *token, const char *m
 	}
 	testsrv_response_free(&resp);
 	return doc;
+}
+
+json_t *apitest_call(const struct testsrv *srv, const char *token, const char *method, const char *path,
+		     const char *body, int status)
+{
+	return apitest_call_keyed(srv, token, method, path, NULL, body, status);
 }
 
 json_t *apitest_call_json(const struct testsrv *srv, const char *token, const char *method,

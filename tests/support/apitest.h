@@ -4,7 +4,7 @@
  * test (fail_msg) on an unexpected answer instead of returning an error.
  *
  * Bounds: bearer tokens up to APITEST_TOKEN_MAX - 1 characters; command
- * output up to APITEST_OUTPUT_MAX bytes.
+ * output up to APITEST_OUTPUT_MAX bytes; Idempotency-Keys up to APITEST_KEY_MAX.
  */
 #ifndef BANGSOLEH_APITEST_H
 #define BANGSOLEH_APITEST_H
@@ -18,6 +18,7 @@
 
 #define APITEST_TOKEN_MAX 128
 #define APITEST_OUTPUT_MAX 4096
+#define APITEST_KEY_MAX 128
 
 /*
  * Sends a request to srv as `token` (NULL: none) with a JSON body (NULL:
@@ -26,6 +27,10 @@
  */
 json_t *apitest_call(const struct testsrv *srv, const char *token, const char *method, const char *path,
 		     const char *body, int status);
+
+/* As apitest_call, with `Idempotency-Key: key` (up to APITEST_KEY_MAX bytes; NULL: none). */
+json_t *apitest_call_keyed(const struct testsrv *srv, const char *token, const char *method, const char *path,
+			   const char *key, const char *body, int status);
 
 /* As apitest_call, the body given as JSON (reference stolen). */
 json_t *apitest_call_json(const struct testsrv *srv, const char *token, const char *method,
