@@ -336,17 +336,20 @@ static void auth_hash_done(void *arg)
 static int auth_read_credentials(struct auth_op *op, json_t *body, unsigned allowed_roles,
 				 unsigned default_role)
 {
+	static const char *const keys[] = { "username", "password", "role", NULL };
 	struct body_check c = { 0 };
-	const char *username = body_str(&c, body, "username", true, AUTH_USERNAME_MIN, AUTH_USERNAME_MAX);
-	const char *password = body_str(&c, body, "password", true, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
-	const char *role = allowed_roles ? body_str(&c, body, "role", default_role == 0, 1, 16) : NULL;
+	const char *username, *password, *role;
+	body_only(&c, body, keys);
+	username = body_str(&c, body, "username", true, AUTH_USERNAME_MIN, AUTH_USERNAME_MAX);
+	password = body_str(&c, body, "password", true, AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+	role = allowed_roles ? body_str(&c, body, "role", default_role == 0, 1, 16) : NULL;
 	if (!c.failed && !auth_username_valid(username))
 		body_fail(&c, "username", "must be 3 to 32 of a-z, 0-9, '.', '_', '-', starting with a letter or digit");
 	op->user.role = role ? role_parse(role) : default_role;
 	if (!c.failed && !(op->user.role & allowed_roles))
 		body_fail(&c, "role", "is not a role that may be given here");
 	if (c.failed) {
-		httpd_reply_error(op->req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		httpd_reply_error(op->req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		return -1;
 	}
 	strcpy(op->user.username, username);
@@ -469,6 +472,7 @@ static bool auth_login_limited(struct auth_op *op)
 
 static void auth_handle_login(struct httpd_req *req, void *ctx)
 {
+	static const char *const login_keys[] = { "username", "password", NULL };
 	struct auth *a = ctx;
 	struct body_check c = { 0 };
 	struct auth_op *op;
@@ -479,10 +483,11 @@ static void auth_handle_login(struct httpd_req *req, void *ctx)
 
 	if (httpd_json_body(req, &body) != 0)
 		return;
+	body_only(&c, body, login_keys);
 	username = body_str(&c, body, "username", true, 1, AUTH_USERNAME_MAX);
 	password = body_str(&c, body, "password", true, 1, AUTH_PASSWORD_MAX);
 	if (c.failed) {
-		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		return;
 	}
 	if (!(op = auth_op_new(a, req)))

@@ -29,15 +29,17 @@ int clock_advance_ms(int64_t ms)
 
 static void clock_handle_advance(struct httpd_req *req, void *ctx)
 {
+	static const char *const keys[] = { "advance_s", NULL };
 	struct body_check c = { 0 };
 	json_t *body;
 	int64_t secs;
 	(void)ctx;
 	if (httpd_json_body(req, &body) != 0)
 		return;
+	body_only(&c, body, keys);
 	secs = body_int(&c, body, "advance_s", true, 1, CLOCK_ADVANCE_MAX_MS / 1000, 0);
 	if (c.failed) {
-		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		return;
 	}
 	clock_advance_ms(secs * 1000);

@@ -456,8 +456,12 @@ static void lhttp_take_user_data(struct body_check *c, const json_t *obj, struct
 
 static int lhttp_read_account(struct body_check *c, const json_t *obj, void *event)
 {
+	static const char *const keys[] = { "id", "name", "ledger", "code", "flags", "user_data_128", "user_data_64",
+					    "user_data_32", NULL };
 	struct ledger_account *a = event;
-	bool has_id = lhttp_take_id(c, obj, "id", false, &a->id);
+	bool has_id;
+	body_only(c, obj, keys);
+	has_id = lhttp_take_id(c, obj, "id", false, &a->id);
 	const char *name = body_str(c, obj, "name", true, 1, LEDGER_NAME_MAX);
 	a->ledger = (uint32_t)body_int(c, obj, "ledger", false, 0, UINT32_MAX, LEDGER_IDR);
 	a->code = (uint16_t)body_int(c, obj, "code", true, 0, UINT16_MAX, 0);
@@ -472,8 +476,12 @@ static int lhttp_read_account(struct body_check *c, const json_t *obj, void *eve
 
 static int lhttp_read_transfer(struct body_check *c, const json_t *obj, void *event)
 {
+	static const char *const keys[] = { "id", "debit_account_id", "credit_account_id", "amount", "pending_id",
+					    "user_data_128", "user_data_64", "user_data_32", "timeout", "ledger",
+					    "code", "flags", NULL };
 	struct ledger_transfer *t = event;
 	bool resolves;
+	body_only(c, obj, keys);
 	t->flags = lhttp_take_flags(c, obj, &lhttp_transfer_flags);
 	/* A post or void may leave accounts, ledger and code out: they come from the pending transfer. */
 	resolves = t->flags & (LEDGER_POST_PENDING | LEDGER_VOID_PENDING);
@@ -630,10 +638,16 @@ static void lhttp_create_done(int status, void *arg)
 static struct lhttp_op *lhttp_read_events(struct ledger *l, struct httpd_req *req, const json_t *body,
 					  const struct lhttp_kind *kind)
 {
+	const char *const keys[] = { kind->list, NULL };
 	const json_t *list = json_object_get(body, kind->list);
 	const json_t *item;
+	struct body_check top = { 0 };
 	struct lhttp_op *op;
 	size_t i;
+	if (!body_only(&top, body, keys)) {
+		httpd_reply_error(req, 400, body_error_code(&top), "%s %s", top.field, top.reason);
+		return NULL;
+	}
 	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > kind->max) {
 		httpd_reply_error(req, 400, "invalid_field", "%s must be an array of 1 to %zu events", kind->list,
 				  kind->max);
@@ -651,7 +665,7 @@ static struct lhttp_op *lhttp_read_events(struct ledger *l, struct httpd_req *re
 		if (rc == LHTTP_READ_INVALID && !c.failed)
 			httpd_reply_error(req, 400, "invalid_field", "%s[%zu] must be an object", kind->list, i);
 		else if (rc == LHTTP_READ_INVALID)
-			httpd_reply_error(req, 400, "invalid_field", "%s[%zu].%s %s", kind->list, i, c.field,
+			httpd_reply_error(req, 400, body_error_code(&c), "%s[%zu].%s %s", kind->list, i, c.field,
 					  c.reason);
 		else if (rc != LHTTP_READ_OK)
 			lhttp_reply_failure(req, rc);

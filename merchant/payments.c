@@ -99,6 +99,9 @@ enum job_outcome {
 	OUTCOME_REFUSED,       /* the ledger refused the postings: flagged */
 };
 
+/* The one field of a charge's and a refund's body. */
+static const char *const pay_amount_keys[] = { "amount", NULL };
+
 /* --- small helpers --- */
 
 static void pay_time_text(int64_t ms, char *out, size_t cap)
@@ -1136,9 +1139,10 @@ static void pay_handle_refund(struct httpd_req *req, void *ctx)
 	int64_t amount;
 	if (httpd_json_body(req, &body) != 0 || pay_for_caller(p, req, false, &pay) != 0)
 		return;
+	body_only(&c, body, pay_amount_keys);
 	amount = body_int(&c, body, "amount", true, 1, QRIS_AMOUNT_MAX, 0);
 	if (c.failed) {
-		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		return;
 	}
 	/* An order's money sits in escrow: it goes back through the order (cancel, complaint). */
@@ -1307,9 +1311,10 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 
 	if (httpd_json_body(req, &body) != 0)
 		return;
+	body_only(&c, body, pay_amount_keys);
 	amount = body_int(&c, body, "amount", true, 1, QRIS_AMOUNT_MAX, 0);
 	if (c.failed) {
-		httpd_reply_error(req, 400, "invalid_field", "%s %s", c.field, c.reason);
+		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		return;
 	}
 	if (httpd_param_u64(req, "id", &merchant_id) != 0) {

@@ -172,6 +172,16 @@ static void test_roles_and_logout(void **state)
 	assert_non_null(srv);
 	assert_int_equal(reg(srv, "siti", "rendang-enak"), 201);
 	assert_int_equal(reg(srv, "siti", "rendang-enak"), 409);
+	/* A misspelt field is refused, not dropped. */
+	post(srv, "/api/v1/auth/register", NULL, "{\"username\":\"ani\",\"password\":\"rendang-enak\",\"rol\":\"merchant\"}",
+	     &r);
+	assert_int_equal(r.status, 400);
+	assert_true(testsrv_error_is(&r, "unknown_field"));
+	testsrv_response_free(&r);
+	post(srv, "/api/v1/auth/login", NULL, "{\"username\":\"siti\",\"password\":\"rendang-enak\",\"otp\":1}", &r);
+	assert_int_equal(r.status, 400);
+	assert_true(testsrv_error_is(&r, "unknown_field"));
+	testsrv_response_free(&r);
 	assert_int_equal(login(srv, "siti", "wrong-password", token), 401);
 	assert_int_equal(login(srv, "siti", "rendang-enak", token), 200);
 	assert_int_equal(get_status(srv, "/api/v1/me", token), 200);

@@ -518,6 +518,13 @@ static void test_bad_inputs(void **state)
 	expect_error(w, w->admin, "POST", accts, "{\"accounts\":[]}", 400, "invalid_field", "1 to 1000");
 	snprintf(body, sizeof(body), "{\"transfers\":[%s, 7]}", good);
 	expect_error(w, w->admin, "POST", xfers, body, 400, "invalid_field", "transfers[1] must be an object");
+	/* A misspelt field is refused, not dropped: at the top and in an event. */
+	snprintf(body, sizeof(body), "{\"transfers\":[%s],\"transfer\":[]}", good);
+	expect_error(w, w->admin, "POST", xfers, body, 400, "unknown_field", "transfer is not a field");
+	snprintf(body, sizeof(body), "{\"transfers\":[%s,{\"id\":\"%s\",\"ammount\":1}]}", good, t1);
+	expect_error(w, w->admin, "POST", xfers, body, 400, "unknown_field", "transfers[1].ammount");
+	expect_error(w, w->admin, "POST", accts, "{\"accounts\":[{\"name\":\"x\",\"code\":1,\"flag\":[]}]}", 400,
+		     "unknown_field", "accounts[0].flag");
 
 	{
 		/* Each bad event goes second: the message names index 1 and the field. */

@@ -1042,6 +1042,7 @@ static void test_authorization_and_refunds(void **state)
 	expect_error(w, w->auditor, "POST", charges, "{\"amount\":150000}", 403, "forbidden");
 	expect_error(w, NULL, "POST", charges, "{\"amount\":150000}", 401, "unauthorized");
 	expect_error(w, w->siti, "POST", charges, "{\"amount\":0}", 400, "invalid_field");
+	expect_error(w, w->siti, "POST", charges, "{\"amount\":1000,\"tip\":500}", 400, "unknown_field");
 	expect_error(w, w->siti, "POST", charges, "{\"amount\":10000001}", 400, "invalid_field");
 	expect_error(w, w->siti, "POST", "/api/v1/merchants/99/charges", "{\"amount\":150000}", 404, "not_found");
 
