@@ -115,14 +115,6 @@ static const char *po_state_name(uint8_t s)
 	       s == PAYOUT_FAILED ? "failed" : NULL;
 }
 
-/* The platform's accounts have fixed ids: their names, at time 0 (as payments makes them). */
-static struct ledger_id po_platform_account(const char *name)
-{
-	struct ledger_id id;
-	ledger_id_derive(0, name, strlen(name), &id);
-	return id;
-}
-
 /* --- records --- */
 
 /* Reads a payout; `id` may point into `out` (it is copied first). */
@@ -269,7 +261,7 @@ static void po_transfer(const struct payout *p, const char *what, uint16_t flags
 	memset(t, 0, sizeof(*t));
 	po_transfer_id(p, what, &t->id);
 	t->debit_account_id = p->payable;
-	t->credit_account_id = po_platform_account("bank:settlement");
+	t->credit_account_id = payments_platform_account("bank:settlement");
 	t->ledger = LEDGER_IDR;
 	t->code = LEDGER_CODE_PAYOUT;
 	t->flags = flags;
