@@ -147,7 +147,7 @@ static int app_open_store(struct app *app)
 		return 1;
 	}
 	if (idem_open(app->store, &app->idem) != 0 ||
-	    merchants_open(app->store, app->ledger, app->idem, &app->merchants) != 0 ||
+	    merchants_open(app->store, app->ledger, app->idem, app->auth, &app->merchants) != 0 ||
 	    payments_open(app->store, app->ledger, app->merchants, app->idem, &app->payments) != 0 ||
 	    payouts_open(app->store, app->ledger, app->merchants, app->payments, app->idem, &app->payouts) != 0 ||
 	    products_open(app->store, app->merchants, app->idem, &app->products) != 0 ||

@@ -66,20 +66,6 @@ static int64_t auth_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void auth_put_u64(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-static uint64_t auth_get_u64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return v;
-}
-
 bool auth_username_valid(const char *username)
 {
 	size_t n = strnlen(username, AUTH_USERNAME_MAX + 1);
@@ -127,7 +113,7 @@ static int auth_user_get(struct auth *a, MDB_txn *txn, uint64_t id, struct auth_
 	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, v;
 	int rc;
-	auth_put_u64(key, id);
+	record_be64_put(key, id);
 	rc = mdb_get(txn, a->users, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
@@ -142,7 +128,7 @@ static int auth_user_by_name(struct auth *a, MDB_txn *txn, const char *username,
 		return store_status_from_mdb(rc);
 	if (v.mv_size != 8)
 		return STORE_ECORRUPT;
-	return auth_user_get(a, txn, auth_get_u64(v.mv_data), u);
+	return auth_user_get(a, txn, record_be64_get(v.mv_data), u);
 }
 
 /*
@@ -173,7 +159,7 @@ static int auth_apply_user_insert(MDB_txn *txn, void *arg)
 	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	mdb_cursor_close(cur);
 	if (rc == 0 && k.mv_size == 8)
-		op->user.id = auth_get_u64(k.mv_data) + 1;
+		op->user.id = record_be64_get(k.mv_data) + 1;
 	else if (rc == MDB_NOTFOUND)
 		op->user.id = 1;
 	else
@@ -186,7 +172,7 @@ static int auth_apply_user_insert(MDB_txn *txn, void *arg)
 	record_put_i64(&w, op->user.created_ms);
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
-	auth_put_u64(key, op->user.id);
+	record_be64_put(key, op->user.id);
 	k.mv_size = sizeof(key);
 	k.mv_data = key;
 	rc = v.mv_data ? mdb_put(txn, a->users, &k, &v, MDB_APPEND) : STORE_ENOMEM;
@@ -268,6 +254,16 @@ static int auth_resolve(const char *token, size_t len, struct httpd_principal *o
 	OPENSSL_cleanse(u.password_hash, sizeof(u.password_hash));
 end_read:
 	store_read_end(a->store, txn);
+	return rc;
+}
+
+int auth_user_role(struct auth *a, MDB_txn *txn, uint64_t id, unsigned *role)
+{
+	struct auth_user u;
+	int rc = auth_user_get(a, txn, id, &u);
+	OPENSSL_cleanse(u.password_hash, sizeof(u.password_hash));
+	if (rc == STORE_OK)
+		*role = u.role;
 	return rc;
 }
 

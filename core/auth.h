@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <lmdb.h>
+
 struct httpd;
 struct store;
 struct workq;
@@ -65,6 +67,12 @@ int auth_attach(struct auth *a, struct httpd *h, struct workq *w);
  */
 int auth_user_add(struct auth *a, const char *username, const char *password, unsigned role,
 		  uint64_t *id);
+
+/*
+ * The role (one ROLE_* bit) of user `id`, read within txn. OUT: *role.
+ * Returns 0, STORE_ENOTFOUND or another STORE_* status.
+ */
+int auth_user_role(struct auth *a, MDB_txn *txn, uint64_t id, unsigned *role);
 
 /* True when username has 3..32 characters of [a-z0-9._-] and starts with a letter or digit. */
 bool auth_username_valid(const char *username);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "body.h"
 #include "clock.h"
 #include "httpd.h"
@@ -30,6 +31,7 @@ struct merchants {
 	struct store *store;
 	struct ledger *ledger;
 	struct idem *idem;
+	struct auth *auth;
 	MDB_dbi dbi, by_owner;
 	merchants_status_fn on_status;
 	void *on_status_ctx;
@@ -46,11 +48,13 @@ struct merchant_op {
 	uint32_t result;
 	int status;                      /* HTTP status of a success */
 	bool replay;                     /* an Idempotency-Key seen before: nothing done */
-	bool refused;                    /* the change is not allowed from `was` */
+	bool refused;                    /* the change is not allowed from `was` (or too many stores) */
+	bool bad_owner;                  /* an admin named an owner who is not a merchant user */
 	struct idem_req idem;
 };
 
-int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem, struct merchants **out)
+int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem, struct auth *auth,
+		   struct merchants **out)
 {
 	struct merchants *m = calloc(1, sizeof(*m));
 	int rc;
@@ -59,6 +63,7 @@ int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem
 	m->store = store;
 	m->ledger = ledger;
 	m->idem = idem;
+	m->auth = auth;
 	if ((rc = store_dbi_open(store, "merchants", 0, &m->dbi)) != STORE_OK ||
 	    (rc = store_dbi_open(store, "merchant_owner", 0, &m->by_owner)) != STORE_OK) {
 		free(m);
@@ -415,11 +420,13 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 	MDB_val k, v;
 	uint8_t okey[16];
 	size_t owned;
+	unsigned role;
 	int rc;
 
 	op->result = LEDGER_R_OK;
 	op->replay = false;
 	op->refused = false;
+	op->bad_owner = false;
 	rc = idem_lookup(op->m->idem, txn, &op->idem, &seen);
 	if (rc == IDEM_REPLAY || rc == IDEM_CONFLICT) {
 		op->replay = true;
@@ -430,7 +437,12 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 	}
 	if (rc != IDEM_NEW)
 		return rc;
-	if ((rc = merchant_count_owned(op->m, txn, mc->owner_user_id, &owned)) != 0)
+	/* An admin names the owner: it must be a merchant's account (a merchant registering is one). */
+	rc = auth_user_role(op->m->auth, txn, mc->owner_user_id, &role);
+	op->bad_owner = rc == STORE_ENOTFOUND || (rc == STORE_OK && role != ROLE_MERCHANT);
+	if (op->bad_owner)
+		return 0;
+	if (rc != STORE_OK || (rc = merchant_count_owned(op->m, txn, mc->owner_user_id, &owned)) != 0)
 		return rc;
 	if (owned >= MERCHANT_OWNED_MAX) {
 		op->refused = true;
@@ -497,6 +509,9 @@ static void merchant_insert_done(int status, void *arg)
 		idem_reply_conflict(op->req);
 	else if (status == STORE_OK && op->replay)
 		merchant_reply_current(op->m, op->req, op->mc.id, op->status);
+	else if (status == STORE_OK && op->bad_owner)
+		httpd_reply_error(op->req, 422, "owner_not_merchant", "user %llu is not a merchant's account",
+				  (unsigned long long)op->mc.owner_user_id);
 	else if (status == STORE_OK && op->refused)
 		httpd_reply_error(op->req, 409, "too_many_stores", "one user may register at most %d stores",
 				  MERCHANT_OWNED_MAX);

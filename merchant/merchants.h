@@ -24,6 +24,7 @@
 
 struct httpd;
 struct httpd_principal;
+struct auth;
 struct idem;
 struct store;
 struct merchants;
@@ -78,8 +79,13 @@ struct merchant {
  */
 typedef int (*merchants_status_fn)(MDB_txn *txn, const struct merchant *mc, uint8_t was, void *ctx);
 
-/* Opens the DBIs (before store_start). All three are lent. OUT: *out. Returns 0 or a STORE_* status. */
-int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem, struct merchants **out);
+/*
+ * Opens the DBIs (before store_start). All four are lent for the module's
+ * life (auth tells whether a store's owner is a merchant's account). OUT:
+ * *out. Returns 0 or a STORE_* status.
+ */
+int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem, struct auth *auth,
+		   struct merchants **out);
 void merchants_free(struct merchants *m);
 /*
  * Registers the endpoints on h (lent):

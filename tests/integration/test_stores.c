@@ -248,6 +248,20 @@ static void test_bad_registrations(void **state)
 	/* The admin's form needs an owner. */
 	apitest_expect_error(w->srv, w->admin, "POST", "/api/v1/admin/merchants", STORE_BODY, 400, "invalid_field",
 			     "owner_user_id");
+	{
+		/* ... who is a merchant's account: not a shopper's, not one that does not exist. */
+		json_t *me = apitest_call(w->srv, w->shopper, "GET", "/api/v1/me", NULL, 200);
+		const char *fmt = "{\"owner_user_id\":%lld,\"name\":\"Toko\",\"city\":\"P\",\"postal_code\":\"1\","
+				  "\"criteria\":\"UMI\",\"nmid\":\"N\"}";
+		char body[256];
+		snprintf(body, sizeof(body), fmt, (long long)apitest_int(me, "id"));
+		json_decref(me);
+		apitest_expect_error(w->srv, w->admin, "POST", "/api/v1/admin/merchants", body, 422,
+				     "owner_not_merchant", NULL);
+		snprintf(body, sizeof(body), fmt, 999LL);
+		apitest_expect_error(w->srv, w->admin, "POST", "/api/v1/admin/merchants", body, 422,
+				     "owner_not_merchant", "999");
+	}
 	mine = apitest_call(w->srv, w->siti, "GET", "/api/v1/me/merchants", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(mine, "items")), 0);
 	json_decref(mine);
