@@ -12,6 +12,7 @@
 #define CAT_VALUE_MAX (8 + 8 + CATALOGUE_NAMEKEY + 1 + CATALOGUE_CATEGORY_MAX)
 #define CAT_TOKEN_KEY_MAX (CATALOGUE_TOKEN_MAX + 1 + 8)
 #define CAT_PRICE_DIGITS 19                              /* INT64_MAX */
+#define CAT_FNV_BASIS 0xcbf29ce484222325ull              /* FNV-1a 64's offset basis */
 
 static const char cat_version_key[] = "version";
 
@@ -373,7 +374,7 @@ static uint64_t cat_fnv(uint64_t h, const void *data, size_t len)
 uint64_t catalogue_query_hash(const struct catalogue_query *q, bool with_page)
 {
 	uint8_t num[8 * 4 + 1];
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = CAT_FNV_BASIS;
 	for (size_t i = 0; i < q->nwords; i++)
 		h = cat_fnv(h, q->words[i], strlen(q->words[i]) + 1);
 	h = cat_fnv(h, q->category, strlen(q->category) + 1);
@@ -737,4 +738,160 @@ int catalogue_categories(struct catalogue *c, MDB_txn *txn, catalogue_category_f
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == 0 ? STORE_OK : store_status_from_mdb(rc);
+}
+
+/* --- the rendered-page cache --- */
+
+struct cat_page {
+	uint64_t used;                         /* the cache's clock at the last hit, for LRU */
+	size_t key_len, len;
+	uint8_t key[CATALOGUE_QUERY_KEY_MAX];
+	char *body;
+};
+
+struct catalogue_cache {
+	size_t cap, bytes_max, n, bytes;
+	uint64_t version, clock;
+	uint64_t *hashes;                      /* of pages[i]'s key, scanned first */
+	struct cat_page *pages;
+};
+
+/* Writes q's canonical bytes (every field that selects, orders or pages). Returns the length. */
+static size_t cat_query_key(const struct catalogue_query *q, uint8_t out[CATALOGUE_QUERY_KEY_MAX])
+{
+	size_t n = 0, len;
+	out[n++] = (uint8_t)q->nwords;
+	for (size_t i = 0; i < q->nwords; i++) {
+		len = strlen(q->words[i]) + 1;
+		memcpy(out + n, q->words[i], len);
+		n += len;
+	}
+	len = strlen(q->category) + 1;
+	memcpy(out + n, q->category, len);
+	n += len;
+	catalogue_put_u64(out + n, q->merchant_id);
+	catalogue_put_u64(out + n + 8, (uint64_t)q->min_price);
+	catalogue_put_u64(out + n + 16, (uint64_t)q->max_price);
+	n += 24;
+	out[n++] = (uint8_t)q->sort;
+	out[n++] = (uint8_t)q->limit;
+	out[n++] = q->has_cursor;
+	out[n++] = (uint8_t)q->after_len;
+	memcpy(out + n, q->after, q->after_len);
+	return n + q->after_len;
+}
+
+int catalogue_cache_new(size_t entries, size_t bytes, struct catalogue_cache **out)
+{
+	struct catalogue_cache *cc;
+	if (entries == 0 || bytes == 0)
+		return STORE_EINVAL;
+	cc = calloc(1, sizeof(*cc));
+	if (cc) {
+		cc->hashes = calloc(entries, sizeof(*cc->hashes));
+		cc->pages = calloc(entries, sizeof(*cc->pages));
+	}
+	if (!cc || !cc->hashes || !cc->pages) {
+		catalogue_cache_free(cc);
+		return STORE_ENOMEM;
+	}
+	cc->cap = entries;
+	cc->bytes_max = bytes;
+	*out = cc;
+	return STORE_OK;
+}
+
+static void cat_cache_drop(struct catalogue_cache *cc, size_t i)
+{
+	cc->bytes -= cc->pages[i].len;
+	free(cc->pages[i].body);
+	cc->n--;
+	cc->pages[i] = cc->pages[cc->n];
+	cc->hashes[i] = cc->hashes[cc->n];
+}
+
+/* Empties the cache when it holds pages of another counter. */
+static void cat_cache_at(struct catalogue_cache *cc, uint64_t version)
+{
+	if (cc->version == version)
+		return;
+	while (cc->n)
+		cat_cache_drop(cc, cc->n - 1);
+	cc->version = version;
+}
+
+/* The index of the page with this key, or cc->n. */
+static size_t cat_cache_find(const struct catalogue_cache *cc, uint64_t hash, const uint8_t *key, size_t len)
+{
+	size_t i = 0;
+	for (; i < cc->n; i++)
+		if (cc->hashes[i] == hash && cc->pages[i].key_len == len && memcmp(cc->pages[i].key, key, len) == 0)
+			break;
+	return i;
+}
+
+void catalogue_cache_free(struct catalogue_cache *cc)
+{
+	if (!cc)
+		return;
+	while (cc->n)
+		cat_cache_drop(cc, cc->n - 1);
+	free(cc->hashes);
+	free(cc->pages);
+	free(cc);
+}
+
+int catalogue_cache_get(struct catalogue_cache *cc, uint64_t version, const struct catalogue_query *q,
+			const char **body, size_t *len)
+{
+	uint8_t key[CATALOGUE_QUERY_KEY_MAX];
+	size_t klen = cat_query_key(q, key), i;
+	cat_cache_at(cc, version);
+	i = cat_cache_find(cc, cat_fnv(CAT_FNV_BASIS, key, klen), key, klen);
+	if (i == cc->n)
+		return STORE_ENOTFOUND;
+	cc->pages[i].used = ++cc->clock;
+	*body = cc->pages[i].body;
+	*len = cc->pages[i].len;
+	return STORE_OK;
+}
+
+int catalogue_cache_put(struct catalogue_cache *cc, uint64_t version, const struct catalogue_query *q,
+			const char *body, size_t len)
+{
+	struct cat_page *p;
+	uint8_t key[CATALOGUE_QUERY_KEY_MAX];
+	size_t klen = cat_query_key(q, key), i;
+	uint64_t hash = cat_fnv(CAT_FNV_BASIS, key, klen);
+	char *copy;
+	cat_cache_at(cc, version);
+	if ((i = cat_cache_find(cc, hash, key, klen)) < cc->n)
+		cat_cache_drop(cc, i);
+	if (len > cc->bytes_max / CATALOGUE_CACHE_BODY_SHARE)
+		return STORE_OK;
+	if (!(copy = malloc(len ? len : 1)))
+		return STORE_ENOMEM;
+	memcpy(copy, body, len);
+	while (cc->n == cc->cap || cc->bytes + len > cc->bytes_max) {
+		size_t lru = 0;
+		for (i = 1; i < cc->n; i++)
+			if (cc->pages[i].used < cc->pages[lru].used)
+				lru = i;
+		cat_cache_drop(cc, lru);
+	}
+	p = &cc->pages[cc->n];
+	p->used = ++cc->clock;
+	p->key_len = klen;
+	memcpy(p->key, key, klen);
+	p->body = copy;
+	p->len = len;
+	cc->hashes[cc->n++] = hash;
+	cc->bytes += len;
+	return STORE_OK;
+}
+
+void catalogue_cache_usage(const struct catalogue_cache *cc, size_t *pages, size_t *bytes)
+{
+	*pages = cc->n;
+	*bytes = cc->bytes;
 }

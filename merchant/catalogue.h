@@ -144,4 +144,53 @@ uint64_t catalogue_get_u64(const uint8_t in[8]);
 /* True for a category name: 1..CATALOGUE_CATEGORY_MAX of [a-z0-9-]. */
 bool catalogue_category_ok(const char *s);
 
+/*
+ * The rendered-page cache: reply bodies of public listings, keyed by the
+ * catalogue's change counter and the whole parsed query (compared byte for
+ * byte, so a hash collision never serves another query's page). Every
+ * change a listing shows bumps the counter in the same commit, so a page is
+ * valid exactly while the counter it was rendered at is the current one: a
+ * look-up or a store at another counter first empties the cache.
+ *
+ * Bounds (given to catalogue_cache_new): at most `entries` pages and
+ * `bytes` of bodies; a body over bytes / CATALOGUE_CACHE_BODY_SHARE is not
+ * kept, so one page never flushes the rest; the least recently used page
+ * makes room. A look-up scans the pages' hashes (2 KiB at 256 pages):
+ * hits ran as fast as /healthz (docs/benchmarks.md), so no hash table.
+ * Loop thread only: no locks.
+ */
+#define CATALOGUE_CACHE_ENTRIES 256
+#define CATALOGUE_CACHE_BYTES ((size_t)16 << 20)
+#define CATALOGUE_CACHE_BODY_SHARE 16
+/* The canonical bytes of a query: word count, words and category NUL-ended, numbers, cursor. */
+#define CATALOGUE_QUERY_KEY_MAX \
+	(1 + CATALOGUE_WORDS_MAX * (CATALOGUE_TOKEN_MAX + 1) + CATALOGUE_CATEGORY_MAX + 1 + 3 * 8 + 4 + \
+	 CATALOGUE_SUFFIX_MAX)
+
+struct catalogue_cache;
+
+/* OUT: *out, freed with catalogue_cache_free. Returns 0, STORE_EINVAL (a bound of 0) or STORE_ENOMEM. */
+int catalogue_cache_new(size_t entries, size_t bytes, struct catalogue_cache **out);
+/* NULL is allowed. */
+void catalogue_cache_free(struct catalogue_cache *cc);
+
+/*
+ * The page of q rendered at counter `version`. OUT: *body and *len, lent
+ * until the next call on cc. Returns 0, or STORE_ENOTFOUND.
+ */
+int catalogue_cache_get(struct catalogue_cache *cc, uint64_t version, const struct catalogue_query *q,
+			const char **body, size_t *len);
+
+/*
+ * Keeps a copy of the page of q rendered at counter `version` (replacing
+ * one of the same query), evicting the least recently used pages to stay
+ * within the bounds. Returns 0, or STORE_ENOMEM (nothing kept); a body over
+ * the per-page bound is not kept and returns 0.
+ */
+int catalogue_cache_put(struct catalogue_cache *cc, uint64_t version, const struct catalogue_query *q,
+			const char *body, size_t len);
+
+/* What the cache holds. OUT: *pages, *bytes (of bodies). */
+void catalogue_cache_usage(const struct catalogue_cache *cc, size_t *pages, size_t *bytes);
+
 #endif

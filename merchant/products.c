@@ -21,6 +21,8 @@
 #define PRODUCT_ETAG_MAX 40             /* "version hash" in quotes, with the NUL */
 #define PRODUCT_ID_CURSOR 16            /* hex digits of the owner's view cursor */
 #define PRODUCT_IDEM_SCOPE "products.create"
+#define PRODUCT_JSON_TYPE "application/json; charset=utf-8"   /* what httpd_reply_json sends */
+#define PRODUCT_TEXT_FIRST 4096         /* bytes a reply body starts with: a page of 20 takes two doublings */
 
 /* Fields of a create or update body, as bits of struct product_op.fields. */
 enum product_field {
@@ -43,6 +45,7 @@ struct products {
 	struct merchants *merchants;
 	struct idem *idem;
 	struct catalogue *cat;
+	struct catalogue_cache *pages;   /* rendered public listings (catalogue.h); loop thread */
 	MDB_dbi products, by_store;
 };
 
@@ -264,20 +267,142 @@ int products_release(struct products *pr, MDB_txn *txn, uint64_t product_id, int
 
 /* --- JSON --- */
 
-/* A product as JSON; `full` adds the description. */
-static json_t *product_json(const struct product *p, bool full, bool listed)
+/*
+ * Product JSON written straight into a buffer: the bytes json_pack and
+ * json_dumps (compact, keys in order) would print, without a tree of
+ * allocations per field (that tree cost a listing most of its time).
+ * `failed` sticks after an allocation failure. The buffer grows with what
+ * is written: a listed product is at most about 9 KiB (8 image URLs of 500
+ * bytes, where only quotes and backslashes take two), a page of
+ * CATALOGUE_LIMIT_MAX of them under 1 MiB; a full product adds the
+ * description (2,000 bytes, control characters six each).
+ */
+struct product_text {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static void text_put(struct product_text *t, const char *s, size_t n)
 {
-	json_t *images = json_array(), *j;
-	for (uint8_t i = 0; images && i < p->nimages; i++)
-		json_array_append_new(images, json_string(p->images[i]));
-	j = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:s, s:o, s:b, s:b, s:I, s:I}", "id", (json_int_t)p->id,
-		      "merchant_id", (json_int_t)p->merchant_id, "title", p->title, "price", (json_int_t)p->price,
-		      "stock", (json_int_t)p->stock, "weight_g", (json_int_t)p->weight_g, "category", p->category,
-		      "images", images ? images : json_array(), "active", p->active, "listed", listed, "created_ms",
-		      (json_int_t)p->created_ms, "updated_ms", (json_int_t)p->updated_ms);
-	if (j && full)
-		json_object_set_new(j, "description", json_string(p->description));
-	return j;
+	if (t->failed)
+		return;
+	if (t->cap - t->len < n) {
+		size_t cap = t->cap ? t->cap : PRODUCT_TEXT_FIRST;
+		char *data;
+		while (cap - t->len < n)
+			cap *= 2;
+		if (!(data = realloc(t->data, cap))) {
+			t->failed = true;
+			return;
+		}
+		t->data = data;
+		t->cap = cap;
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+}
+
+static void text_lit(struct product_text *t, const char *s)
+{
+	text_put(t, s, strlen(s));
+}
+
+static void text_int(struct product_text *t, int64_t v)
+{
+	char digits[24];
+	size_t n = sizeof(digits);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do
+		digits[--n] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		digits[--n] = '-';
+	text_put(t, digits + n, sizeof(digits) - n);
+}
+
+/*
+ * A JSON string. Stored text came through jansson's UTF-8 check on the way
+ * in, so bytes >= 0x80 go out as they are; escapes are jansson's.
+ */
+static void text_str(struct product_text *t, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *run = s;
+	text_put(t, "\"", 1);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+		size_t n = 2;
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		text_put(t, run, (size_t)(s - run));
+		run = s + 1;
+		if (ch == '"' || ch == '\\')
+			esc[1] = (char)ch;
+		else if (ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t')
+			esc[1] = ch == '\b' ? 'b' : ch == '\f' ? 'f' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
+		else
+			n = 6;
+		text_put(t, esc, n);
+	}
+	text_put(t, run, (size_t)(s - run));
+	text_put(t, "\"", 1);
+}
+
+/* A product as JSON; `full` adds the description (listings leave it out). */
+static void product_render(struct product_text *t, const struct product *p, bool full, bool listed)
+{
+	text_lit(t, "{\"id\":");
+	text_int(t, (int64_t)p->id);
+	text_lit(t, ",\"merchant_id\":");
+	text_int(t, (int64_t)p->merchant_id);
+	text_lit(t, ",\"title\":");
+	text_str(t, p->title);
+	text_lit(t, ",\"price\":");
+	text_int(t, p->price);
+	text_lit(t, ",\"stock\":");
+	text_int(t, p->stock);
+	text_lit(t, ",\"weight_g\":");
+	text_int(t, p->weight_g);
+	text_lit(t, ",\"category\":");
+	text_str(t, p->category);
+	text_lit(t, ",\"images\":[");
+	for (uint8_t i = 0; i < p->nimages; i++) {
+		if (i)
+			text_put(t, ",", 1);
+		text_str(t, p->images[i]);
+	}
+	text_lit(t, p->active ? "],\"active\":true" : "],\"active\":false");
+	text_lit(t, listed ? ",\"listed\":true" : ",\"listed\":false");
+	text_lit(t, ",\"created_ms\":");
+	text_int(t, p->created_ms);
+	text_lit(t, ",\"updated_ms\":");
+	text_int(t, p->updated_ms);
+	if (full) {
+		text_lit(t, ",\"description\":");
+		text_str(t, p->description);
+	}
+	text_put(t, "}", 1);
+}
+
+/* Replies with t's bytes (500 when writing them failed) and frees them. */
+static void product_reply_text(struct httpd_req *req, int status, struct product_text *t)
+{
+	if (t->failed)
+		httpd_reply_error(req, 500, "internal", "out of memory");
+	else
+		httpd_reply_raw(req, status, PRODUCT_JSON_TYPE, t->data, t->len);
+	free(t->data);
+	*t = (struct product_text){ 0 };
+}
+
+/* Replies with one product in full. */
+static void product_reply(struct httpd_req *req, int status, const struct product *p, bool listed)
+{
+	struct product_text t = { 0 };
+	product_render(&t, p, true, listed);
+	product_reply_text(req, status, &t);
 }
 
 /* --- request bodies --- */
@@ -485,7 +610,7 @@ static void product_op_done(int status, void *arg)
 			listed = products_is_listed(op->pr, txn, &op->out);
 			store_read_end(op->pr->store, txn);
 		}
-		httpd_reply_json(op->req, op->http_status, product_json(&op->out, true, listed));
+		product_reply(op->req, op->http_status, &op->out, listed);
 	}
 	free(op);
 }
@@ -534,7 +659,7 @@ static int product_create_check(struct products *pr, struct httpd_req *req, stru
 {
 	struct merchant mc;
 	struct idem_entry e;
-	json_t *replay = NULL;
+	bool replay = false, listed = false;
 	MDB_txn *txn;
 	int rc = store_read_begin(pr->store, &txn);
 	if (rc != STORE_OK) {
@@ -549,21 +674,20 @@ static int product_create_check(struct products *pr, struct httpd_req *req, stru
 	rc = idem_lookup(pr->idem, txn, &op->idem, &e);
 	if (rc == IDEM_REPLAY) {
 		rc = e.ref_len == 8 ? products_get(pr, txn, catalogue_get_u64(e.ref), &op->out) : STORE_ECORRUPT;
-		if (rc == STORE_OK)
-			replay = product_json(&op->out, true, products_is_listed(pr, txn, &op->out));
+		replay = rc == STORE_OK;
+		listed = replay && products_is_listed(pr, txn, &op->out);
 	}
 	store_read_end(pr->store, txn);
 	if (!merchants_may_manage(&mc, httpd_principal(req)))
 		httpd_reply_error(req, 403, "forbidden", "not your store");
 	else if (replay)
-		httpd_reply_json(req, e.status, json_incref(replay));
+		product_reply(req, e.status, &op->out, listed);
 	else if (rc == IDEM_CONFLICT)
 		idem_reply_conflict(req);
 	else if (rc != IDEM_NEW)
 		httpd_reply_store_error(req, rc);
 	else
 		return 0;
-	json_decref(replay);
 	return -1;
 }
 
@@ -631,7 +755,7 @@ static void product_handle_get(struct httpd_req *req, void *ctx)
 		return;
 	}
 	if (product_for_caller(ctx, req, p, &manager, &listed) == 0)
-		httpd_reply_json(req, 200, product_json(p, true, listed));
+		product_reply(req, 200, p, listed);
 	free(p);
 }
 
@@ -688,56 +812,81 @@ static void product_params(struct httpd_req *req, struct catalogue_params *p)
 	p->limit = httpd_query(req, "limit");
 }
 
-/* Renders the products of a page from txn. Returns the list or NULL (STORE_* in *rc). */
-static json_t *product_page_json(struct products *pr, MDB_txn *txn, const uint64_t *ids, size_t n, bool listed,
-				 int *rc)
+/*
+ * Renders a page from txn: {"products": [...], "next_cursor": ..., "truncated": ...}.
+ * `listed` says every product is (a catalogue query); otherwise each one's
+ * store is read. Returns 0 or a STORE_* status (t may hold a part then).
+ */
+static int product_page_render(struct products *pr, MDB_txn *txn, const uint64_t *ids, size_t n, bool listed,
+			       const char *next_cursor, bool truncated, struct product_text *t)
 {
-	json_t *list = json_array();
+	/* One product record at a time, reused: a page never holds more than one. */
 	struct product *p = malloc(sizeof(*p));
-	*rc = list && p ? STORE_OK : STORE_ENOMEM;
-	for (size_t i = 0; *rc == STORE_OK && i < n; i++) {
-		*rc = products_get(pr, txn, ids[i], p);
-		if (*rc == STORE_OK)
-			json_array_append_new(list, product_json(p, false, listed || products_is_listed(pr, txn, p)));
+	int rc = p ? STORE_OK : STORE_ENOMEM;
+	text_lit(t, "{\"products\":[");
+	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+		if ((rc = products_get(pr, txn, ids[i], p)) != STORE_OK)
+			break;
+		if (i)
+			text_put(t, ",", 1);
+		product_render(t, p, false, listed || products_is_listed(pr, txn, p));
 	}
 	free(p);
-	if (*rc != STORE_OK) {
-		json_decref(list);
-		return NULL;
-	}
-	return list;
+	text_lit(t, "],\"next_cursor\":");
+	if (next_cursor[0])
+		text_str(t, next_cursor);
+	else
+		text_lit(t, "null");
+	text_lit(t, truncated ? ",\"truncated\":true}" : ",\"truncated\":false}");
+	return rc;
 }
 
-/* Answers a catalogue query (public view) from one read transaction. */
+/*
+ * Answers a catalogue query (public view) from one read transaction: 304
+ * when the client has the tag, else the cached page of this counter, else
+ * a page rendered now and kept.
+ */
 static void product_reply_query(struct products *pr, struct httpd_req *req, const struct catalogue_query *q)
 {
-	struct catalogue_page *page = malloc(sizeof(*page));
-	json_t *list = NULL;
+	struct catalogue_page *page = NULL;
+	struct product_text t = { 0 };
+	const char *cached;
+	size_t cached_len;
 	uint64_t version;
-	bool fresh = false;
 	MDB_txn *txn;
-	int rc = page ? store_read_begin(pr->store, &txn) : STORE_ENOMEM;
+	int rc = store_read_begin(pr->store, &txn);
 	if (rc != STORE_OK) {
 		httpd_reply_store_error(req, rc);
-		goto free_page;
+		return;
 	}
-	if ((rc = catalogue_version(pr->cat, txn, &version)) == STORE_OK)
-		fresh = product_etag(req, version, catalogue_query_hash(q, true));
-	if (rc == STORE_OK && !fresh)
+	if ((rc = catalogue_version(pr->cat, txn, &version)) == STORE_OK &&
+	    product_etag(req, version, catalogue_query_hash(q, true))) {
+		store_read_end(pr->store, txn);
+		httpd_reply_raw(req, 304, NULL, NULL, 0);
+		return;
+	}
+	if (rc == STORE_OK && catalogue_cache_get(pr->pages, version, q, &cached, &cached_len) == STORE_OK) {
+		store_read_end(pr->store, txn);
+		httpd_reply_raw(req, 200, PRODUCT_JSON_TYPE, cached, cached_len);
+		return;
+	}
+	if (rc == STORE_OK && !(page = malloc(sizeof(*page))))
+		rc = STORE_ENOMEM;
+	if (rc == STORE_OK)
 		rc = catalogue_find(pr->cat, txn, q, page);
-	if (rc == STORE_OK && !fresh)
-		list = product_page_json(pr, txn, page->ids, page->n, true, &rc);
+	if (rc == STORE_OK)
+		rc = product_page_render(pr, txn, page->ids, page->n, true, page->next_cursor, page->truncated, &t);
 	store_read_end(pr->store, txn);
-	if (rc != STORE_OK)
-		httpd_reply_store_error(req, rc);
-	else if (fresh)
-		httpd_reply_json(req, 304, NULL);
-	else
-		httpd_reply_json(req, 200, json_pack("{s:o, s:o, s:b}", "products", list, "next_cursor",
-						     page->next_cursor[0] ? json_string(page->next_cursor) : json_null(),
-						     "truncated", page->truncated));
-free_page:
 	free(page);
+	/* A page that cannot be kept is still answered: the cache only saves work. */
+	if (rc == STORE_OK && !t.failed)
+		(void)catalogue_cache_put(pr->pages, version, q, t.data, t.len);
+	if (rc != STORE_OK) {
+		free(t.data);
+		httpd_reply_store_error(req, rc);
+	} else {
+		product_reply_text(req, 200, &t);
+	}
 }
 
 static void product_handle_list(struct httpd_req *req, void *ctx)
@@ -809,7 +958,7 @@ static void product_reply_store_all(struct products *pr, struct httpd_req *req, 
 	unsigned limit;
 	char next[PRODUCT_ID_CURSOR + 1];
 	size_t n = 0;
-	json_t *list = NULL;
+	struct product_text t = { 0 };
 	bool fresh = false;
 	MDB_txn *txn;
 	int rc;
@@ -825,15 +974,16 @@ static void product_reply_store_all(struct products *pr, struct httpd_req *req, 
 	if (rc == STORE_OK && !fresh)
 		rc = product_store_ids(pr, txn, merchant_id, after, limit, ids, &n, next);
 	if (rc == STORE_OK && !fresh)
-		list = product_page_json(pr, txn, ids, n, false, &rc);
+		rc = product_page_render(pr, txn, ids, n, false, next, false, &t);
 	store_read_end(pr->store, txn);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		free(t.data);
 		httpd_reply_store_error(req, rc);
-	else if (fresh)
-		httpd_reply_json(req, 304, NULL);
-	else
-		httpd_reply_json(req, 200, json_pack("{s:o, s:o, s:b}", "products", list, "next_cursor",
-						     next[0] ? json_string(next) : json_null(), "truncated", 0));
+	} else if (fresh) {
+		httpd_reply_raw(req, 304, NULL, NULL, 0);
+	} else {
+		product_reply_text(req, 200, &t);
+	}
 }
 
 static void product_handle_store_list(struct httpd_req *req, void *ctx)
@@ -919,7 +1069,9 @@ int products_open(struct store *store, struct merchants *merchants, struct idem 
 	pr->idem = idem;
 	if ((rc = store_dbi_open(store, "products", 0, &pr->products)) != STORE_OK ||
 	    (rc = store_dbi_open(store, "product_store", 0, &pr->by_store)) != STORE_OK ||
-	    (rc = catalogue_open(store, &pr->cat)) != STORE_OK) {
+	    (rc = catalogue_open(store, &pr->cat)) != STORE_OK ||
+	    (rc = catalogue_cache_new(CATALOGUE_CACHE_ENTRIES, CATALOGUE_CACHE_BYTES, &pr->pages)) != STORE_OK) {
+		catalogue_free(pr->cat);
 		free(pr);
 		return rc;
 	}
@@ -932,6 +1084,7 @@ void products_free(struct products *pr)
 {
 	if (!pr)
 		return;
+	catalogue_cache_free(pr->pages);
 	catalogue_free(pr->cat);
 	free(pr);
 }

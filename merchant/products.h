@@ -8,7 +8,10 @@
  * lists or unlists all its products in the same write transaction (through
  * the merchants' status listener). Stock is not part of any index: orders
  * take and give back stock with products_reserve / products_release inside
- * their own write transaction.
+ * their own write transaction. Every change a listing shows (stock too)
+ * bumps the catalogue's change counter in that same transaction: public
+ * listings are answered from pages kept per counter and query
+ * (catalogue_cache_*), and their ETags carry the counter.
  *
  * DBIs owned: products (id, 8 bytes big-endian -> record), product_store
  * (merchant id 8 | product id 8 -> empty: every product of a store, listed

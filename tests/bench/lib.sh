@@ -51,3 +51,24 @@ start() {
 	fi
 	printf -v "$var" '%s' "$port"
 }
+
+# rps URL [WRK_ARG...]: Requests/sec of one wrk run with the caller's
+# WRK_THREADS, WRK_CONNECTIONS and WRK_DURATION (extra arguments: a script,
+# a header). Errors (non-2xx or -3xx, socket errors) void the run: a fast
+# wrong answer is no figure.
+rps() {
+	local url=$1 out
+	shift
+	out=$("${CLIENT_CPU[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" "$@" "$url")
+	if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+		echo "$BENCH_NAME: wrk reported errors for $url:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+# median N...: the middle value (the lower middle of an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}

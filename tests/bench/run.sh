@@ -32,23 +32,6 @@ BENCH_NAME=bench
 . "$(dirname "$0")/lib.sh"
 bench_cpus 1
 
-# rps URL: one wrk run; prints its Requests/sec. Errors (non-2xx, socket
-# errors) void the run: a fast wrong answer is no figure.
-rps() {
-	local out
-	out=$("${CLIENT_CPU[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" "$1")
-	if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
-		echo "bench: wrk reported errors for $1:" >&2
-		echo "$out" >&2
-		exit 1
-	fi
-	awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
-}
-
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 echo "## Machine"
 echo
 echo "- CPUs: $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"

@@ -529,6 +529,114 @@ static void test_idempotency(void **state)
 	json_decref(again);
 }
 
+/* The first product of a public listing (the caller frees *doc), or NULL when it is empty. */
+static json_t *first_product(const struct world *w, const char *path, json_t **doc)
+{
+	*doc = call(w, PUBLIC, "GET", path, NULL, 200);
+	return json_array_get(json_object_get(*doc, "products"), 0);
+}
+
+/*
+ * Listings read again come from the rendered-page cache until something
+ * changes; every change a listing shows is in the very next read (no
+ * If-None-Match: the server's own cache is what is tested).
+ */
+static void test_cache_fresh(void **state)
+{
+	struct world *w = *state;
+	static const struct {
+		const char *edit, *field;
+		long long want;        /* a number, or -1: the field is a string */
+		const char *text;
+	} edits[] = {
+		{ "{\"price\":6500}", "price", 6500, NULL },
+		{ "{\"stock\":3}", "stock", 3, NULL },
+		{ "{\"weight_g\":400}", "weight_g", 400, NULL },
+		{ "{\"title\":\"Bolu Kukus Pandan\"}", "title", -1, "Bolu Kukus Pandan" },
+		{ "{\"description\":\"Lembut\"}", "title", -1, "Bolu Kukus Pandan" },
+	};
+	const char *path = "/api/v1/products?category=fresh";
+	char ppath[PATH_MAX_LEN], spath[PATH_MAX_LEN], mpath[PATH_MAX_LEN];
+	uint64_t store = store_add(w, "Kedai Segar", BUDI);
+	uint64_t pid = product_add(w, BUDI, store, "Bolu Kukus", 6000, "fresh");
+	json_t *doc, *again, *item;
+
+	snprintf(ppath, sizeof(ppath), "/api/v1/products/%llu", (unsigned long long)pid);
+	snprintf(mpath, sizeof(mpath), "/api/v1/merchants/%llu/products", (unsigned long long)store);
+	doc = call(w, PUBLIC, "GET", path, NULL, 200);
+	again = call(w, PUBLIC, "GET", path, NULL, 200);
+	assert_true(json_equal(doc, again));
+	json_decref(doc);
+	json_decref(again);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		print_message("edit %s\n", edits[i].edit);
+		expect_status(w, BUDI, "PUT", ppath, edits[i].edit, 200);
+		for (int view = 0; view < 2; view++) {
+			item = first_product(w, view ? mpath : path, &doc);
+			assert_non_null(item);
+			if (edits[i].want >= 0)
+				assert_int_equal(apitest_int(item, edits[i].field), edits[i].want);
+			else
+				assert_string_equal(apitest_str(item, edits[i].field), edits[i].text);
+			json_decref(doc);
+		}
+	}
+	/* Out of the catalogue and back: inactive, then its store suspended. */
+	expect_status(w, BUDI, "PUT", ppath, "{\"active\":false}", 200);
+	assert_null(first_product(w, path, &doc));
+	json_decref(doc);
+	expect_status(w, BUDI, "PUT", ppath, "{\"active\":true}", 200);
+	assert_non_null(first_product(w, path, &doc));
+	json_decref(doc);
+	snprintf(spath, sizeof(spath), "/api/v1/admin/merchants/%llu/suspend", (unsigned long long)store);
+	expect_status(w, ADMIN, "POST", spath, "{\"reason\":\"pemeriksaan\"}", 200);
+	assert_null(first_product(w, path, &doc));
+	json_decref(doc);
+	snprintf(spath, sizeof(spath), "/api/v1/admin/merchants/%llu/reinstate", (unsigned long long)store);
+	expect_status(w, ADMIN, "POST", spath, "{}", 200);
+	item = first_product(w, mpath, &doc);
+	assert_non_null(item);
+	assert_int_equal(apitest_int(item, "id"), pid);
+	json_decref(doc);
+}
+
+/* A listing's product is the product's page without the description, text escaped both ways alike. */
+static void test_listing_shape(void **state)
+{
+	struct world *w = *state;
+	const char *title = "Kue \\\"Lapis\\\" \\\\ Legit \\u2013 \\u00d1am\\tenak";
+	char path[PATH_MAX_LEN], body[BODY_MAX], ppath[PATH_MAX_LEN];
+	json_t *created, *doc, *item, *one;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/products", (unsigned long long)w->warung);
+	snprintf(body, sizeof(body),
+		 "{\"title\":\"Kue Lapis\",\"price\":7000,\"category\":\"shape\",\"stock\":5,\"weight_g\":120,"
+		 "\"description\":\"Baris satu\\nbaris \\\"dua\\\"\\t\","
+		 "\"images\":[\"https://img.example/a\\\"b\\\\c.jpg\",\"http://img.example/2.png\"]}");
+	/* A title with a tab is refused; the rest of the title's characters come back as sent. */
+	created = call(w, SITI, "POST", path, body, 201);
+	snprintf(ppath, sizeof(ppath), "/api/v1/products/%llu", (unsigned long long)apitest_int(created, "id"));
+	json_decref(created);
+	apitest_expect_error(w->srv, tok(w, SITI), "PUT", ppath, "{\"title\":\"a\\tb\"}", 400, "invalid_field",
+			     "title");
+	snprintf(body, sizeof(body), "{\"title\":\"%.*s\"}", (int)(strlen(title) - strlen("\\tenak")), title);
+	expect_status(w, SITI, "PUT", ppath, body, 200);
+	one = call(w, PUBLIC, "GET", ppath, NULL, 200);
+	assert_string_equal(apitest_str(one, "title"), "Kue \"Lapis\" \\ Legit \xe2\x80\x93 \xc3\x91" "am");
+	assert_string_equal(apitest_str(one, "description"), "Baris satu\nbaris \"dua\"\t");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(one, "images"), 0)),
+			    "https://img.example/a\"b\\c.jpg");
+	item = first_product(w, "/api/v1/products?category=shape", &doc);
+	assert_non_null(item);
+	assert_null(json_object_get(item, "description"));
+	assert_int_equal(json_object_del(one, "description"), 0);
+	assert_true(json_equal(item, one));
+	assert_int_equal(json_object_size(item), 12);
+	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+	assert_true(json_is_false(json_object_get(doc, "truncated")));
+	json_decref(doc);
+	json_decref(one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +647,8 @@ int main(void)
 		cmocka_unit_test(test_etag),
 		cmocka_unit_test(test_suspended_store),
 		cmocka_unit_test(test_idempotency),
+		cmocka_unit_test(test_cache_fresh),
+		cmocka_unit_test(test_listing_shape),
 	};
 	return cmocka_run_group_tests(tests, world_setup, world_teardown);
 }

@@ -141,6 +141,30 @@ static json_t *wait_payout(const struct world *w, const char *id, const char *st
 	}
 }
 
+/*
+ * Finishes a payout the sandbox holds (payout_manual) with `result`. The
+ * server answers a payout before it sends the disbursement, so this first
+ * waits until the payout records the sandbox's answer (its provider_ref).
+ */
+static void sandbox_finish(const struct world *w, const char *id, const char *result)
+{
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
+	char path[PATH_MAX_LEN], body[64];
+	for (;;) {
+		json_t *doc = payout_get(w, id);
+		bool sent = apitest_str(doc, "provider_ref")[0] != '\0';
+		json_decref(doc);
+		if (sent)
+			break;
+		if (sandboxtest_now_ms() >= deadline)
+			fail_msg("payout %s never reached the sandbox", id);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
+	}
+	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
+	snprintf(body, sizeof(body), "{\"result\":\"%s\"}", result);
+	json_decref(sandboxtest_call(&w->sb, "POST", path, body, 200));
+}
+
 /* --- users, stores, money --- */
 
 static uint64_t user_add(const struct world *w, const char *role, const char *username)
@@ -476,7 +500,7 @@ static void test_payout_fails(void **state)
 static void test_rules_and_idempotency(void **state)
 {
 	struct world *w = *state;
-	char id[ID_MAX], path[PATH_MAX_LEN];
+	char id[ID_MAX];
 	json_t *doc;
 	int status;
 	world_start(w);
@@ -516,8 +540,7 @@ static void test_rules_and_idempotency(void **state)
 	expect_balance(w, w->warung, 100000, 0, 30000, 70000);
 
 	/* The provider finishes it; the store may ask again. */
-	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
-	json_decref(sandboxtest_call(&w->sb, "POST", path, "{\"result\":\"completed\"}", 200));
+	sandbox_finish(w, id, "completed");
 	json_decref(wait_payout(w, id, "completed"));
 	expect_balance(w, w->warung, 100000, 30000, 0, 70000);
 	doc = payout_post(w, w->siti, w->warung, "{\"amount\":30000}", "key-1", &status);
@@ -526,8 +549,7 @@ static void test_rules_and_idempotency(void **state)
 	assert_string_equal(apitest_str(doc, "status"), "completed");
 	json_decref(doc);
 	payout(w, w->siti, w->warung, 70000, id);
-	snprintf(path, sizeof(path), "/simulate/payout/%s", id);
-	json_decref(sandboxtest_call(&w->sb, "POST", path, "{\"result\":\"failed\"}", 200));
+	sandbox_finish(w, id, "failed");
 	json_decref(wait_payout(w, id, "failed"));
 	expect_balance(w, w->warung, 100000, 30000, 0, 70000);
 	world_finish(w);

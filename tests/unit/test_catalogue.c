@@ -2,7 +2,8 @@
  * The catalogue's text handling, query parsing and cursors, and its indexes
  * on a real LMDB store in a temporary folder: every sort order paged to the
  * end without duplicates or gaps, filters, prefix search, removal, and the
- * scan bound.
+ * scan bound; the rendered-page cache: pages only at their own counter and
+ * query, within its bounds, least recently used out first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +469,147 @@ static void test_scan_bound(void **state)
 	assert_int_equal(pages, (12000 + CATALOGUE_SCAN_MAX - 1) / CATALOGUE_SCAN_MAX);
 }
 
+/* --- the rendered-page cache --- */
+
+/* The query of params p. */
+static struct catalogue_query query_of(struct catalogue_params p)
+{
+	struct catalogue_query q;
+	parse_ok(&p, &q);
+	return q;
+}
+
+static void assert_cached(struct catalogue_cache *cc, uint64_t version, const struct catalogue_query *q,
+			  const char *want)
+{
+	const char *body = NULL;
+	size_t len = 0;
+	assert_int_equal(catalogue_cache_get(cc, version, q, &body, &len), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(body, want, len);
+}
+
+static void assert_not_cached(struct catalogue_cache *cc, uint64_t version, const struct catalogue_query *q)
+{
+	const char *body;
+	size_t len;
+	assert_int_equal(catalogue_cache_get(cc, version, q, &body, &len), STORE_ENOTFOUND);
+}
+
+/* A page is served only at the counter it was rendered at, and only for its own query. */
+static void test_cache_versions(void **state)
+{
+	struct fixture *f = *state;
+	struct catalogue_cache *cc;
+	struct catalogue_query plain = query_of((struct catalogue_params){ 0 });
+	struct catalogue_query other[] = {
+		query_of((struct catalogue_params){ .limit = "21" }),
+		query_of((struct catalogue_params){ .sort = "name" }),
+		query_of((struct catalogue_params){ .category = "makanan" }),
+		query_of((struct catalogue_params){ .min_price = "1" }),
+		query_of((struct catalogue_params){ .merchant_id = "1" }),
+		query_of((struct catalogue_params){ .q = "rend" }),
+		query_of((struct catalogue_params){ .q = "rend sapi" }),
+	};
+	uint64_t v0, v1;
+	MDB_txn *txn;
+
+	assert_int_equal(catalogue_cache_new(CATALOGUE_CACHE_ENTRIES, CATALOGUE_CACHE_BYTES, &cc), 0);
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(catalogue_version(f->c, txn, &v0), 0);
+	store_read_end(f->s, txn);
+	assert_not_cached(cc, v0, &plain);
+	assert_int_equal(catalogue_cache_put(cc, v0, &plain, "page zero", 9), 0);
+	assert_cached(cc, v0, &plain, "page zero");
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		assert_not_cached(cc, v0, &other[i]);
+	/* The same query parsed again (same meaning, other spelling) is the same page. */
+	{
+		struct catalogue_query again = query_of((struct catalogue_params){ .limit = "20", .sort = "newest" });
+		assert_cached(cc, v0, &again, "page zero");
+	}
+	/* A cursor pages: the next page is another entry. */
+	{
+		struct catalogue_page page;
+		struct catalogue_query next;
+		index_range(f, 1, 30, false);
+		assert_int_equal(store_read_begin(f->s, &txn), 0);
+		assert_int_equal(catalogue_find(f->c, txn, &plain, &page), 0);
+		store_read_end(f->s, txn);
+		next = query_of((struct catalogue_params){ .cursor = page.next_cursor });
+		assert_not_cached(cc, v0, &next);
+	}
+	/* Any write moves the counter; the page of the old counter is gone for good. */
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(catalogue_version(f->c, txn, &v1), 0);
+	store_read_end(f->s, txn);
+	assert_true(v1 != v0);
+	assert_not_cached(cc, v1, &plain);
+	assert_not_cached(cc, v0, &plain);
+	assert_int_equal(catalogue_cache_put(cc, v1, &plain, "page one", 8), 0);
+	assert_cached(cc, v1, &plain, "page one");
+	/* Storing a query again replaces its page. */
+	assert_int_equal(catalogue_cache_put(cc, v1, &plain, "page one, again", 15), 0);
+	assert_cached(cc, v1, &plain, "page one, again");
+	{
+		size_t pages, bytes;
+		catalogue_cache_usage(cc, &pages, &bytes);
+		assert_int_equal(pages, 1);
+		assert_int_equal(bytes, 15);
+	}
+	catalogue_cache_free(cc);
+}
+
+/* The bounds hold whatever is stored, and the least recently used page goes first. */
+static void test_cache_bounds(void **state)
+{
+	enum { ENTRIES = 4, BYTES = 1600, BODY = BYTES / CATALOGUE_CACHE_BODY_SHARE };
+	struct catalogue_cache *cc;
+	struct catalogue_query q[40];
+	char num[40][8], body[BODY + 2];
+	size_t pages, bytes;
+	(void)state;
+
+	assert_int_equal(catalogue_cache_new(0, BYTES, &cc), STORE_EINVAL);
+	memset(body, 'x', sizeof(body));
+	for (size_t i = 0; i < 40; i++) {
+		snprintf(num[i], sizeof(num[i]), "%zu", i);
+		q[i] = query_of((struct catalogue_params){ .min_price = num[i] });
+	}
+	/* By count: 4 pages at most; touching page 0 keeps it, page 1 goes. */
+	assert_int_equal(catalogue_cache_new(ENTRIES, BYTES, &cc), 0);
+	for (size_t i = 0; i < ENTRIES; i++)
+		assert_int_equal(catalogue_cache_put(cc, 1, &q[i], body, 10), 0);
+	assert_int_equal(catalogue_cache_get(cc, 1, &q[0], &(const char *){ NULL }, &(size_t){ 0 }), 0);
+	assert_int_equal(catalogue_cache_put(cc, 1, &q[ENTRIES], body, 10), 0);
+	catalogue_cache_usage(cc, &pages, &bytes);
+	assert_int_equal(pages, ENTRIES);
+	assert_int_equal(bytes, ENTRIES * 10);
+	assert_cached(cc, 1, &q[0], "xxxxxxxxxx");
+	assert_not_cached(cc, 1, &q[1]);
+	assert_cached(cc, 1, &q[ENTRIES], "xxxxxxxxxx");
+	for (size_t i = 0; i < 40; i++) {
+		assert_int_equal(catalogue_cache_put(cc, 1, &q[i], body, 1 + i % 10), 0);
+		catalogue_cache_usage(cc, &pages, &bytes);
+		assert_true(pages <= ENTRIES);
+	}
+	catalogue_cache_free(cc);
+
+	/* By bytes: pages of BODY bytes fit BYTES / BODY at a time; a bigger body is not kept. */
+	assert_int_equal(catalogue_cache_new(64, BYTES, &cc), 0);
+	for (size_t i = 0; i < 40; i++) {
+		assert_int_equal(catalogue_cache_put(cc, 1, &q[i], body, BODY), 0);
+		catalogue_cache_usage(cc, &pages, &bytes);
+		assert_true(bytes <= BYTES);
+		assert_int_equal(pages, i + 1 < CATALOGUE_CACHE_BODY_SHARE ? i + 1 : CATALOGUE_CACHE_BODY_SHARE);
+	}
+	body[BODY] = '\0';
+	assert_cached(cc, 1, &q[39], body);
+	assert_int_equal(catalogue_cache_put(cc, 1, &q[0], body, BODY + 1), 0);
+	assert_not_cached(cc, 1, &q[0]);
+	catalogue_cache_free(cc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +623,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_category_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_belongs_to_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_versions, setup, teardown),
+		cmocka_unit_test(test_cache_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
