@@ -861,3 +861,23 @@ end_txn:
 	store_read_end(s, txn);
 	return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : store_status_from_mdb(rc);
 }
+
+bool store_watch_read(const MDB_val *k, const MDB_val *v, uint8_t key[24], uint32_t *attempts)
+{
+	const uint8_t *a = v->mv_data;
+	if (k->mv_size != 24)
+		return false;
+	memcpy(key, k->mv_data, 24);
+	*attempts = v->mv_size == 4 ? (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3] : 0;
+	return true;
+}
+
+int store_watch_put(MDB_txn *txn, MDB_dbi dbi, int64_t due_ms, const uint8_t id[16], uint32_t attempts)
+{
+	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),
+				     (uint8_t)attempts };
+	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
+	record_be64_put(key, (uint64_t)due_ms);
+	memcpy(key + 8, id, 16);
+	return mdb_put(txn, dbi, &k, &v, 0);
+}

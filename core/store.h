@@ -143,6 +143,15 @@ int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t no
 		   void *arg);
 
 /*
+ * Reads an entry of a watch index, the due index payments and payouts keep:
+ * key time 8 | id 16, value the attempts so far (4 bytes big-endian; absent
+ * is 0). OUT: key (24 bytes), *attempts. False for an entry of another shape.
+ */
+bool store_watch_read(const MDB_val *k, const MDB_val *v, uint8_t key[24], uint32_t *attempts);
+/* Writes a watch entry within a write txn: due time, a 16-byte id, the attempts. Returns 0 or an LMDB status. */
+int store_watch_put(MDB_txn *txn, MDB_dbi dbi, int64_t due_ms, const uint8_t id[16], uint32_t attempts);
+
+/*
  * Begins a read-only transaction (reused when possible). OUT: *txn, valid
  * until store_read_end. Returns 0 or a STORE_* status.
  */

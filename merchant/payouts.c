@@ -218,12 +218,7 @@ static bool po_seen(const struct payout *p, const char *event_id)
 /* Schedules the next look at a processing payout: key = due time, then id. */
 static int po_watch(struct payouts *po, MDB_txn *txn, const struct ledger_id *id, int64_t due_ms, uint32_t attempts)
 {
-	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),
-				     (uint8_t)attempts };
-	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
-	record_be64_put(key, (uint64_t)due_ms);
-	memcpy(key + 8, id->b, 16);
-	return mdb_put(txn, po->watch, &k, &v, 0);
+	return store_watch_put(txn, po->watch, due_ms, id->b, attempts);
 }
 
 /* The store's processing payout, if any. OUT: *id. Returns 0, STORE_ENOTFOUND or a storage status. */
@@ -659,11 +654,8 @@ static bool po_sweep_take(const MDB_val *k, const MDB_val *v, void *arg)
 {
 	struct sweep_job *job = arg;
 	struct sweep_item *it = &job->items[job->n];
-	const uint8_t *a = v->mv_data;
-	if (k->mv_size != 24)
+	if (!store_watch_read(k, v, it->key, &it->attempts))
 		return false;
-	memcpy(it->key, k->mv_data, 24);
-	it->attempts = v->mv_size == 4 ? (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3] : 0;
 	job->n++;
 	return true;
 }
