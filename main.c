@@ -28,6 +28,8 @@
 #include "ledger/ledger.h"
 #include "merchant/merchants.h"
 #include "merchant/payments.h"
+#include "courier/shipments.h"
+#include "gateways/courier.h"
 #include "merchant/orders.h"
 #include "merchant/payouts.h"
 #include "merchant/products.h"
@@ -51,6 +53,8 @@ struct app {
 	struct orders *orders;
 	struct hclient *http;
 	struct pay_gateway *gateway;
+	struct courier_gateway *couriers;
+	struct shipments *shipments;
 	struct workq *workq;
 	struct httpd *httpd;
 	struct event *sigint, *sigterm;
@@ -151,7 +155,8 @@ static int app_open_store(struct app *app)
 	    payments_open(app->store, app->ledger, app->merchants, app->idem, &app->payments) != 0 ||
 	    payouts_open(app->store, app->ledger, app->merchants, app->payments, app->idem, &app->payouts) != 0 ||
 	    products_open(app->store, app->merchants, app->idem, &app->products) != 0 ||
-	    orders_open(app->store, app->ledger, app->merchants, app->products, app->payments, app->idem,
+	    shipments_open(app->store, app->ledger, app->cfg.data_dir, &app->shipments) != 0 ||
+	    orders_open(app->store, app->ledger, app->merchants, app->products, app->payments, app->shipments, app->idem,
 			&app->orders) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot open the merchant tables");
 		return 1;
@@ -163,6 +168,7 @@ static int app_open_store(struct app *app)
 static void app_close_store(struct app *app)
 {
 	orders_free(app->orders);
+	shipments_free(app->shipments);
 	products_free(app->products);
 	payouts_free(app->payouts);
 	payments_free(app->payments);
@@ -208,6 +214,7 @@ static int app_start_http(struct app *app)
 	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
 	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
+	    shipments_attach(app->shipments, app->httpd) != 0 ||
 	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
@@ -224,7 +231,7 @@ static int app_start_http(struct app *app)
 	return 0;
 }
 
-/* The outbound client and the payment provider's module. Returns 0 or 1 (logged). */
+/* The outbound client, the payment and courier providers' modules, the rules. Returns 0 or 1 (logged). */
 static int app_start_gateway(struct app *app)
 {
 	const struct config *c = &app->cfg;
@@ -267,6 +274,20 @@ static int app_start_gateway(struct app *app)
 						    .retry_after_s = c->payment_reconcile_after,
 						    .retry_max_s = c->payment_reconcile_max }) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot start the payouts");
+		return 1;
+	}
+	if (courier_gateway_new(&(struct courier_gateway_config){ .module = c->courier_gateway,
+								  .base_url = c->courier_base_url,
+								  .api_key = c->courier_api_key,
+								  .webhook_token = c->courier_webhook_token,
+								  .couriers = c->courier_couriers,
+								  .local_flat = c->courier_local_flat,
+								  .local_per_km = c->courier_local_per_km,
+								  .local_per_kg = c->courier_local_per_kg },
+				app->http, &app->couriers) != COURIER_OK ||
+	    shipments_start(app->shipments, app->base, app->couriers) != 0) {
+		log_msg(LOG_ERROR, "main", "cannot set up courier gateway %s (check courier.gateway and its keys)",
+			c->courier_gateway);
 		return 1;
 	}
 	if (orders_start(app->orders, app->base,
@@ -313,6 +334,7 @@ stop_all:
 	if (app.ledger)
 		ledger_stop(app.ledger);
 	orders_stop(app.orders);
+	shipments_stop(app.shipments);
 	payouts_stop(app.payouts);
 	payments_stop(app.payments);
 	store_stop(app.store);
@@ -320,6 +342,7 @@ stop_all:
 	hclient_free(app.http);
 	httpd_free(app.httpd);
 	pay_gateway_free(app.gateway);
+	courier_gateway_free(app.couriers);
 	if (app.sigint)
 		event_free(app.sigint);
 	if (app.sigterm)

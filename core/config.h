@@ -21,6 +21,7 @@
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_URL_MAX 256
 #define CONFIG_SECRET_MAX 128
+#define CONFIG_COURIERS_MAX 129
 
 #define CONFIG_OK 0
 #define CONFIG_EINVAL (-1)   /* a value, key or flag is wrong; the message says which */
@@ -66,6 +67,15 @@ struct config {
 	int64_t order_complete_after;     /* seconds after delivery before completion */
 	int64_t order_commission_bps;     /* platform commission on goods */
 	int64_t test_clock_control;       /* 1: the test clock endpoint is on */
+
+	char courier_gateway[16];         /* sandbox, biteship, local */
+	char courier_base_url[CONFIG_URL_MAX];
+	char courier_api_key[CONFIG_SECRET_MAX];
+	char courier_webhook_token[CONFIG_SECRET_MAX];
+	char courier_couriers[CONFIG_COURIERS_MAX]; /* courier codes quoted, comma-separated */
+	int64_t courier_local_flat;       /* rupiah: the city's tariff ... */
+	int64_t courier_local_per_km;     /* ... per started km beyond the first */
+	int64_t courier_local_per_kg;     /* ... per started kg beyond the first */
 
 	int64_t outbound_connect_timeout_ms;
 	int64_t outbound_timeout_ms;

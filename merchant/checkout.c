@@ -30,6 +30,11 @@ struct checkout {
 	struct order_address ship_to;
 	size_t nlines;
 	struct checkout_line lines[ORDER_ITEMS_MAX];
+	size_t nrates;                       /* the couriers chosen, per store */
+	struct {
+		uint64_t merchant_id;
+		char token[SHIPMENTS_TOKEN_MAX + 1];
+	} rates[ORDER_GROUP_MAX];
 	struct ledger_id group_id;
 	int64_t created_ms;
 	/* Filled by the job: */
@@ -85,6 +90,37 @@ static int checkout_take_lines(struct checkout *ck, MDB_txn *txn)
 	return 0;
 }
 
+/*
+ * Puts each chosen courier's quoted fee on its store's order, after checking
+ * the rate was quoted for exactly these goods and this address.
+ */
+static int checkout_take_rates(struct checkout *ck)
+{
+	for (size_t r = 0; r < ck->nrates; r++) {
+		struct order *ord = NULL;
+		uint64_t ids[ORDER_ITEMS_MAX];
+		int64_t qtys[ORDER_ITEMS_MAX];
+		uint8_t hash[32];
+		for (uint8_t i = 0; i < ck->group.norders; i++)
+			if (ck->orders[i].merchant_id == ck->rates[r].merchant_id)
+				ord = &ck->orders[i];
+		ck->bad_product = ck->rates[r].merchant_id;
+		if (!ord)
+			return SHIPMENTS_EBADRATE;
+		for (uint8_t i = 0; i < ord->nitems; i++) {
+			ids[i] = ord->items[i].product_id;
+			qtys[i] = ord->items[i].qty;
+		}
+		shipments_lines_hash(ids, qtys, ord->nitems, hash);
+		if (shipments_rate_verify(ck->o->shipments, ck->rates[r].token, ord->merchant_id, hash,
+					  ck->ship_to.postal_code, ck->created_ms, &ord->courier) != 0)
+			return SHIPMENTS_EBADRATE;
+		ord->shipping = ord->courier.price;
+	}
+	ck->bad_product = 0;
+	return 0;
+}
+
 static int checkout_apply(MDB_txn *txn, void *arg)
 {
 	struct checkout *ck = arg;
@@ -107,9 +143,10 @@ static int checkout_apply(MDB_txn *txn, void *arg)
 		return rc < 0 ? rc : STORE_ECORRUPT;
 	if ((rc = checkout_take_lines(ck, txn)) != 0)
 		return rc;
+	if ((rc = checkout_take_rates(ck)) != 0)
+		return rc;
 	for (uint8_t i = 0; i < ck->group.norders; i++) {
 		struct order *ord = &ck->orders[i];
-		ord->shipping = 0;
 		ord->commission_bps = o->cfg.commission_bps;
 		if ((rc = order_commission(ord->subtotal, ord->commission_bps, &ord->commission)) != 0)
 			return rc;
@@ -201,6 +238,11 @@ static void checkout_done(int status, void *arg)
 	case STORE_ENOTFOUND:
 		httpd_reply_error(req, 422, "product_unavailable", "product %s is not for sale", product);
 		break;
+	case SHIPMENTS_EBADRATE:
+		httpd_reply_error(req, 422, "invalid_rate",
+				  "the shipping rate for store %s is not valid for this cart and address (ask for rates again)",
+				  product);
+		break;
 	case ORDERS_EOVERFLOW:
 		httpd_reply_error(req, 422, "amount_too_large",
 				  "one checkout may hold at most %d stores and Rp%d in all (a QRIS payment's limit)",
@@ -284,9 +326,35 @@ static int checkout_read_address(struct body_check *c, const json_t *to, struct 
 	return 0;
 }
 
+/* Reads the couriers chosen: {"<store id>": "<rate token>", ...}, optional. Returns 0, or -1 with c filled. */
+static int checkout_read_rates(struct body_check *c, const json_t *shipping, struct checkout *ck)
+{
+	const char *key;
+	json_t *token;
+	if (!shipping || json_is_null(shipping))
+		return 0;
+	if (!json_is_object(shipping) || json_object_size(shipping) > ORDER_GROUP_MAX) {
+		body_fail(c, "shipping", "must be an object of at most 10 store ids, each with a rate token");
+		return -1;
+	}
+	json_object_foreach((json_t *)shipping, key, token) {
+		char *end;
+		unsigned long long id = strtoull(key, &end, 10);
+		if (!*key || *end || key[0] == '-' || id == 0 || !json_is_string(token) ||
+		    json_string_length(token) > SHIPMENTS_TOKEN_MAX) {
+			body_fail(c, "shipping", "must map store ids to rate tokens from POST /api/v1/shipping/rates");
+			return -1;
+		}
+		ck->rates[ck->nrates].merchant_id = id;
+		snprintf(ck->rates[ck->nrates].token, sizeof(ck->rates[0].token), "%s", json_string_value(token));
+		ck->nrates++;
+	}
+	return 0;
+}
+
 void order_handle_checkout(struct httpd_req *req, void *ctx)
 {
-	static const char *const keys[] = { "items", "ship_to", NULL };
+	static const char *const keys[] = { "items", "ship_to", "shipping", NULL };
 	struct orders *o = ctx;
 	struct body_check c = { 0 };
 	struct checkout *ck;
@@ -300,8 +368,9 @@ void order_handle_checkout(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (body_only(&c, body, keys) && checkout_read_lines(&c, json_object_get(body, "items"), ck) == 0)
-		checkout_read_address(&c, json_object_get(body, "ship_to"), &ck->ship_to);
+	if (body_only(&c, body, keys) && checkout_read_lines(&c, json_object_get(body, "items"), ck) == 0 &&
+	    checkout_read_address(&c, json_object_get(body, "ship_to"), &ck->ship_to) == 0)
+		checkout_read_rates(&c, json_object_get(body, "shipping"), ck);
 	if (c.failed) {
 		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		goto free_ck;

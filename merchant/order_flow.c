@@ -19,7 +19,7 @@ static bool order_may_move(uint8_t from, uint8_t to)
 	case ORDER_AWAITING_PAYMENT: return to == ORDER_PAID || to == ORDER_CANCELLED;
 	case ORDER_PAID: return to == ORDER_CONFIRMED || to == ORDER_CANCELLED;
 	case ORDER_CONFIRMED: return to == ORDER_SHIPPED || to == ORDER_CANCELLED;
-	case ORDER_SHIPPED: return to == ORDER_DELIVERED;
+	case ORDER_SHIPPED: return to == ORDER_DELIVERED || to == ORDER_CANCELLED;
 	case ORDER_DELIVERED: return to == ORDER_COMPLETED || to == ORDER_DISPUTED;
 	case ORDER_DISPUTED: return to == ORDER_COMPLETED || to == ORDER_REFUNDED;
 	case ORDER_CANCELLED: return to == ORDER_REFUNDED;
@@ -62,7 +62,7 @@ static void order_transfer(const struct order *ord, const char *what, struct led
 static int order_release(struct orders *o, MDB_txn *txn, const struct order *ord)
 {
 	struct ledger_transfer t[3];
-	struct ledger_id escrow = payments_platform_account("escrow");
+	struct ledger_id escrow = payments_platform_account("escrow"), courier;
 	struct merchant *mc = malloc(sizeof(*mc));
 	uint32_t results[3];
 	int64_t goods = ord->subtotal - ord->refunded, commission;
@@ -80,7 +80,11 @@ static int order_release(struct orders *o, MDB_txn *txn, const struct order *ord
 	if (commission > 0)
 		order_transfer(ord, "commission", escrow, payments_platform_account("platform:fees"), commission,
 			       LEDGER_CODE_COMMISSION, &t[n++]);
-	/* Shipping goes to the courier's payable once couriers deliver; until then it is zero. */
+	if (ord->shipping > 0 && !ledger_id_is_zero(&ord->shipment_id)) {
+		if ((rc = shipments_payee(o->shipments, txn, &ord->shipment_id, &courier)) != 0)
+			goto free_mc;
+		order_transfer(ord, "shipping", escrow, courier, ord->shipping, LEDGER_CODE_SHIPPING, &t[n++]);
+	}
 	for (size_t i = 0; i + 1 < n; i++)
 		t[i].flags |= LEDGER_LINKED;
 	if (n == 0)
@@ -119,6 +123,35 @@ static int order_start_refund(struct orders *o, MDB_txn *txn, struct order *ord,
 	return order_due_put(o, txn, 0, ord->id, DUE_REFUND, false);
 }
 
+/* Makes the order's shipment with the courier chosen at checkout, from the store to the buyer. */
+static int order_ship(struct orders *o, MDB_txn *txn, struct order *ord)
+{
+	struct merchant *mc = malloc(sizeof(*mc));
+	struct courier_item items[ORDER_ITEMS_MAX];
+	struct shipments_new n = { 0 };
+	int rc = mc ? merchants_get(o->merchants, txn, ord->merchant_id, mc) : STORE_ENOMEM;
+	if (rc != 0)
+		goto free_mc;
+	for (uint8_t i = 0; i < ord->nitems; i++)
+		items[i] = (struct courier_item){ .name = ord->items[i].title, .value = ord->items[i].price,
+						  .weight_g = ord->items[i].weight_g, .qty = ord->items[i].qty };
+	n.order_id = ord->id;
+	n.merchant_id = ord->merchant_id;
+	n.buyer_id = ord->buyer_id;
+	n.choice = &ord->courier;
+	n.origin = (struct courier_place){ .name = mc->name, .phone = mc->phone, .address = mc->address,
+					   .postal_code = mc->postal_code };
+	n.destination = (struct courier_place){ .name = ord->ship_to.name, .phone = ord->ship_to.phone,
+						.address = ord->ship_to.address, .postal_code = ord->ship_to.postal_code };
+	n.items = items;
+	n.nitems = ord->nitems;
+	n.created_ms = ord->created_ms;
+	rc = shipments_create(o->shipments, txn, &n, &ord->shipment_id);
+free_mc:
+	free(mc);
+	return rc;
+}
+
 int order_move(struct orders *o, MDB_txn *txn, struct order *ord, uint8_t to, uint64_t actor, const char *note)
 {
 	int64_t now = clock_now_ms();
@@ -133,6 +166,8 @@ int order_move(struct orders *o, MDB_txn *txn, struct order *ord, uint8_t to, ui
 		break;
 	case ORDER_CONFIRMED:
 		rc = order_due_put(o, txn, ord->paid_ms + o->cfg.confirm_within_s * 1000, ord->id, DUE_CONFIRM, true);
+		if (rc == 0 && ord->courier.module[0])
+			rc = order_ship(o, txn, ord);
 		break;
 	case ORDER_CANCELLED:
 		rc = order_restock(o, txn, ord);
@@ -209,6 +244,42 @@ int order_on_payment(MDB_txn *txn, const struct payments_order_change *c, void *
 			}
 		}
 	}
+	free(ord);
+	return rc;
+}
+
+/* --- the courier's outcome --- */
+
+int order_on_shipment(MDB_txn *txn, const struct shipments_change *c, void *ctx)
+{
+	struct orders *o = ctx;
+	struct order *ord = malloc(sizeof(*ord));
+	int rc = ord ? order_load(o, txn, c->order_id, ord) : STORE_ENOMEM;
+	if (rc != 0)
+		goto free_ord;
+	switch (c->state) {
+	case SHIP_PICKED:
+	case SHIP_IN_TRANSIT:
+		if (ord->state == ORDER_CONFIRMED)
+			rc = order_move(o, txn, ord, ORDER_SHIPPED, 0, "picked up by the courier");
+		break;
+	case SHIP_DELIVERED:
+		/* A courier may report delivery without reporting the pickup first. */
+		if (ord->state == ORDER_CONFIRMED)
+			rc = order_move(o, txn, ord, ORDER_SHIPPED, 0, "picked up by the courier");
+		if (rc == 0 && ord->state == ORDER_SHIPPED)
+			rc = order_move(o, txn, ord, ORDER_DELIVERED, 0, "delivered by the courier");
+		break;
+	case SHIP_RETURNED:
+	case SHIP_FAILED:
+	case SHIP_CANCELLED:
+		if (ord->state == ORDER_CONFIRMED || ord->state == ORDER_SHIPPED)
+			rc = order_move(o, txn, ord, ORDER_CANCELLED, 0, c->note);
+		break;
+	default:
+		break;
+	}
+free_ord:
 	free(ord);
 	return rc;
 }

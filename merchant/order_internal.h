@@ -17,6 +17,7 @@
 #include "orders.h"
 #include "payments.h"
 #include "products.h"
+#include "shipments.h"
 
 struct httpd_req;
 
@@ -97,6 +98,8 @@ struct order {
 	char complaint[ORDER_NOTE_MAX + 1];
 	uint8_t resolution;                   /* what the refund leads to: ORDER_COMPLETED or ORDER_REFUNDED */
 	struct order_address ship_to;
+	struct shipments_choice courier;      /* the rate chosen at checkout (module "" : none) */
+	struct ledger_id shipment_id;         /* made when the store confirms; zero before */
 	uint8_t nitems;
 	struct order_item items[ORDER_ITEMS_MAX];
 	uint64_t nevents;                     /* ever recorded */
@@ -136,6 +139,7 @@ struct orders {
 	struct merchants *merchants;
 	struct products *products;
 	struct payments *payments;
+	struct shipments *shipments;
 	struct idem *idem;
 	struct orders_config cfg;
 	MDB_dbi orders, groups, by_buyer, by_merchant, due;
@@ -188,6 +192,9 @@ int order_move(struct orders *o, MDB_txn *txn, struct order *ord, uint8_t to, ui
 /* The payments' listener (payments_on_order). */
 int order_on_payment(MDB_txn *txn, const struct payments_order_change *c, void *ctx);
 
+/* The shipments' listener (shipments_on_change). */
+int order_on_shipment(MDB_txn *txn, const struct shipments_change *c, void *ctx);
+
 /* The once-a-second rules sweep. */
 void order_on_sweep(evutil_socket_t fd, short what, void *arg);
 
@@ -202,5 +209,9 @@ void order_group_reply(struct orders *o, struct httpd_req *req, const struct led
 /* --- checkout.c --- */
 
 void order_handle_checkout(struct httpd_req *req, void *ctx);
+
+/* --- shipping.c --- */
+
+void order_handle_rates(struct httpd_req *req, void *ctx);
 
 #endif

@@ -9,8 +9,8 @@
 #include "record.h"
 #include "store.h"
 
-#define ORDER_VERSION 1
-#define ORDER_FIELDS 25               /* before the items and the timeline */
+#define ORDER_VERSION 2
+#define ORDER_FIELDS 32               /* before the items and the timeline */
 #define ORDER_ITEM_FIELDS 5
 #define ORDER_EVENT_FIELDS 4
 #define GROUP_VERSION 1
@@ -63,6 +63,16 @@ static const struct {
 };
 #define ORDER_NADDR (sizeof(order_addr_strs) / sizeof(order_addr_strs[0]))
 
+/* The chosen courier's strings in their stored order. */
+#define COURIER_STR(field) { offsetof(struct shipments_choice, field), sizeof(((struct shipments_choice *)0)->field) }
+static const struct {
+	size_t offset, size;
+} order_courier_strs[] = {
+	COURIER_STR(module), COURIER_STR(courier_code), COURIER_STR(service_code), COURIER_STR(courier_name),
+	COURIER_STR(service_name),
+};
+#define ORDER_NCOURIER (sizeof(order_courier_strs) / sizeof(order_courier_strs[0]))
+
 static int order_decode(struct record_reader *r, struct order *o)
 {
 	uint64_t state, resolution, nitems, nevents, ntimeline;
@@ -83,6 +93,11 @@ static int order_decode(struct record_reader *r, struct order *o)
 	rc = rc ? rc : record_get_i64(r, &o->delivered_ms);
 	rc = rc ? rc : record_get_str(r, o->complaint, sizeof(o->complaint), NULL);
 	rc = rc ? rc : record_get_u64(r, &resolution);
+	for (size_t i = 0; rc == 0 && i < ORDER_NCOURIER; i++)
+		rc = record_get_str(r, (char *)&o->courier + order_courier_strs[i].offset, order_courier_strs[i].size,
+				    NULL);
+	rc = rc ? rc : record_get_i64(r, &o->courier.price);
+	rc = rc ? rc : record_get_bin_exact(r, o->shipment_id.b, 16);
 	for (size_t i = 0; rc == 0 && i < ORDER_NADDR; i++)
 		rc = record_get_str(r, (char *)&o->ship_to + order_addr_strs[i].offset, order_addr_strs[i].size, NULL);
 	rc = rc ? rc : record_get_u64(r, &nitems);
@@ -170,6 +185,12 @@ int order_store(struct orders *o, MDB_txn *txn, const struct order *ord, uint8_t
 	record_put_i64(&w, ord->delivered_ms);
 	record_put_str(&w, ord->complaint, strlen(ord->complaint));
 	record_put_u64(&w, ord->resolution);
+	for (size_t i = 0; i < ORDER_NCOURIER; i++) {
+		const char *c = (const char *)&ord->courier + order_courier_strs[i].offset;
+		record_put_str(&w, c, strlen(c));
+	}
+	record_put_i64(&w, ord->courier.price);
+	record_put_bin(&w, ord->shipment_id.b, 16);
 	for (size_t i = 0; i < ORDER_NADDR; i++) {
 		const char *s = (const char *)&ord->ship_to + order_addr_strs[i].offset;
 		record_put_str(&w, s, strlen(s));
@@ -365,6 +386,21 @@ json_t *order_json(const struct order *ord)
 				      ord->ship_to.postal_code));
 	json_object_set_new(j, "timeline", timeline);
 	json_object_set_new(j, "timeline_total", json_integer((json_int_t)ord->nevents));
+	if (ord->courier.module[0]) {
+		char shipment[33];
+		json_object_set_new(j, "courier",
+				    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "module", ord->courier.module,
+					      "courier_code", ord->courier.courier_code, "service_code",
+					      ord->courier.service_code, "courier_name", ord->courier.courier_name,
+					      "service_name", ord->courier.service_name, "price",
+					      (json_int_t)ord->courier.price));
+		ledger_id_hex(&ord->shipment_id, shipment, sizeof(shipment));
+		json_object_set_new(j, "shipment_id",
+				    ledger_id_is_zero(&ord->shipment_id) ? json_null() : json_string(shipment));
+	} else {
+		json_object_set_new(j, "courier", json_null());
+		json_object_set_new(j, "shipment_id", json_null());
+	}
 	return j;
 }
 

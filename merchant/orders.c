@@ -113,6 +113,53 @@ static int order_load_param(struct orders *o, struct httpd_req *req, MDB_txn *tx
 	return rc == 0 ? 0 : -1;
 }
 
+/* The buyer's delivery PIN, on orders the city's couriers deliver. */
+static void order_add_pin(struct orders *o, const struct order *ord, const struct httpd_principal *who, json_t *j)
+{
+	char pin[7];
+	if (!order_is_buyer(ord, who) || strcmp(ord->courier.module, "local") != 0 ||
+	    ledger_id_is_zero(&ord->shipment_id))
+		return;
+	shipments_pin(o->shipments, &ord->shipment_id, pin);
+	json_object_set_new(j, "delivery_pin", json_string(pin));
+}
+
+/* The order's way to the buyer: its shipment's timeline, courier, plate and link. */
+static void order_handle_tracking(struct httpd_req *req, void *ctx)
+{
+	struct orders *o = ctx;
+	const struct httpd_principal *who = httpd_principal(req);
+	struct order *ord = malloc(sizeof(*ord));
+	json_t *shipment = NULL, *reply;
+	MDB_txn *txn;
+	bool may = false;
+	int rc = ord ? store_read_begin(o->store, &txn) : STORE_ENOMEM;
+	if (rc != 0) {
+		httpd_reply_store_error(req, rc);
+		free(ord);
+		return;
+	}
+	if (order_load_param(o, req, txn, ord) != 0) {
+		store_read_end(o->store, txn);
+		free(ord);
+		return;
+	}
+	if ((may = order_may_see(o, txn, ord, who)) && !ledger_id_is_zero(&ord->shipment_id))
+		rc = shipments_tracking_json(o->shipments, txn, &ord->shipment_id, &shipment);
+	store_read_end(o->store, txn);
+	if (rc != 0) {
+		httpd_reply_store_error(req, rc);
+	} else if (!may) {
+		httpd_reply_error(req, 403, "forbidden", "not your order");
+	} else {
+		reply = json_pack("{s:I, s:s, s:o}", "order_id", (json_int_t)ord->id, "state", order_state_name(ord->state),
+				  "shipment", shipment ? shipment : json_null());
+		order_add_pin(o, ord, who, reply);
+		httpd_reply_json(req, 200, reply);
+	}
+	free(ord);
+}
+
 static void order_handle_get(struct httpd_req *req, void *ctx)
 {
 	struct orders *o = ctx;
@@ -130,8 +177,11 @@ static void order_handle_get(struct httpd_req *req, void *ctx)
 	store_read_end(o->store, txn);
 	if (rc == 0 && !may)
 		httpd_reply_error(req, 403, "forbidden", "not your order");
-	else if (rc == 0)
-		httpd_reply_json(req, 200, order_json(ord));
+	else if (rc == 0) {
+		json_t *j = order_json(ord);
+		order_add_pin(o, ord, httpd_principal(req), j);
+		httpd_reply_json(req, 200, j);
+	}
 	free(ord);
 }
 
@@ -372,6 +422,15 @@ static int order_apply_action(MDB_txn *txn, void *arg)
 	}
 	if (a->action->to == 0)
 		return order_resolve(o, txn, a);
+	/* With a courier, the courier reports pickup, delivery and a failed delivery. */
+	if (ord->courier.module[0] && (a->action->to == ORDER_SHIPPED || a->action->to == ORDER_DELIVERED)) {
+		a->refusal = "this order's courier reports its pickup and delivery";
+		return ORDERS_ESTATE;
+	}
+	if (ord->state == ORDER_SHIPPED && a->action->to == ORDER_CANCELLED) {
+		a->refusal = "a shipped order comes back through its courier";
+		return ORDERS_ESTATE;
+	}
 	/* A buyer may cancel only before the merchant confirmed. */
 	if (actor == ACTOR_BUYER && a->action->to == ORDER_CANCELLED && ord->state != ORDER_PAID) {
 		a->refusal = "a buyer may cancel only a paid order the store has not confirmed";
@@ -487,7 +546,7 @@ free_act:
 /* --- life cycle --- */
 
 int orders_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct products *products,
-		struct payments *payments, struct idem *idem, struct orders **out)
+		struct payments *payments, struct shipments *shipments, struct idem *idem, struct orders **out)
 {
 	struct orders *o = calloc(1, sizeof(*o));
 	int rc;
@@ -498,6 +557,7 @@ int orders_open(struct store *store, struct ledger *ledger, struct merchants *me
 	o->merchants = merchants;
 	o->products = products;
 	o->payments = payments;
+	o->shipments = shipments;
 	o->idem = idem;
 	if ((rc = store_dbi_open(store, "orders", 0, &o->orders)) != 0 ||
 	    (rc = store_dbi_open(store, "order_groups", 0, &o->groups)) != 0 ||
@@ -508,6 +568,7 @@ int orders_open(struct store *store, struct ledger *ledger, struct merchants *me
 		return rc;
 	}
 	payments_on_order(payments, order_on_payment, o);
+	shipments_on_change(shipments, order_on_shipment, o);
 	*out = o;
 	return 0;
 }
@@ -535,6 +596,8 @@ int orders_attach(struct orders *o, struct httpd *h)
 			      order_handle_group, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders", ROLE_SHOPPER, order_handle_mine, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}", ROLE_ANY, order_handle_get, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}/tracking", ROLE_ANY, order_handle_tracking, o)) ||
+	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipping/rates", ROLE_PUBLIC, order_handle_rates, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/orders", ROLE_MERCHANT | ROLE_ADMIN | ROLE_AUDITOR,
 			      order_handle_store_orders, o)))
 		return rc;

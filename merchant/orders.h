@@ -34,6 +34,7 @@ struct ledger;
 struct merchants;
 struct payments;
 struct products;
+struct shipments;
 struct store;
 struct orders;
 
@@ -49,7 +50,8 @@ struct orders_config {
  * freed with orders_free. Returns 0 or a STORE_* status.
  */
 int orders_open(struct store *store, struct ledger *ledger, struct merchants *merchants,
-		struct products *products, struct payments *payments, struct idem *idem, struct orders **out);
+		struct products *products, struct payments *payments, struct shipments *shipments, struct idem *idem,
+		struct orders **out);
 
 /* Starts the rules' timer on base (after payments_start). cfg is copied. Returns 0 or -1. */
 int orders_start(struct orders *o, struct event_base *base, const struct orders_config *cfg);
@@ -61,6 +63,8 @@ int orders_start(struct orders *o, struct event_base *base, const struct orders_
  *   GET  /api/v1/orders                        shopper: their own orders
  *   GET  /api/v1/merchants/{id}/orders         the store's owner, admin, auditor
  *   GET  /api/v1/orders/{id}                   its buyer, the store's owner, admin, auditor
+ *   GET  /api/v1/orders/{id}/tracking          the same: the shipment's timeline, courier, link
+ *   POST /api/v1/shipping/rates                public: rates of a store's goods to an address
  *   POST /api/v1/orders/{id}/confirm|reject|ship   the store's owner, admin
  *   POST /api/v1/orders/{id}/cancel            its buyer (paid, not yet confirmed), admin
  *   POST /api/v1/orders/{id}/deliver           admin (until couriers report it)

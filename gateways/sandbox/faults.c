@@ -1,7 +1,7 @@
 /*
  * faults: the fault table and its test endpoints. An entry has a scope
- * ("global" or an id that names a charge or payout: order_id,
- * transaction_id, qr id, reference_id, payout_id) and the fields it set.
+ * ("global" or an id that names a charge, payout or shipment: order_id,
+ * transaction_id, qr id, reference_id, payout_id, tracking_id) and the fields it set.
  * A record's scoped value wins over the global one. The API counters
  * (http_500, timeout) count down by one per call they hit.
  */
@@ -25,6 +25,8 @@ static const struct {
 	[SB_F_WRONG_SIGNATURE] = { "wrong_signature", true, 0, 1 },
 	[SB_F_AMOUNT_DELTA] = { "amount_delta", false, -SB_AMOUNT_MAX, SB_AMOUNT_MAX },
 	[SB_F_PAYOUT_MANUAL] = { "payout_manual", true, 0, 1 },
+	[SB_F_SHIPMENT_MANUAL] = { "shipment_manual", true, 0, 1 },
+	[SB_F_DROP] = { "drop", true, 0, 1 },
 };
 
 void sb_faults_reset(struct sandbox *sb)
@@ -60,6 +62,8 @@ void sb_faults_effect(struct sandbox *sb, const char *const *ids, size_t n, stru
 	out->out_of_order = faults_value(sb, s, SB_F_OUT_OF_ORDER) != 0;
 	out->wrong_signature = faults_value(sb, s, SB_F_WRONG_SIGNATURE) != 0;
 	out->payout_manual = faults_value(sb, s, SB_F_PAYOUT_MANUAL) != 0;
+	out->shipment_manual = faults_value(sb, s, SB_F_SHIPMENT_MANUAL) != 0;
+	out->drop = faults_value(sb, s, SB_F_DROP) != 0;
 	out->amount_delta = faults_value(sb, s, SB_F_AMOUNT_DELTA);
 }
 
@@ -120,6 +124,11 @@ static unsigned faults_release_scope(struct sandbox *sb, const char *scope)
 	if (scope) {
 		struct sb_charge *c = sb_charge_find(sb, scope);
 		struct sb_payout *po = sb_payout_find(sb, scope);
+		struct sb_shipment *sh = sb_shipment_find(sb, scope);
+		if (sh) {
+			n += sh->box.held_n;
+			sb_outbox_release(&sh->box);
+		}
 		if (c) {
 			n += c->box.held_n;
 			sb_outbox_release(&c->box);
@@ -137,6 +146,10 @@ static unsigned faults_release_scope(struct sandbox *sb, const char *scope)
 	for (struct sb_payout *po = sb->payouts_oldest; po; po = po->newer) {
 		n += po->box.held_n;
 		sb_outbox_release(&po->box);
+	}
+	for (struct sb_shipment *sh = sb->ships_oldest; sh; sh = sh->newer) {
+		n += sh->box.held_n;
+		sb_outbox_release(&sh->box);
 	}
 	return n;
 }

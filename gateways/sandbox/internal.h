@@ -48,6 +48,16 @@ struct hclient;
 #define SB_BANK_CODE_MAX 16
 #define SB_ACCOUNT_NUMBER_MAX 34
 #define SB_ACCOUNT_NAME_MAX 100
+#define SB_SHIPMENTS_MAX 100000      /* shipments kept; oldest finished dropped first */
+#define SB_SHIP_HISTORY_MAX 32       /* status changes kept per shipment (the first ones) */
+#define SB_SHIP_TEXT_MAX 255         /* contact names, addresses, notes, reasons */
+#define SB_SHIP_PHONE_MAX 20
+#define SB_SHIP_CODE_MAX 32          /* courier_company, courier_type */
+#define SB_SHIP_ITEMS_MAX 50
+#define SB_SHIP_WEIGHT_MAX 1000000   /* grams of one unit */
+#define SB_SHIP_QTY_MAX 10000
+#define SB_SHIP_PRICE_MAX 100000000  /* rupiah: /simulate's new price */
+#define SB_SHIP_KM_MAX 3000          /* distances are capped here */
 
 /* --- timing ------------------------------------------------------------- */
 
@@ -63,6 +73,7 @@ struct hclient;
 #define SB_EXPIRY_MAX_S (30 * 24 * 3600)
 #define SB_DELAY_MAX_MS 60000        /* delay_ms fault */
 #define SB_DUPLICATES_MAX 10         /* duplicates fault */
+#define SB_SHIP_STEP_MAX_MS 3600000  /* --ship-step-ms */
 
 /* wrong_signature: notifications are signed with the server key plus this. */
 #define SB_WRONG_KEY_SUFFIX "-not-the-key"
@@ -81,6 +92,7 @@ enum sb_kind {
 	SB_KIND_MIDTRANS,    /* Basic auth, {"status_code","status_message"} */
 	SB_KIND_XENDIT,      /* Basic auth + api-version, {"error_code","message"} */
 	SB_KIND_PAYOUT,      /* Basic auth, {"error":{"code","message"}} */
+	SB_KIND_BITESHIP,    /* raw key in authorization, {"success":false,"error","code"} */
 };
 
 enum sb_proto { SB_MIDTRANS = 1, SB_XENDIT };
@@ -103,6 +115,7 @@ struct sb_outbox {
 	unsigned held_n;
 	unsigned delivered;          /* copies answered 2xx */
 	unsigned given_up;           /* copies that ran out of attempts */
+	unsigned dropped;            /* notes the drop fault threw away */
 };
 
 /* The notification faults in force for one record, taken when a notification is made. */
@@ -112,6 +125,8 @@ struct sb_effect {
 	bool out_of_order;
 	bool wrong_signature;
 	bool payout_manual;
+	bool shipment_manual;
+	bool drop;
 	int64_t amount_delta;
 };
 
@@ -180,6 +195,52 @@ struct sb_payout {
 	struct sb_outbox box;
 };
 
+/* Biteship order statuses, in the order of the normal walk first. */
+enum sb_ship_status {
+	SB_SHIP_CONFIRMED = 0,
+	SB_SHIP_ALLOCATED,
+	SB_SHIP_PICKING_UP,
+	SB_SHIP_PICKED,
+	SB_SHIP_DROPPING_OFF,
+	SB_SHIP_DELIVERED,          /* the end of the walk */
+	SB_SHIP_SCHEDULED,
+	SB_SHIP_CANCELLED,
+	SB_SHIP_ON_HOLD,
+	SB_SHIP_RETURN_IN_TRANSIT,
+	SB_SHIP_RETURNED,
+	SB_SHIP_REJECTED,
+	SB_SHIP_DISPOSED,
+	SB_SHIP_COURIER_NOT_FOUND,
+	SB_SHIP_STATUS_COUNT
+};
+
+struct sb_ship_step {
+	enum sb_ship_status status;
+	int64_t ms;
+};
+
+struct sb_shipment {
+	struct sb_shipment *older, *newer;
+	struct sandbox *sb;          /* the owner, for timer callbacks */
+	enum sb_ship_status status;
+	char id[SB_ID_MAX + 1];      /* 24 hex digits, like Biteship's */
+	char tracking_id[SB_ID_MAX + 1];
+	char ref[SB_ID_MAX + 1];     /* reference_id; "" when none */
+	char waybill[SB_ID_MAX + 1]; /* "" until a courier is allocated */
+	char company[SB_SHIP_CODE_MAX + 1];
+	char type[SB_SHIP_CODE_MAX + 1];
+	int64_t price;
+	int64_t km;
+	json_t *request;             /* the create body as received (for the order's origin, destination, items) */
+	struct sb_ship_step history[SB_SHIP_HISTORY_MAX];
+	unsigned n_history;
+	char *cancel_reason;         /* malloc'd; NULL when none */
+	int64_t created_ms, updated_ms;
+	bool manual;                 /* no automatic steps: /simulate/shipment moves it */
+	struct event *timer;         /* the next automatic step */
+	struct sb_outbox box;
+};
+
 /* --- faults ------------------------------------------------------------------ */
 
 enum sb_fault_field {
@@ -191,6 +252,8 @@ enum sb_fault_field {
 	SB_F_WRONG_SIGNATURE,
 	SB_F_AMOUNT_DELTA,
 	SB_F_PAYOUT_MANUAL,
+	SB_F_SHIPMENT_MANUAL,
+	SB_F_DROP,
 	SB_F_COUNT
 };
 
@@ -246,6 +309,15 @@ struct sandbox {
 	struct sbmap *payout_ids;    /* "po_..." -> payout */
 	struct sbmap *payout_refs;   /* payout_id -> payout */
 
+	struct sb_shipment *ships_oldest, *ships_newest;
+	size_t n_ships;
+	struct sbmap *ship_ids;      /* order id -> shipment */
+	struct sbmap *ship_refs;     /* reference_id -> shipment */
+	struct sbmap *ship_tracking; /* tracking_id -> shipment */
+	char notify_biteship[SANDBOX_URL_MAX + 1];
+	char biteship_key[SANDBOX_SECRET_MAX + 1];
+	long ship_step_ms;           /* 0: shipments wait for /simulate/shipment */
+
 	struct sb_idem *idem_oldest, *idem_newest;
 	size_t n_idem;
 	struct sbmap *idem;
@@ -261,6 +333,7 @@ struct sandbox {
 	uint64_t delivered;          /* notification copies answered 2xx */
 	uint64_t failed_attempts;    /* attempts answered otherwise or not at all */
 	uint64_t given_up;           /* copies that ran out of attempts */
+	uint64_t dropped;            /* notes thrown away by the drop fault */
 };
 
 /* --- one request --------------------------------------------------------------------- */
@@ -384,6 +457,27 @@ struct sb_payout *sb_payout_find(struct sandbox *sb, const char *id);
 /* The payout as the API shows it (a new reference, NULL when out of memory). */
 json_t *sb_payout_json(const struct sb_payout *po);
 void sb_payouts_free(struct sandbox *sb);
+
+/* --- api_biteship.c ---------------------------------------------------------------------------- */
+
+void sb_bs_rates(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+void sb_bs_create(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+void sb_bs_get(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+void sb_bs_cancel(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+void sb_bs_tracking(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+/* POST /simulate/shipment/{id}, GET /simulate/shipments, GET /simulate/shipments/{id} */
+void sb_bs_simulate(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+void sb_bs_list(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+void sb_bs_show(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp);
+/* By order id, reference_id or tracking_id; NULL when unknown. */
+struct sb_shipment *sb_shipment_find(struct sandbox *sb, const char *id);
+/* The ids a fault scope may name for this shipment: {id, ref, tracking_id}. */
+void sb_shipment_ids(const struct sb_shipment *s, const char *ids[3]);
+/* Biteship's word for a status ("picking_up"). */
+const char *sb_ship_status_word(enum sb_ship_status st);
+/* True once a shipment can move no further by itself (delivered, cancelled, returned, ...). */
+bool sb_ship_final(enum sb_ship_status st);
+void sb_shipments_free(struct sandbox *sb);
 
 /* --- simulate.c -------------------------------------------------------------------------------- */
 

@@ -3,7 +3,8 @@
  *
  *   bangsoleh-sandbox [--listen HOST:PORT] [--notify-midtrans URL]
  *                     [--notify-xendit URL] [--server-key KEY]
- *                     [--callback-token TOKEN]
+ *                     [--callback-token TOKEN] [--notify-biteship URL]
+ *                     [--biteship-key KEY] [--ship-step-ms MS]
  *
  * Once it answers it prints `bangsoleh-sandbox listening on
  * http://HOST:PORT` (the real port when PORT is 0) on stdout. Logs are JSON
@@ -27,6 +28,8 @@
 
 #define SB_HOST_MAX 255
 #define SB_BASE_URL_MAX (SB_HOST_MAX + 16)
+#define SB_NOTIFY_BITESHIP "http://127.0.0.1:8080/api/v1/webhooks/couriers/sandbox?token=sandbox-courier-token"
+#define SB_STEP_MS_MAX 3600000
 
 struct sb_options {
 	const char *listen;
@@ -34,17 +37,24 @@ struct sb_options {
 	const char *notify_xendit;
 	const char *server_key;
 	const char *callback_token;
+	const char *notify_biteship;
+	const char *biteship_key;
+	const char *ship_step_ms;
 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: bangsoleh-sandbox [--listen HOST:PORT] [--notify-midtrans URL] [--notify-xendit URL]\n"
 	      "                         [--server-key KEY] [--callback-token TOKEN]\n"
+	      "                         [--notify-biteship URL] [--biteship-key KEY] [--ship-step-ms MS]\n"
 	      "defaults: --listen 127.0.0.1:8081\n"
 	      "          --notify-midtrans http://127.0.0.1:8080/api/v1/webhooks/payments/sandbox\n"
 	      "          --notify-xendit http://127.0.0.1:8080/api/v1/webhooks/payments/xendit\n"
 	      "          --server-key SB-Mid-server-bangsoleh-sandbox\n"
-	      "          --callback-token sandbox-callback-token\n",
+	      "          --callback-token sandbox-callback-token\n"
+	      "          --notify-biteship " SB_NOTIFY_BITESHIP "\n"
+	      "          --biteship-key biteship_test.bangsoleh-sandbox\n"
+	      "          --ship-step-ms 2000 (0: shipments move only by /simulate/shipment)\n",
 	      f);
 }
 
@@ -83,6 +93,12 @@ static int parse_args(int argc, char **argv, struct sb_options *o)
 			rc = take_flag(argc, argv, &i, "--server-key", &o->server_key);
 		if (!rc)
 			rc = take_flag(argc, argv, &i, "--callback-token", &o->callback_token);
+		if (!rc)
+			rc = take_flag(argc, argv, &i, "--notify-biteship", &o->notify_biteship);
+		if (!rc)
+			rc = take_flag(argc, argv, &i, "--biteship-key", &o->biteship_key);
+		if (!rc)
+			rc = take_flag(argc, argv, &i, "--ship-step-ms", &o->ship_step_ms);
 		if (rc != 1) {
 			fprintf(stderr, "bangsoleh-sandbox: %s: %s\n", argv[i],
 				rc < 0 ? "needs a value" : "unknown argument");
@@ -143,9 +159,14 @@ int main(int argc, char **argv)
 		.notify_xendit = "http://127.0.0.1:8080/api/v1/webhooks/payments/xendit",
 		.server_key = "SB-Mid-server-bangsoleh-sandbox",
 		.callback_token = "sandbox-callback-token",
+		.notify_biteship = SB_NOTIFY_BITESHIP,
+		.biteship_key = "biteship_test.bangsoleh-sandbox",
+		.ship_step_ms = "2000",
 	};
 	char host[SB_HOST_MAX + 1], base_url[SB_BASE_URL_MAX];
 	unsigned short port;
+	long step_ms;
+	char *end;
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
@@ -159,6 +180,12 @@ int main(int argc, char **argv)
 	}
 	if (split_listen(o.listen, host, &port) != 0) {
 		fprintf(stderr, "bangsoleh-sandbox: --listen wants HOST:PORT (PORT 0-65535), not %s\n", o.listen);
+		return 2;
+	}
+	step_ms = strtol(o.ship_step_ms, &end, 10);
+	if (end == o.ship_step_ms || *end != '\0' || step_ms < 0 || step_ms > SB_STEP_MS_MAX) {
+		fprintf(stderr, "bangsoleh-sandbox: --ship-step-ms wants 0 to %d, not %s\n", SB_STEP_MS_MAX,
+			o.ship_step_ms);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -182,6 +209,9 @@ int main(int argc, char **argv)
 		.notify_xendit = o.notify_xendit,
 		.server_key = o.server_key,
 		.callback_token = o.callback_token,
+		.notify_biteship = o.notify_biteship,
+		.biteship_key = o.biteship_key,
+		.ship_step_ms = step_ms,
 	};
 	if (sandbox_new(base, http, &cfg, &sb) != SANDBOX_OK) {
 		log_msg(LOG_ERROR, "sandbox", "cannot start: check the URLs (http:// or https://, at most %d bytes) "

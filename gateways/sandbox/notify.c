@@ -185,9 +185,18 @@ static void note_timer(evutil_socket_t fd, short events, void *arg)
 
 int sb_note_post(struct sandbox *sb, struct sb_outbox *box, const struct sb_note_spec *spec)
 {
-	struct sb_note *n = calloc(1, sizeof(*n));
+	struct sb_note *n = NULL;
 	size_t h = 0;
 	int rc = -1;
+	if (spec->fx->drop) {
+		/* The drop fault: the provider "forgets" this notification; only the counters know. */
+		sb->dropped++;
+		box->dropped++;
+		log_msg(LOG_INFO, "sandbox", "notification %s for %s dropped (fault)", spec->what, spec->ref);
+		rc = 0;
+		goto drop_body;
+	}
+	n = calloc(1, sizeof(*n));
 	if (!n)
 		goto drop_body;
 	n->sb = sb;

@@ -30,7 +30,7 @@
 #define SB_XENDIT_API_VERSION "2022-07-31"
 #define SB_HTTP_TIMEOUT_S 75          /* idle connections; longer than a held request */
 #define SB_LOG_URI_MAX 256
-#define SB_IDS_MAX 20                 /* ids a call may name, with their charges' and payouts' ids */
+#define SB_IDS_MAX 32                 /* ids a call may name, with their charges', payouts' and shipments' ids */
 #define SB_NOTIFY_RESPONSE_MAX (64 * 1024)
 #define SB_NOTIFY_CONNECT_MS 2000
 /* Retries are the point of a provider: a receiver that is down must not stop them. */
@@ -57,10 +57,18 @@ static const struct sb_route sb_routes[] = {
 	{ EVHTTP_REQ_POST, "/qr_codes/*/payments/simulate", SB_KIND_XENDIT, false, sb_x_simulate },
 	{ EVHTTP_REQ_POST, "/v1/payouts", SB_KIND_PAYOUT, false, sb_po_create },
 	{ EVHTTP_REQ_GET, "/v1/payouts/*", SB_KIND_PAYOUT, false, sb_po_get },
+	{ EVHTTP_REQ_POST, "/v1/rates/couriers", SB_KIND_BITESHIP, false, sb_bs_rates },
+	{ EVHTTP_REQ_POST, "/v1/orders", SB_KIND_BITESHIP, true, sb_bs_create },
+	{ EVHTTP_REQ_GET, "/v1/orders/*", SB_KIND_BITESHIP, false, sb_bs_get },
+	{ EVHTTP_REQ_POST, "/v1/orders/*/cancel", SB_KIND_BITESHIP, false, sb_bs_cancel },
+	{ EVHTTP_REQ_GET, "/v1/trackings/*", SB_KIND_BITESHIP, false, sb_bs_tracking },
 	{ EVHTTP_REQ_GET, "/", SB_KIND_OPEN, false, sb_sim_page },
 	{ EVHTTP_REQ_GET, "/simulate/charges", SB_KIND_OPEN, false, sb_sim_charges },
 	{ EVHTTP_REQ_POST, "/simulate/pay/*", SB_KIND_OPEN, false, sb_sim_pay },
 	{ EVHTTP_REQ_POST, "/simulate/payout/*", SB_KIND_OPEN, false, sb_po_simulate },
+	{ EVHTTP_REQ_POST, "/simulate/shipment/*", SB_KIND_OPEN, false, sb_bs_simulate },
+	{ EVHTTP_REQ_GET, "/simulate/shipments", SB_KIND_OPEN, false, sb_bs_list },
+	{ EVHTTP_REQ_GET, "/simulate/shipments/*", SB_KIND_OPEN, false, sb_bs_show },
 	{ EVHTTP_REQ_GET, "/simulate/faults", SB_KIND_OPEN, false, sb_faults_get },
 	{ EVHTTP_REQ_POST, "/simulate/faults", SB_KIND_OPEN, false, sb_faults_post },
 	{ EVHTTP_REQ_DELETE, "/simulate/faults", SB_KIND_OPEN, false, sb_faults_delete },
@@ -301,7 +309,8 @@ static void idem_run(struct sandbox *sb, struct sb_call *call, const struct sb_r
 		front_error(resp, call->kind, 400, "Idempotency-Key must be 1 to 128 printable characters");
 		return;
 	}
-	snprintf(full, sizeof(full), "%c:%s", call->kind == SB_KIND_MIDTRANS ? 'm' : 'x', key);
+	snprintf(full, sizeof(full), "%c:%s",
+		 call->kind == SB_KIND_MIDTRANS ? 'm' : call->kind == SB_KIND_BITESHIP ? 'b' : 'x', key);
 	rec = sbmap_get(sb->idem, full);
 	if (rec && !crypto_equal(rec->hash, hash, sizeof(hash))) {
 		sb_resp_error(resp, call->kind, 409, call->kind == SB_KIND_XENDIT ? "IDEMPOTENCY_ERROR" : NULL,
@@ -437,6 +446,10 @@ static enum sb_kind path_kind(const struct sb_call *call)
 		return SB_KIND_MIDTRANS;
 	if (call->nseg && strcmp(call->seg[0], "qr_codes") == 0)
 		return SB_KIND_XENDIT;
+	if (call->nseg > 1 && strcmp(call->seg[0], "v1") == 0 &&
+	    (strcmp(call->seg[1], "rates") == 0 || strcmp(call->seg[1], "orders") == 0 ||
+	     strcmp(call->seg[1], "trackings") == 0))
+		return SB_KIND_BITESHIP;
 	if (call->nseg && strcmp(call->seg[0], "v1") == 0)
 		return SB_KIND_PAYOUT;
 	return SB_KIND_OPEN;
@@ -447,6 +460,9 @@ static bool auth_ok(const struct sandbox *sb, const struct sb_call *call)
 	const char *h = sb_header(call, "Authorization");
 	uint8_t buf[SANDBOX_SECRET_MAX + 2];
 	size_t n, want = strlen(sb->server_key);
+	/* Biteship takes the key itself: "Bearer KEY" or Basic are refused. */
+	if (call->kind == SB_KIND_BITESHIP)
+		return h && strlen(h) == strlen(sb->biteship_key) && crypto_equal(h, sb->biteship_key, strlen(h));
 	if (!h || strncasecmp(h, "Basic ", 6) != 0)
 		return false;
 	for (h += 6; *h == ' '; h++)
@@ -473,7 +489,12 @@ static size_t call_ids(struct sandbox *sb, const struct sb_call *call, const cha
 	for (size_t i = 0; i < nraw; i++) {
 		const struct sb_charge *c = sb_charge_find(sb, raw[i]);
 		const struct sb_payout *po = sb_payout_find(sb, raw[i]);
+		const struct sb_shipment *sh = sb_shipment_find(sb, raw[i]);
 		ids[n++] = raw[i];
+		if (sh) {
+			sb_shipment_ids(sh, ids + n);
+			n += 3;
+		}
 		if (c) {
 			ids[n++] = c->id;
 			ids[n++] = c->ref;
@@ -498,8 +519,9 @@ static bool dispatch(struct sandbox *sb, struct sb_call *call, const struct sb_r
 		const char *version = sb_header(call, "api-version");
 		if (!auth_ok(sb, call)) {
 			front_error(resp, call->kind, 401,
-				    call->kind == SB_KIND_MIDTRANS ? "Unknown Merchant server_key/id"
-								   : "The API key in Basic Authorization is not valid");
+				    call->kind == SB_KIND_MIDTRANS   ? "Unknown Merchant server_key/id"
+				    : call->kind == SB_KIND_BITESHIP ? "Authorization failed"
+								     : "The API key in Basic Authorization is not valid");
 			return false;
 		}
 		if (call->kind == SB_KIND_XENDIT && (!version || strcmp(version, SB_XENDIT_API_VERSION) != 0)) {
@@ -647,14 +669,19 @@ int sandbox_new(struct event_base *base, struct evhttp *http, const struct sandb
 	    setting_copy(sb->notify_midtrans, sizeof(sb->notify_midtrans), cfg->notify_midtrans, true) != 0 ||
 	    setting_copy(sb->notify_xendit, sizeof(sb->notify_xendit), cfg->notify_xendit, true) != 0 ||
 	    setting_copy(sb->server_key, sizeof(sb->server_key), cfg->server_key, false) != 0 ||
-	    setting_copy(sb->callback_token, sizeof(sb->callback_token), cfg->callback_token, false) != 0)
+	    setting_copy(sb->callback_token, sizeof(sb->callback_token), cfg->callback_token, false) != 0 ||
+	    setting_copy(sb->notify_biteship, sizeof(sb->notify_biteship), cfg->notify_biteship, true) != 0 ||
+	    setting_copy(sb->biteship_key, sizeof(sb->biteship_key), cfg->biteship_key, false) != 0 ||
+	    cfg->ship_step_ms < 0 || cfg->ship_step_ms > SB_SHIP_STEP_MAX_MS)
 		goto free_sandbox;
+	sb->ship_step_ms = cfg->ship_step_ms;
 	rc = SANDBOX_EQRIS;
 	if (static_qris(sb) != QRIS_OK)
 		goto free_sandbox;
 	rc = SANDBOX_ENOMEM;
 	if (sbmap_new(&sb->charge_ids) || sbmap_new(&sb->mid_orders) || sbmap_new(&sb->x_refs) ||
-	    sbmap_new(&sb->payout_ids) || sbmap_new(&sb->payout_refs) || sbmap_new(&sb->idem))
+	    sbmap_new(&sb->payout_ids) || sbmap_new(&sb->payout_refs) || sbmap_new(&sb->idem) ||
+	    sbmap_new(&sb->ship_ids) || sbmap_new(&sb->ship_refs) || sbmap_new(&sb->ship_tracking))
 		goto free_sandbox;
 	sb->held_tick = event_new(base, -1, EV_PERSIST, held_tick, sb);
 	if (!sb->held_tick || hclient_new(base, &hcfg, &sb->hc) != HCLIENT_OK)
@@ -687,6 +714,7 @@ void sandbox_free(struct sandbox *sb)
 	hclient_free(sb->hc);
 	sb_charges_free(sb);
 	sb_payouts_free(sb);
+	sb_shipments_free(sb);
 	while (sb->idem_oldest)
 		idem_drop_oldest(sb);
 	sbmap_free(sb->charge_ids);
@@ -695,5 +723,8 @@ void sandbox_free(struct sandbox *sb)
 	sbmap_free(sb->payout_ids);
 	sbmap_free(sb->payout_refs);
 	sbmap_free(sb->idem);
+	sbmap_free(sb->ship_ids);
+	sbmap_free(sb->ship_refs);
+	sbmap_free(sb->ship_tracking);
 	free(sb);
 }

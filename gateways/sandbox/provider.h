@@ -4,6 +4,8 @@
  *   - a Midtrans-like Core API (/v2/charge, status, cancel, expire, refund),
  *   - Xendit-like QR Codes v2 (/qr_codes, api-version 2022-07-31),
  *   - its own payouts (/v1/payouts),
+ *   - a Biteship-like courier API (/v1/rates/couriers, /v1/orders,
+ *     /v1/trackings) whose shipments walk through statuses by themselves,
  *   - test controls (/simulate/..., an HTML page at /),
  * keeps every charge and payout in memory (bounded), sends signed
  * notifications with retries through core/hclient, and injects faults on
@@ -32,6 +34,9 @@ struct sandbox_config {
 	const char *notify_xendit;   /* Xendit webhook URL */
 	const char *server_key;      /* Basic-auth user of every API call; Midtrans signature key */
 	const char *callback_token;  /* Xendit x-callback-token */
+	const char *notify_biteship; /* courier webhook URL (its ?token= is the receiver's check) */
+	const char *biteship_key;    /* the raw `authorization` of the Biteship-like API */
+	long ship_step_ms;           /* a shipment's automatic step; 0: only /simulate/shipment moves it */
 };
 
 /*

@@ -1,6 +1,6 @@
 /*
  * simulate: what people and tests use: the HTML page of open charges with
- * Pay buttons, the JSON list of every charge and payout, paying a charge
+ * Pay buttons (and shipments in progress, from api_biteship.c), the JSON list of every charge and payout, paying a charge
  * by any of its ids, and the QR image of a charge.
  */
 #include "internal.h"
@@ -79,6 +79,45 @@ static int html_row(FILE *f, const struct sb_charge *c, int64_t now)
 	return 0;
 }
 
+/* The table of shipments still moving, newest first. Returns 0 or -1 (out of memory). */
+static int html_shipments(struct sandbox *sb, FILE *f, int64_t now)
+{
+	size_t shown = 0;
+	fputs("<h2>Shipments</h2>\n<table><tr><th>Order</th><th>Reference</th><th>Courier</th><th>Waybill</th>"
+	      "<th>Status</th><th>Price</th><th>Age</th></tr>\n", f);
+	for (const struct sb_shipment *s = sb->ships_newest; s && shown < SB_PAGE_ROWS_MAX; s = s->older) {
+		char *path;
+		if (sb_ship_final(s->status))
+			continue;
+		path = evhttp_uriencode(s->id, -1, 0);
+		if (!path)
+			return -1;
+		fputs("<tr><td><a href=\"/simulate/shipments/", f);
+		html_text(f, path);
+		fputs("\"><code>", f);
+		html_text(f, s->id);
+		fputs("</code></a></td><td>", f);
+		html_text(f, s->ref);
+		fputs("</td><td>", f);
+		html_text(f, s->company);
+		fputc(' ', f);
+		html_text(f, s->type);
+		fputs("</td><td>", f);
+		html_text(f, s->waybill);
+		fputs("</td><td>", f);
+		html_text(f, sb_ship_status_word(s->status));
+		fputs("</td><td class=\"n\">", f);
+		html_rupiah(f, s->price);
+		fputs("</td><td>", f);
+		html_age(f, now - s->created_ms);
+		fputs("</td></tr>\n", f);
+		free(path);
+		shown++;
+	}
+	fputs("</table>\n", f);
+	return 0;
+}
+
 void sb_sim_page(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp)
 {
 	FILE *f = open_memstream(&resp->text, &resp->text_len);
@@ -108,7 +147,10 @@ void sb_sim_page(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp)
 		rc = html_row(f, c, now);
 		shown++;
 	}
-	fputs("</table>\n</body></html>\n", f);
+	fputs("</table>\n", f);
+	if (rc == 0)
+		rc = html_shipments(sb, f, now);
+	fputs("</body></html>\n", f);
 	if (fclose(f) != 0 || rc != 0) {
 		free(resp->text);
 		resp->text = NULL;
@@ -134,10 +176,10 @@ void sb_sim_charges(struct sandbox *sb, struct sb_call *call, struct sb_resp *re
 		sb_resp_error(resp, SB_KIND_OPEN, 500, "internal", "Out of memory");
 		return;
 	}
-	sb_resp_json(resp, 200, json_pack("{s:o, s:o, s:{s:I, s:I, s:I}}", "charges", charges, "payouts", payouts,
-					  "notifications", "delivered", (json_int_t)sb->delivered,
+	sb_resp_json(resp, 200, json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "charges", charges, "payouts",
+					  payouts, "notifications", "delivered", (json_int_t)sb->delivered,
 					  "failed_attempts", (json_int_t)sb->failed_attempts, "given_up",
-					  (json_int_t)sb->given_up));
+					  (json_int_t)sb->given_up, "dropped", (json_int_t)sb->dropped));
 }
 
 void sb_sim_pay(struct sandbox *sb, struct sb_call *call, struct sb_resp *resp)

@@ -200,6 +200,10 @@ void sb_resp_error(struct sb_resp *resp, enum sb_kind kind, int status, const ch
 	case SB_KIND_XENDIT:
 		j = json_pack("{s:s, s:s}", "error_code", code, "message", msg);
 		break;
+	case SB_KIND_BITESHIP:
+		/* Biteship's codes are the HTTP status and five digits (40101001: authorization failed). */
+		j = json_pack("{s:b, s:s, s:I}", "success", 0, "error", msg, "code", (json_int_t)status * 100000 + 1001);
+		break;
 	default:
 		j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
 		break;

@@ -1,0 +1,110 @@
+/*
+ * The shipments module's own parts, shared by its files only: the record
+ * and its store (shipment_record.c), the provider's side and the rules
+ * (shipments.c), the city's couriers (jobs.c).
+ */
+#ifndef BANGSOLEH_SHIPMENT_INTERNAL_H
+#define BANGSOLEH_SHIPMENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "shipments.h"
+
+#define SHIPMENT_TIMELINE_MAX 16
+#define SHIPMENT_NOTE_MAX 96
+#define SHIPMENT_SOURCE_MAX 16
+#define SHIPMENT_ADDR_NAME_MAX 64
+#define SHIPMENT_ADDR_MAX 200
+#define SHIPMENT_POSTAL_MAX 10
+#define SHIPMENT_PIN_TRIES 5
+#define SHIPMENT_SWEEP_MAX 32
+#define SHIPMENT_KEY_LEN 32
+
+struct shipment_place {
+	char name[SHIPMENT_ADDR_NAME_MAX + 1];
+	char phone[COURIER_PHONE_MAX + 1];
+	char address[SHIPMENT_ADDR_MAX + 1];
+	char postal_code[SHIPMENT_POSTAL_MAX + 1];
+	bool has_coords;
+	int32_t lat_e6, lng_e6;
+};
+
+struct shipment_event {
+	int64_t at_ms;
+	uint8_t state;
+	char source[SHIPMENT_SOURCE_MAX + 1];       /* "local", "provider", "webhook", "poll", "courier" */
+	char event_id[COURIER_EVENT_ID_MAX + 1];
+	char note[SHIPMENT_NOTE_MAX + 1];
+};
+
+struct shipment {
+	struct ledger_id id;
+	uint64_t order_id, merchant_id, buyer_id;
+	uint64_t courier_user_id;                   /* the city's courier who took it; 0: none */
+	struct shipments_choice choice;
+	uint8_t state;                              /* enum ship_state */
+	uint8_t progress;                           /* the furthest state of the way out reached */
+	uint8_t pin_tries;                          /* wrong PINs so far */
+	uint8_t pin_hash[32];                       /* sha256 of the PIN */
+	uint32_t attempts;                          /* calls to create it at the provider */
+	char provider_id[COURIER_ID_MAX + 1];
+	char waybill[COURIER_ID_MAX + 1];
+	char link[COURIER_LINK_MAX + 1];
+	char driver_name[COURIER_NAME_MAX + 1];
+	char driver_phone[COURIER_PHONE_MAX + 1];
+	char plate[COURIER_PLATE_MAX + 1];
+	struct shipment_place origin, destination;
+	int64_t weight_g, value;                    /* of all the goods */
+	int64_t created_ms, updated_ms;
+	uint64_t nevents;
+	uint8_t ntimeline;                          /* the newest kept, oldest first */
+	struct shipment_event timeline[SHIPMENT_TIMELINE_MAX];
+};
+
+struct shipments {
+	struct store *store;
+	struct ledger *ledger;
+	struct courier_gateway *gw;
+	uint8_t key[SHIPMENT_KEY_LEN];              /* signs rate tokens, derives PINs */
+	MDB_dbi shipments, by_provider, by_order, due, jobs;
+	shipments_change_fn on_change;
+	void *on_change_ctx;
+	struct event *sweep_timer;
+	bool sweeping;
+};
+
+/* --- shipment_record.c --- */
+
+int shipment_load(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, struct shipment *out);
+int shipment_store(struct shipments *s, MDB_txn *txn, const struct shipment *sh);
+/* Appends a timeline event (dropping the oldest when full). */
+void shipment_event_add(struct shipment *sh, uint8_t state, const char *source, const char *event_id,
+			const char *note, int64_t at_ms);
+/* True when the timeline kept holds event_id. */
+bool shipment_seen(const struct shipment *sh, const char *event_id);
+json_t *shipment_json(const struct shipment *sh);
+/* A stored place as the gateway's (strings lent from sh). */
+void shipment_place_out(const struct shipment_place *in, struct courier_place *out);
+void shipment_place_in(const struct courier_place *in, struct shipment_place *out);
+
+/* --- shipments.c --- */
+
+/*
+ * Moves sh to `to` if that is forward from where it is, recording the event
+ * and telling the orders module. OUT: *moved. Returns 0 or a status of the
+ * store or of the listener.
+ */
+int shipment_advance(struct shipments *s, MDB_txn *txn, struct shipment *sh, enum ship_state to, const char *source,
+		     const char *event_id, const char *note, bool *moved);
+
+/* --- jobs.c --- */
+
+/* Adds the city couriers' endpoints. */
+int shipment_jobs_attach(struct shipments *s, struct httpd *h);
+
+#endif
