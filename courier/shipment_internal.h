@@ -52,6 +52,7 @@ struct shipment {
 	uint8_t pin_tries;                          /* wrong PINs so far */
 	uint8_t pin_hash[32];                       /* sha256 of the PIN */
 	uint32_t attempts;                          /* calls to create it at the provider */
+	bool cancel_due;                            /* cancelled here: the company is still to be told */
 	char provider_id[COURIER_ID_MAX + 1];
 	char waybill[COURIER_ID_MAX + 1];
 	char link[COURIER_LINK_MAX + 1];

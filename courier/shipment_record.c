@@ -41,7 +41,7 @@ static const struct {
 	SH_NUM(destination.has_coords, NUM_BOOL), SH_NUM(destination.lat_e6, NUM_I32),
 	SH_NUM(destination.lng_e6, NUM_I32), SH_NUM(weight_g, NUM_I64),         SH_NUM(value, NUM_I64),
 	SH_NUM(created_ms, NUM_I64),        SH_NUM(updated_ms, NUM_I64),        SH_NUM(nevents, NUM_U64),
-	SH_NUM(ntimeline, NUM_U8),
+	SH_NUM(ntimeline, NUM_U8),          SH_NUM(cancel_due, NUM_BOOL),
 };
 #define SHIPMENT_NNUMS (sizeof(shipment_nums) / sizeof(shipment_nums[0]))
 /* Fields before the timeline: the numbers, the strings and the PIN's hash. */

@@ -346,6 +346,32 @@ free_sh:
 	return rc;
 }
 
+int shipments_cancel(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, const char *note, bool *refused)
+{
+	struct shipment *sh = malloc(sizeof(*sh));
+	MDB_val k = { 16, (void *)id->b };
+	bool moved;
+	int rc = sh ? shipment_load(s, txn, id, sh) : STORE_ENOMEM;
+	*refused = false;
+	if (rc != 0)
+		goto free_sh;
+	if (!shipment_may_move(sh->state, sh->progress, SHIP_CANCELLED)) {
+		*refused = !shipment_terminal(sh->state);
+		goto free_sh;
+	}
+	rc = mdb_del(txn, s->jobs, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto free_sh;
+	/* A shipment the company has, or may have (a create in flight), is cancelled there too. */
+	sh->cancel_due = !courier_gateway_is_local(s->gw);
+	rc = sh->cancel_due ? store_watch_put(txn, s->due, clock_now_ms(), sh->id.b, 0) : 0;
+	if (rc == 0)
+		rc = shipment_advance(s, txn, sh, SHIP_CANCELLED, "local", "cancelled", note, &moved);
+free_sh:
+	free(sh);
+	return rc;
+}
+
 int shipments_payee(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, struct ledger_id *account)
 {
 	struct shipment *sh = malloc(sizeof(*sh));
@@ -583,7 +609,7 @@ struct due_sweep {
 	uint8_t keys[SHIPMENT_SWEEP_MAX][24];
 	uint32_t attempts[SHIPMENT_SWEEP_MAX];
 	struct shipment *sh;                     /* scratch of the job */
-	bool create[SHIPMENT_SWEEP_MAX], poll[SHIPMENT_SWEEP_MAX];
+	bool create[SHIPMENT_SWEEP_MAX], poll[SHIPMENT_SWEEP_MAX], cancel[SHIPMENT_SWEEP_MAX];
 	struct ledger_id ids[SHIPMENT_SWEEP_MAX];
 	char provider[SHIPMENT_SWEEP_MAX][COURIER_ID_MAX + 1];
 };
@@ -603,13 +629,23 @@ static int shipment_due_apply(MDB_txn *txn, void *arg)
 	for (size_t i = 0; i < d->n; i++) {
 		MDB_val k = { 24, d->keys[i] };
 		int rc = mdb_del(txn, d->s->due, &k, NULL);
-		d->create[i] = d->poll[i] = false;
+		d->create[i] = d->poll[i] = d->cancel[i] = false;
 		if (rc == MDB_NOTFOUND)
 			continue;
 		if (rc != 0)
 			return rc;
 		memcpy(d->ids[i].b, d->keys[i] + 8, 16);
 		rc = shipment_load(d->s, txn, &d->ids[i], d->sh);
+		if (rc == 0 && d->sh->cancel_due) {
+			/* Told once: a company that missed it cancels when the parcel is not collected. */
+			d->sh->cancel_due = false;
+			d->cancel[i] = d->sh->provider_id[0] != '\0';
+			snprintf(d->provider[i], sizeof(d->provider[i]), "%s", d->sh->provider_id);
+			rc = shipment_store(d->s, txn, d->sh);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		if (rc == STORE_ENOTFOUND || (rc == 0 && shipment_terminal(d->sh->state)))
 			continue;
 		if (rc != 0)
@@ -685,6 +721,13 @@ static void shipment_poll(struct shipments *s, const struct ledger_id *id, const
 		free(j);
 }
 
+static void shipment_cancelled(const struct courier_ship_res *res, void *arg)
+{
+	(void)arg;
+	if (res->error != COURIER_OK)
+		log_msg(LOG_WARN, "shipments", "the courier company did not take the cancel: %s", res->error_text);
+}
+
 static void shipment_due_done(int status, void *arg)
 {
 	struct due_sweep *d = arg;
@@ -694,6 +737,9 @@ static void shipment_due_done(int status, void *arg)
 			shipment_send(d->s, &d->ids[i], d->attempts[i]);
 		else if (d->poll[i])
 			shipment_poll(d->s, &d->ids[i], d->provider[i]);
+		else if (d->cancel[i] && courier_cancel(d->s->gw, d->provider[i], "order cancelled", shipment_cancelled,
+							NULL) != COURIER_OK)
+			log_msg(LOG_WARN, "shipments", "the cancel of %s could not be sent", d->provider[i]);
 	}
 	free(d->sh);
 	free(d);

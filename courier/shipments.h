@@ -148,6 +148,15 @@ void shipments_lines_hash(const uint64_t *product_ids, const int64_t *qtys, size
 int shipments_create(struct shipments *s, MDB_txn *txn, const struct shipments_new *n, struct ledger_id *id);
 
 /*
+ * Within a write txn: cancels the shipment of an order being cancelled
+ * before its parcel was picked up. It becomes `cancelled` (the listener is
+ * told, with `note`), leaves the open jobs, and the company is told from the
+ * sweep. OUT: *refused, true when the parcel is already on its way (nothing
+ * changes then). Returns 0 or a status of the store or the listener.
+ */
+int shipments_cancel(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, const char *note, bool *refused);
+
+/*
  * Within a write txn: the ledger account the shipping fee of a delivered
  * shipment goes to — `courier:<user id>:payable` for the city's couriers,
  * `courier:<module>:payable` for a provider's — made when missing.

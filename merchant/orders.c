@@ -431,6 +431,18 @@ static int order_apply_action(MDB_txn *txn, void *arg)
 		a->refusal = "a shipped order comes back through its courier";
 		return ORDERS_ESTATE;
 	}
+	/* With a shipment made, cancelling it cancels the order (through the shipments' listener). */
+	if (a->action->to == ORDER_CANCELLED && !ledger_id_is_zero(&ord->shipment_id)) {
+		bool refused;
+		char note[ORDER_NOTE_MAX + 1];
+		snprintf(note, sizeof(note), "%s", a->note[0] ? a->note : a->action->name);
+		rc = shipments_cancel(o->shipments, txn, &ord->shipment_id, note, &refused);
+		if (rc == 0 && refused) {
+			a->refusal = "the parcel is already with the courier";
+			return ORDERS_ESTATE;
+		}
+		return rc ? rc : order_load(o, txn, a->order_id, ord);
+	}
 	/* A buyer may cancel only before the merchant confirmed. */
 	if (actor == ACTOR_BUYER && a->action->to == ORDER_CANCELLED && ord->state != ORDER_PAID) {
 		a->refusal = "a buyer may cancel only a paid order the store has not confirmed";
