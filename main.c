@@ -28,6 +28,7 @@
 #include "ledger/ledger.h"
 #include "merchant/merchants.h"
 #include "merchant/payments.h"
+#include "courier/profiles.h"
 #include "courier/shipments.h"
 #include "gateways/courier.h"
 #include "merchant/orders.h"
@@ -54,6 +55,7 @@ struct app {
 	struct hclient *http;
 	struct pay_gateway *gateway;
 	struct courier_gateway *couriers;
+	struct profiles *profiles;
 	struct shipments *shipments;
 	struct workq *workq;
 	struct httpd *httpd;
@@ -153,9 +155,13 @@ static int app_open_store(struct app *app)
 	if (idem_open(app->store, &app->idem) != 0 ||
 	    merchants_open(app->store, app->ledger, app->idem, app->auth, &app->merchants) != 0 ||
 	    payments_open(app->store, app->ledger, app->merchants, app->idem, &app->payments) != 0 ||
-	    payouts_open(app->store, app->ledger, app->merchants, app->payments, app->idem, &app->payouts) != 0 ||
+	    profiles_open(app->store, &app->profiles) != 0 ||
+	    payouts_open(app->store, app->ledger,
+			 &(struct payouts_payees){ .auth = app->auth, .merchants = app->merchants,
+						   .profiles = app->profiles },
+			 app->payments, app->idem, &app->payouts) != 0 ||
 	    products_open(app->store, app->merchants, app->idem, &app->products) != 0 ||
-	    shipments_open(app->store, app->ledger, app->cfg.data_dir, &app->shipments) != 0 ||
+	    shipments_open(app->store, app->ledger, app->profiles, app->cfg.data_dir, &app->shipments) != 0 ||
 	    orders_open(app->store, app->ledger, app->merchants, app->products, app->payments, app->shipments, app->idem,
 			&app->orders) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot open the merchant tables");
@@ -171,6 +177,7 @@ static void app_close_store(struct app *app)
 	shipments_free(app->shipments);
 	products_free(app->products);
 	payouts_free(app->payouts);
+	profiles_free(app->profiles);
 	payments_free(app->payments);
 	merchants_free(app->merchants);
 	idem_free(app->idem);
@@ -214,7 +221,7 @@ static int app_start_http(struct app *app)
 	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
 	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
-	    shipments_attach(app->shipments, app->httpd) != 0 ||
+	    shipments_attach(app->shipments, app->httpd) != 0 || profiles_attach(app->profiles, app->httpd) != 0 ||
 	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
@@ -283,7 +290,8 @@ static int app_start_gateway(struct app *app)
 								  .couriers = c->courier_couriers,
 								  .local_flat = c->courier_local_flat,
 								  .local_per_km = c->courier_local_per_km,
-								  .local_per_kg = c->courier_local_per_kg },
+								  .local_per_kg = c->courier_local_per_kg,
+								  .base = app->base },
 				app->http, &app->couriers) != COURIER_OK ||
 	    shipments_start(app->shipments, app->base, app->couriers) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot set up courier gateway %s (check courier.gateway and its keys)",

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "httpd.h"
+#include "profiles.h"
 #include "role.h"
 #include "router.h"
 #include "shipment_internal.h"
@@ -170,11 +171,19 @@ static int job_apply(MDB_txn *txn, void *arg)
 	}
 	if (a->accept) {
 		MDB_val k = { 16, a->sh.id.b };
+		struct courier_profile prof;
 		if (a->sh.courier_user_id || a->sh.state != SHIP_PENDING) {
 			job_refuse(a, 409, "job_taken", "another courier took this job");
 			return 0;
 		}
 		a->sh.courier_user_id = a->who.user_id;
+		/* The buyer's tracking shows who comes: the profile's, or the username without one. */
+		rc = profiles_get(s->profiles, txn, a->who.user_id, &prof);
+		if (rc != 0 && rc != STORE_ENOTFOUND)
+			return rc;
+		snprintf(a->sh.driver_name, sizeof(a->sh.driver_name), "%s", rc == 0 ? prof.name : a->who.username);
+		snprintf(a->sh.driver_phone, sizeof(a->sh.driver_phone), "%s", rc == 0 ? prof.phone : "");
+		snprintf(a->sh.plate, sizeof(a->sh.plate), "%s", rc == 0 ? prof.plate : "");
 		rc = mdb_del(txn, s->jobs, &k, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
@@ -183,6 +192,11 @@ static int job_apply(MDB_txn *txn, void *arg)
 	}
 	if (!admin && a->sh.courier_user_id != a->who.user_id) {
 		job_refuse(a, 403, "forbidden", "this shipment is another courier's");
+		return 0;
+	}
+	/* On hold, only an admin moves it on (a right PIN after five wrong ones is no way around that). */
+	if (!admin && a->sh.state == SHIP_ON_HOLD) {
+		job_refuse(a, 409, "on_hold", "the shipment is on hold for an admin");
 		return 0;
 	}
 	if (a->to == SHIP_DELIVERED && !admin) {

@@ -24,6 +24,7 @@
 #define SHIPMENT_PIN_TRIES 5
 #define SHIPMENT_SWEEP_MAX 32
 #define SHIPMENT_KEY_LEN 32
+#define SHIPMENT_DEST_MAX 48                    /* a rate's destination: postal code @ lat,lng */
 
 struct shipment_place {
 	char name[SHIPMENT_ADDR_NAME_MAX + 1];
@@ -71,6 +72,7 @@ struct shipments {
 	struct store *store;
 	struct ledger *ledger;
 	struct courier_gateway *gw;
+	struct profiles *profiles;                  /* couriers' names, phones, plates */
 	uint8_t key[SHIPMENT_KEY_LEN];              /* signs rate tokens, derives PINs */
 	MDB_dbi shipments, by_provider, by_order, due, jobs;
 	shipments_change_fn on_change;

@@ -232,12 +232,18 @@ json_t *shipment_json(const struct shipment *sh)
 	return j;
 }
 
+/* An empty field is an absent one for the gateway. */
+static const char *shipment_or_null(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
 void shipment_place_out(const struct shipment_place *in, struct courier_place *out)
 {
-	out->name = in->name;
-	out->phone = in->phone;
-	out->address = in->address;
-	out->postal_code = in->postal_code;
+	out->name = shipment_or_null(in->name);
+	out->phone = shipment_or_null(in->phone);
+	out->address = shipment_or_null(in->address);
+	out->postal_code = shipment_or_null(in->postal_code);
 	out->has_coords = in->has_coords;
 	out->lat_e6 = in->lat_e6;
 	out->lng_e6 = in->lng_e6;

@@ -87,14 +87,24 @@ void shipments_lines_hash(const uint64_t *product_ids, const int64_t *qtys, size
 	crypto_sha256(buf, len, out);
 }
 
+/* Where a rate is for: the postal code, then the coordinates when known ("26213" or "26213@-223456,100634567"). */
+static void shipments_dest_text(const struct courier_place *to, char *out, size_t cap)
+{
+	if (to->has_coords)
+		snprintf(out, cap, "%s@%ld,%ld", to->postal_code ? to->postal_code : "", (long)to->lat_e6,
+			 (long)to->lng_e6);
+	else
+		snprintf(out, cap, "%s", to->postal_code ? to->postal_code : "");
+}
+
 /* The token's signed text: what a rate binds. */
-static json_t *shipments_token_claims(uint64_t merchant_id, const uint8_t lines_hash[32], const char *postal,
+static json_t *shipments_token_claims(uint64_t merchant_id, const uint8_t lines_hash[32], const char *dest,
 				      const struct shipments_choice *c, int64_t expires_ms)
 {
 	char hash[65];
 	crypto_hex_encode(lines_hash, 32, hash, sizeof(hash));
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "m", (json_int_t)merchant_id, "g", hash,
-			 "z", postal, "mod", c->module, "cc", c->courier_code, "sc", c->service_code, "cn",
+			 "z", dest, "mod", c->module, "cc", c->courier_code, "sc", c->service_code, "cn",
 			 c->courier_name, "sn", c->service_name, "p", (json_int_t)c->price, "e", (json_int_t)expires_ms);
 }
 
@@ -121,9 +131,9 @@ static int shipments_token_make(const struct shipments *s, json_t *claims, char 
 }
 
 int shipments_rate_verify(struct shipments *s, const char *token, uint64_t merchant_id, const uint8_t lines_hash[32],
-			  const char *postal_code, int64_t now_ms, struct shipments_choice *choice)
+			  const struct courier_place *to, int64_t now_ms, struct shipments_choice *choice)
 {
-	char text[SHIPMENTS_TOKEN_MAX], hash[65];
+	char text[SHIPMENTS_TOKEN_MAX], hash[65], dest[SHIPMENT_DEST_MAX];
 	uint8_t mac[CRYPTO_SHA256_LEN], got[CRYPTO_SHA256_LEN + 4];
 	const char *dot = strchr(token, '.');
 	size_t len, got_len;
@@ -140,10 +150,11 @@ int shipments_rate_verify(struct shipments *s, const char *token, uint64_t merch
 	text[len] = '\0';
 	claims = json_loads(text, 0, NULL);
 	crypto_hex_encode(lines_hash, 32, hash, sizeof(hash));
+	shipments_dest_text(to, dest, sizeof(dest));
 	if (claims &&
 	    json_unpack(claims, "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "m", &m, "g", &g, "z", &z, "mod",
 			&mod, "cc", &cc, "sc", &sc, "cn", &cn, "sn", &sn, "p", &p, "e", &e) == 0 &&
-	    (uint64_t)m == merchant_id && strcmp(g, hash) == 0 && strcmp(z, postal_code) == 0 && now_ms < e &&
+	    (uint64_t)m == merchant_id && strcmp(g, hash) == 0 && strcmp(z, dest) == 0 && now_ms < e &&
 	    p >= 0 && strcmp(mod, courier_gateway_name(s->gw)) == 0) {
 		memset(choice, 0, sizeof(*choice));
 		snprintf(choice->module, sizeof(choice->module), "%s", mod);
@@ -163,7 +174,7 @@ struct quote_call {
 	struct shipments *s;
 	uint64_t merchant_id;
 	uint8_t lines_hash[32];
-	char postal[SHIPMENT_POSTAL_MAX + 1];
+	char dest[SHIPMENT_DEST_MAX];
 	shipments_quote_fn done;
 	void *arg;
 };
@@ -192,7 +203,7 @@ static void shipments_quoted(const struct courier_rates_res *res, void *arg)
 		snprintf(out->choice.service_name, sizeof(out->choice.service_name), "%s", r->service_name);
 		snprintf(out->duration, sizeof(out->duration), "%s", r->duration);
 		out->choice.price = r->price;
-		claims = shipments_token_claims(q->merchant_id, q->lines_hash, q->postal, &out->choice, expires);
+		claims = shipments_token_claims(q->merchant_id, q->lines_hash, q->dest, &out->choice, expires);
 		if (claims && shipments_token_make(q->s, claims, out->token, sizeof(out->token)) == 0)
 			n++;
 		json_decref(claims);
@@ -205,14 +216,18 @@ static void shipments_quoted(const struct courier_rates_res *res, void *arg)
 int shipments_quote(struct shipments *s, uint64_t merchant_id, const uint8_t lines_hash[32],
 		    const struct courier_rates_req *req, shipments_quote_fn done, void *arg)
 {
-	struct quote_call *q = calloc(1, sizeof(*q));
+	struct quote_call *q;
 	int rc;
+	/* A company's courier needs someone to meet at the pickup: refuse before quoting what cannot be sent. */
+	if (!courier_gateway_is_local(s->gw) && (!req->origin.name || !req->origin.phone || !req->origin.address))
+		return COURIER_EINVAL;
+	q = calloc(1, sizeof(*q));
 	if (!q)
 		return COURIER_ENOMEM;
 	q->s = s;
 	q->merchant_id = merchant_id;
 	memcpy(q->lines_hash, lines_hash, 32);
-	snprintf(q->postal, sizeof(q->postal), "%s", req->destination.postal_code ? req->destination.postal_code : "");
+	shipments_dest_text(&req->destination, q->dest, sizeof(q->dest));
 	q->done = done;
 	q->arg = arg;
 	rc = courier_rates(s->gw, req, shipments_quoted, q);
@@ -372,6 +387,17 @@ free_sh:
 	return rc;
 }
 
+void shipments_courier_account(uint64_t courier_user_id, const char *module, char *name, size_t cap,
+			       struct ledger_id *id)
+{
+	if (courier_user_id)
+		snprintf(name, cap, "courier:%llu:payable", (unsigned long long)courier_user_id);
+	else
+		snprintf(name, cap, "courier:%s:payable", module);
+	/* Fixed ids, as the platform's accounts: made once, `exists` after. */
+	ledger_id_derive(0, name, strlen(name), id);
+}
+
 int shipments_payee(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, struct ledger_id *account)
 {
 	struct shipment *sh = malloc(sizeof(*sh));
@@ -380,12 +406,7 @@ int shipments_payee(struct shipments *s, MDB_txn *txn, const struct ledger_id *i
 	int rc = sh ? shipment_load(s, txn, id, sh) : STORE_ENOMEM;
 	if (rc != 0)
 		goto free_sh;
-	if (sh->courier_user_id)
-		snprintf(a.name, sizeof(a.name), "courier:%llu:payable", (unsigned long long)sh->courier_user_id);
-	else
-		snprintf(a.name, sizeof(a.name), "courier:%s:payable", sh->choice.module);
-	/* Fixed ids, as the platform's accounts: made once, `exists` after. */
-	ledger_id_derive(0, a.name, strlen(a.name), &a.id);
+	shipments_courier_account(sh->courier_user_id, sh->choice.module, a.name, sizeof(a.name), &a.id);
 	a.ledger = LEDGER_IDR;
 	a.code = LEDGER_ACCOUNT_COURIER_PAYABLE;
 	a.flags = LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS;
@@ -699,10 +720,18 @@ static void shipment_send(struct shipments *s, const struct ledger_id *id, uint3
 	j->id = sh->id;
 	j->source = "provider";
 	j->attempts = attempts;
-	if (courier_ship(s->gw, &req, ship_answered, j) == COURIER_OK)
+	rc = courier_ship(s->gw, &req, ship_answered, j);
+	if (rc == COURIER_OK) {
 		j = NULL;
-	else
+	} else if (rc == COURIER_EINVAL) {
+		/* What the shipment holds cannot be sent at all: it fails (and its order is refunded). */
+		log_msg(LOG_WARN, "shipments", "shipment %s cannot be sent: its addresses are incomplete", ref);
+		j->error = COURIER_EPROVIDER;
+		ship_submit(j);
+		j = NULL;
+	} else {
 		log_msg(LOG_WARN, "shipments", "shipment %s could not be sent", ref);
+	}
 free_all:
 	free(sh);
 	free(j);
@@ -807,7 +836,8 @@ static void shipments_handle_webhook(struct httpd_req *req, void *ctx)
 
 /* --- set-up --- */
 
-int shipments_open(struct store *store, struct ledger *ledger, const char *data_dir, struct shipments **out)
+int shipments_open(struct store *store, struct ledger *ledger, struct profiles *profiles, const char *data_dir,
+		   struct shipments **out)
 {
 	struct shipments *s = calloc(1, sizeof(*s));
 	int rc;
@@ -815,6 +845,7 @@ int shipments_open(struct store *store, struct ledger *ledger, const char *data_
 		return STORE_ENOMEM;
 	s->store = store;
 	s->ledger = ledger;
+	s->profiles = profiles;
 	if (shipments_key_load(data_dir, s->key) != 0) {
 		log_msg(LOG_ERROR, "shipments", "the key %s/shipments.key cannot be read or made", data_dir);
 		free(s);

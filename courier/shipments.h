@@ -38,6 +38,7 @@ struct event_base;
 struct httpd;
 struct store;
 struct ledger;
+struct profiles;
 struct shipments;
 
 #define SHIPMENTS_RATE_TTL_S 1800          /* a quoted rate may be used this long */
@@ -80,10 +81,12 @@ typedef int (*shipments_change_fn)(MDB_txn *txn, const struct shipments_change *
 /*
  * Opens the DBIs and reads (or makes, 0600) the data folder's secret
  * `shipments.key` that signs rate tokens and derives delivery PINs (before
- * store_start). store and ledger are lent for the module's life. OUT: *out,
+ * store_start). store, ledger and profiles (whose name, phone and plate a
+ * courier's accepted job shows) are lent for the module's life. OUT: *out,
  * freed with shipments_free. Returns 0 or a STORE_* status.
  */
-int shipments_open(struct store *store, struct ledger *ledger, const char *data_dir, struct shipments **out);
+int shipments_open(struct store *store, struct ledger *ledger, struct profiles *profiles, const char *data_dir,
+		   struct shipments **out);
 void shipments_free(struct shipments *s);
 
 /* Sets the one change listener (fn and ctx lent). Before store_start. */
@@ -122,7 +125,8 @@ typedef void (*shipments_quote_fn)(int error, const char *error_text, const stru
 
 /*
  * Asks the gateway for rates of a store's goods and signs each one for
- * those goods (lines_hash) and the destination's postal code. The request
+ * those goods (lines_hash) and the destination (postal code and, when
+ * given, coordinates). The request
  * is copied. Returns 0 (done will be called once) or a COURIER_E* status.
  */
 int shipments_quote(struct shipments *s, uint64_t merchant_id, const uint8_t lines_hash[32],
@@ -131,11 +135,12 @@ int shipments_quote(struct shipments *s, uint64_t merchant_id, const uint8_t lin
 /*
  * Checks a rate token for the store's goods (lines_hash: sha256 over the
  * store's sorted product ids and quantities, as shipments_lines_hash makes
- * it) and destination postal code at now_ms. OUT: *choice. Returns 0 or
+ * it) and destination (its postal code, and its coordinates when the quote
+ * had them) at now_ms. OUT: *choice. Returns 0 or
  * SHIPMENTS_EBADRATE.
  */
 int shipments_rate_verify(struct shipments *s, const char *token, uint64_t merchant_id, const uint8_t lines_hash[32],
-			  const char *postal_code, int64_t now_ms, struct shipments_choice *choice);
+			  const struct courier_place *to, int64_t now_ms, struct shipments_choice *choice);
 
 /* The hash of a store's lines: pairs (product id, quantity) sorted by id. */
 void shipments_lines_hash(const uint64_t *product_ids, const int64_t *qtys, size_t n, uint8_t out[32]);
@@ -163,6 +168,15 @@ int shipments_cancel(struct shipments *s, MDB_txn *txn, const struct ledger_id *
  * OUT: *account. Returns 0, STORE_ENOTFOUND or another STORE_* status.
  */
 int shipments_payee(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, struct ledger_id *account);
+
+/*
+ * The payable account of a city courier (courier_user_id != 0) or of a
+ * courier company's module: its name ("courier:<id>:payable",
+ * "courier:<module>:payable") and its fixed id. OUT: name (cap >=
+ * LEDGER_NAME_MAX + 1), *id.
+ */
+void shipments_courier_account(uint64_t courier_user_id, const char *module, char *name, size_t cap,
+			       struct ledger_id *id);
 
 /* The shipment's tracking view (timeline, courier, plate, link) as JSON (new reference), read within txn. */
 int shipments_tracking_json(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, json_t **out);

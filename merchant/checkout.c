@@ -96,6 +96,8 @@ static int checkout_take_lines(struct checkout *ck, MDB_txn *txn)
  */
 static int checkout_take_rates(struct checkout *ck)
 {
+	const struct courier_place to = { .postal_code = ck->ship_to.postal_code, .has_coords = ck->ship_to.has_coords,
+					  .lat_e6 = ck->ship_to.lat_e6, .lng_e6 = ck->ship_to.lng_e6 };
 	for (size_t r = 0; r < ck->nrates; r++) {
 		struct order *ord = NULL;
 		uint64_t ids[ORDER_ITEMS_MAX];
@@ -112,8 +114,8 @@ static int checkout_take_rates(struct checkout *ck)
 			qtys[i] = ord->items[i].qty;
 		}
 		shipments_lines_hash(ids, qtys, ord->nitems, hash);
-		if (shipments_rate_verify(ck->o->shipments, ck->rates[r].token, ord->merchant_id, hash,
-					  ck->ship_to.postal_code, ck->created_ms, &ord->courier) != 0)
+		if (shipments_rate_verify(ck->o->shipments, ck->rates[r].token, ord->merchant_id, hash, &to,
+					  ck->created_ms, &ord->courier) != 0)
 			return SHIPMENTS_EBADRATE;
 		ord->shipping = ord->courier.price;
 	}
@@ -291,7 +293,7 @@ static int checkout_read_lines(struct body_check *c, const json_t *items, struct
 /* Reads where the goods go. Returns 0, or -1 with c filled. */
 static int checkout_read_address(struct body_check *c, const json_t *to, struct order_address *out)
 {
-	static const char *const keys[] = { "name", "phone", "address", "city", "postal_code", NULL };
+	static const char *const keys[] = { "name", "phone", "address", "city", "postal_code", "lat_e6", "lng_e6", NULL };
 	const char *name, *phone, *address, *city, *postal;
 	if (!json_is_object(to)) {
 		body_fail(c, "ship_to", "must be an object {name, phone, address, city, postal_code}");
@@ -323,7 +325,7 @@ static int checkout_read_address(struct body_check *c, const json_t *to, struct 
 	snprintf(out->address, sizeof(out->address), "%s", address);
 	snprintf(out->city, sizeof(out->city), "%s", city);
 	snprintf(out->postal_code, sizeof(out->postal_code), "%s", postal);
-	return 0;
+	return order_read_coords(c, to, &out->has_coords, &out->lat_e6, &out->lng_e6);
 }
 
 /* Reads the couriers chosen: {"<store id>": "<rate token>", ...}, optional. Returns 0, or -1 with c filled. */

@@ -19,8 +19,10 @@
 #include "router.h"
 #include "store.h"
 
-#define MERCHANT_VERSION 2
-#define MERCHANT_FIELDS 19
+#define MERCHANT_VERSION 3
+#define MERCHANT_FIELDS 22
+#define MERCHANT_LAT_MAX 90000000      /* millionths of a degree */
+#define MERCHANT_LNG_MAX 180000000
 /* The platform's acquirer template (tag 26) in every merchant's static QRIS. */
 #define MERCHANT_QRIS_GUID "ID.CO.BANGSOLEH.WWW"
 #define MERCHANT_QRIS_PAN_PREFIX "93600999"
@@ -122,6 +124,7 @@ int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchan
 	MDB_val k = { sizeof(key), key }, v;
 	struct record_reader r;
 	uint64_t status;
+	int64_t lat = 0, lng = 0;
 	int rc;
 	record_be64_put(key, id);
 	rc = mdb_get(txn, m->dbi, &k, &v);
@@ -149,6 +152,13 @@ int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchan
 	if (rc == 0 && (rc = record_get_u64(&r, &status)) == 0)
 		rc = record_get_i64(&r, &out->status_ms);
 	out->status = (uint8_t)status;
+	if (rc == 0 && (rc = record_get_bool(&r, &out->has_coords)) == 0 && (rc = record_get_i64(&r, &lat)) == 0)
+		rc = record_get_i64(&r, &lng);
+	if (rc == 0 && (lat < -MERCHANT_LAT_MAX || lat > MERCHANT_LAT_MAX || lng < -MERCHANT_LNG_MAX ||
+			lng > MERCHANT_LNG_MAX))
+		rc = STORE_ECORRUPT;
+	out->lat_e6 = (int32_t)lat;
+	out->lng_e6 = (int32_t)lng;
 	record_reader_free(&r);
 	return rc == 0 ? STORE_OK : STORE_ECORRUPT;
 }
@@ -175,6 +185,9 @@ static int merchant_put(struct merchants *m, MDB_txn *txn, const struct merchant
 	}
 	record_put_u64(&w, mc->status);
 	record_put_i64(&w, mc->status_ms);
+	record_put_bool(&w, mc->has_coords);
+	record_put_i64(&w, mc->lat_e6);
+	record_put_i64(&w, mc->lng_e6);
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
 	record_be64_put(key, mc->id);
@@ -312,13 +325,23 @@ static const char *merchant_check_text(enum merchant_check check, const char *v)
 static int merchant_take_fields(struct body_check *c, json_t *body, bool creating, const char *extra,
 				struct merchant *mc)
 {
-	const char *keys[MERCHANT_NFIELDS + 2];
+	const char *keys[MERCHANT_NFIELDS + 4];
 	for (size_t i = 0; i < MERCHANT_NFIELDS; i++)
 		keys[i] = merchant_fields[i].key;
-	keys[MERCHANT_NFIELDS] = extra;
-	keys[MERCHANT_NFIELDS + 1] = NULL;
+	keys[MERCHANT_NFIELDS] = "lat_e6";
+	keys[MERCHANT_NFIELDS + 1] = "lng_e6";
+	keys[MERCHANT_NFIELDS + 2] = extra;
+	keys[MERCHANT_NFIELDS + 3] = NULL;
 	if (!body_only(c, body, keys))
 		return -1;
+	/* Where couriers pick up: both or neither. */
+	if (json_object_get(body, "lat_e6") || json_object_get(body, "lng_e6")) {
+		mc->lat_e6 = (int32_t)body_int(c, body, "lat_e6", true, -MERCHANT_LAT_MAX, MERCHANT_LAT_MAX, 0);
+		mc->lng_e6 = (int32_t)body_int(c, body, "lng_e6", true, -MERCHANT_LNG_MAX, MERCHANT_LNG_MAX, 0);
+		if (c->failed)
+			return -1;
+		mc->has_coords = true;
+	}
 	for (size_t i = 0; i < MERCHANT_NFIELDS; i++) {
 		const struct merchant_field *f = &merchant_fields[i];
 		const char *v = body_str(c, body, f->key, creating && f->required, f->min, f->max), *why;
@@ -367,6 +390,8 @@ static json_t *merchant_json(const struct merchant *mc, bool full)
 		return NULL;
 	snprintf(url, sizeof(url), "/api/v1/merchants/%llu/products", (unsigned long long)mc->id);
 	json_object_set_new(j, "products_url", json_string(url));
+	json_object_set_new(j, "location", mc->has_coords ? json_pack("{s:i, s:i}", "lat_e6", (int)mc->lat_e6, "lng_e6",
+									(int)mc->lng_e6) : json_null());
 	if (full) {
 		ledger_id_hex(&mc->payable, payable, sizeof(payable));
 		json_object_set_new(j, "owner_user_id", json_integer((json_int_t)mc->owner_user_id));

@@ -70,6 +70,8 @@ struct merchant {
 	char bank_name[MERCHANT_BANK_NAME_MAX + 1];
 	uint8_t status;                         /* enum merchant_status */
 	int64_t status_ms;                      /* when the status last changed */
+	bool has_coords;                        /* where couriers pick up: */
+	int32_t lat_e6, lng_e6;                 /* millionths of a degree */
 };
 
 /*

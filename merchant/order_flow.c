@@ -140,9 +140,12 @@ static int order_ship(struct orders *o, MDB_txn *txn, struct order *ord)
 	n.buyer_id = ord->buyer_id;
 	n.choice = &ord->courier;
 	n.origin = (struct courier_place){ .name = mc->name, .phone = mc->phone, .address = mc->address,
-					   .postal_code = mc->postal_code };
+					   .postal_code = mc->postal_code, .has_coords = mc->has_coords,
+					   .lat_e6 = mc->lat_e6, .lng_e6 = mc->lng_e6 };
 	n.destination = (struct courier_place){ .name = ord->ship_to.name, .phone = ord->ship_to.phone,
-						.address = ord->ship_to.address, .postal_code = ord->ship_to.postal_code };
+						.address = ord->ship_to.address, .postal_code = ord->ship_to.postal_code,
+						.has_coords = ord->ship_to.has_coords, .lat_e6 = ord->ship_to.lat_e6,
+						.lng_e6 = ord->ship_to.lng_e6 };
 	n.items = items;
 	n.nitems = ord->nitems;
 	n.created_ms = ord->created_ms;

@@ -19,6 +19,7 @@
 #include "products.h"
 #include "shipments.h"
 
+struct body_check;
 struct httpd_req;
 
 #define ORDER_ITEMS_MAX 50            /* lines in one checkout */
@@ -31,6 +32,8 @@ struct httpd_req;
 #define ORDER_ADDRESS_MAX 200
 #define ORDER_CITY_MAX 64
 #define ORDER_POSTAL_MAX 10
+#define ORDER_LAT_MAX 90000000            /* millionths of a degree */
+#define ORDER_LNG_MAX 180000000
 #define ORDER_LIST_MAX 100            /* orders per page */
 #define ORDER_SWEEP_MAX 64            /* due rules handled per sweep */
 #define ORDER_REFUNDS_MAX 32          /* refunds in flight at once */
@@ -78,6 +81,8 @@ struct order_address {
 	char address[ORDER_ADDRESS_MAX + 1];
 	char city[ORDER_CITY_MAX + 1];
 	char postal_code[ORDER_POSTAL_MAX + 1];
+	bool has_coords;                      /* for couriers' directions and distance tariffs */
+	int32_t lat_e6, lng_e6;               /* millionths of a degree */
 };
 
 struct order {
@@ -213,5 +218,10 @@ void order_handle_checkout(struct httpd_req *req, void *ctx);
 /* --- shipping.c --- */
 
 void order_handle_rates(struct httpd_req *req, void *ctx);
+/*
+ * Reads optional "lat_e6" and "lng_e6" of obj (both or neither) into *place.
+ * Returns 0, or -1 with c filled.
+ */
+int order_read_coords(struct body_check *c, const json_t *obj, bool *has, int32_t *lat, int32_t *lng);
 
 #endif

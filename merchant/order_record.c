@@ -10,7 +10,7 @@
 #include "store.h"
 
 #define ORDER_VERSION 2
-#define ORDER_FIELDS 32               /* before the items and the timeline */
+#define ORDER_FIELDS 35               /* before the items and the timeline */
 #define ORDER_ITEM_FIELDS 5
 #define ORDER_EVENT_FIELDS 4
 #define GROUP_VERSION 1
@@ -76,6 +76,7 @@ static const struct {
 static int order_decode(struct record_reader *r, struct order *o)
 {
 	uint64_t state, resolution, nitems, nevents, ntimeline;
+	int64_t lat = 0, lng = 0;
 	int rc = record_get_bin_exact(r, o->group_id.b, 16);
 	rc = rc ? rc : record_get_bin_exact(r, o->payment_id.b, 16);
 	rc = rc ? rc : record_get_u64(r, &o->merchant_id);
@@ -98,6 +99,13 @@ static int order_decode(struct record_reader *r, struct order *o)
 				    NULL);
 	rc = rc ? rc : record_get_i64(r, &o->courier.price);
 	rc = rc ? rc : record_get_bin_exact(r, o->shipment_id.b, 16);
+	rc = rc ? rc : record_get_bool(r, &o->ship_to.has_coords);
+	rc = rc ? rc : record_get_i64(r, &lat);
+	rc = rc ? rc : record_get_i64(r, &lng);
+	if (rc == 0 && (lat < -ORDER_LAT_MAX || lat > ORDER_LAT_MAX || lng < -ORDER_LNG_MAX || lng > ORDER_LNG_MAX))
+		rc = STORE_ECORRUPT;
+	o->ship_to.lat_e6 = (int32_t)lat;
+	o->ship_to.lng_e6 = (int32_t)lng;
 	for (size_t i = 0; rc == 0 && i < ORDER_NADDR; i++)
 		rc = record_get_str(r, (char *)&o->ship_to + order_addr_strs[i].offset, order_addr_strs[i].size, NULL);
 	rc = rc ? rc : record_get_u64(r, &nitems);
@@ -191,6 +199,9 @@ int order_store(struct orders *o, MDB_txn *txn, const struct order *ord, uint8_t
 	}
 	record_put_i64(&w, ord->courier.price);
 	record_put_bin(&w, ord->shipment_id.b, 16);
+	record_put_bool(&w, ord->ship_to.has_coords);
+	record_put_i64(&w, ord->ship_to.lat_e6);
+	record_put_i64(&w, ord->ship_to.lng_e6);
 	for (size_t i = 0; i < ORDER_NADDR; i++) {
 		const char *s = (const char *)&ord->ship_to + order_addr_strs[i].offset;
 		record_put_str(&w, s, strlen(s));
@@ -384,6 +395,11 @@ json_t *order_json(const struct order *ord)
 			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", ord->ship_to.name, "phone", ord->ship_to.phone,
 				      "address", ord->ship_to.address, "city", ord->ship_to.city, "postal_code",
 				      ord->ship_to.postal_code));
+	if (ord->ship_to.has_coords) {
+		json_t *to = json_object_get(j, "ship_to");
+		json_object_set_new(to, "lat_e6", json_integer(ord->ship_to.lat_e6));
+		json_object_set_new(to, "lng_e6", json_integer(ord->ship_to.lng_e6));
+	}
 	json_object_set_new(j, "timeline", timeline);
 	json_object_set_new(j, "timeline_total", json_integer((json_int_t)ord->nevents));
 	if (ord->courier.module[0]) {

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <lmdb.h>
 
+#include "auth.h"
 #include "body.h"
 #include "clock.h"
 #include "httpd.h"
@@ -18,13 +19,15 @@
 #include "merchants.h"
 #include "payment.h"
 #include "payments.h"
+#include "profiles.h"
+#include "shipments.h"
 #include "record.h"
 #include "role.h"
 #include "router.h"
 #include "store.h"
 
-#define PAYOUT_VERSION 1
-#define PAYOUT_FIELDS 13              /* before the history entries */
+#define PAYOUT_VERSION 2              /* 2 added the payee's kind; 1 was a store's payout without it */
+#define PAYOUT_FIELDS 14              /* before the history entries (version 1: 13) */
 #define PAYOUT_HISTORY_FIELDS 4       /* per history entry */
 #define PAYOUT_HISTORY_MAX 16         /* entries kept in the record: the newest */
 #define PAYOUT_NOTE_MAX 96
@@ -40,6 +43,31 @@
 
 enum payout_state { PAYOUT_PROCESSING = 1, PAYOUT_COMPLETED = 2, PAYOUT_FAILED = 3 };
 
+/* Whom a payout pays. Stored in the record and in the hold's user_data_32 (0 for stores, as before couriers). */
+enum payee_kind { PAYEE_MERCHANT = 0, PAYEE_COURIER = 1, PAYEE_KINDS };
+
+/* What differs between the kinds of payee; everything else is one code path. */
+static const struct po_kind {
+	const char *name;        /* the payable account's prefix, and the payout's `payee` */
+	const char *id_key;      /* the payee's id in JSON */
+	const char *noun;        /* in refusals: "the store has ..." */
+	const char *not_yours;   /* the 403's message */
+	unsigned owner_role;     /* the role of whoever asks for the payouts */
+	const char *list_dbi;    /* payee id 8 | payout id 16 -> empty */
+	const char *open_dbi;    /* payee id 8 -> the processing payout's id 16 */
+} po_kinds[PAYEE_KINDS] = {
+	[PAYEE_MERCHANT] = { "merchant", "merchant_id", "store", "not your store", ROLE_MERCHANT, "payout_merchant",
+			     "payout_open" },
+	[PAYEE_COURIER] = { "courier", "courier_user_id", "courier", "not yours", ROLE_COURIER, "payout_courier",
+			    "payout_courier_open" },
+};
+
+/* A courier's bank details are snapshot into a payout sized for a store's. */
+_Static_assert(PROFILES_BANK_CODE_MAX <= MERCHANT_BANK_CODE_MAX &&
+		       PROFILES_BANK_ACCOUNT_MAX <= MERCHANT_BANK_ACCOUNT_MAX &&
+		       PROFILES_BANK_NAME_MAX <= MERCHANT_BANK_NAME_MAX,
+	       "a courier's bank details must fit a payout");
+
 /* One thing that happened to a payout: its history, and how repeats are known. */
 struct payout_event {
 	int64_t at_ms;
@@ -50,7 +78,8 @@ struct payout_event {
 
 struct payout {
 	struct ledger_id id;
-	uint64_t merchant_id;
+	uint8_t kind;                            /* enum payee_kind */
+	uint64_t payee_id;                       /* the store's id, or the courier's user id */
 	struct ledger_id payable;                /* the account the hold is on */
 	int64_t amount;
 	/* The bank details as they were when it was asked for. */
@@ -66,15 +95,41 @@ struct payout {
 	struct payout_event hist[PAYOUT_HISTORY_MAX];
 };
 
+/* Whom a payout pays, as read for a request or a job. */
+struct po_payee {
+	uint8_t kind;                            /* enum payee_kind */
+	uint64_t id;                             /* the store's id, or the courier's user id */
+	uint64_t owner_user_id;                  /* who may ask for its payouts */
+	struct ledger_id payable;
+	char account[LEDGER_NAME_MAX + 1];       /* the payable account's name */
+	char bank_code[MERCHANT_BANK_CODE_MAX + 1];
+	char bank_account[MERCHANT_BANK_ACCOUNT_MAX + 1];
+	char bank_name[MERCHANT_BANK_NAME_MAX + 1];
+};
+
+/* The three families of endpoints: a store's, the calling courier's, any courier's by id. */
+enum { ROUTE_STORE, ROUTE_COURIER_SELF, ROUTE_COURIER_BY_ID, ROUTES };
+
+/* One family: the handlers' ctx. */
+struct po_route {
+	struct payouts *po;
+	uint8_t kind;                            /* enum payee_kind */
+	const char *prefix;                      /* of the paths: "/api/v1/merchants/{id}" */
+	const char *param;                       /* the path parameter naming the payee; NULL: the caller */
+	unsigned creators, readers;              /* roles; creators 0: no POST */
+};
+
 struct payouts {
 	struct store *store;
 	struct ledger *ledger;
-	struct merchants *merchants;
+	struct payouts_payees payees;
 	struct payments *payments;
 	struct idem *idem;
 	struct pay_gateway *gw;
 	struct payouts_config cfg;
-	MDB_dbi payouts, by_merchant, open, watch;
+	MDB_dbi payouts, watch;
+	MDB_dbi list[PAYEE_KINDS], open[PAYEE_KINDS];   /* per kind: see struct po_kind */
+	struct po_route routes[ROUTES];
 	struct event *sweep_timer;
 	bool sweeping;
 };
@@ -123,15 +178,20 @@ static int po_load(struct payouts *po, MDB_txn *txn, const struct ledger_id *id,
 	struct ledger_id key = *id;
 	MDB_val k = { 16, key.b }, v;
 	struct record_reader r;
-	uint64_t state = 0, nhist = 0;
+	uint64_t kind = PAYEE_MERCHANT, state = 0, nhist = 0;
+	uint32_t fields = PAYOUT_FIELDS - 1;
 	int rc = mdb_get(txn, po->payouts, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
-	if (record_reader_open(&r, v.mv_data, v.mv_size, PAYOUT_VERSION, PAYOUT_FIELDS) != RECORD_OK)
+	if (record_reader_open(&r, v.mv_data, v.mv_size, PAYOUT_VERSION, fields) != RECORD_OK)
 		return STORE_ECORRUPT;
 	memset(out, 0, sizeof(*out));
 	out->id = key;
-	if (record_get_u64(&r, &out->merchant_id) || record_get_bin_exact(&r, out->payable.b, 16) ||
+	/* Version 1 is read as a store's payout, so payouts made before couriers still finish. */
+	if (r.version >= 2)
+		fields++;
+	if (r.count < fields || (r.version >= 2 && record_get_u64(&r, &kind)) || kind >= PAYEE_KINDS ||
+	    record_get_u64(&r, &out->payee_id) || record_get_bin_exact(&r, out->payable.b, 16) ||
 	    record_get_i64(&r, &out->amount) ||
 	    record_get_str(&r, out->bank_code, sizeof(out->bank_code), NULL) ||
 	    record_get_str(&r, out->bank_account, sizeof(out->bank_account), NULL) ||
@@ -140,7 +200,7 @@ static int po_load(struct payouts *po, MDB_txn *txn, const struct ledger_id *id,
 	    record_get_str(&r, out->failure, sizeof(out->failure), NULL) || record_get_i64(&r, &out->created_ms) ||
 	    record_get_i64(&r, &out->updated_ms) || record_get_u64(&r, &out->nevents) ||
 	    record_get_u64(&r, &nhist) || nhist > PAYOUT_HISTORY_MAX ||
-	    nhist * PAYOUT_HISTORY_FIELDS > r.count - PAYOUT_FIELDS ||
+	    nhist * PAYOUT_HISTORY_FIELDS > r.count - fields ||
 	    !po_state_name((uint8_t)state) || state > PAYOUT_FAILED)
 		rc = STORE_ECORRUPT;
 	for (uint64_t i = 0; rc == 0 && i < nhist; i++) {
@@ -150,6 +210,7 @@ static int po_load(struct payouts *po, MDB_txn *txn, const struct ledger_id *id,
 		    record_get_str(&r, e->note, sizeof(e->note), NULL))
 			rc = STORE_ECORRUPT;
 	}
+	out->kind = (uint8_t)kind;
 	out->nhist = (uint8_t)nhist;
 	out->state = (uint8_t)state;
 	record_reader_free(&r);
@@ -164,7 +225,8 @@ static int po_store(struct payouts *po, MDB_txn *txn, struct payout *p)
 	int rc;
 	p->updated_ms = clock_now_ms();
 	record_writer_init(&w, PAYOUT_VERSION, PAYOUT_FIELDS + (uint32_t)p->nhist * PAYOUT_HISTORY_FIELDS);
-	record_put_u64(&w, p->merchant_id);
+	record_put_u64(&w, p->kind);
+	record_put_u64(&w, p->payee_id);
 	record_put_bin(&w, p->payable.b, 16);
 	record_put_i64(&w, p->amount);
 	record_put_str(&w, p->bank_code, strlen(p->bank_code));
@@ -221,14 +283,14 @@ static int po_watch(struct payouts *po, MDB_txn *txn, const struct ledger_id *id
 	return store_watch_put(txn, po->watch, due_ms, id->b, attempts);
 }
 
-/* The store's processing payout, if any. OUT: *id. Returns 0, STORE_ENOTFOUND or a storage status. */
-static int po_open_get(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, struct ledger_id *id)
+/* The payee's processing payout, if any. OUT: *id. Returns 0, STORE_ENOTFOUND or a storage status. */
+static int po_open_get(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, struct ledger_id *id)
 {
 	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, v;
 	int rc;
-	record_be64_put(key, merchant_id);
-	rc = mdb_get(txn, po->open, &k, &v);
+	record_be64_put(key, pe->id);
+	rc = mdb_get(txn, po->open[pe->kind], &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
 	if (v.mv_size != 16)
@@ -261,7 +323,8 @@ static void po_transfer(const struct payout *p, const char *what, uint16_t flags
 	t->code = LEDGER_CODE_PAYOUT;
 	t->flags = flags;
 	t->user_data_128 = p->id;
-	t->user_data_64 = p->merchant_id;
+	t->user_data_64 = p->payee_id;
+	t->user_data_32 = p->kind;
 	if (flags & LEDGER_PENDING) {
 		t->amount = p->amount;
 	} else {
@@ -281,14 +344,34 @@ static int po_available(const struct ledger_account *a, int64_t *out)
 }
 
 /*
- * The rules of a new payout, read within txn (the handler checks them for a
- * quick answer, the job again where they count). OUT: *why, and *available.
+ * The payee's payable account within txn. A courier who never earned
+ * anything has none yet (the shipments module makes it with the first fee):
+ * it reads as empty then, rather than being made by a read. OUT: *a,
+ * *exists. Returns a storage status.
  */
-static int po_check(struct payouts *po, MDB_txn *txn, const struct merchant *mc, int64_t amount,
+static int po_account(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, struct ledger_account *a,
+		      bool *exists)
+{
+	int rc = ledger_account_get(po->ledger, txn, &pe->payable, a);
+	*exists = rc == 0;
+	if (rc != STORE_ENOTFOUND)
+		return rc;
+	memset(a, 0, sizeof(*a));
+	a->id = pe->payable;
+	snprintf(a->name, sizeof(a->name), "%s", pe->account);
+	return 0;
+}
+
+/*
+ * The rules of a new payout, read within txn (in the job, where they
+ * count). OUT: *why, and *available.
+ */
+static int po_check(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, int64_t amount,
 		    enum payout_refusal *why, int64_t *available)
 {
 	struct ledger_account a;
 	struct ledger_id open;
+	bool exists;
 	int rc;
 	*why = REFUSE_NONE;
 	*available = 0;
@@ -296,18 +379,18 @@ static int po_check(struct payouts *po, MDB_txn *txn, const struct merchant *mc,
 		*why = REFUSE_BELOW_MINIMUM;
 		return 0;
 	}
-	if (!mc->bank_code[0] || !mc->bank_account[0] || !mc->bank_name[0]) {
+	if (!pe->bank_code[0] || !pe->bank_account[0] || !pe->bank_name[0]) {
 		*why = REFUSE_NO_BANK_ACCOUNT;
 		return 0;
 	}
-	rc = po_open_get(po, txn, mc->id, &open);
+	rc = po_open_get(po, txn, pe, &open);
 	if (rc == 0) {
 		*why = REFUSE_OPEN;
 		return 0;
 	}
 	if (rc != STORE_ENOTFOUND)
 		return rc;
-	if ((rc = ledger_account_get(po->ledger, txn, &mc->payable, &a)) != 0)
+	if ((rc = po_account(po, txn, pe, &a, &exists)) != 0)
 		return rc;
 	if (po_available(&a, available) != 0)
 		return STORE_ECORRUPT;
@@ -316,18 +399,20 @@ static int po_check(struct payouts *po, MDB_txn *txn, const struct merchant *mc,
 	return 0;
 }
 
-static void po_reply_refusal(struct payouts *po, struct httpd_req *req, enum payout_refusal why, int64_t available)
+static void po_reply_refusal(struct payouts *po, struct httpd_req *req, uint8_t kind, enum payout_refusal why,
+			     int64_t available)
 {
+	const char *noun = po_kinds[kind].noun;
 	switch (why) {
 	case REFUSE_BELOW_MINIMUM:
 		httpd_reply_error(req, 422, "below_minimum", "a payout must be at least %lld rupiah",
 				  (long long)po->cfg.min_amount);
 		break;
 	case REFUSE_NO_BANK_ACCOUNT:
-		httpd_reply_error(req, 409, "no_bank_account", "the store has no bank account to pay out to");
+		httpd_reply_error(req, 409, "no_bank_account", "the %s has no bank account to pay out to", noun);
 		break;
 	case REFUSE_OPEN:
-		httpd_reply_error(req, 409, "payout_open", "the store has a payout still processing");
+		httpd_reply_error(req, 409, "payout_open", "the %s has a payout still processing", noun);
 		break;
 	case REFUSE_INSUFFICIENT:
 		httpd_reply_error(req, 422, "insufficient_balance", "at most %lld rupiah is available",
@@ -344,12 +429,15 @@ static void po_reply_refusal(struct payouts *po, struct httpd_req *req, enum pay
 
 static json_t *po_json(const struct payout *p)
 {
+	json_t *payee = json_integer((json_int_t)p->payee_id);   /* under the kind's key; the other is null */
 	char id[33], created[64], updated[64];
 	ledger_id_hex(&p->id, id, sizeof(id));
 	po_time_text(p->created_ms, created, sizeof(created));
 	po_time_text(p->updated_ms, updated, sizeof(updated));
-	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s}", "id", id, "merchant_id",
-			 (json_int_t)p->merchant_id, "amount", (json_int_t)p->amount, "bank_code", p->bank_code,
+	return json_pack("{s:s, s:s, s:o?, s:o?, s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s}", "id", id, "payee",
+			 po_kinds[p->kind].name, "merchant_id", p->kind == PAYEE_MERCHANT ? payee : NULL,
+			 "courier_user_id", p->kind == PAYEE_COURIER ? payee : NULL, "amount", (json_int_t)p->amount,
+			 "bank_code", p->bank_code,
 			 "bank_account", p->bank_account, "bank_name", p->bank_name, "status", po_state_name(p->state),
 			 "provider_ref", p->provider_ref, "failure_reason", p->failure[0] ? p->failure : NULL,
 			 "created_at", created, "updated_at", updated);
@@ -420,8 +508,8 @@ static int po_finish(struct payouts *po, MDB_txn *txn, struct event_job *job, ch
 			 ledger_result_name(result));
 		return 0;
 	}
-	record_be64_put(key, p->merchant_id);
-	rc = mdb_del(txn, po->open, &k, NULL);
+	record_be64_put(key, p->payee_id);
+	rc = mdb_del(txn, po->open[p->kind], &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	p->state = job->target;
@@ -680,55 +768,100 @@ static void po_on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* --- who may see what --- */
 
-/* The store's owner always; admins and auditors too unless owner_only. */
-static bool po_may_see(const struct merchant *mc, const struct httpd_principal *who, bool owner_only)
+/* Copies bank details into the payee (each bounded by the payout's fields). */
+static void po_bank_set(struct po_payee *pe, const char *code, const char *account, const char *name)
 {
-	if (who->role == ROLE_MERCHANT && who->user_id == mc->owner_user_id)
+	snprintf(pe->bank_code, sizeof(pe->bank_code), "%s", code);
+	snprintf(pe->bank_account, sizeof(pe->bank_account), "%s", account);
+	snprintf(pe->bank_name, sizeof(pe->bank_name), "%s", name);
+}
+
+/*
+ * Reads the payee (kind, id) within txn: a store, or a user whose role is
+ * courier (with their profile's bank details, none without a profile).
+ * OUT: *pe. Returns 0, STORE_ENOTFOUND or a storage status.
+ */
+static int po_payee_get(struct payouts *po, MDB_txn *txn, uint8_t kind, uint64_t id, struct po_payee *pe)
+{
+	struct courier_profile pr;
+	struct merchant mc;
+	unsigned role;
+	int rc;
+	memset(pe, 0, sizeof(*pe));
+	pe->kind = kind;
+	pe->id = id;
+	snprintf(pe->account, sizeof(pe->account), "%s:%llu:payable", po_kinds[kind].name, (unsigned long long)id);
+	if (kind == PAYEE_MERCHANT) {
+		if ((rc = merchants_get(po->payees.merchants, txn, id, &mc)) != 0)
+			return rc;
+		pe->owner_user_id = mc.owner_user_id;
+		pe->payable = mc.payable;
+		po_bank_set(pe, mc.bank_code, mc.bank_account, mc.bank_name);
+		return 0;
+	}
+	if ((rc = auth_user_role(po->payees.auth, txn, id, &role)) != 0)
+		return rc;
+	if (role != ROLE_COURIER)
+		return STORE_ENOTFOUND;
+	pe->owner_user_id = id;
+	/* The account shipments_payee makes when the courier's first fee arrives. */
+	shipments_courier_account(id, NULL, pe->account, sizeof(pe->account), &pe->payable);
+	rc = profiles_get(po->payees.profiles, txn, id, &pr);
+	if (rc == 0)
+		po_bank_set(pe, pr.bank_code, pr.bank_account, pr.bank_name);
+	return rc == STORE_ENOTFOUND ? 0 : rc;
+}
+
+/* The payee's owner always; admins and auditors too unless owner_only. */
+static bool po_may_see(const struct po_payee *pe, const struct httpd_principal *who, bool owner_only)
+{
+	if (who->role == po_kinds[pe->kind].owner_role && who->user_id == pe->owner_user_id)
 		return true;
 	return !owner_only && (who->role == ROLE_ADMIN || who->role == ROLE_AUDITOR);
 }
 
-/* Reads merchant `id` within txn for the caller; replies and returns -1 when absent or not theirs. */
-static int po_merchant_check(struct payouts *po, struct httpd_req *req, MDB_txn *txn, uint64_t id, bool owner_only,
-			     struct merchant *mc)
+/* Reads payee (kind, id) within txn for the caller; replies and returns -1 when absent or not theirs. */
+static int po_payee_check(struct payouts *po, struct httpd_req *req, MDB_txn *txn, uint8_t kind, uint64_t id,
+			  bool owner_only, struct po_payee *pe)
 {
-	int rc = merchants_get(po->merchants, txn, id, mc);
+	int rc = po_payee_get(po, txn, kind, id, pe);
 	if (rc == STORE_ENOTFOUND) {
-		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		httpd_reply_error(req, 404, "not_found", "no such %s", po_kinds[kind].name);
 		return -1;
 	}
 	if (rc != STORE_OK) {
 		httpd_reply_store_error(req, rc);
 		return -1;
 	}
-	if (!po_may_see(mc, httpd_principal(req), owner_only)) {
-		httpd_reply_error(req, 403, "forbidden", "not your store");
+	if (!po_may_see(pe, httpd_principal(req), owner_only)) {
+		httpd_reply_error(req, 403, "forbidden", "%s", po_kinds[kind].not_yours);
 		return -1;
 	}
 	return 0;
 }
 
 /*
- * Begins a read transaction and reads the merchant named by {id} for the
- * caller. OUT: *txn (end it with store_read_end) and *mc. Replies and
- * returns -1 on failure (no transaction then).
+ * Begins a read transaction and reads the payee the route names (its path
+ * parameter, or the caller) for the caller. OUT: *txn (end it with
+ * store_read_end) and *pe. Replies and returns -1 on failure (no
+ * transaction then).
  */
-static int po_merchant_read(struct payouts *po, struct httpd_req *req, bool owner_only, MDB_txn **txn,
-			    struct merchant *mc)
+static int po_payee_read(const struct po_route *rt, struct httpd_req *req, bool owner_only, MDB_txn **txn,
+			 struct po_payee *pe)
 {
-	uint64_t id;
+	uint64_t id = httpd_principal(req)->user_id;
 	int rc;
-	if (httpd_param_u64(req, "id", &id) != 0) {
-		httpd_reply_error(req, 404, "not_found", "no such merchant");
+	if (rt->param && httpd_param_u64(req, rt->param, &id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such %s", po_kinds[rt->kind].name);
 		return -1;
 	}
-	rc = store_read_begin(po->store, txn);
+	rc = store_read_begin(rt->po->store, txn);
 	if (rc != STORE_OK) {
 		httpd_reply_store_error(req, rc);
 		return -1;
 	}
-	if (po_merchant_check(po, req, *txn, id, owner_only, mc) != 0) {
-		store_read_end(po->store, *txn);
+	if (po_payee_check(rt->po, req, *txn, rt->kind, id, owner_only, pe) != 0) {
+		store_read_end(rt->po->store, *txn);
 		return -1;
 	}
 	return 0;
@@ -765,7 +898,8 @@ struct create_op {
 	struct payouts *po;
 	struct httpd_req *req;
 	struct idem_req ir;
-	uint64_t merchant_id;
+	uint8_t kind;                        /* the payee */
+	uint64_t payee_id;
 	int64_t amount;
 	struct ledger_id id;                 /* chosen once, so a re-run of the job makes the same payout */
 	int64_t created_ms;
@@ -783,7 +917,7 @@ static int po_apply_create(MDB_txn *txn, void *arg)
 	struct payouts *po = op->po;
 	struct payout *p = &op->p;
 	struct idem_entry e;
-	struct merchant mc;
+	struct po_payee pe;
 	struct ledger_transfer t;
 	uint32_t result = 0;
 	uint8_t mkey[8], ikey[24];
@@ -805,17 +939,18 @@ static int po_apply_create(MDB_txn *txn, void *arg)
 		op->replay_status = e.status;
 		return po_load(po, txn, &first, p);
 	}
-	if ((rc = merchants_get(po->merchants, txn, op->merchant_id, &mc)) != 0 ||
-	    (rc = po_check(po, txn, &mc, op->amount, &op->why, &op->available)) != 0 || op->why != REFUSE_NONE)
+	if ((rc = po_payee_get(po, txn, op->kind, op->payee_id, &pe)) != 0 ||
+	    (rc = po_check(po, txn, &pe, op->amount, &op->why, &op->available)) != 0 || op->why != REFUSE_NONE)
 		return rc;
 	memset(p, 0, sizeof(*p));
 	p->id = op->id;
-	p->merchant_id = mc.id;
-	p->payable = mc.payable;
+	p->kind = pe.kind;
+	p->payee_id = pe.id;
+	p->payable = pe.payable;
 	p->amount = op->amount;
-	snprintf(p->bank_code, sizeof(p->bank_code), "%s", mc.bank_code);
-	snprintf(p->bank_account, sizeof(p->bank_account), "%s", mc.bank_account);
-	snprintf(p->bank_name, sizeof(p->bank_name), "%s", mc.bank_name);
+	memcpy(p->bank_code, pe.bank_code, sizeof(p->bank_code));
+	memcpy(p->bank_account, pe.bank_account, sizeof(p->bank_account));
+	memcpy(p->bank_name, pe.bank_name, sizeof(p->bank_name));
 	p->state = PAYOUT_PROCESSING;
 	p->created_ms = op->created_ms;
 	po_transfer(p, "hold", LEDGER_PENDING, &t);
@@ -830,15 +965,15 @@ static int po_apply_create(MDB_txn *txn, void *arg)
 	po_history(p, "local", "created", "the amount is held");
 	if ((rc = po_store(po, txn, p)) != 0)
 		return rc;
-	record_be64_put(mkey, p->merchant_id);
+	record_be64_put(mkey, p->payee_id);
 	memcpy(ikey, mkey, 8);
 	memcpy(ikey + 8, p->id.b, 16);
 	k = (MDB_val){ sizeof(ikey), ikey };
-	if ((rc = mdb_put(txn, po->by_merchant, &k, &v, 0)) != 0)
+	if ((rc = mdb_put(txn, po->list[p->kind], &k, &v, 0)) != 0)
 		return rc;
 	k = (MDB_val){ sizeof(mkey), mkey };
 	v = (MDB_val){ 16, p->id.b };
-	if ((rc = mdb_put(txn, po->open, &k, &v, 0)) != 0 ||
+	if ((rc = mdb_put(txn, po->open[p->kind], &k, &v, 0)) != 0 ||
 	    (rc = po_watch(po, txn, &p->id, p->created_ms + po_backoff_ms(po, 0), 0)) != 0)
 		return rc;
 	return idem_save(po->idem, txn, &op->ir, 201, p->id.b, 16, p->created_ms);
@@ -854,7 +989,7 @@ static void po_created_done(int status, void *arg)
 	else if (op->idem == IDEM_REPLAY)
 		httpd_reply_json(op->req, op->replay_status, po_json(&op->p));
 	else if (op->why != REFUSE_NONE)
-		po_reply_refusal(op->po, op->req, op->why, op->available);
+		po_reply_refusal(op->po, op->req, op->kind, op->why, op->available);
 	else {
 		httpd_reply_json(op->req, 201, po_json(&op->p));
 		po_disburse(op->po, &op->p);
@@ -882,16 +1017,17 @@ static bool po_known_fields(struct httpd_req *req, json_t *body, const char *con
 static void po_handle_create(struct httpd_req *req, void *ctx)
 {
 	static const char *const fields[] = { "amount", NULL };
-	struct payouts *po = ctx;
+	struct po_route *rt = ctx;
+	struct payouts *po = rt->po;
 	struct body_check c = { 0 };
 	struct create_op *op;
-	struct merchant mc;
+	struct po_payee pe;
 	MDB_txn *txn;
 	json_t *body;             /* owned by the request */
 	int64_t amount;
 	int rc;
 
-	if (po_merchant_read(po, req, true, &txn, &mc) != 0)
+	if (po_payee_read(rt, req, true, &txn, &pe) != 0)
 		return;
 	store_read_end(po->store, txn);
 	if (httpd_json_body(req, &body) != 0 || !po_known_fields(req, body, fields))
@@ -910,7 +1046,8 @@ static void po_handle_create(struct httpd_req *req, void *ctx)
 		goto free_op;
 	op->po = po;
 	op->req = req;
-	op->merchant_id = mc.id;
+	op->kind = pe.kind;
+	op->payee_id = pe.id;
 	op->amount = amount;
 	op->created_ms = clock_now_ms();
 	rc = store_submit(po->store, po_apply_create, po_created_done, op);
@@ -927,7 +1064,7 @@ static void po_handle_get(struct httpd_req *req, void *ctx)
 {
 	struct payouts *po = ctx;
 	struct ledger_id id;
-	struct merchant mc;
+	struct po_payee pe;
 	struct payout p;
 	MDB_txn *txn;
 	int rc;
@@ -945,17 +1082,17 @@ static void po_handle_get(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 404, "not_found", "no such payout");
 	else if (rc != STORE_OK)
 		httpd_reply_store_error(req, rc);
-	else if (po_merchant_check(po, req, txn, p.merchant_id, false, &mc) == 0)
+	else if (po_payee_check(po, req, txn, p.kind, p.payee_id, false, &pe) == 0)
 		httpd_reply_json(req, 200, po_json_full(&p));
 	store_read_end(po->store, txn);
 }
 
 /*
- * A store's payouts, newest first, starting at `from` (all 0xff: the
+ * A payee's payouts, newest first, starting at `from` (all 0xff: the
  * newest). OUT: list gets at most limit; *next is the id to start the next
  * page at (*more false when there is none). Returns a storage status.
  */
-static int po_list(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, const uint8_t from[16], size_t limit,
+static int po_list(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, const uint8_t from[16], size_t limit,
 		   json_t *list, struct ledger_id *next, bool *more)
 {
 	uint8_t key[24];
@@ -963,9 +1100,9 @@ static int po_list(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, const
 	MDB_cursor *cur;
 	int rc;
 	*more = false;
-	record_be64_put(key, merchant_id);
+	record_be64_put(key, pe->id);
 	memcpy(key + 8, from, 16);
-	if ((rc = mdb_cursor_open(txn, po->by_merchant, &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, po->list[pe->kind], &cur)) != 0)
 		return store_status_from_mdb(rc);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (rc == MDB_NOTFOUND)
@@ -993,10 +1130,11 @@ static int po_list(struct payouts *po, MDB_txn *txn, uint64_t merchant_id, const
 
 static void po_handle_list(struct httpd_req *req, void *ctx)
 {
-	struct payouts *po = ctx;
+	struct po_route *rt = ctx;
+	struct payouts *po = rt->po;
 	const char *cursor = httpd_query(req, "cursor");
 	struct ledger_id from, next;
-	struct merchant mc;
+	struct po_payee pe;
 	uint64_t limit;
 	json_t *list;
 	MDB_txn *txn;
@@ -1009,10 +1147,10 @@ static void po_handle_list(struct httpd_req *req, void *ctx)
 		return;
 	}
 	if (po_query_u64(req, "limit", 1, PAYOUT_LIST_MAX, PAYOUT_LIST_DEFAULT, &limit) != 0 ||
-	    po_merchant_read(po, req, false, &txn, &mc) != 0)
+	    po_payee_read(rt, req, false, &txn, &pe) != 0)
 		return;
 	list = json_array();
-	rc = list ? po_list(po, txn, mc.id, from.b, (size_t)limit, list, &next, &more) : STORE_ENOMEM;
+	rc = list ? po_list(po, txn, &pe, from.b, (size_t)limit, list, &next, &more) : STORE_ENOMEM;
 	store_read_end(po->store, txn);
 	if (rc != STORE_OK) {
 		json_decref(list);
@@ -1021,7 +1159,7 @@ static void po_handle_list(struct httpd_req *req, void *ctx)
 	}
 	if (more)
 		ledger_id_hex(&next, next_text, sizeof(next_text));
-	httpd_reply_json(req, 200, json_pack("{s:I, s:o, s:s?}", "merchant_id", (json_int_t)mc.id, "payouts", list,
+	httpd_reply_json(req, 200, json_pack("{s:I, s:o, s:s?}", po_kinds[pe.kind].id_key, (json_int_t)pe.id, "payouts", list,
 					     "next_cursor", more ? next_text : NULL));
 }
 
@@ -1029,16 +1167,17 @@ static void po_handle_list(struct httpd_req *req, void *ctx)
 
 static void po_handle_balance(struct httpd_req *req, void *ctx)
 {
-	struct payouts *po = ctx;
+	struct po_route *rt = ctx;
 	struct ledger_account a;
-	struct merchant mc;
+	struct po_payee pe;
 	MDB_txn *txn;
 	int64_t available;
+	bool exists;
 	int rc;
-	if (po_merchant_read(po, req, false, &txn, &mc) != 0)
+	if (po_payee_read(rt, req, false, &txn, &pe) != 0)
 		return;
-	rc = ledger_account_get(po->ledger, txn, &mc.payable, &a);
-	store_read_end(po->store, txn);
+	rc = po_account(rt->po, txn, &pe, &a, &exists);
+	store_read_end(rt->po->store, txn);
 	if (rc == STORE_OK && po_available(&a, &available) != 0)
 		rc = STORE_ECORRUPT;
 	if (rc != STORE_OK) {
@@ -1046,7 +1185,7 @@ static void po_handle_balance(struct httpd_req *req, void *ctx)
 		return;
 	}
 	httpd_reply_json(req, 200,
-			 json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "merchant_id", (json_int_t)mc.id,
+			 json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", po_kinds[pe.kind].id_key, (json_int_t)pe.id,
 				   "account", a.name, "credits_posted", (json_int_t)a.credits_posted, "debits_posted",
 				   (json_int_t)a.debits_posted, "credits_pending", (json_int_t)a.credits_pending,
 				   "debits_pending", (json_int_t)a.debits_pending, "balance",
@@ -1161,37 +1300,42 @@ static json_t *po_entry_json(struct payouts *po, MDB_txn *txn, const struct ledg
 
 static void po_handle_statement(struct httpd_req *req, void *ctx)
 {
-	struct payouts *po = ctx;
+	struct po_route *rt = ctx;
+	struct payouts *po = rt->po;
 	struct ledger_entry *buf = NULL;
 	struct ledger_account a;
 	struct po_running run;
-	struct merchant mc;
+	struct po_payee pe;
 	uint64_t cursor, limit, next = 0;
 	int64_t available = 0;
 	json_t *list = NULL;
 	MDB_txn *txn;
 	size_t n = 0;
+	bool exists = false;
 	char next_text[24];
 	int rc;
 	if (po_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0 ||
 	    po_query_u64(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
-	    po_merchant_read(po, req, false, &txn, &mc) != 0)
+	    po_payee_read(rt, req, false, &txn, &pe) != 0)
 		return;
 	buf = calloc(STATEMENT_WALK, sizeof(*buf));
 	list = json_array();
-	rc = buf && list ? ledger_account_get(po->ledger, txn, &mc.payable, &a) : STORE_ENOMEM;
+	rc = buf && list ? po_account(po, txn, &pe, &a, &exists) : STORE_ENOMEM;
 	if (rc == 0 && po_available(&a, &available) != 0)
 		rc = STORE_ECORRUPT;
+	/* An account not made yet has no entries, and gave out no cursor. */
+	if (rc == 0 && !exists && cursor)
+		rc = LEDGER_EINVAL;
 	if (rc == 0)
 		run = (struct po_running){ a.credits_posted - a.debits_posted, a.debits_pending, a.credits_pending };
-	if (rc == 0 && cursor)
-		rc = po_rewind(po, txn, &mc.payable, cursor, buf, &run);
-	if (rc == 0)
-		rc = ledger_statement(po->ledger, txn, &mc.payable, cursor, (size_t)limit, buf, &n, &next);
+	if (rc == 0 && exists && cursor)
+		rc = po_rewind(po, txn, &pe.payable, cursor, buf, &run);
+	if (rc == 0 && exists)
+		rc = ledger_statement(po->ledger, txn, &pe.payable, cursor, (size_t)limit, buf, &n, &next);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct po_running d;
-		json_array_append_new(list, po_entry_json(po, txn, &mc.payable, &buf[i], &run));
-		if ((rc = po_effect(po, txn, &mc.payable, &buf[i], &d)) == 0)
+		json_array_append_new(list, po_entry_json(po, txn, &pe.payable, &buf[i], &run));
+		if ((rc = po_effect(po, txn, &pe.payable, &buf[i], &d)) == 0)
 			rc = po_undo(&run, &d);
 	}
 	store_read_end(po->store, txn);
@@ -1203,7 +1347,7 @@ static void po_handle_statement(struct httpd_req *req, void *ctx)
 		goto free_list;
 	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)next);
 	httpd_reply_json(req, 200,
-			 json_pack("{s:I, s:s, s:I, s:I, s:O, s:s?}", "merchant_id", (json_int_t)mc.id, "account", a.name,
+			 json_pack("{s:I, s:s, s:I, s:I, s:O, s:s?}", po_kinds[pe.kind].id_key, (json_int_t)pe.id, "account", a.name,
 				   "balance", (json_int_t)(a.credits_posted - a.debits_posted), "available",
 				   (json_int_t)available, "entries", list,
 				   "next_cursor", next ? next_text : NULL));
@@ -1214,8 +1358,8 @@ free_list:
 
 /* --- set-up --- */
 
-int payouts_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct payments *payments,
-		 struct idem *idem, struct payouts **out)
+int payouts_open(struct store *store, struct ledger *ledger, const struct payouts_payees *payees,
+		 struct payments *payments, struct idem *idem, struct payouts **out)
 {
 	struct payouts *po = calloc(1, sizeof(*po));
 	int rc;
@@ -1223,18 +1367,27 @@ int payouts_open(struct store *store, struct ledger *ledger, struct merchants *m
 		return STORE_ENOMEM;
 	po->store = store;
 	po->ledger = ledger;
-	po->merchants = merchants;
+	po->payees = *payees;
 	po->payments = payments;
 	po->idem = idem;
 	if ((rc = store_dbi_open(store, "payouts", 0, &po->payouts)) != 0 ||
-	    (rc = store_dbi_open(store, "payout_merchant", 0, &po->by_merchant)) != 0 ||
-	    (rc = store_dbi_open(store, "payout_open", 0, &po->open)) != 0 ||
-	    (rc = store_dbi_open(store, "payout_watch", 0, &po->watch)) != 0) {
-		free(po);
-		return rc;
-	}
+	    (rc = store_dbi_open(store, "payout_watch", 0, &po->watch)) != 0)
+		goto fail;
+	for (int k = 0; k < PAYEE_KINDS; k++)
+		if ((rc = store_dbi_open(store, po_kinds[k].list_dbi, 0, &po->list[k])) != 0 ||
+		    (rc = store_dbi_open(store, po_kinds[k].open_dbi, 0, &po->open[k])) != 0)
+			goto fail;
+	po->routes[ROUTE_STORE] = (struct po_route){ po, PAYEE_MERCHANT, "/api/v1/merchants/{id}", "id", ROLE_MERCHANT,
+						     ROLE_MERCHANT | ROLE_ADMIN | ROLE_AUDITOR };
+	po->routes[ROUTE_COURIER_SELF] = (struct po_route){ po, PAYEE_COURIER, "/api/v1/courier", NULL, ROLE_COURIER,
+							    ROLE_COURIER };
+	po->routes[ROUTE_COURIER_BY_ID] = (struct po_route){ po, PAYEE_COURIER, "/api/v1/couriers/{user_id}", "user_id",
+							     0, ROLE_ADMIN | ROLE_AUDITOR };
 	*out = po;
 	return 0;
+fail:
+	free(po);
+	return rc;
 }
 
 int payouts_start(struct payouts *po, struct event_base *base, const struct payouts_config *cfg)
@@ -1257,16 +1410,30 @@ int payouts_start(struct payouts *po, struct event_base *base, const struct payo
 	return 0;
 }
 
+/* Registers prefix + suffix for one family of endpoints. */
+static int po_route_add(struct httpd *h, unsigned method, struct po_route *rt, const char *suffix, unsigned roles,
+			httpd_handler_fn fn)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "%s%s", rt->prefix, suffix);
+	return httpd_route(h, method, path, roles, fn, rt);
+}
+
 int payouts_attach(struct payouts *po, struct httpd *h)
 {
-	const unsigned readers = ROLE_MERCHANT | ROLE_ADMIN | ROLE_AUDITOR;
 	int rc;
-	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/merchants/{id}/payouts", ROLE_MERCHANT, po_handle_create, po)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/payouts", readers, po_handle_list, po)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payouts/{id}", readers, po_handle_get, po)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/balance", readers, po_handle_balance, po)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/statement", readers, po_handle_statement, po)))
+	/* Each family's owner reads a payout by id; the handler checks it is theirs. */
+	if ((rc = httpd_route(h, ROUTER_GET, "/api/v1/payouts/{id}",
+			      ROLE_MERCHANT | ROLE_COURIER | ROLE_ADMIN | ROLE_AUDITOR, po_handle_get, po)) != 0)
 		return rc;
+	for (int i = 0; i < ROUTES; i++) {
+		struct po_route *rt = &po->routes[i];
+		if ((rt->creators && (rc = po_route_add(h, ROUTER_POST, rt, "/payouts", rt->creators, po_handle_create))) ||
+		    (rc = po_route_add(h, ROUTER_GET, rt, "/payouts", rt->readers, po_handle_list)) ||
+		    (rc = po_route_add(h, ROUTER_GET, rt, "/balance", rt->readers, po_handle_balance)) ||
+		    (rc = po_route_add(h, ROUTER_GET, rt, "/statement", rt->readers, po_handle_statement)))
+			return rc;
+	}
 	return 0;
 }
 

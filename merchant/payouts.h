@@ -1,9 +1,13 @@
 /*
- * payouts: money sent from a merchant's payable account to the bank account
- * of their store, and the merchant's balance and statement.
+ * payouts: money sent from a payee's payable account to their bank
+ * account, and the payee's balance and statement. A payee is a store
+ * (merchant:<id>:payable, the store's bank details) or one of the city's
+ * couriers (courier:<user id>:payable, the bank details of their profile);
+ * both go through the same code, which differs only in how the payee, its
+ * owner and its indexes are found.
  *
  * A payout holds its amount with a pending ledger transfer
- * merchant:<id>:payable -> bank:settlement (code payout) while the payment
+ * <payable> -> bank:settlement (code payout) while the payment
  * gateway's disbursement runs; the hold is posted when the provider reports
  * the money sent, and voided when it reports a failure, so the balance comes
  * back. A payout is `processing` until then, and `completed` or `failed`
@@ -21,24 +25,30 @@
  *
  * Rules: at least `min_amount` rupiah, at most what is available
  * (credits_posted - debits_posted - debits_pending of the payable account),
- * one open payout per store, and only to a store with bank details.
+ * one open payout per payee, and only to a payee with bank details. A
+ * courier who has never earned a fee has no payable account yet: it reads
+ * as empty (nothing available) and is not made by a payout.
  *
  * DBIs owned: payouts (id 16 -> record), payout_merchant (merchant 8 | id 16
  * -> empty: a store's payouts in time order), payout_open (merchant 8 ->
- * id 16: the store's processing payout), payout_watch (due ms 8 | id 16 ->
- * attempts 4: when to look at a processing payout again).
+ * id 16: the store's processing payout), payout_courier and
+ * payout_courier_open (the same for couriers, by user id), payout_watch
+ * (due ms 8 | id 16 -> attempts 4: when to look at a processing payout
+ * again).
  */
 #ifndef BANGSOLEH_PAYOUTS_H
 #define BANGSOLEH_PAYOUTS_H
 
 #include <stdint.h>
 
+struct auth;
 struct event_base;
 struct httpd;
 struct idem;
 struct ledger;
 struct merchants;
 struct payments;
+struct profiles;
 struct store;
 struct payouts;
 
@@ -50,13 +60,20 @@ struct payouts_config {
 	int64_t retry_max_s;         /* longest wait between two re-sends; default 600 */
 };
 
+/* Where payees are read: stores, users' roles (a courier is a user with that role), couriers' profiles. */
+struct payouts_payees {
+	struct auth *auth;
+	struct merchants *merchants;
+	struct profiles *profiles;
+};
+
 /*
- * Opens the DBIs (before store_start). Every argument is lent for the
- * payouts' life. OUT: *out, freed with payouts_free. Returns 0 or a
- * STORE_* status.
+ * Opens the DBIs (before store_start). payees is copied; the modules it
+ * names and every other argument are lent for the payouts' life. OUT:
+ * *out, freed with payouts_free. Returns 0 or a STORE_* status.
  */
-int payouts_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct payments *payments,
-		 struct idem *idem, struct payouts **out);
+int payouts_open(struct store *store, struct ledger *ledger, const struct payouts_payees *payees,
+		 struct payments *payments, struct idem *idem, struct payouts **out);
 
 /*
  * Starts on the loop, after payments_start (it disburses through the
@@ -70,9 +87,12 @@ int payouts_start(struct payouts *po, struct event_base *base, const struct payo
  * (lent):
  *   POST /api/v1/merchants/{id}/payouts     the store's owner (Idempotency-Key)
  *   GET  /api/v1/merchants/{id}/payouts     owner, admin, auditor
- *   GET  /api/v1/payouts/{id}               owner, admin, auditor
  *   GET  /api/v1/merchants/{id}/balance     owner, admin, auditor
  *   GET  /api/v1/merchants/{id}/statement   owner, admin, auditor
+ *   POST /api/v1/courier/payouts            courier: their own (Idempotency-Key)
+ *   GET  /api/v1/courier/payouts|balance|statement         courier: their own
+ *   GET  /api/v1/couriers/{user_id}/payouts|balance|statement   admin, auditor
+ *   GET  /api/v1/payouts/{id}               its store's owner or courier, admin, auditor
  */
 int payouts_attach(struct payouts *po, struct httpd *h);
 

@@ -100,10 +100,21 @@ static int shipping_read_goods(struct orders *o, struct httpd_req *req, uint64_t
 	return 0;
 }
 
+int order_read_coords(struct body_check *c, const json_t *obj, bool *has, int32_t *lat, int32_t *lng)
+{
+	*has = false;
+	if (!json_object_get(obj, "lat_e6") && !json_object_get(obj, "lng_e6"))
+		return 0;
+	*lat = (int32_t)body_int(c, obj, "lat_e6", true, -ORDER_LAT_MAX, ORDER_LAT_MAX, 0);
+	*lng = (int32_t)body_int(c, obj, "lng_e6", true, -ORDER_LNG_MAX, ORDER_LNG_MAX, 0);
+	*has = !c->failed;
+	return c->failed ? -1 : 0;
+}
+
 void order_handle_rates(struct httpd_req *req, void *ctx)
 {
 	static const char *const keys[] = { "merchant_id", "items", "ship_to", NULL };
-	static const char *const to_keys[] = { "postal_code", "address", "name", "phone", NULL };
+	static const char *const to_keys[] = { "postal_code", "address", "name", "phone", "lat_e6", "lng_e6", NULL };
 	struct orders *o = ctx;
 	struct body_check c = { 0 };
 	struct product *products = calloc(ORDER_ITEMS_MAX, sizeof(*products));
@@ -132,6 +143,7 @@ void order_handle_rates(struct httpd_req *req, void *ctx)
 	if (!c.failed && body_only(&c, to, to_keys)) {
 		postal = body_str(&c, to, "postal_code", true, 5, ORDER_POSTAL_MAX);
 		address = body_str(&c, to, "address", false, 1, ORDER_ADDRESS_MAX);
+		order_read_coords(&c, to, &q.destination.has_coords, &q.destination.lat_e6, &q.destination.lng_e6);
 	}
 	for (const char *p = postal; !c.failed && p && *p; p++)
 		if (*p < '0' || *p > '9')
@@ -154,9 +166,13 @@ void order_handle_rates(struct httpd_req *req, void *ctx)
 	}
 	if (shipping_read_goods(o, req, mc->id, json_object_get(body, "items"), products, items, ids, qtys) != 0)
 		goto free_all;
-	q.origin = (struct courier_place){ .name = mc->name, .phone = mc->phone, .address = mc->address,
-					   .postal_code = mc->postal_code };
-	q.destination = (struct courier_place){ .address = address, .postal_code = postal };
+	/* Fields the store left empty are absent for the courier. */
+	q.origin = (struct courier_place){ .name = mc->name, .phone = mc->phone[0] ? mc->phone : NULL,
+					   .address = mc->address[0] ? mc->address : NULL,
+					   .postal_code = mc->postal_code, .has_coords = mc->has_coords,
+					   .lat_e6 = mc->lat_e6, .lng_e6 = mc->lng_e6 };
+	q.destination.address = address;
+	q.destination.postal_code = postal;
 	q.items = items;
 	q.nitems = json_array_size(json_object_get(body, "items"));
 	call = calloc(1, sizeof(*call));
@@ -171,10 +187,14 @@ void order_handle_rates(struct httpd_req *req, void *ctx)
 		shipments_lines_hash(ids, qtys, q.nitems, hash);
 		rc = shipments_quote(o->shipments, mc->id, hash, &q, shipping_quoted, call);
 	}
-	if (rc != COURIER_OK) {
+	if (rc == COURIER_EINVAL)
+		httpd_reply_error(req, 409, "store_not_shippable",
+				  "store %llu has no address or phone for a courier to pick up from",
+				  (unsigned long long)mc->id);
+	else if (rc != COURIER_OK)
 		httpd_reply_error(req, 503, "courier_unavailable", "the courier service cannot be asked now");
+	if (rc != COURIER_OK)
 		free(call);
-	}
 free_all:
 	free(products);
 	free(mc);

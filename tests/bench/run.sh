@@ -93,6 +93,9 @@ done
 # Verified payment notifications per second, HTTP in (bench_notify.sh).
 "$(dirname "$0")/bench_notify.sh" "$BANGSOLEH" "$SANDBOX" "$BENCH_NOTIFY"
 
+# Courier status webhooks per second, HTTP in (bench_courier.sh).
+"$(dirname "$0")/bench_courier.sh" "$BANGSOLEH" "$SANDBOX" "$BENCH_NOTIFY"
+
 # Catalogue listings with 100,000 products against /healthz (bench_catalogue.sh).
 "$(dirname "$0")/bench_catalogue.sh" "$BANGSOLEH"
 

@@ -6,8 +6,10 @@
  * admin: warung (UMI, run by siti, with a bank account), toko (UKE, run by
  * budi, without one) and rusak (UMI, run by siti, with an account number the
  * sandbox always refuses). Money reaches a store as an in-store charge paid
- * at the sandbox. Every test ends with `bangsoleh ledger verify` and a
- * clean exit of both programs.
+ * at the sandbox. The server delivers through the city's own couriers
+ * (courier.gateway=local, a flat COURIER_FEE): a courier earns their fee by
+ * delivering a shopper's order (courier_journey). Every test ends with
+ * `bangsoleh ledger verify` and a clean exit of both programs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,9 @@
 #define PASSWORD "correct horse battery"
 #define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
 #define RETRY_ENV "BANGSOLEH_PAYMENT_RECONCILE_AFTER=1"
+#define LOCAL_ENV "BANGSOLEH_COURIER_GATEWAY=local"
+#define COURIER_FEE 15000         /* courier.local_flat: the fee of a delivery under 1 kg without coordinates */
+#define FEE_ENV "BANGSOLEH_COURIER_LOCAL_FLAT=15000"
 #define SANDBOX_KEY "SB-Mid-server-bangsoleh-sandbox"
 #define TOKEN_MAX APITEST_TOKEN_MAX
 #define ID_MAX 65
@@ -48,6 +53,7 @@ struct world {
 	char admin[TOKEN_MAX], auditor[TOKEN_MAX], shopper[TOKEN_MAX], courier[TOKEN_MAX];
 	char siti[TOKEN_MAX], budi[TOKEN_MAX];
 	uint64_t warung, toko, rusak;
+	uint64_t siti_id, courier_id;
 };
 
 /* --- HTTP helpers --- */
@@ -64,19 +70,26 @@ static void expect_error(const struct world *w, const char *token, const char *m
 	apitest_expect_error(w->srv, token, method, path, body, status, code, NULL);
 }
 
-/*
- * POSTs a payout request as token with an optional Idempotency-Key. OUT:
- * *status. Returns the body as JSON (NULL when it is not).
- */
-static json_t *payout_post(const struct world *w, const char *token, uint64_t m, const char *body, const char *key,
-			   int *status)
+/* A store's endpoints: "/api/v1/merchants/<m>" (OUT: prefix, PATH_MAX_LEN bytes). */
+static const char *store_prefix(uint64_t m, char *prefix)
 {
-	char path[PATH_MAX_LEN], auth[TOKEN_MAX + 32], idem[128];
+	snprintf(prefix, PATH_MAX_LEN, "/api/v1/merchants/%llu", (unsigned long long)m);
+	return prefix;
+}
+
+/*
+ * POSTs a payout request to prefix/payouts as token with an optional
+ * Idempotency-Key. OUT: *status. Returns the body as JSON (NULL when it is not).
+ */
+static json_t *payout_post_at(const struct world *w, const char *token, const char *prefix, const char *body,
+			      const char *key, int *status)
+{
+	char path[PATH_MAX_LEN + 16], auth[TOKEN_MAX + 32], idem[128];
 	const char *headers[4] = { "Content-Type: application/json", NULL, NULL, NULL };
 	struct testsrv_response resp;
 	size_t n = 1;
 	json_t *doc;
-	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/payouts", (unsigned long long)m);
+	snprintf(path, sizeof(path), "%s/payouts", prefix);
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		headers[n++] = auth;
@@ -92,31 +105,55 @@ static json_t *payout_post(const struct world *w, const char *token, uint64_t m,
 	return doc;
 }
 
-/* A payout of amount that must be accepted (201, processing). OUT: id. */
-static void payout(const struct world *w, const char *token, uint64_t m, int64_t amount, char id[ID_MAX])
+static json_t *payout_post(const struct world *w, const char *token, uint64_t m, const char *body, const char *key,
+			   int *status)
+{
+	char prefix[PATH_MAX_LEN];
+	return payout_post_at(w, token, store_prefix(m, prefix), body, key, status);
+}
+
+/* A payout of amount at prefix that must be accepted (201, processing). OUT: id. Returns it. */
+static json_t *payout_at(const struct world *w, const char *token, const char *prefix, int64_t amount,
+			 char id[ID_MAX])
 {
 	char body[64];
 	int status;
 	json_t *doc;
 	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
-	doc = payout_post(w, token, m, body, NULL, &status);
+	doc = payout_post_at(w, token, prefix, body, NULL, &status);
 	if (status != 201)
 		fail_msg("payout of %lld: status %d", (long long)amount, status);
 	assert_string_equal(apitest_str(doc, "status"), "processing");
 	assert_int_equal(apitest_int(doc, "amount"), amount);
-	assert_int_equal(apitest_int(doc, "merchant_id"), m);
 	snprintf(id, ID_MAX, "%s", apitest_str(doc, "id"));
 	assert_int_equal(strlen(id), 32);
+	return doc;
+}
+
+/* A store's payout of amount that must be accepted. OUT: id. */
+static void payout(const struct world *w, const char *token, uint64_t m, int64_t amount, char id[ID_MAX])
+{
+	char prefix[PATH_MAX_LEN];
+	json_t *doc = payout_at(w, token, store_prefix(m, prefix), amount, id);
+	assert_string_equal(apitest_str(doc, "payee"), "merchant");
+	assert_int_equal(apitest_int(doc, "merchant_id"), m);
 	json_decref(doc);
 }
 
-/* The payout request fails with status and code. */
+/* The payout request to prefix/payouts fails with status and code. */
+static void payout_refused_at(const struct world *w, const char *token, const char *prefix, const char *body,
+			      int status, const char *code)
+{
+	char path[PATH_MAX_LEN + 16];
+	snprintf(path, sizeof(path), "%s/payouts", prefix);
+	expect_error(w, token, "POST", path, body, status, code);
+}
+
 static void payout_refused(const struct world *w, const char *token, uint64_t m, const char *body, int status,
 			   const char *code)
 {
-	char path[PATH_MAX_LEN];
-	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/payouts", (unsigned long long)m);
-	expect_error(w, token, "POST", path, body, status, code);
+	char prefix[PATH_MAX_LEN];
+	payout_refused_at(w, token, store_prefix(m, prefix), body, status, code);
 }
 
 static json_t *payout_get(const struct world *w, const char *id)
@@ -178,13 +215,13 @@ static uint64_t user_add(const struct world *w, const char *role, const char *us
 	return id;
 }
 
-/* A verified store; account NULL: without bank details. */
+/* A verified store (with the phone and address a courier's pickup needs); account NULL: without bank details. */
 static uint64_t merchant_add(const struct world *w, const char *name, uint64_t owner, const char *criteria,
 			     const char *account)
 {
-	json_t *body = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "name", name, "owner_user_id", (json_int_t)owner,
-				 "city", "BANDUNG", "postal_code", "40111", "criteria", criteria, "nmid",
-				 "ID1020021181745");
+	json_t *body = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "owner_user_id",
+				 (json_int_t)owner, "city", "BANDUNG", "postal_code", "40111", "criteria", criteria,
+				 "nmid", "ID1020021181745", "phone", "0812345678", "address", "Jl. Sudirman 12");
 	json_t *doc;
 	uint64_t id;
 	if (account) {
@@ -225,23 +262,30 @@ static void fund(const struct world *w, const char *token, uint64_t m, int64_t a
 	}
 }
 
-/* The store's balance is exactly this. */
-static void expect_balance(const struct world *w, uint64_t m, int64_t credits, int64_t debits, int64_t pending,
-			   int64_t available)
+/* The balance at prefix/balance (read by the auditor) is exactly this. */
+static void expect_balance_at(const struct world *w, const char *prefix, int64_t credits, int64_t debits,
+			      int64_t pending, int64_t available)
 {
-	char path[PATH_MAX_LEN];
+	char path[PATH_MAX_LEN + 16];
 	json_t *doc;
-	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/balance", (unsigned long long)m);
+	snprintf(path, sizeof(path), "%s/balance", prefix);
 	doc = call(w, w->auditor, "GET", path, NULL, 200);
 	if (apitest_int(doc, "credits_posted") != credits || apitest_int(doc, "debits_posted") != debits ||
 	    apitest_int(doc, "debits_pending") != pending || apitest_int(doc, "available") != available ||
 	    apitest_int(doc, "balance") != credits - debits || apitest_int(doc, "pending") != pending)
-		fail_msg("balance of %llu: credits %lld debits %lld pending %lld available %lld; want %lld %lld %lld %lld",
-			 (unsigned long long)m, (long long)apitest_int(doc, "credits_posted"),
+		fail_msg("balance of %s: credits %lld debits %lld pending %lld available %lld; want %lld %lld %lld %lld",
+			 prefix, (long long)apitest_int(doc, "credits_posted"),
 			 (long long)apitest_int(doc, "debits_posted"), (long long)apitest_int(doc, "debits_pending"),
 			 (long long)apitest_int(doc, "available"), (long long)credits, (long long)debits,
 			 (long long)pending, (long long)available);
 	json_decref(doc);
+}
+
+static void expect_balance(const struct world *w, uint64_t m, int64_t credits, int64_t debits, int64_t pending,
+			   int64_t available)
+{
+	char prefix[PATH_MAX_LEN];
+	expect_balance_at(w, store_prefix(m, prefix), credits, debits, pending, available);
 }
 
 /* --- payout notifications made by the test, signed as the sandbox signs them --- */
@@ -301,7 +345,7 @@ static void server_start(struct world *w, const char *const *env, const char *da
 static void world_start(struct world *w)
 {
 	char base_url[64];
-	const char *env[] = { COST_ENV, RETRY_ENV, base_url, NULL };
+	const char *env[] = { COST_ENV, RETRY_ENV, LOCAL_ENV, FEE_ENV, base_url, NULL };
 	const char *cli_env[] = { COST_ENV, NULL };
 	uint64_t siti, budi;
 	w->port = sandboxtest_free_port();
@@ -310,11 +354,11 @@ static void world_start(struct world *w)
 	server_start(w, env, NULL);
 	apitest_user_add_cli(w->srv, cli_env, "admin", "admin", PASSWORD);
 	apitest_login(w->srv, "admin", PASSWORD, w->admin);
-	siti = user_add(w, "merchant", "siti");
+	siti = w->siti_id = user_add(w, "merchant", "siti");
 	budi = user_add(w, "merchant", "budi");
 	user_add(w, "shopper", "shopper");
 	user_add(w, "auditor", "auditor");
-	user_add(w, "courier", "courier");
+	w->courier_id = user_add(w, "courier", "courier");
 	apitest_login(w->srv, "siti", PASSWORD, w->siti);
 	apitest_login(w->srv, "budi", PASSWORD, w->budi);
 	apitest_login(w->srv, "shopper", PASSWORD, w->shopper);
@@ -368,21 +412,26 @@ struct line {
 	const char *counterparty;
 };
 
-/* The statement, newest first, is exactly `want`; read whole and again one entry per page. */
-static void expect_statement(const struct world *w, uint64_t m, const struct line *want, size_t n)
+/*
+ * The statement, newest first, is exactly `want`: read whole by the auditor
+ * at prefix, and again one entry per page by its owner (token) at
+ * owner_prefix.
+ */
+static void expect_statement_at(const struct world *w, const char *prefix, const char *token,
+				const char *owner_prefix, const struct line *want, size_t n)
 {
-	char path[PATH_MAX_LEN], cursor[32] = "";
+	char path[PATH_MAX_LEN + 64], cursor[32] = "";
 	json_t *doc, *e;
 	size_t i;
-	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/statement?limit=200", (unsigned long long)m);
+	snprintf(path, sizeof(path), "%s/statement?limit=200", prefix);
 	doc = call(w, w->auditor, "GET", path, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(doc, "entries")), n);
 	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
 	json_decref(doc);
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/api/v1/merchants/%llu/statement?limit=1%s%s", (unsigned long long)m,
-			 cursor[0] ? "&cursor=" : "", cursor);
-		doc = call(w, w->siti, "GET", path, NULL, 200);
+		snprintf(path, sizeof(path), "%s/statement?limit=1%s%s", owner_prefix, cursor[0] ? "&cursor=" : "",
+			 cursor);
+		doc = call(w, token, "GET", path, NULL, 200);
 		assert_int_equal(json_array_size(json_object_get(doc, "entries")), 1);
 		e = json_array_get(json_object_get(doc, "entries"), 0);
 		if (strcmp(apitest_str(e, "kind"), want[i].kind) != 0 || strcmp(apitest_str(e, "reason"), want[i].reason) != 0 ||
@@ -397,6 +446,13 @@ static void expect_statement(const struct world *w, uint64_t m, const struct lin
 			assert_true(json_is_null(json_object_get(doc, "next_cursor")));
 		json_decref(doc);
 	}
+}
+
+/* A store of siti's: its statement. */
+static void expect_statement(const struct world *w, uint64_t m, const struct line *want, size_t n)
+{
+	char prefix[PATH_MAX_LEN];
+	expect_statement_at(w, store_prefix(m, prefix), w->siti, prefix, want, n);
 }
 
 /* --- tests --- */
@@ -612,7 +668,7 @@ static void test_restart_sweep(void **state)
 {
 	struct world *w = *state;
 	char base_url[64], id[ID_MAX];
-	const char *env[] = { COST_ENV, RETRY_ENV, base_url, NULL };
+	const char *env[] = { COST_ENV, RETRY_ENV, LOCAL_ENV, FEE_ENV, base_url, NULL };
 	int code;
 	json_t *doc;
 	world_start(w);
@@ -644,6 +700,333 @@ static void test_restart_sweep(void **state)
 	world_finish(w);
 }
 
+/* --- the city's couriers --- */
+
+static const char COURIER_SELF[] = "/api/v1/courier";
+
+/* An admin's or auditor's way to a courier's endpoints: "/api/v1/couriers/<id>" (OUT: prefix, PATH_MAX_LEN). */
+static const char *courier_prefix(uint64_t user_id, char *prefix)
+{
+	snprintf(prefix, PATH_MAX_LEN, "/api/v1/couriers/%llu", (unsigned long long)user_id);
+	return prefix;
+}
+
+/* The order's state, read by the admin, becomes `state` (polled with a bound). */
+static void wait_order(const struct world *w, uint64_t id, const char *state)
+{
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
+	char path[PATH_MAX_LEN];
+	snprintf(path, sizeof(path), "/api/v1/orders/%llu", (unsigned long long)id);
+	for (;;) {
+		json_t *doc = call(w, w->admin, "GET", path, NULL, 200);
+		bool there = strcmp(apitest_str(doc, "state"), state) == 0;
+		json_decref(doc);
+		if (there)
+			return;
+		if (sandboxtest_now_ms() >= deadline)
+			fail_msg("order %llu never became %s", (unsigned long long)id, state);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/* The courier (token) moves shipment sid on to `to`, giving the delivery PIN when not NULL. */
+static void shipment_move(const struct world *w, const char *token, const char *sid, const char *to, const char *pin)
+{
+	char path[PATH_MAX_LEN], body[128];
+	json_t *doc;
+	snprintf(path, sizeof(path), "/api/v1/shipments/%s/status", sid);
+	snprintf(body, sizeof(body), "{\"status\":\"%s\"%s%s%s}", to, pin ? ",\"pin\":\"" : "", pin ? pin : "",
+		 pin ? "\"" : "");
+	doc = call(w, token, "POST", path, body, 200);
+	assert_string_equal(apitest_str(doc, "state"), to);
+	json_decref(doc);
+}
+
+/*
+ * The shopper's order of one product of warung, delivered by the city's
+ * courier `token`: local rates, checkout with the rate's token, payment at
+ * the sandbox, siti confirms, the courier accepts the job, picks it up,
+ * rides, and delivers with the buyer's PIN; the buyer confirms receipt, so
+ * the fee reaches the courier's payable. Returns the order's id.
+ */
+static uint64_t courier_journey(const struct world *w, const char *token, const char *key)
+{
+	char path[PATH_MAX_LEN], sid[ID_MAX], pin[8], *text;
+	json_t *doc, *rate, *body;
+	uint64_t product, order;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/products", (unsigned long long)w->warung);
+	doc = call(w, w->siti, "POST", path,
+		   "{\"title\":\"Rendang\",\"description\":\"Oleh-oleh\",\"price\":50000,\"stock\":5,\"weight_g\":250,"
+		   "\"category\":\"makanan\"}",
+		   201);
+	product = (uint64_t)apitest_int(doc, "id");
+	json_decref(doc);
+
+	doc = apitest_call_json(w->srv, NULL, "POST", "/api/v1/shipping/rates",
+				json_pack("{s:I, s:[{s:I, s:i}], s:{s:s}}", "merchant_id", (json_int_t)w->warung, "items",
+					  "product_id", (json_int_t)product, "quantity", 1, "ship_to", "postal_code",
+					  "40111"),
+				200);
+	rate = json_array_get(json_object_get(doc, "rates"), 0);
+	assert_non_null(rate);
+	assert_int_equal(apitest_int(rate, "price"), COURIER_FEE);
+	/* "shipping": {"<store id>": rate_token} */
+	snprintf(path, sizeof(path), "%llu", (unsigned long long)w->warung);
+	body = json_pack("{s:[{s:I, s:i}], s:{s:s, s:s, s:s, s:s, s:s}, s:{s:O}}", "items", "product_id",
+			 (json_int_t)product, "quantity", 1, "ship_to", "name", "Ani", "phone", "081200001111", "address",
+			 "Jl. Merdeka 5", "city", "Bandung", "postal_code", "40111", "shipping", path,
+			 json_object_get(rate, "rate_token"));
+	json_decref(doc);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	doc = apitest_call_keyed(w->srv, w->shopper, "POST", "/api/v1/checkout", key, text, 201);
+	free(text);
+	assert_int_equal(apitest_int(doc, "total"), 50000 + COURIER_FEE);
+	order = (uint64_t)apitest_int(json_array_get(json_object_get(doc, "orders"), 0), "id");
+	sandboxtest_pay(&w->sb, apitest_str(doc, "payment_id"), 0);
+	json_decref(doc);
+	wait_order(w, order, "paid");
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%llu/confirm", (unsigned long long)order);
+	json_decref(call(w, w->siti, "POST", path, NULL, 200));
+	snprintf(path, sizeof(path), "/api/v1/orders/%llu/tracking", (unsigned long long)order);
+	doc = call(w, w->shopper, "GET", path, NULL, 200);
+	snprintf(sid, sizeof(sid), "%s", apitest_str(json_object_get(doc, "shipment"), "id"));
+	json_decref(doc);
+	snprintf(path, sizeof(path), "/api/v1/shipments/%s/accept", sid);
+	json_decref(call(w, token, "POST", path, NULL, 200));
+	shipment_move(w, token, sid, "picked", NULL);
+	shipment_move(w, token, sid, "in_transit", NULL);
+	snprintf(path, sizeof(path), "/api/v1/orders/%llu", (unsigned long long)order);
+	doc = call(w, w->shopper, "GET", path, NULL, 200);
+	snprintf(pin, sizeof(pin), "%s", apitest_str(doc, "delivery_pin"));
+	json_decref(doc);
+	shipment_move(w, token, sid, "delivered", pin);
+	wait_order(w, order, "delivered");
+	snprintf(path, sizeof(path), "/api/v1/orders/%llu/receive", (unsigned long long)order);
+	json_decref(call(w, w->shopper, "POST", path, NULL, 200));
+	wait_order(w, order, "completed");
+	return order;
+}
+
+/* The order's tracking, as its buyer sees it, shows this courier. */
+static void expect_driver(const struct world *w, uint64_t order, const char *name, const char *phone,
+			  const char *plate)
+{
+	char path[PATH_MAX_LEN];
+	json_t *doc, *sh;
+	snprintf(path, sizeof(path), "/api/v1/orders/%llu/tracking", (unsigned long long)order);
+	doc = call(w, w->shopper, "GET", path, NULL, 200);
+	sh = json_object_get(doc, "shipment");
+	assert_string_equal(apitest_str(sh, "driver_name"), name);
+	assert_string_equal(apitest_str(sh, "driver_phone"), phone);
+	assert_string_equal(apitest_str(sh, "plate"), plate);
+	json_decref(doc);
+}
+
+/* PUT /api/v1/courier/profile as token answers status; returns the profile. */
+static json_t *profile_put(const struct world *w, const char *token, const char *body, int status)
+{
+	return call(w, token, "PUT", "/api/v1/courier/profile", body, status);
+}
+
+/*
+ * A courier earns a delivery's fee and sends it to their bank: exact
+ * balance and statement, the bank details of their profile, the tracking
+ * showing them, one open payout, Idempotency-Key, and who reads a payout.
+ */
+static void test_courier_payout(void **state)
+{
+	struct world *w = *state;
+	char by_id[PATH_MAX_LEN], id[ID_MAX], other[TOKEN_MAX], path[PATH_MAX_LEN + 32];
+	uint64_t order;
+	json_t *doc;
+	int status;
+	world_start(w);
+	courier_prefix(w->courier_id, by_id);
+	user_add(w, "courier", "kurir2");
+	apitest_login(w->srv, "kurir2", PASSWORD, other);
+
+	/* Nothing earned, no profile: an empty account that does not exist yet. */
+	expect_error(w, w->courier, "GET", "/api/v1/courier/profile", NULL, 404, "not_found");
+	expect_balance_at(w, by_id, 0, 0, 0, 0);
+	expect_statement_at(w, by_id, w->courier, COURIER_SELF, NULL, 0);
+
+	/* A profile without bank details; a second PUT changes only what it names. */
+	doc = profile_put(w, w->courier, "{\"name\":\"Uda Rizal\",\"phone\":\"0812\",\"plate\":\"BA 1234 XY\"}", 201);
+	assert_int_equal(apitest_int(doc, "user_id"), w->courier_id);
+	assert_string_equal(apitest_str(doc, "bank_account"), "");
+	json_decref(doc);
+	doc = profile_put(w, w->courier, "{\"phone\":\"08127770001\"}", 200);
+	assert_string_equal(apitest_str(doc, "name"), "Uda Rizal");
+	assert_string_equal(apitest_str(doc, "phone"), "08127770001");
+	json_decref(doc);
+
+	order = courier_journey(w, w->courier, "journey-1");
+	expect_driver(w, order, "Uda Rizal", "08127770001", "BA 1234 XY");
+	expect_balance_at(w, by_id, COURIER_FEE, 0, 0, COURIER_FEE);
+	doc = call(w, w->courier, "GET", "/api/v1/courier/balance", NULL, 200);
+	assert_int_equal(apitest_int(doc, "courier_user_id"), w->courier_id);
+	snprintf(path, sizeof(path), "courier:%llu:payable", (unsigned long long)w->courier_id);
+	assert_string_equal(apitest_str(doc, "account"), path);
+	json_decref(doc);
+	{
+		const struct line want[] = {
+			{ "transfer", "shipping", "credit", COURIER_FEE, COURIER_FEE, COURIER_FEE, "escrow" },
+		};
+		expect_statement_at(w, by_id, w->courier, COURIER_SELF, want, 1);
+	}
+
+	/* No bank details yet; then the rules as for stores. */
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":10000}", 409, "no_bank_account");
+	json_decref(profile_put(w, w->courier, "{\"bank_code\":\"BRI\",\"bank_account\":\"9876543210\","
+					       "\"bank_name\":\"Rizal\"}", 200));
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":9999}", 422, "below_minimum");
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":15001}", 422, "insufficient_balance");
+
+	sandboxtest_fault(&w->sb, "global", "\"payout_manual\":true");
+	doc = payout_post_at(w, w->courier, COURIER_SELF, "{\"amount\":10000}", "c-1", &status);
+	assert_int_equal(status, 201);
+	snprintf(id, sizeof(id), "%s", apitest_str(doc, "id"));
+	assert_string_equal(apitest_str(doc, "payee"), "courier");
+	assert_int_equal(apitest_int(doc, "courier_user_id"), w->courier_id);
+	assert_true(json_is_null(json_object_get(doc, "merchant_id")));
+	assert_string_equal(apitest_str(doc, "bank_account"), "9876543210");
+	json_decref(doc);
+	doc = payout_post_at(w, w->courier, COURIER_SELF, "{\"amount\":10000}", "c-1", &status);
+	assert_int_equal(status, 201);
+	assert_string_equal(apitest_str(doc, "id"), id);
+	json_decref(doc);
+	doc = payout_post_at(w, w->courier, COURIER_SELF, "{\"amount\":10001}", "c-1", &status);
+	assert_int_equal(status, 409);
+	assert_string_equal(apitest_str(json_object_get(doc, "error"), "code"), "idempotency_key_reused");
+	json_decref(doc);
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":10000}", 409, "payout_open");
+	expect_balance_at(w, by_id, COURIER_FEE, 0, 10000, COURIER_FEE - 10000);
+
+	sandbox_finish(w, id, "completed");
+	json_decref(wait_payout(w, id, "completed"));
+	expect_balance_at(w, by_id, COURIER_FEE, 10000, 0, COURIER_FEE - 10000);
+	{
+		const struct line want[] = {
+			{ "posted", "payout", "debit", 10000, 5000, 5000, "bank:settlement" },
+			{ "held", "payout", "debit", 10000, COURIER_FEE, 5000, "bank:settlement" },
+			{ "transfer", "shipping", "credit", COURIER_FEE, COURIER_FEE, COURIER_FEE, "escrow" },
+		};
+		expect_statement_at(w, by_id, w->courier, COURIER_SELF, want, 3);
+	}
+
+	/* The lists, and who reads the payout. */
+	doc = call(w, w->courier, "GET", "/api/v1/courier/payouts", NULL, 200);
+	assert_string_equal(apitest_str(json_array_get(json_object_get(doc, "payouts"), 0), "id"), id);
+	json_decref(doc);
+	snprintf(path, sizeof(path), "%s/payouts", by_id);
+	doc = call(w, w->admin, "GET", path, NULL, 200);
+	assert_int_equal(apitest_int(doc, "courier_user_id"), w->courier_id);
+	assert_int_equal(json_array_size(json_object_get(doc, "payouts")), 1);
+	json_decref(doc);
+	snprintf(path, sizeof(path), "/api/v1/payouts/%s", id);
+	json_decref(call(w, w->courier, "GET", path, NULL, 200));
+	json_decref(call(w, w->admin, "GET", path, NULL, 200));
+	expect_error(w, other, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->siti, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->shopper, "GET", path, NULL, 403, "forbidden");
+	world_finish(w);
+}
+
+/*
+ * The couriers' endpoints with every role, their bodies, a courier who has
+ * earned nothing, and a job taken by a courier without a profile.
+ */
+static void test_courier_authorization(void **state)
+{
+	struct world *w = *state;
+	char other[TOKEN_MAX], by_id[PATH_MAX_LEN], path[PATH_MAX_LEN + 32];
+	static const char *const own[] = { "/api/v1/courier/payouts", "/api/v1/courier/balance",
+					   "/api/v1/courier/statement", "/api/v1/courier/profile" };
+	static const char *const suffixes[] = { "/payouts", "/balance", "/statement" };
+	static const char *const bad_profiles[][2] = {
+		{ "{\"name\":\"Rizal\",\"vehicle\":\"motor\"}", "unknown_field" },
+		{ "{\"name\":\"\"}", "invalid_field" },
+		{ "{\"name\":\"0123456789012345678901234567890123456789012345678901234567890123X\"}", "invalid_field" },
+		{ "{\"name\":5}", "invalid_field" },
+		{ "{\"name\":\"Rizal\\u0001\"}", "invalid_field" },
+		{ "{\"plate\":\"ba 1234 xy\"}", "invalid_field" },
+		{ "{\"plate\":\"BA 1234 XYZ 56789\"}", "invalid_field" },
+		{ "{\"phone\":\"0812-777\"}", "invalid_field" },
+		{ "{\"phone\":\"+\"}", "invalid_field" },
+		{ "{\"bank_code\":\"B|RI\"}", "invalid_field" },
+		{ "{\"bank_account\":\"12ab\"}", "invalid_field" },
+		{ "[1]", "invalid_json" },
+		{ "{\"name\":", "invalid_json" },
+	};
+	const char *const outsiders[] = { w->shopper, w->siti, w->auditor, w->admin };
+	uint64_t other_id, order;
+	json_t *doc;
+	world_start(w);
+	other_id = user_add(w, "courier", "kurir2");
+	apitest_login(w->srv, "kurir2", PASSWORD, other);
+	courier_prefix(w->courier_id, by_id);
+
+	/* Their own: couriers only. */
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		expect_error(w, NULL, "GET", own[i], NULL, 401, "unauthorized");
+		for (size_t j = 0; j < sizeof(outsiders) / sizeof(outsiders[0]); j++)
+			expect_error(w, outsiders[j], "GET", own[i], NULL, 403, "forbidden");
+	}
+	expect_error(w, NULL, "POST", own[0], "{\"amount\":10000}", 401, "unauthorized");
+	expect_error(w, NULL, "PUT", own[3], "{}", 401, "unauthorized");
+	for (size_t j = 0; j < sizeof(outsiders) / sizeof(outsiders[0]); j++) {
+		expect_error(w, outsiders[j], "POST", own[0], "{\"amount\":10000}", 403, "forbidden");
+		expect_error(w, outsiders[j], "PUT", own[3], "{}", 403, "forbidden");
+	}
+	/* Any courier's by id: admins and auditors only; a user who is not a courier is not found. */
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", by_id, suffixes[i]);
+		expect_error(w, NULL, "GET", path, NULL, 401, "unauthorized");
+		expect_error(w, w->shopper, "GET", path, NULL, 403, "forbidden");
+		expect_error(w, w->siti, "GET", path, NULL, 403, "forbidden");
+		expect_error(w, w->courier, "GET", path, NULL, 403, "forbidden");
+		expect_error(w, other, "GET", path, NULL, 403, "forbidden");
+		json_decref(call(w, w->auditor, "GET", path, NULL, 200));
+		json_decref(call(w, w->admin, "GET", path, NULL, 200));
+		snprintf(path, sizeof(path), "/api/v1/couriers/%llu%s", (unsigned long long)w->siti_id, suffixes[i]);
+		expect_error(w, w->admin, "GET", path, NULL, 404, "not_found");
+		snprintf(path, sizeof(path), "/api/v1/couriers/999999%s", suffixes[i]);
+		expect_error(w, w->auditor, "GET", path, NULL, 404, "not_found");
+	}
+	expect_error(w, w->admin, "POST", "/api/v1/couriers/1/payouts", "{\"amount\":10000}", 405, "method_not_allowed");
+
+	/* Bodies: nothing is made by a refused one. */
+	for (size_t i = 0; i < sizeof(bad_profiles) / sizeof(bad_profiles[0]); i++)
+		expect_error(w, w->courier, "PUT", own[3], bad_profiles[i][0], 400, bad_profiles[i][1]);
+	expect_error(w, w->courier, "GET", own[3], NULL, 404, "not_found");
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":10000,\"note\":\"x\"}", 400, "unknown_field");
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":\"10000\"}", 400, "invalid_field");
+	payout_refused_at(w, w->courier, COURIER_SELF, "{}", 400, "invalid_field");
+	payout_refused_at(w, w->courier, COURIER_SELF, "[1]", 400, "invalid_json");
+
+	/* An empty PUT makes a profile named after the user; with bank details but nothing earned, nothing to pay. */
+	doc = profile_put(w, w->courier, "{}", 201);
+	assert_string_equal(apitest_str(doc, "name"), "courier");
+	json_decref(doc);
+	json_decref(profile_put(w, w->courier, "{\"bank_code\":\"BRI\",\"bank_account\":\"1234\",\"bank_name\":\"K\"}", 200));
+	payout_refused_at(w, w->courier, COURIER_SELF, "{\"amount\":10000}", 422, "insufficient_balance");
+	expect_balance_at(w, by_id, 0, 0, 0, 0);
+	snprintf(path, sizeof(path), "%s/statement?cursor=5", by_id);
+	expect_error(w, w->admin, "GET", path, NULL, 400, "invalid_field");
+
+	/* A courier without a profile takes a job: the buyer sees their username. */
+	order = courier_journey(w, other, "journey-2");
+	expect_driver(w, order, "kurir2", "", "");
+	expect_balance_at(w, courier_prefix(other_id, by_id), COURIER_FEE, 0, 0, COURIER_FEE);
+	doc = call(w, other, "GET", "/api/v1/courier/balance", NULL, 200);
+	assert_int_equal(apitest_int(doc, "available"), COURIER_FEE);
+	json_decref(doc);
+	payout_refused_at(w, other, COURIER_SELF, "{\"amount\":10000}", 409, "no_bank_account");
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +1035,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rules_and_idempotency, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_authorization, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_sweep, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_courier_payout, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_courier_authorization, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
