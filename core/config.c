@@ -68,7 +68,7 @@ static const struct config_setting config_settings[] = {
 	NUM("payment.expiry", CONFIG_INT, payment_expiry, 5, 86400, "900", "seconds a payment's QR may be paid"),
 	NUM("payment.reconcile_after", CONFIG_INT, payment_reconcile_after, 1, 86400, "60", "seconds before a pending payment is polled at the provider"),
 	NUM("payment.reconcile_max", CONFIG_INT, payment_reconcile_max, 1, 86400, "600", "longest wait between polls of one payment"),
-	NUM("payout.min_amount", CONFIG_INT, payout_min_amount, 1, 1000000000, "10000", "the smallest payout a merchant may ask for, in rupiah"),
+	NUM("payout.min_amount", CONFIG_INT, payout_min_amount, 1, 1000000000, "10000", "the smallest payout a store or a courier may ask for, in rupiah"),
 	NUM("order.confirm_within", CONFIG_INT, order_confirm_within, 1, 31536000, "172800", "seconds a merchant has to confirm a paid order before it is cancelled and refunded"),
 	NUM("order.complete_after", CONFIG_INT, order_complete_after, 1, 31536000, "172800", "seconds after delivery when an order completes by itself (the complaint window)"),
 	NUM("order.commission_bps", CONFIG_INT, order_commission_bps, 0, 5000, "300", "the platform's commission on goods, in basis points (300 = 3%)"),
