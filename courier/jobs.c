@@ -194,6 +194,11 @@ static int job_apply(MDB_txn *txn, void *arg)
 		job_refuse(a, 403, "forbidden", "this shipment is another courier's");
 		return 0;
 	}
+	/* Someone must carry it: an admin steps in on a courier's shipment, never instead of one. */
+	if (!a->sh.courier_user_id) {
+		job_refuse(a, 409, "not_taken", "no courier has taken this job yet");
+		return 0;
+	}
 	/* On hold, only an admin moves it on (a right PIN after five wrong ones is no way around that). */
 	if (!admin && a->sh.state == SHIP_ON_HOLD) {
 		job_refuse(a, 409, "on_hold", "the shipment is on hold for an admin");

@@ -298,7 +298,11 @@ static void test_bad_input(void **state)
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		char q[PATH_MAX_LEN], field[64];
 		snprintf(q, sizeof(q), "/api/v1/products?%s", queries[i]);
-		snprintf(field, sizeof(field), "%.*s", (int)strcspn(queries[i], "="), queries[i]);
+		size_t n = strcspn(queries[i], "=");
+		/* The parameter's name: what the error must name. */
+		n = n < sizeof(field) ? n : sizeof(field) - 1;
+		memcpy(field, queries[i], n);
+		field[n] = '\0';
 		if (strchr(queries[i], '&'))
 			snprintf(field, sizeof(field), "max_price");
 		apitest_expect_error(w->srv, NULL, "GET", q, NULL, 400, "invalid_field", field);

@@ -18,15 +18,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -275,26 +270,6 @@ static void clock_advance(const struct world *w, int64_t seconds)
 
 /* --- the sandbox, with its courier side pointed at the server --- */
 
-/* Reads the sandbox's ready line (bounded) and takes its port. Returns 0 or -1. */
-static int sandbox_ready(struct sandboxtest *sb)
-{
-	char line[SANDBOXTEST_READY_MAX + 1] = "";
-	const char *at;
-	size_t len = 0;
-	int64_t deadline = sandboxtest_now_ms() + TESTSRV_READY_TIMEOUT_MS;
-	while (len < SANDBOXTEST_READY_MAX && (len == 0 || line[len - 1] != '\n')) {
-		struct pollfd p = { .fd = sb->stdout_fd, .events = POLLIN };
-		int64_t left = deadline - sandboxtest_now_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) != 1 || read(sb->stdout_fd, line + len, 1) != 1)
-			return -1;
-		line[++len] = '\0';
-	}
-	at = strstr(line, "http://127.0.0.1:");
-	sb->port = at ? atoi(at + strlen("http://127.0.0.1:")) : 0;
-	sb->peer.port = sb->port;
-	return sb->port > 0 ? 0 : -1;
-}
-
 /*
  * Starts the sandbox as sandboxtest_start does, with its courier webhooks
  * to the server on server_port (token in the URL) and shipments stepping
@@ -302,39 +277,13 @@ static int sandbox_ready(struct sandboxtest *sb)
  */
 static void sandbox_start(struct sandboxtest *sb, int server_port, int step_ms)
 {
-	char midtrans[128], biteship[160], step[16];
-	const char *bin = getenv("BANGSOLEH_SANDBOX_BIN");
-	int out[2], log_fd;
-	sandboxtest_init(sb);
-	assert_non_null(bin);
-	assert_int_equal(testsrv_tmpdir(sb->dir, sizeof(sb->dir)), 0);
-	snprintf(sb->log_path, sizeof(sb->log_path), "%s/sandbox.log", sb->dir);
-	snprintf(midtrans, sizeof(midtrans), "http://127.0.0.1:%d%s", server_port, SANDBOXTEST_WEBHOOK_PATH);
+	char biteship[160], step[16];
+	const char *extra[] = { "--notify-biteship", biteship, "--ship-step-ms", step, NULL };
 	snprintf(biteship, sizeof(biteship), "http://127.0.0.1:%d%s?token=%s", server_port, COURIER_HOOK,
 		 COURIER_TOKEN);
 	snprintf(step, sizeof(step), "%d", step_ms);
-	log_fd = open(sb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(log_fd >= 0);
-	assert_int_equal(pipe(out), 0);
-	/* The copies dup2 makes for the child are not close-on-exec. */
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	fcntl(out[1], F_SETFD, FD_CLOEXEC);
-	sb->pid = fork();
-	assert_true(sb->pid >= 0);
-	if (sb->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (dup2(out[1], STDOUT_FILENO) >= 0 && dup2(log_fd, STDERR_FILENO) >= 0)
-			execl(bin, "bangsoleh-sandbox", "--listen", "127.0.0.1:0", "--notify-midtrans", midtrans,
-			      "--notify-biteship", biteship, "--ship-step-ms", step, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	close(log_fd);
-	sb->stdout_fd = out[0];
-	if (sandbox_ready(sb) != 0) {
-		sandboxtest_stop(sb);
+	if (sandboxtest_start_with(sb, server_port, extra) != 0)
 		fail_msg("the sandbox did not start");
-	}
 }
 
 /* How many shipments the sandbox holds for our reference. */

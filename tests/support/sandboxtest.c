@@ -107,8 +107,15 @@ static int sandboxtest_await_ready(struct sandboxtest *sb)
 
 int sandboxtest_start(struct sandboxtest *sb, int server_port)
 {
+	return sandboxtest_start_with(sb, server_port, NULL);
+}
+
+int sandboxtest_start_with(struct sandboxtest *sb, int server_port, const char *const *extra)
+{
 	const char *bin = getenv("BANGSOLEH_SANDBOX_BIN");
+	const char *argv[SANDBOXTEST_ARGS_MAX + 6];
 	char notify[128];
+	size_t argc = 0;
 	int out[2], err_fd, code;
 	sandboxtest_init(sb);
 	if (!bin || !*bin) {
@@ -119,6 +126,14 @@ int sandboxtest_start(struct sandboxtest *sb, int server_port)
 		return -1;
 	snprintf(sb->log_path, sizeof(sb->log_path), "%s/sandbox.log", sb->dir);
 	snprintf(notify, sizeof(notify), "http://127.0.0.1:%d%s", server_port, SANDBOXTEST_WEBHOOK_PATH);
+	argv[argc++] = "bangsoleh-sandbox";
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "--notify-midtrans";
+	argv[argc++] = notify;
+	for (size_t i = 0; extra && extra[i] && i < SANDBOXTEST_ARGS_MAX; i++)
+		argv[argc++] = extra[i];
+	argv[argc] = NULL;
 	err_fd = open(sb->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (err_fd < 0 || pipe(out) != 0) {
 		if (err_fd >= 0)
@@ -134,8 +149,7 @@ int sandboxtest_start(struct sandboxtest *sb, int server_port)
 		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
 			_exit(127);
 		close(out[1]);
-		execl(bin, "bangsoleh-sandbox", "--listen", "127.0.0.1:0", "--notify-midtrans", notify,
-		      (char *)NULL);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	close(out[1]);

@@ -28,6 +28,8 @@
  * A sandbox program. Fields are read-only for tests; `peer` has only its
  * port set, so testsrv_request and apitest_call speak to the sandbox with it.
  */
+#define SANDBOXTEST_ARGS_MAX 16
+
 struct sandboxtest {
 	pid_t pid;                              /* -1: not running */
 	int port;
@@ -48,6 +50,8 @@ void sandboxtest_init(struct sandboxtest *sb);
  * or on disk (sb as after sandboxtest_init).
  */
 int sandboxtest_start(struct sandboxtest *sb, int server_port);
+/* As sandboxtest_start, with more arguments for the program (NULL-terminated, at most SANDBOXTEST_ARGS_MAX; lent). */
+int sandboxtest_start_with(struct sandboxtest *sb, int server_port, const char *const *extra);
 
 /*
  * SIGTERM, then SIGKILL after TESTSRV_EXIT_TIMEOUT_MS; removes the temp
