@@ -47,10 +47,7 @@
 enum who { NOBODY, ANI, CITRA, SITI, DEDI, EKO, COURIER, AUDITOR, ADMIN, WHO_N };
 
 struct world {
-	struct sandboxtest sb;
-	struct testsrv *srv;
-	char dir[TESTSRV_PATH_MAX];          /* the store's folder: it outlives the server */
-	char data[TESTSRV_PATH_MAX + 8];
+	struct sandboxtest_pair p;             /* the sandbox, the server, the store's folder */
 	char tok[WHO_N][TOKEN_MAX];
 	uint64_t store_a, store_b;
 	uint64_t eko;                         /* eko's user id */
@@ -73,13 +70,13 @@ static const char *as(const struct world *w, enum who who)
 static json_t *call(const struct world *w, enum who who, const char *method, const char *path, const char *body,
 		    int status)
 {
-	return apitest_call(w->srv, as(w, who), method, path, body, status);
+	return apitest_call(w->p.srv, as(w, who), method, path, body, status);
 }
 
 static void expect_error(const struct world *w, enum who who, const char *method, const char *path, const char *body,
 			 int status, const char *code, const char *part)
 {
-	apitest_expect_error(w->srv, as(w, who), method, path, body, status, code, part);
+	apitest_expect_error(w->p.srv, as(w, who), method, path, body, status, code, part);
 }
 
 /*
@@ -107,7 +104,7 @@ static json_t *send_req(const struct world *w, enum who who, const char *method,
 		headers[n++] = idem;
 	}
 	headers[n] = NULL;
-	assert_int_equal(testsrv_request(w->srv, method, path, headers, body, &resp), 0);
+	assert_int_equal(testsrv_request(w->p.srv, method, path, headers, body, &resp), 0);
 	*status = resp.status;
 	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
 	testsrv_response_free(&resp);
@@ -216,7 +213,7 @@ static json_t *wait_state(const struct world *w, uint64_t id, const char *state)
 /* Pays the group's payment at the sandbox and waits until all its orders are paid. */
 static void pay(const struct world *w, const json_t *g)
 {
-	sandboxtest_pay(&w->sb, apitest_str(g, "payment_id"), 0);
+	sandboxtest_pay(&w->p.sb, apitest_str(g, "payment_id"), 0);
 	for (size_t i = 0; i < json_array_size(json_object_get(g, "orders")); i++)
 		json_decref(wait_state(w, group_order(g, i), "paid"));
 }
@@ -327,7 +324,7 @@ static void expect_payment(const struct world *w, const char *id, const char *st
 	assert_string_equal(apitest_str(p, "status"), status);
 	assert_int_equal(apitest_int(p, "refunded"), refunded);
 	json_decref(p);
-	p = sandboxtest_charge(&w->sb, id);
+	p = sandboxtest_charge(&w->p.sb, id);
 	assert_int_equal(apitest_int(p, "refunded_amount"), refunded);
 	json_decref(p);
 }
@@ -370,13 +367,13 @@ static void expect_system_event(const json_t *ord, const char *state)
 /* The admin makes a user; OUT: token, its sign-in. Returns its id. */
 static uint64_t user_add(const struct world *w, const char *role, const char *username, char token[TOKEN_MAX])
 {
-	json_t *doc = apitest_call_json(w->srv, w->tok[ADMIN], "POST", "/api/v1/users",
+	json_t *doc = apitest_call_json(w->p.srv, w->tok[ADMIN], "POST", "/api/v1/users",
 					json_pack("{s:s, s:s, s:s}", "username", username, "password", PASSWORD,
 						  "role", role),
 					201);
 	uint64_t id = (uint64_t)apitest_int(doc, "id");
 	json_decref(doc);
-	apitest_login(w->srv, username, PASSWORD, token);
+	apitest_login(w->p.srv, username, PASSWORD, token);
 	return id;
 }
 
@@ -394,7 +391,7 @@ static uint64_t store_by_admin(const struct world *w, const char *name, uint64_t
 	json_t *body = store_fields(name), *doc;
 	uint64_t id;
 	json_object_set_new(body, "owner_user_id", json_integer((json_int_t)owner));
-	doc = apitest_call_json(w->srv, w->tok[ADMIN], "POST", "/api/v1/admin/merchants", body, 201);
+	doc = apitest_call_json(w->p.srv, w->tok[ADMIN], "POST", "/api/v1/admin/merchants", body, 201);
 	assert_string_equal(apitest_str(doc, "status"), "verified");
 	id = (uint64_t)apitest_int(doc, "id");
 	json_decref(doc);
@@ -404,7 +401,7 @@ static uint64_t store_by_admin(const struct world *w, const char *name, uint64_t
 /* A store a merchant registers: pending. */
 static uint64_t store_by_merchant(const struct world *w, enum who who, const char *name)
 {
-	json_t *doc = apitest_call_json(w->srv, w->tok[who], "POST", "/api/v1/merchants", store_fields(name), 201);
+	json_t *doc = apitest_call_json(w->p.srv, w->tok[who], "POST", "/api/v1/merchants", store_fields(name), 201);
 	uint64_t id;
 	assert_string_equal(apitest_str(doc, "status"), "pending");
 	id = (uint64_t)apitest_int(doc, "id");
@@ -414,33 +411,24 @@ static uint64_t store_by_merchant(const struct world *w, enum who who, const cha
 
 static void world_start(struct world *w)
 {
-	char base_url[64], listen[32], confirm[64], complete[64], expiry[64];
-	const char *env[] = { COST_ENV, base_url, NULL };
-	const char *cli_env[] = { COST_ENV, NULL };
-	const char *args[] = { "--listen", listen, "--data", w->data, "--set", "test.clock_control=1",
-			       "--set", confirm, "--set", complete, "--set", expiry, NULL };
+	char confirm[64], complete[64], expiry[64];
+	const char *env[] = { COST_ENV, NULL };
+	const char *args[] = { "--set", "test.clock_control=1", "--set", confirm, "--set", complete, "--set", expiry,
+			       NULL };
 	struct testsrv at;
 	char path[PATH_MAX_LEN];
 	uint64_t dedi;
 	json_t *doc;
-	int port = sandboxtest_free_port();
 
-	assert_int_equal(testsrv_tmpdir(w->dir, sizeof(w->dir)), 0);
-	snprintf(w->data, sizeof(w->data), "%s/data", w->dir);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(confirm, sizeof(confirm), "order.confirm_within=%d", ORDER_CONFIRM_S);
 	snprintf(complete, sizeof(complete), "order.complete_after=%d", ORDER_COMPLETE_S);
 	snprintf(expiry, sizeof(expiry), "payment.expiry=%d", PAYMENT_EXPIRY_S);
-	assert_int_equal(sandboxtest_start(&w->sb, port), 0);
-	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
-	w->srv = testsrv_new(args, env);
-	assert_non_null(w->srv);
-	assert_int_equal(w->srv->port, port);
-	/* The store is in w->data, not the server's temp folder: the CLI is pointed there. */
-	at = *w->srv;
-	snprintf(at.data_dir, sizeof(at.data_dir), "%s", w->data);
-	apitest_user_add_cli(&at, cli_env, "admin", "admin", PASSWORD);
-	apitest_login(w->srv, "admin", PASSWORD, w->tok[ADMIN]);
+	sandboxtest_pair_start(&w->p, NULL, args, env);
+	/* The store is in w->p.data, not the server's temp folder: the CLI is pointed there. */
+	at = *w->p.srv;
+	snprintf(at.data_dir, sizeof(at.data_dir), "%s", w->p.data);
+	apitest_user_add_cli(&at, env, "admin", "admin", PASSWORD);
+	apitest_login(w->p.srv, "admin", PASSWORD, w->tok[ADMIN]);
 	user_add(w, "shopper", "ani", w->tok[ANI]);
 	user_add(w, "shopper", "citra", w->tok[CITRA]);
 	user_add(w, "merchant", "siti", w->tok[SITI]);
@@ -462,7 +450,7 @@ static int world_setup(void **state)
 	struct world *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
-	sandboxtest_init(&w->sb);
+	sandboxtest_pair_init(&w->p);
 	*state = w;
 	return 0;
 }
@@ -470,24 +458,16 @@ static int world_setup(void **state)
 static int world_teardown(void **state)
 {
 	struct world *w = *state;
-	if (w) {
-		testsrv_free(w->srv);
-		sandboxtest_stop(&w->sb);
-		if (w->dir[0])
-			testsrv_rmtree(w->dir);
-	}
+	if (w)
+		sandboxtest_pair_free(&w->p);
 	free(w);
 	return 0;
 }
 
-/* Ends a test: both programs stop with status 0, then the books of the closed store verify. */
+/* Ends a test: both programs stop with status 0, and the books of the closed store verify. */
 static void world_finish(struct world *w)
 {
-	assert_true(testsrv_stopped_cleanly(w->srv));
-	testsrv_free(w->srv);
-	w->srv = NULL;
-	sandboxtest_ledger_verify(w->data);
-	assert_int_equal(sandboxtest_stop(&w->sb), 0);
+	sandboxtest_pair_finish(&w->p);
 }
 
 /* --- 1. the whole journey --- */
@@ -735,7 +715,7 @@ static void test_oversell_race(void **state)
 				 "Idempotency-Key: race-%d\r\nContent-Length: %zu\r\n\r\n%s",
 				 tokens[i % RACE_SHOPPERS], i, strlen(body), body);
 		assert_true(n > 0 && n < (int)sizeof(req));
-		assert_int_equal(testsrv_connect(w->srv, &fds[i]), 0);
+		assert_int_equal(testsrv_connect(w->p.srv, &fds[i]), 0);
 		assert_int_equal(testsrv_send(fds[i], req, (size_t)n), 0);
 	}
 	free(body);
@@ -885,7 +865,7 @@ static void test_paid_after_cancel(void **state)
 	id = group_order(g, 0);
 	act_ok(w, ADMIN, id, "cancel", "{\"reason\":\"alamat di luar kota\"}", "cancelled");
 	assert_int_equal(stock_of(w, line.product_id), 5);
-	sandboxtest_pay(&w->sb, apitest_str(g, "payment_id"), 0);
+	sandboxtest_pay(&w->p.sb, apitest_str(g, "payment_id"), 0);
 	wait_refunded(w, id, apitest_str(g, "payment_id"), 40000);
 	doc = order_get(w, id);
 	expect_system_event(doc, "refunded");

@@ -32,7 +32,7 @@
 
 #define PASSWORD "correct horse battery"
 #define COST_ENV "BANGSOLEH_AUTH_PASSWORD_COST=10"
-#define COURIER_TOKEN "sandbox-courier-token"     /* courier.webhook_token's default */
+#define COURIER_TOKEN SANDBOXTEST_COURIER_TOKEN
 #define COURIER_HOOK "/api/v1/webhooks/couriers/sandbox"
 #define TOKEN_MAX APITEST_TOKEN_MAX
 #define ID_MAX 65
@@ -52,10 +52,7 @@
 enum who { NOBODY, ANI, CITRA, SITI, DEDI, KURIR, OJEK, AUDITOR, ADMIN, WHO_N };
 
 struct world {
-	struct sandboxtest sb;
-	struct testsrv *srv;
-	char dir[TESTSRV_PATH_MAX];          /* the store's folder: it outlives the server */
-	char data[TESTSRV_PATH_MAX + 8];
+	struct sandboxtest_pair p;             /* the sandbox, the server, the store's folder */
 	char tok[WHO_N][TOKEN_MAX];
 	uint64_t uid[WHO_N];
 	uint64_t store_a, store_b;
@@ -78,13 +75,13 @@ static const char *as(const struct world *w, enum who who)
 static json_t *call(const struct world *w, enum who who, const char *method, const char *path, const char *body,
 		    int status)
 {
-	return apitest_call(w->srv, as(w, who), method, path, body, status);
+	return apitest_call(w->p.srv, as(w, who), method, path, body, status);
 }
 
 static void refused(const struct world *w, enum who who, const char *method, const char *path, const char *body,
 		    int status, const char *code, const char *part)
 {
-	apitest_expect_error(w->srv, as(w, who), method, path, body, status, code, part);
+	apitest_expect_error(w->p.srv, as(w, who), method, path, body, status, code, part);
 }
 
 /* A string member of a JSON document that may be absent: "" then. */
@@ -117,7 +114,7 @@ struct expect {
 static bool member_is(const struct world *w, const void *arg)
 {
 	const struct expect *e = arg;
-	json_t *doc = apitest_call(w->srv, w->tok[ADMIN], "GET", e->path, NULL, 200);
+	json_t *doc = apitest_call(w->p.srv, w->tok[ADMIN], "GET", e->path, NULL, 200);
 	bool met = strcmp(str_or_empty(doc, e->key), e->value) == 0;
 	json_decref(doc);
 	return met;
@@ -127,7 +124,7 @@ static bool member_is(const struct world *w, const void *arg)
 static bool member_holds(const struct world *w, const void *arg)
 {
 	const struct expect *e = arg;
-	json_t *doc = apitest_call(w->srv, w->tok[ADMIN], "GET", e->path, NULL, 200);
+	json_t *doc = apitest_call(w->p.srv, w->tok[ADMIN], "GET", e->path, NULL, 200);
 	bool met = strstr(str_or_empty(doc, e->key), e->value) != NULL;
 	json_decref(doc);
 	return met;
@@ -137,7 +134,7 @@ static bool member_holds(const struct world *w, const void *arg)
 static bool event_holds(const struct world *w, const void *arg)
 {
 	const struct expect *e = arg;
-	json_t *doc = apitest_call(w->srv, w->tok[ADMIN], "GET", e->path, NULL, 200), *ev;
+	json_t *doc = apitest_call(w->p.srv, w->tok[ADMIN], "GET", e->path, NULL, 200), *ev;
 	bool met = false;
 	size_t i;
 	json_array_foreach(json_object_get(doc, "timeline"), i, ev) {
@@ -270,26 +267,10 @@ static void clock_advance(const struct world *w, int64_t seconds)
 
 /* --- the sandbox, with its courier side pointed at the server --- */
 
-/*
- * Starts the sandbox as sandboxtest_start does, with its courier webhooks
- * to the server on server_port (token in the URL) and shipments stepping
- * every step_ms (0: only by /simulate/shipment). sandboxtest_stop stops it.
- */
-static void sandbox_start(struct sandboxtest *sb, int server_port, int step_ms)
-{
-	char biteship[160], step[16];
-	const char *extra[] = { "--notify-biteship", biteship, "--ship-step-ms", step, NULL };
-	snprintf(biteship, sizeof(biteship), "http://127.0.0.1:%d%s?token=%s", server_port, COURIER_HOOK,
-		 COURIER_TOKEN);
-	snprintf(step, sizeof(step), "%d", step_ms);
-	if (sandboxtest_start_with(sb, server_port, extra) != 0)
-		fail_msg("the sandbox did not start");
-}
-
 /* How many shipments the sandbox holds for our reference. */
 static size_t sandbox_count(const struct world *w, const char *reference)
 {
-	json_t *doc = sandboxtest_call(&w->sb, "GET", "/simulate/shipments", NULL, 200), *s;
+	json_t *doc = sandboxtest_call(&w->p.sb, "GET", "/simulate/shipments", NULL, 200), *s;
 	size_t i, n = 0;
 	json_array_foreach(json_object_get(doc, "shipments"), i, s) {
 		n += strcmp(str_or_empty(s, "reference_id"), reference) == 0;
@@ -309,7 +290,7 @@ static json_t *sandbox_shipment(const struct world *w, const char *reference)
 	json_t *doc, *s, *found = NULL;
 	size_t i;
 	wait_until(w, sandbox_has, reference, "the sandbox to hold the shipment");
-	doc = sandboxtest_call(&w->sb, "GET", "/simulate/shipments", NULL, 200);
+	doc = sandboxtest_call(&w->p.sb, "GET", "/simulate/shipments", NULL, 200);
 	json_array_foreach(json_object_get(doc, "shipments"), i, s) {
 		if (strcmp(str_or_empty(s, "reference_id"), reference) == 0)
 			found = json_incref(s);
@@ -326,7 +307,7 @@ static bool sandbox_idle(const struct world *w, const void *provider_id)
 	const json_t *n;
 	bool idle;
 	snprintf(path, sizeof(path), "/simulate/shipments/%s", (const char *)provider_id);
-	doc = sandboxtest_call(&w->sb, "GET", path, NULL, 200);
+	doc = sandboxtest_call(&w->p.sb, "GET", path, NULL, 200);
 	n = json_object_get(doc, "notifications");
 	idle = apitest_int(n, "queued") == 0 && apitest_int(n, "held") == 0;
 	json_decref(doc);
@@ -344,7 +325,7 @@ static void sandbox_step(const struct world *w, const char *provider_id, const c
 	char path[PATH_MAX_LEN], body[64];
 	snprintf(path, sizeof(path), "/simulate/shipment/%s", provider_id);
 	snprintf(body, sizeof(body), "{\"status\":\"%s\"}", status);
-	json_decref(sandboxtest_call(&w->sb, "POST", path, body, 200));
+	json_decref(sandboxtest_call(&w->p.sb, "POST", path, body, 200));
 }
 
 /* The shipment's state once the server has it. */
@@ -376,13 +357,13 @@ static void wait_sent(const struct world *w, const char *shipment, char *provide
 /* The admin makes a user; OUT: its sign-in. Returns its id. */
 static uint64_t user_add(struct world *w, enum who who, const char *role, const char *username)
 {
-	json_t *doc = apitest_call_json(w->srv, w->tok[ADMIN], "POST", "/api/v1/users",
+	json_t *doc = apitest_call_json(w->p.srv, w->tok[ADMIN], "POST", "/api/v1/users",
 					json_pack("{s:s, s:s, s:s}", "username", username, "password", PASSWORD,
 						  "role", role),
 					201);
 	w->uid[who] = (uint64_t)apitest_int(doc, "id");
 	json_decref(doc);
-	apitest_login(w->srv, username, PASSWORD, w->tok[who]);
+	apitest_login(w->p.srv, username, PASSWORD, w->tok[who]);
 	return w->uid[who];
 }
 
@@ -390,7 +371,7 @@ static uint64_t user_add(struct world *w, enum who who, const char *role, const 
 static uint64_t store_add(const struct world *w, const char *name, enum who owner)
 {
 	json_t *doc = apitest_call_json(
-		w->srv, w->tok[ADMIN], "POST", "/api/v1/admin/merchants",
+		w->p.srv, w->tok[ADMIN], "POST", "/api/v1/admin/merchants",
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name", name, "city", "BANDUNG", "postal_code",
 			  "40111", "criteria", "UMI", "nmid", "ID1020021181745", "address", "Jl. Braga 12", "phone",
 			  "+6281234567890", "owner_user_id", (json_int_t)w->uid[owner]),
@@ -404,30 +385,23 @@ static uint64_t store_add(const struct world *w, const char *name, enum who owne
 /* Starts the sandbox and a server with the courier module `gateway` ("sandbox" or "local"). */
 static void world_start(struct world *w, const char *gateway, int step_ms)
 {
-	char base_url[64], listen[32], module[48], courier_url[64], flat[48], per_km[48], per_kg[48];
-	const char *env[] = { COST_ENV, base_url, NULL };
-	const char *cli_env[] = { COST_ENV, NULL };
-	const char *args[] = { "--listen", listen, "--data", w->data, "--set", "test.clock_control=1", "--set", module,
-			       "--set", courier_url, "--set", flat, "--set", per_km, "--set", per_kg, NULL };
+	char module[48], flat[48], per_km[48], per_kg[48], step[16];
+	const char *env[] = { COST_ENV, NULL };
+	const char *sandbox_args[] = { "--ship-step-ms", step, NULL };
+	const char *args[] = { "--set", "test.clock_control=1", "--set", module, "--set", flat, "--set", per_km,
+			       "--set", per_kg, NULL };
 	struct testsrv at;
-	int port = sandboxtest_free_port();
 
-	assert_int_equal(testsrv_tmpdir(w->dir, sizeof(w->dir)), 0);
-	snprintf(w->data, sizeof(w->data), "%s/data", w->dir);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	sandbox_start(&w->sb, port, step_ms);
-	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
+	snprintf(step, sizeof(step), "%d", step_ms);
 	snprintf(module, sizeof(module), "courier.gateway=%s", gateway);
-	snprintf(courier_url, sizeof(courier_url), "courier.base_url=http://127.0.0.1:%d", w->sb.port);
 	snprintf(flat, sizeof(flat), "courier.local_flat=%d", LOCAL_FLAT);
 	snprintf(per_km, sizeof(per_km), "courier.local_per_km=%d", LOCAL_PER_KM);
 	snprintf(per_kg, sizeof(per_kg), "courier.local_per_kg=%d", LOCAL_PER_KG);
-	w->srv = testsrv_new(args, env);
-	assert_non_null(w->srv);
-	at = *w->srv;
-	snprintf(at.data_dir, sizeof(at.data_dir), "%s", w->data);
-	apitest_user_add_cli(&at, cli_env, "admin", "admin", PASSWORD);
-	apitest_login(w->srv, "admin", PASSWORD, w->tok[ADMIN]);
+	sandboxtest_pair_start(&w->p, sandbox_args, args, env);
+	at = *w->p.srv;
+	snprintf(at.data_dir, sizeof(at.data_dir), "%s", w->p.data);
+	apitest_user_add_cli(&at, env, "admin", "admin", PASSWORD);
+	apitest_login(w->p.srv, "admin", PASSWORD, w->tok[ADMIN]);
 	user_add(w, ANI, "shopper", "ani");
 	user_add(w, CITRA, "shopper", "citra");
 	user_add(w, SITI, "merchant", "siti");
@@ -444,7 +418,7 @@ static int world_setup(void **state)
 	struct world *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
-	sandboxtest_init(&w->sb);
+	sandboxtest_pair_init(&w->p);
 	*state = w;
 	return 0;
 }
@@ -452,24 +426,16 @@ static int world_setup(void **state)
 static int world_teardown(void **state)
 {
 	struct world *w = *state;
-	if (w) {
-		testsrv_free(w->srv);
-		sandboxtest_stop(&w->sb);
-		if (w->dir[0])
-			testsrv_rmtree(w->dir);
-	}
+	if (w)
+		sandboxtest_pair_free(&w->p);
 	free(w);
 	return 0;
 }
 
-/* Ends a test: both programs stop with status 0, then the books of the closed store verify. */
+/* Ends a test: both programs stop with status 0, and the books of the closed store verify. */
 static void world_finish(struct world *w)
 {
-	assert_true(testsrv_stopped_cleanly(w->srv));
-	testsrv_free(w->srv);
-	w->srv = NULL;
-	sandboxtest_ledger_verify(w->data);
-	assert_int_equal(sandboxtest_stop(&w->sb), 0);
+	sandboxtest_pair_finish(&w->p);
 }
 
 /* --- goods, rates, checkouts --- */
@@ -559,7 +525,7 @@ static json_t *checkout(struct world *w, const char *body, int status, const cha
 	char key[32];
 	json_t *doc;
 	snprintf(key, sizeof(key), "ship-key-%u", ++w->keys);
-	doc = apitest_call_keyed(w->srv, w->tok[ANI], "POST", "/api/v1/checkout", key, body, status);
+	doc = apitest_call_keyed(w->p.srv, w->tok[ANI], "POST", "/api/v1/checkout", key, body, status);
 	if (code)
 		assert_string_equal(apitest_str(json_object_get(doc, "error"), "code"), code);
 	return doc;
@@ -595,7 +561,7 @@ static uint64_t buy_shipped(struct world *w, const struct line *lines, size_t n,
 	assert_true(json_is_null(json_object_get(ord, "shipment_id")));
 	snprintf(payment, ID_MAX, "%s", apitest_str(g, "payment_id"));
 	json_decref(g);
-	sandboxtest_pay(&w->sb, payment, 0);
+	sandboxtest_pay(&w->p.sb, payment, 0);
 	doc = wait_order(w, id, "paid");
 	json_decref(doc);
 	return id;
@@ -608,7 +574,7 @@ static void wait_refunded(const struct world *w, uint64_t id, const char *paymen
 	assert_int_equal(apitest_int(doc, "refunded"), amount);
 	assert_int_equal(apitest_int(doc, "refund_pending"), 0);
 	json_decref(doc);
-	c = sandboxtest_charge(&w->sb, payment);
+	c = sandboxtest_charge(&w->p.sb, payment);
 	assert_int_equal(apitest_int(c, "refunded_amount"), amount);
 	json_decref(c);
 }
@@ -621,7 +587,7 @@ static json_t *hook_raw(const struct world *w, const char *path, const char *bod
 	const char *headers[] = { "Content-Type: application/json", NULL };
 	struct testsrv_response resp;
 	json_t *doc;
-	assert_int_equal(testsrv_request(w->srv, "POST", path, headers, body, &resp), 0);
+	assert_int_equal(testsrv_request(w->p.srv, "POST", path, headers, body, &resp), 0);
 	*status = resp.status;
 	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
 	testsrv_response_free(&resp);
@@ -768,7 +734,7 @@ static void accept_race(const struct world *w, const char *shipment)
 				 "Authorization: Bearer %s\r\nContent-Length: 0\r\n\r\n",
 				 shipment, w->tok[racers[i]]);
 		assert_true(n > 0 && n < (int)sizeof(req));
-		assert_int_equal(testsrv_connect(w->srv, &fds[i]), 0);
+		assert_int_equal(testsrv_connect(w->p.srv, &fds[i]), 0);
 		assert_int_equal(testsrv_send(fds[i], req, (size_t)n), 0);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -996,14 +962,14 @@ static void test_webhook_faults(void **state)
 	sent_order(w, "Sate Padang", &o);
 
 	/* The sandbox sends each of this parcel's webhooks three times: the copies change nothing. */
-	sandboxtest_fault(&w->sb, o.provider, "\"duplicates\":2");
+	sandboxtest_fault(&w->p.sb, o.provider, "\"duplicates\":2");
 	before = events_of(w, o.shipment);
 	sandbox_step(w, o.provider, "allocated");
 	sandbox_settled(w, o.provider);
 	wait_shipment(w, o.shipment, "allocated");
 	/* allocated and the waybill: two events, whatever the copies. */
 	assert_int_equal(events_of(w, o.shipment), before + 2);
-	sandboxtest_fault(&w->sb, o.provider, "\"duplicates\":0");
+	sandboxtest_fault(&w->p.sb, o.provider, "\"duplicates\":0");
 
 	/* Our own copies: applied once, then duplicate. */
 	hook_status(w, o.provider, "picked", "applied");
@@ -1074,14 +1040,14 @@ static void test_company_down(void **state)
 	id = buy_shipped(w, cart, 1, w->store_a, apitest_str(r, "rate_token"), 60000, apitest_int(r, "price"), payment);
 	json_decref(doc);
 	/* Every API call answers 500 from now on (retries included) until the fault is cleared. */
-	sandboxtest_fault(&w->sb, "global", "\"http_500\":1000");
+	sandboxtest_fault(&w->p.sb, "global", "\"http_500\":1000");
 	order_act(w, SITI, id, "confirm", "confirmed");
 	order_shipment(w, id, shipment);
 	wait_event(w, shipment, "note", "courier did not answer (try 1)");
 	expect_shipment(w, shipment, "pending");
 	expect_order(w, id, "confirmed");
 	assert_int_equal(sandbox_count(w, shipment), 0);
-	json_decref(sandboxtest_call(&w->sb, "DELETE", "/simulate/faults", NULL, 200));
+	json_decref(sandboxtest_call(&w->p.sb, "DELETE", "/simulate/faults", NULL, 200));
 	/* The next try is due after a backoff on the server's clock. */
 	clock_advance(w, RETRY_MAX_S);
 	wait_sent(w, shipment, provider);

@@ -244,3 +244,62 @@ void sandboxtest_ledger_verify(const char *data_dir)
 	if (code != 0 || !strstr(out, "\nok\n"))
 		fail_msg("ledger verify: exit %d: %s", code, out);
 }
+
+void sandboxtest_pair_init(struct sandboxtest_pair *p)
+{
+	memset(p, 0, sizeof(*p));
+	sandboxtest_init(&p->sb);
+}
+
+/* Copies a NULL-terminated list after `at` entries of out (bounded). Returns the new count. */
+static size_t sandboxtest_append(const char **out, size_t at, const char *const *list)
+{
+	for (size_t i = 0; list && list[i] && at < SANDBOXTEST_ARGS_MAX + 8; i++)
+		out[at++] = list[i];
+	return at;
+}
+
+void sandboxtest_pair_start(struct sandboxtest_pair *p, const char *const *sandbox_extra,
+			    const char *const *server_args, const char *const *env)
+{
+	char listen[32], couriers[160], base_url[64], courier_url[64];
+	const char *sb_args[SANDBOXTEST_ARGS_MAX + 9] = { "--notify-biteship", couriers };
+	const char *args[SANDBOXTEST_ARGS_MAX + 9] = { "--listen", listen, "--data", p->data, "--set", courier_url };
+	const char *envs[SANDBOXTEST_ARGS_MAX + 9] = { base_url };
+	int port = sandboxtest_free_port();
+	assert_int_equal(testsrv_tmpdir(p->dir, sizeof(p->dir)), 0);
+	snprintf(p->data, sizeof(p->data), "%s/data", p->dir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	snprintf(couriers, sizeof(couriers), "http://127.0.0.1:%d/api/v1/webhooks/couriers/sandbox?token=%s", port,
+		 SANDBOXTEST_COURIER_TOKEN);
+	sandboxtest_append(sb_args, 2, sandbox_extra);
+	if (sandboxtest_start_with(&p->sb, port, sb_args) != 0)
+		fail_msg("the sandbox did not start");
+	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", p->sb.port);
+	snprintf(courier_url, sizeof(courier_url), "courier.base_url=http://127.0.0.1:%d", p->sb.port);
+	sandboxtest_append(args, 6, server_args);
+	sandboxtest_append(envs, 1, env);
+	p->srv = testsrv_new(args, envs);
+	if (!p->srv)
+		fail_msg("the server did not start");
+	assert_int_equal(p->srv->port, port);
+}
+
+void sandboxtest_pair_finish(struct sandboxtest_pair *p)
+{
+	assert_true(testsrv_stopped_cleanly(p->srv));
+	testsrv_free(p->srv);
+	p->srv = NULL;
+	sandboxtest_ledger_verify(p->data);
+	assert_int_equal(sandboxtest_stop(&p->sb), 0);
+}
+
+void sandboxtest_pair_free(struct sandboxtest_pair *p)
+{
+	testsrv_free(p->srv);
+	p->srv = NULL;
+	sandboxtest_stop(&p->sb);
+	if (p->dir[0])
+		testsrv_rmtree(p->dir);
+	p->dir[0] = '\0';
+}

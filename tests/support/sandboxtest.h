@@ -22,6 +22,7 @@
 #include "testsrv.h"
 
 #define SANDBOXTEST_WEBHOOK_PATH "/api/v1/webhooks/payments/sandbox"
+#define SANDBOXTEST_COURIER_TOKEN "sandbox-courier-token"   /* the server's default courier.webhook_token */
 #define SANDBOXTEST_READY_MAX 512   /* bytes of the ready line read at most */
 
 /*
@@ -88,5 +89,40 @@ int sandboxtest_free_port(void);
 
 /* `bangsoleh ledger verify --data data_dir` exits 0 and says ok; fails the test otherwise. */
 void sandboxtest_ledger_verify(const char *data_dir);
+
+/*
+ * A test's pair of programs: the sandbox and a server using it, with the
+ * server's data folder in a folder of the test's own, so the books can be
+ * verified after the server stopped.
+ */
+struct sandboxtest_pair {
+	struct sandboxtest sb;
+	struct testsrv *srv;                    /* NULL when not running */
+	char dir[TESTSRV_PATH_MAX];             /* the test's folder; "" until started */
+	char data[TESTSRV_PATH_MAX + 8];        /* dir/data: the server's store */
+};
+
+/* Marks p as not started (before the test). */
+void sandboxtest_pair_init(struct sandboxtest_pair *p);
+
+/*
+ * Starts the sandbox (its payment and courier notifications to the server's
+ * port, the courier ones with the default token; `sandbox_extra` more
+ * arguments, or NULL), then `bangsoleh serve --listen 127.0.0.1:PORT --data
+ * DIR/data --set courier.base_url=<the sandbox> SERVER_ARGS...` with ENV
+ * plus BANGSOLEH_PAYMENT_BASE_URL=<the sandbox>. Lists as for testsrv_start
+ * (at most SANDBOXTEST_ARGS_MAX entries each). Fails the test on error.
+ */
+void sandboxtest_pair_start(struct sandboxtest_pair *p, const char *const *sandbox_extra,
+			    const char *const *server_args, const char *const *env);
+
+/*
+ * Ends a test: the server stops with status 0, `bangsoleh ledger verify`
+ * passes on its data, and the sandbox stops with status 0.
+ */
+void sandboxtest_pair_finish(struct sandboxtest_pair *p);
+
+/* Stops whatever still runs and removes the test's folder (teardown). */
+void sandboxtest_pair_free(struct sandboxtest_pair *p);
 
 #endif
