@@ -3,8 +3,9 @@
  * TigerBeetle's benchmark. One closed-loop client: N accounts, then M
  * transfers between uniformly random accounts in batches of B, each batch
  * one store job whose store_run returns after its durable commit; then
- * single-transfer batches for commit latency. Optionally verifies the
- * result.
+ * single-transfer batches for commit latency; then the latency of Merkle
+ * inclusion proofs for random entries. Optionally verifies the result.
+ * --no-tree leaves the Merkle tree out, to measure what it costs.
  */
 #include "tools.h"
 
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "log.h"
 #include "store.h"
 
@@ -29,6 +31,7 @@
 #define BENCH_TRANSFERS_MAX 100000000u
 #define BENCH_AMOUNT_MAX 1000
 #define BENCH_SINGLES 1000            /* single-transfer batches after the run */
+#define BENCH_PROOFS BENCH_SINGLES    /* inclusion proofs timed (in the same latency slots) */
 #define BENCH_MILLION 1000000u
 #define BENCH_CPU_MODEL_MAX 128
 #define BENCH_DIR_TEMPLATE "bangsoleh-bench-XXXXXX"
@@ -40,6 +43,7 @@ struct bench_opts {
 	uint64_t seed;
 	const char *data;               /* NULL: a temporary folder */
 	bool verify;
+	bool no_tree;                   /* appends leave the Merkle tree alone */
 };
 
 /* One store job: a batch of accounts or transfers and its results. */
@@ -154,6 +158,10 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 			o->verify = true;
 			continue;
 		}
+		if (strcmp(flag, "--no-tree") == 0 && !eq) {
+			o->no_tree = true;
+			continue;
+		}
 		value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 		if (!value) {
 			fprintf(stderr, "bangsoleh ledger bench: %s needs a value\n", flag);
@@ -239,6 +247,7 @@ static int bench_open(struct bench *b)
 			store_strerror(rc));
 		return -1;
 	}
+	b->l->tree_off = b->o.no_tree;
 	/* Account names would clash with an earlier run's. */
 	rc = store_read_begin(b->store, &txn);
 	if (rc == 0) {
@@ -430,6 +439,40 @@ static void bench_latency(const char *what, uint64_t *v, size_t n)
 	       bench_pct_ms(v, n, 99), bench_pct_ms(v, n, 100));
 }
 
+/* Inclusion proofs of random entries in the whole tree, each in a read transaction of its own. */
+static int bench_proofs(struct bench *b)
+{
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN], leaf[LEDGER_HASH_LEN], root[LEDGER_HASH_LEN];
+	uint64_t size = 0;
+	size_t n;
+	MDB_txn *txn;
+	int rc = 0;
+	for (size_t k = 0; k < BENCH_PROOFS && rc == 0; k++) {
+		uint64_t start = ledger_tools_now_ns();
+		rc = store_read_begin(b->store, &txn);
+		if (rc != 0)
+			break;
+		rc = ledger_tree_size(b->l, txn, &size);
+		if (rc == 0 && size > 0) {
+			uint64_t index = bench_random(b) % size;
+			rc = ledger_inclusion_proof(b->l, txn, index, size, proof, &n);
+			if (rc == 0)
+				rc = ledger_tree_leaf(b->l, txn, index, leaf);
+			if (rc == 0)
+				rc = ledger_tree_root(b->l, txn, size, root);
+		}
+		store_read_end(b->store, txn);
+		b->latency[k] = ledger_tools_now_ns() - start;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "bangsoleh ledger bench: a proof failed: %d\n", rc);
+		return -1;
+	}
+	printf("inclusion proofs: %d random entries of a tree of %" PRIu64 "\n", BENCH_PROOFS, size);
+	bench_latency("proof", b->latency, BENCH_PROOFS);
+	return 0;
+}
+
 static int bench_report_not_ok(const struct bench *b)
 {
 	uint64_t total = 0;
@@ -501,10 +544,13 @@ int ledger_bench_main(int argc, char **argv)
 	printf("single transfers: %d one-transfer batches in %.3f s\n", BENCH_SINGLES,
 	       (double)times.elapsed / 1e9);
 	bench_latency("commit", b.latency, BENCH_SINGLES);
+	if (!b.o.no_tree && bench_proofs(&b) != 0)
+		goto free_bench;
 	bench_close(&b);
 	bench_size(&b);
 	status = bench_report_not_ok(&b) == 0 ? 0 : BENCH_EXIT_FAILED;
-	if (b.o.verify && bench_verify(&b) != 0)
+	/* Without the tree, verify would report every missing node. */
+	if (b.o.verify && !b.o.no_tree && bench_verify(&b) != 0)
 		status = BENCH_EXIT_FAILED;
 free_bench:
 	bench_free(&b);

@@ -1,6 +1,7 @@
 /*
- * The ledger's HTTP endpoints (docs/api.md, "Ledger"): reads for auditors
- * and admins, creation of accounts and transfers for admins.
+ * The ledger's HTTP endpoints (docs/api.md, "Ledger" and "Audit"): reads
+ * and Merkle proofs for auditors and admins, creation of accounts and
+ * transfers for admins.
  *
  * A read copies what it needs out of one read transaction and ends it
  * before building the reply. A POST is validated whole (every field of
@@ -394,6 +395,170 @@ free_entries:
 	free(entries);
 }
 
+/* --- audit: the Merkle tree (docs/audit.md) --- */
+
+static json_t *lhttp_hash_json(const uint8_t hash[LEDGER_HASH_LEN])
+{
+	char hex[2 * LEDGER_HASH_LEN + 1];
+	crypto_hex_encode(hash, LEDGER_HASH_LEN, hex, sizeof(hex));
+	return json_string(hex);
+}
+
+static json_t *lhttp_proof_json(uint8_t (*proof)[LEDGER_HASH_LEN], size_t n)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < n; i++)
+		if (json_array_append_new(list, lhttp_hash_json(proof[i])) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	return list;
+}
+
+/* Answers a proof read's status: 404 beyond the tree, the failure otherwise. */
+static void lhttp_reply_tree_failure(struct httpd_req *req, int rc, uint64_t size)
+{
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "the tree has %llu leaves", (unsigned long long)size);
+	else
+		lhttp_reply_failure(req, rc);
+}
+
+static void lhttp_handle_tree(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t size = 0;
+	MDB_txn *txn;
+	int rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = ledger_tree_size(l, txn, &size);
+		if (rc == LEDGER_OK)
+			rc = ledger_tree_root(l, txn, size, root);
+		store_read_end(l->store, txn);
+	}
+	if (rc != LEDGER_OK)
+		lhttp_reply_failure(req, rc);
+	else
+		lhttp_reply_ok(req, json_pack("{s:o, s:o}", "size", lhttp_u64_json(size), "root", lhttp_hash_json(root)));
+}
+
+/* A tree size not given: lhttp_proof_sizes makes it the current one. */
+#define LHTTP_SIZE_CURRENT UINT64_MAX
+
+/*
+ * The two numbers of a proof request: `first` (required, >= first_min) and
+ * the tree size `second` (optional, >= second_min; LHTTP_SIZE_CURRENT when
+ * absent), first <= second when both are given. Replies 400 and returns
+ * false when they are not such numbers.
+ */
+static bool lhttp_proof_params(struct httpd_req *req, const char *first_name, uint64_t first_min,
+			       const char *second_name, uint64_t second_min, uint64_t *first, uint64_t *second)
+{
+	if (!httpd_query(req, first_name) || !lhttp_query_u64(req, first_name, first_min, UINT64_MAX, 0, first)) {
+		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu", first_name,
+				  (unsigned long long)first_min);
+		return false;
+	}
+	if (!lhttp_query_u64(req, second_name, second_min, LHTTP_SIZE_CURRENT - 1, LHTTP_SIZE_CURRENT, second)) {
+		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu", second_name,
+				  (unsigned long long)second_min);
+		return false;
+	}
+	if (*second != LHTTP_SIZE_CURRENT && *first > *second) {
+		httpd_reply_error(req, 400, "invalid_field", "%s must be at most %s", first_name, second_name);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * In the proof's snapshot: the tree's size, and `second` made the current
+ * size when it was not given; then a `first` beyond it is beyond the tree.
+ */
+static int lhttp_proof_sizes(struct ledger *l, MDB_txn *txn, uint64_t first, uint64_t *second, uint64_t *size)
+{
+	int rc = ledger_tree_size(l, txn, size);
+	if (rc == LEDGER_OK && *second == LHTTP_SIZE_CURRENT)
+		*second = *size;
+	return rc == LEDGER_OK && first > *second ? STORE_ENOTFOUND : rc;
+}
+
+/*
+ * A proof endpoint: its two numbers (the first, then the tree size), the
+ * read that fills the proof and two hashes, and the names of the hashes.
+ */
+struct lhttp_proof_kind {
+	const char *first, *second;
+	uint64_t first_min, second_min;
+	int (*read)(struct ledger *l, MDB_txn *txn, uint64_t first, uint64_t second, uint8_t (*proof)[LEDGER_HASH_LEN],
+		    size_t *n, uint8_t a[LEDGER_HASH_LEN], uint8_t b[LEDGER_HASH_LEN]);
+	const char *a_name, *b_name;
+};
+
+/* Inclusion of entry `seq` (leaf seq - 1): the proof, the leaf hash, the root. */
+static int lhttp_read_inclusion(struct ledger *l, MDB_txn *txn, uint64_t seq, uint64_t tree_size,
+				uint8_t (*proof)[LEDGER_HASH_LEN], size_t *n, uint8_t leaf[LEDGER_HASH_LEN],
+				uint8_t root[LEDGER_HASH_LEN])
+{
+	int rc = ledger_inclusion_proof(l, txn, seq - 1, tree_size, proof, n);
+	if (rc == LEDGER_OK)
+		rc = ledger_tree_leaf(l, txn, seq - 1, leaf);
+	return rc == LEDGER_OK ? ledger_tree_root(l, txn, tree_size, root) : rc;
+}
+
+static int lhttp_read_consistency(struct ledger *l, MDB_txn *txn, uint64_t from, uint64_t to,
+				  uint8_t (*proof)[LEDGER_HASH_LEN], size_t *n, uint8_t from_root[LEDGER_HASH_LEN],
+				  uint8_t to_root[LEDGER_HASH_LEN])
+{
+	int rc = ledger_consistency_proof(l, txn, from, to, proof, n);
+	if (rc == LEDGER_OK)
+		rc = ledger_tree_root(l, txn, from, from_root);
+	return rc == LEDGER_OK ? ledger_tree_root(l, txn, to, to_root) : rc;
+}
+
+static const struct lhttp_proof_kind lhttp_inclusion_kind = {
+	"seq", "tree_size", 1, 1, lhttp_read_inclusion, "leaf_hash", "root",
+};
+
+static const struct lhttp_proof_kind lhttp_consistency_kind = {
+	"from", "to", 0, 0, lhttp_read_consistency, "from_root", "to_root",
+};
+
+static void lhttp_handle_proof(struct httpd_req *req, struct ledger *l, const struct lhttp_proof_kind *kind)
+{
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN], a[LEDGER_HASH_LEN], b[LEDGER_HASH_LEN];
+	uint64_t first, second, size = 0;
+	size_t n = 0;
+	MDB_txn *txn;
+	int rc;
+	if (!lhttp_proof_params(req, kind->first, kind->first_min, kind->second, kind->second_min, &first, &second))
+		return;
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = lhttp_proof_sizes(l, txn, first, &second, &size);
+		if (rc == LEDGER_OK)
+			rc = kind->read(l, txn, first, second, proof, &n, a, b);
+		store_read_end(l->store, txn);
+	}
+	if (rc != LEDGER_OK)
+		lhttp_reply_tree_failure(req, rc, size);
+	else
+		lhttp_reply_ok(req, json_pack("{s:o, s:o, s:o, s:o, s:o}", kind->first, lhttp_u64_json(first),
+					      kind->second, lhttp_u64_json(second), kind->a_name, lhttp_hash_json(a),
+					      kind->b_name, lhttp_hash_json(b), "proof", lhttp_proof_json(proof, n)));
+}
+
+static void lhttp_handle_inclusion(struct httpd_req *req, void *ctx)
+{
+	lhttp_handle_proof(req, ctx, &lhttp_inclusion_kind);
+}
+
+static void lhttp_handle_consistency(struct httpd_req *req, void *ctx)
+{
+	lhttp_handle_proof(req, ctx, &lhttp_consistency_kind);
+}
+
 /* --- reading events from a request body --- */
 
 /* Reads body[key] as an event id (32 hex characters). Returns true when present and valid. */
@@ -709,6 +874,9 @@ int ledger_attach(struct ledger *l, struct httpd *h)
 			lhttp_handle_statement, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/transfers/{id}", readers, lhttp_handle_transfer, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/journal", readers, lhttp_handle_journal, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/audit/tree", readers, lhttp_handle_tree, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/inclusion", readers, lhttp_handle_inclusion, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/consistency", readers, lhttp_handle_consistency, l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/accounts", ROLE_ADMIN, lhttp_handle_create_accounts, l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/transfers", ROLE_ADMIN, lhttp_handle_create_transfers, l))
 		return HTTPD_EINVAL;

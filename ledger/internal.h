@@ -65,7 +65,51 @@ struct ledger {
 	struct ledger_sweep *sweep;       /* the expiry timer, while started */
 	struct ledger_buffers *buffers;   /* the writer's scratch space, kept between calls */
 	struct ledger_cache *cache;       /* committed accounts, in the writer's memory */
+	MDB_dbi tree;                     /* ledger_tree: (level, index) -> subtree hash (merkle.c) */
+	bool has_tree;                    /* false: a read-only store older than the tree */
+	bool tree_off;                    /* bench --no-tree: appends leave the tree alone */
 };
+
+/*
+ * The Merkle tree (merkle.c). Nodes of this level and up are stored; below
+ * it they are recomputed from the (at most 15) entries under them.
+ */
+#define LEDGER_TREE_LOW 4
+/*
+ * Opens ledger_tree (before store_start) and, for a ledger whose log is
+ * ahead of its tree (written before the tree existed), builds the rest at
+ * once, 65,536 entries per commit; on a read-only store it builds nothing.
+ */
+int ledger_tree_open(struct ledger *l);
+/*
+ * The hook of a write call, around the writing of its appended entries
+ * (consecutive sequences, continuing the tree): begin starts hashing them
+ * (on a thread of its own for a large call; `entries` must not change until
+ * end); end waits for that and, with `write`, adds the nodes in the caller's
+ * transaction (without it, only frees: the call failed). *job is NULL when
+ * there is nothing to do. end returns 0, LEDGER_ECORRUPT when the tree does
+ * not end where the entries start, or an LMDB status; every begin that
+ * returned 0 needs its end.
+ */
+struct ledger_tree_job;
+int ledger_tree_begin(struct ledger *l, const struct ledger_entry *entries, size_t n, struct ledger_tree_job **job);
+int ledger_tree_end(struct ledger *l, MDB_txn *txn, struct ledger_tree_job *job, bool write);
+/*
+ * The verifier's side (verify.c): fed each log record in order, recomputes
+ * the tree and compares every stored node it completes; `bad`
+ * is called for each node missing or different. check_end gives the stored
+ * nodes the log did not make. Without a tree (has_tree false) the caller
+ * reports that.
+ */
+struct ledger_tree_check;
+typedef void (*ledger_tree_bad_fn)(void *arg, unsigned level, uint64_t index, const char *what);
+int ledger_tree_check_new(struct ledger *l, MDB_txn *txn, ledger_tree_bad_fn bad, void *arg,
+			  struct ledger_tree_check **out);
+void ledger_tree_check_free(struct ledger_tree_check *c);
+/* A stored log record (canonical bytes + chain hash), the next leaf. */
+int ledger_tree_check_entry(struct ledger_tree_check *c, const void *stored, size_t len);
+/* OUT: the stored size record, and the stored nodes (besides it) the log did not make. */
+int ledger_tree_check_end(struct ledger_tree_check *c, uint64_t *size, uint64_t *extra);
 
 /*
  * The account cache (cache.c); writer thread only. An account's handle

@@ -132,7 +132,7 @@ int ledger_open(struct store *store, struct ledger **out)
 	    (rc = store_dbi_open(store, "ledger_pending", 0, &l->pending)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_expiry", 0, &l->expiry)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_batches", 0, &l->batches)) != 0 ||
-	    (rc = store_dbi_open(store, "ledger_meta", 0, &l->meta)) != 0) {
+	    (rc = store_dbi_open(store, "ledger_meta", 0, &l->meta)) != 0 || (rc = ledger_tree_open(l)) != 0) {
 		ledger_cache_free(l->cache);
 		free(l);
 		return rc;

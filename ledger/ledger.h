@@ -22,7 +22,8 @@
  * DBIs owned: ledger_log (seq -> entry), ledger_ids (transfer id -> seq),
  * ledger_accounts (id -> account), ledger_names (name -> id),
  * ledger_pending (pending id -> state), ledger_expiry (deadline, id),
- * ledger_batches (batch -> first/last seq, head), ledger_meta.
+ * ledger_batches (batch -> first/last seq, head), ledger_meta,
+ * ledger_tree ((level, index) -> Merkle subtree hash).
  */
 #ifndef BANGSOLEH_LEDGER_H
 #define BANGSOLEH_LEDGER_H
@@ -280,6 +281,58 @@ int ledger_seq_at(struct ledger *l, MDB_txn *txn, uint64_t ts, uint64_t *seq);
 
 /* The newest sequence (0 when empty) and its chain hash. */
 int ledger_head(struct ledger *l, MDB_txn *txn, uint64_t *seq, uint8_t hash[LEDGER_HASH_LEN]);
+
+/* --- tamper evidence: the RFC 9162 Merkle tree of the entries (docs/audit.md) --- */
+
+/*
+ * Leaf i is the entry with sequence i + 1 (its canonical bytes); the tree of
+ * size n covers sequences 1..n. Leaf hash SHA-256(0x00 || bytes), node hash
+ * SHA-256(0x01 || left || right). Every complete subtree is stored
+ * (ledger_tree), so roots and proofs take O(log n) reads.
+ */
+#define LEDGER_PROOF_MAX 65          /* elements of a proof: ceil(log2 2^64) + 1 */
+#define LEDGER_MERKLE_LEAF_MAX 256   /* the largest leaf ledger_merkle_leaf_hash takes */
+
+/* The leaves in the tree (equal to the head sequence). */
+int ledger_tree_size(struct ledger *l, MDB_txn *txn, uint64_t *size);
+/* The root of the first `size` leaves (SHA-256 of nothing for 0); STORE_ENOTFOUND beyond the tree. */
+int ledger_tree_root(struct ledger *l, MDB_txn *txn, uint64_t size, uint8_t out[LEDGER_HASH_LEN]);
+/* The hash of leaf `index`; STORE_ENOTFOUND beyond the tree. */
+int ledger_tree_leaf(struct ledger *l, MDB_txn *txn, uint64_t index, uint8_t out[LEDGER_HASH_LEN]);
+/*
+ * The RFC 9162 inclusion proof of leaf `leaf_index` in the tree of size
+ * tree_size. OUT: out[0..*n), *n <= LEDGER_PROOF_MAX (out has room for that
+ * many). LEDGER_EINVAL when leaf_index >= tree_size, STORE_ENOTFOUND when
+ * tree_size is beyond the tree.
+ */
+int ledger_inclusion_proof(struct ledger *l, MDB_txn *txn, uint64_t leaf_index, uint64_t tree_size,
+			   uint8_t (*out)[LEDGER_HASH_LEN], size_t *n);
+/*
+ * The RFC 9162 consistency proof from size old_size to new_size (empty when
+ * old_size is 0 or equal to new_size). OUT as above. LEDGER_EINVAL when
+ * old_size > new_size, STORE_ENOTFOUND when new_size is beyond the tree.
+ */
+int ledger_consistency_proof(struct ledger *l, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
+			     uint8_t (*out)[LEDGER_HASH_LEN], size_t *n);
+
+/* Pure hashing and verification; no store. Hashes return 0 or LEDGER_EINVAL (too long) / LEDGER_ENOMEM. */
+int ledger_merkle_leaf_hash(const void *data, size_t len, uint8_t out[LEDGER_HASH_LEN]);
+int ledger_merkle_node_hash(const uint8_t left[LEDGER_HASH_LEN], const uint8_t right[LEDGER_HASH_LEN],
+			    uint8_t out[LEDGER_HASH_LEN]);
+/*
+ * RFC 9162 §2.1.3.2: true only when every element checks out and the path
+ * ends at root. proof: n hashes of 32 bytes, one after another.
+ */
+bool ledger_merkle_verify_inclusion(const uint8_t leaf_hash[LEDGER_HASH_LEN], uint64_t index, uint64_t size,
+				    const uint8_t *proof, size_t n,
+				    const uint8_t root[LEDGER_HASH_LEN]);
+/*
+ * RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; from
+ * size 0, an empty proof and old_root = SHA-256 of nothing; new < old is false.
+ */
+bool ledger_merkle_verify_consistency(uint64_t old_size, uint64_t new_size, const uint8_t old_root[LEDGER_HASH_LEN],
+				      const uint8_t new_root[LEDGER_HASH_LEN],
+				      const uint8_t *proof, size_t n);
 
 /* --- running inside the server --- */
 

@@ -814,16 +814,32 @@ static int xfer_write_batch(struct xfer *x)
 	return mdb_put(x->txn, x->l->batches, &k, &v, MDB_APPEND);
 }
 
-static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
+static int xfer_write_all(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
 {
 	int rc = 0;
 	if (x->nentries > 0 &&
 	    ((rc = xfer_write_entries(x, head_before)) != 0 || (rc = xfer_write_ids(x)) != 0 ||
 	     (rc = xfer_write_batch(x)) != 0))
 		return rc;
-	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0 || (rc = xfer_write_pending(x)) != 0)
+	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0)
 		return rc;
-	return ledger_meta_write(x->l, x->txn, &x->meta);
+	return xfer_write_pending(x);
+}
+
+static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN])
+{
+	struct ledger_tree_job *tree = NULL;
+	int rc = x->nentries > 0 ? ledger_tree_begin(x->l, x->entries, x->nentries, &tree) : 0;
+	int tree_rc;
+	if (rc != 0)
+		return rc;
+	/* The Merkle tree's hashing runs beside these writes; its nodes are written after them. */
+	rc = xfer_write_all(x, head_before);
+	/* Waited for whatever happened: the hashing reads x->entries. */
+	tree_rc = ledger_tree_end(x->l, x->txn, tree, rc == 0);
+	if (rc == 0)
+		rc = tree_rc;
+	return rc == 0 ? ledger_meta_write(x->l, x->txn, &x->meta) : rc;
 }
 
 /* --- the call --- */

@@ -3,7 +3,8 @@
  * the chain, checks each entry's place (sequence, timestamp, history links,
  * id index, batch) and replays its effect on balances into in-memory maps;
  * then the stored meta, batch records, id index and accounts are compared
- * with what the pass derived. Nothing is allocated per entry: two
+ * with what the pass derived. The pass also rebuilds the Merkle tree and
+ * compares every stored node as it completes. Nothing is allocated per entry: two
  * open-addressing maps (accounts, pending transfers) grow by doubling.
  */
 #include "tools.h"
@@ -82,6 +83,7 @@ struct verify {
 	struct ledger_batch batch;
 	bool in_batch;
 	uint64_t batch_count;
+	struct ledger_tree_check *tree;  /* the Merkle tree recomputed as the log is walked */
 };
 
 static const struct ledger_id verify_zero_id;
@@ -524,6 +526,8 @@ static int verify_entry(struct verify *v, const MDB_val *key, const MDB_val *val
 		seq = ledger_get_u64(key->mv_data);
 	}
 	v->last_seq = seq;
+	if (v->tree && (rc = ledger_tree_check_entry(v->tree, val->mv_data, val->mv_size)) != 0)
+		return rc;
 	if (val->mv_size != LEDGER_STORED_LEN) {
 		verify_fail_seq(v, seq, "the entry is %zu bytes, not %d", val->mv_size, LEDGER_STORED_LEN);
 		return verify_batch_step(v, seq);
@@ -576,6 +580,34 @@ static int verify_log(struct verify *v, ledger_verify_progress_fn progress, void
 }
 
 /* --- what is stored besides the log --- */
+
+/* A tree node that the walk recomputed differently (or not at all), named. */
+static void verify_tree_bad(void *arg, unsigned level, uint64_t index, const char *what)
+{
+	struct verify *v = arg;
+	verify_fail_seq(v, v->last_seq, "ledger_tree node (level %u, index %" PRIu64 ") %s", level, index, what);
+}
+
+static int verify_tree_end(struct verify *v)
+{
+	uint64_t size, extra;
+	int rc;
+	if (!v->l->has_tree) {
+		if (v->last_seq > 0)
+			verify_fail_other(v, "ledger_tree is missing (a ledger older than the tree: opening it "
+					     "read-write builds it)");
+		return 0;
+	}
+	rc = ledger_tree_check_end(v->tree, &size, &extra);
+	if (rc == LEDGER_ECORRUPT)
+		verify_fail_other(v, "the ledger_tree size record does not decode");
+	else if (rc == 0 && size != v->last_seq)
+		verify_fail_other(v, "the ledger_tree size record says %" PRIu64 " leaves, the log has %" PRIu64, size,
+				  v->last_seq);
+	else if (rc == 0 && extra > 0)
+		verify_fail_other(v, "ledger_tree holds %" PRIu64 " nodes the log does not make", extra);
+	return rc == LEDGER_ECORRUPT ? 0 : rc;
+}
 
 static int verify_meta(struct verify *v)
 {
@@ -915,11 +947,15 @@ int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn 
 		rc = store_status_from_mdb(rc);
 		goto close_batches;
 	}
+	if (l->has_tree && (rc = ledger_tree_check_new(l, txn, verify_tree_bad, &v, &v.tree)) != 0)
+		goto close_ids;
 	v.walking = true;
 	rc = verify_log(&v, progress, arg);
 	v.walking = false;
 	if (rc == 0)
 		rc = verify_batch_tail(&v);
+	if (rc == 0)
+		rc = verify_tree_end(&v);
 	if (rc == 0)
 		rc = verify_meta(&v);
 	if (rc == 0)
@@ -932,6 +968,8 @@ int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn 
 	out->head_seq = v.last_seq;
 	out->elapsed_ns = ledger_tools_now_ns() - start;
 	free(v.ledgers);
+	ledger_tree_check_free(v.tree);
+close_ids:
 	mdb_cursor_close(v.ids_cursor);
 close_batches:
 	mdb_cursor_close(v.batch_cursor);
