@@ -230,12 +230,13 @@ static bool claim_holds(const struct claim *c, const uint8_t *proof, size_t n)
 static void check_alterations(const struct claim *c, uint8_t (*proof)[HL], size_t n)
 {
 	uint8_t longer[LEDGER_PROOF_MAX + 1][HL];
-	const uint8_t *p = proof[0];
+	uint8_t *bytes = (uint8_t *)proof;       /* the n hashes as one run of bytes */
+	const uint8_t *p = bytes;
 	assert_true(claim_holds(c, p, n));
 	for (size_t i = 0; i < n * HL; i++) {
-		proof[0][i] ^= 0x01;
+		bytes[i] ^= 0x01;
 		assert_false(claim_holds(c, p, n));
-		proof[0][i] ^= 0x01;
+		bytes[i] ^= 0x01;
 	}
 	if (n > 0) {
 		assert_false(claim_holds(c, p, n - 1));
