@@ -148,6 +148,9 @@ static int app_open_store(struct app *app)
 		return 1;
 	}
 	rc = ledger_open(app->store, &app->ledger);
+	if (rc == LEDGER_OK)
+		rc = ledger_checkpoints_open(app->ledger, app->cfg.data_dir,
+					     (uint64_t)app->cfg.audit_checkpoint_interval);
 	if (rc != LEDGER_OK) {
 		log_msg(LOG_ERROR, "main", "cannot open the ledger: %d", rc);
 		return 1;

@@ -7,10 +7,13 @@
  */
 #include "crypto.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -561,4 +564,33 @@ int crypto_password_verify(const char *password, size_t len, const char *encoded
 		*ok = CRYPTO_memcmp(key, stored, sizeof(key)) == 0;
 	OPENSSL_cleanse(key, sizeof(key));
 	return ret;
+}
+
+/* --- key files --- */
+
+int crypto_key_file(const char *path, uint8_t *key, size_t len)
+{
+	uint8_t extra;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* O_EXCL: two processes starting at once cannot both make a key. */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || crypto_random(key, len) != CRYPTO_OK || write(fd, key, len) != (ssize_t)len ||
+		    fsync(fd) != 0) {
+			if (fd >= 0)
+				close(fd);
+			return CRYPTO_EFAIL;
+		}
+		close(fd);
+		return CRYPTO_OK;
+	}
+	if (fd < 0)
+		return CRYPTO_EFAIL;
+	n = read(fd, key, len);
+	/* A longer file is not this key: refuse it rather than use a prefix. */
+	if (n == (ssize_t)len && read(fd, &extra, 1) != 0)
+		n = -1;
+	close(fd);
+	return n == (ssize_t)len ? CRYPTO_OK : CRYPTO_EINVAL;
 }

@@ -54,6 +54,14 @@ bool crypto_ed25519_verify(const uint8_t pub[CRYPTO_ED25519_KEY_LEN], const void
 			   const uint8_t sig[CRYPTO_ED25519_SIG_LEN]);
 
 /*
+ * A secret key kept in a file: reads its `len` bytes, or, when the file does
+ * not exist, makes it once (O_EXCL, mode 0600) with len random bytes and
+ * fsyncs it. A file of another length is CRYPTO_EINVAL; I/O failures are
+ * CRYPTO_EFAIL. Keys are made at first start, so a restart keeps them.
+ */
+int crypto_key_file(const char *path, uint8_t *key, size_t len);
+
+/*
  * Hashes a password with scrypt (N = 2^log2_n, r = 8, p = 1, 16-byte random
  * salt, 32-byte key) into "$scrypt$ln=<log2_n>,r=8,p=1$<salt b64>$<key b64>"
  * (standard alphabet, no padding). log2_n in [10, 20]; passwords of at most

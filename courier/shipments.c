@@ -1,12 +1,9 @@
 /* Shipments: rates and their tokens, the state machine, the provider's side (calls, webhooks, polls). */
 #include "shipments.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -23,34 +20,6 @@
 #define SHIPMENT_RETRY_MIN_MS 5000       /* first wait after the provider failed us */
 #define SHIPMENT_RETRY_MAX_MS 600000     /* longest wait between tries */
 #define SHIPMENT_POLL_MS 600000          /* a shipment out with a provider is polled this often */
-
-/* --- the secret key --- */
-
-/* Reads the data folder's key, or makes it once (0600). Returns 0 or -1. */
-static int shipments_key_load(const char *dir, uint8_t key[SHIPMENT_KEY_LEN])
-{
-	char path[1100];
-	ssize_t n;
-	int fd;
-	snprintf(path, sizeof(path), "%s/shipments.key", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 || crypto_random(key, SHIPMENT_KEY_LEN) != CRYPTO_OK ||
-		    write(fd, key, SHIPMENT_KEY_LEN) != SHIPMENT_KEY_LEN || fsync(fd) != 0) {
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		close(fd);
-		return 0;
-	}
-	if (fd < 0)
-		return -1;
-	n = read(fd, key, SHIPMENT_KEY_LEN);
-	close(fd);
-	return n == SHIPMENT_KEY_LEN ? 0 : -1;
-}
 
 /* --- PINs --- */
 
@@ -840,13 +809,15 @@ int shipments_open(struct store *store, struct ledger *ledger, struct profiles *
 		   struct shipments **out)
 {
 	struct shipments *s = calloc(1, sizeof(*s));
+	char path[1100];
 	int rc;
 	if (!s)
 		return STORE_ENOMEM;
 	s->store = store;
 	s->ledger = ledger;
 	s->profiles = profiles;
-	if (shipments_key_load(data_dir, s->key) != 0) {
+	snprintf(path, sizeof(path), "%s/shipments.key", data_dir);
+	if (crypto_key_file(path, s->key, sizeof(s->key)) != CRYPTO_OK) {
 		log_msg(LOG_ERROR, "shipments", "the key %s/shipments.key cannot be read or made", data_dir);
 		free(s);
 		return STORE_EIO;

@@ -562,6 +562,144 @@ static void lhttp_handle_consistency(struct httpd_req *req, void *ctx)
 /* --- reading events from a request body --- */
 
 /* Reads body[key] as an event id (32 hex characters). Returns true when present and valid. */
+/* --- audit: signed checkpoints (docs/audit.md, "Checkpoints") --- */
+
+#define LHTTP_CHECKPOINTS_MAX 100
+
+static json_t *lhttp_checkpoint_json(const struct ledger *l, const struct ledger_checkpoint *c)
+{
+	char text[LEDGER_CHECKPOINT_TEXT_MAX], text64[2 * LEDGER_CHECKPOINT_TEXT_MAX];
+	char sig64[2 * LEDGER_SIGNATURE_LEN], pub[2 * LEDGER_KEY_LEN + 1];
+	uint8_t key[LEDGER_KEY_LEN];
+	size_t len;
+	ledger_checkpoint_public_key(l, key);
+	if (ledger_checkpoint_text(c, text, sizeof(text), &len) != LEDGER_OK ||
+	    crypto_base64_encode(text, len, false, text64, sizeof(text64)) != CRYPTO_OK ||
+	    crypto_base64_encode(c->signature, LEDGER_SIGNATURE_LEN, false, sig64, sizeof(sig64)) != CRYPTO_OK ||
+	    crypto_hex_encode(key, LEDGER_KEY_LEN, pub, sizeof(pub)) != CRYPTO_OK)
+		return NULL;
+	return json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "number", lhttp_u64_json(c->number),
+			 "tree_size", lhttp_u64_json(c->tree_size), "root", lhttp_hash_json(c->root),
+			 "time", lhttp_u64_json(c->time_ms), "signed", text64, "signature", sig64, "public_key", pub);
+}
+
+static void lhttp_handle_public_key(struct httpd_req *req, void *ctx)
+{
+	uint8_t key[LEDGER_KEY_LEN];
+	char hex[2 * LEDGER_KEY_LEN + 1];
+	ledger_checkpoint_public_key(ctx, key);
+	crypto_hex_encode(key, sizeof(key), hex, sizeof(hex));
+	lhttp_reply_ok(req, json_pack("{s:s, s:s, s:s}", "algorithm", "ed25519", "origin", LEDGER_CHECKPOINT_ORIGIN,
+				      "public_key", hex));
+}
+
+static void lhttp_handle_checkpoint_latest(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct ledger_checkpoint c;
+	MDB_txn *txn;
+	int rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = ledger_checkpoint_latest(l, txn, &c);
+		store_read_end(l->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no checkpoint has been made yet");
+	else if (rc != LEDGER_OK)
+		lhttp_reply_failure(req, rc);
+	else
+		lhttp_reply_ok(req, lhttp_checkpoint_json(l, &c));
+}
+
+static void lhttp_handle_checkpoints(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct ledger_checkpoint list[LHTTP_CHECKPOINTS_MAX];
+	json_t *arr;
+	uint64_t from;
+	size_t limit, n = 0;
+	MDB_txn *txn;
+	int rc;
+	if (!lhttp_query_u64(req, "from", 1, UINT64_MAX, 1, &from)) {
+		httpd_reply_error(req, 400, "invalid_field", "from must be a checkpoint number from 1");
+		return;
+	}
+	if (!lhttp_query_limit(req, LHTTP_CHECKPOINTS_MAX, LHTTP_CHECKPOINTS_MAX, &limit))
+		return;
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = ledger_checkpoint_list(l, txn, from, limit, list, &n);
+		store_read_end(l->store, txn);
+	}
+	if (rc != LEDGER_OK) {
+		lhttp_reply_failure(req, rc);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, lhttp_checkpoint_json(l, &list[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	lhttp_reply_ok(req, arr ? json_pack("{s:o}", "checkpoints", arr) : NULL);
+}
+
+/* A POST's job: the checkpoint it made, or the latest when the tree had not grown. */
+struct lhttp_checkpoint_op {
+	struct ledger *l;
+	struct httpd_req *req;
+	struct ledger_checkpoint c;
+	bool made;
+};
+
+static int lhttp_checkpoint_apply(MDB_txn *txn, void *arg)
+{
+	struct lhttp_checkpoint_op *op = arg;
+	return ledger_checkpoint_make(op->l, txn, ledger_now_ns() / 1000000u, &op->c, &op->made);
+}
+
+static void lhttp_checkpoint_done(int status, void *arg)
+{
+	struct lhttp_checkpoint_op *op = arg;
+	json_t *body = status == 0 ? lhttp_checkpoint_json(op->l, &op->c) : NULL;
+	if (status != 0)
+		lhttp_reply_failure(op->req, status);
+	else if (body)
+		httpd_reply_json(op->req, op->made ? 201 : 200, body);
+	else
+		lhttp_reply_ok(op->req, NULL);
+	free(op);
+}
+
+static void lhttp_handle_checkpoint_make(struct httpd_req *req, void *ctx)
+{
+	struct lhttp_checkpoint_op *op = calloc(1, sizeof(*op));
+	int rc;
+	if (!op) {
+		lhttp_reply_ok(req, NULL);
+		return;
+	}
+	op->l = ctx;
+	op->req = req;
+	rc = store_submit(op->l->store, lhttp_checkpoint_apply, lhttp_checkpoint_done, op);
+	if (rc != STORE_OK) {
+		lhttp_reply_failure(req, rc);
+		free(op);
+	}
+}
+
+/* Signer routes: only on a server that opened the key (ledger_checkpoints_open). */
+static int lhttp_attach_checkpoints(struct ledger *l, struct httpd *h, unsigned readers)
+{
+	if (!l->signer)
+		return 0;
+	return httpd_route(h, ROUTER_GET, "/api/v1/audit/public-key", readers, lhttp_handle_public_key, l) ||
+	       httpd_route(h, ROUTER_GET, "/api/v1/audit/checkpoints/latest", readers, lhttp_handle_checkpoint_latest,
+			   l) ||
+	       httpd_route(h, ROUTER_GET, "/api/v1/audit/checkpoints", readers, lhttp_handle_checkpoints, l) ||
+	       httpd_route(h, ROUTER_POST, "/api/v1/audit/checkpoints", ROLE_ADMIN, lhttp_handle_checkpoint_make, l);
+}
+
 static bool lhttp_take_id(struct body_check *c, const json_t *obj, const char *key, bool required,
 			  struct ledger_id *out)
 {
@@ -878,7 +1016,8 @@ int ledger_attach(struct ledger *l, struct httpd *h)
 	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/inclusion", readers, lhttp_handle_inclusion, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/consistency", readers, lhttp_handle_consistency, l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/accounts", ROLE_ADMIN, lhttp_handle_create_accounts, l) ||
-	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/transfers", ROLE_ADMIN, lhttp_handle_create_transfers, l))
+	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/transfers", ROLE_ADMIN, lhttp_handle_create_transfers, l) ||
+	    lhttp_attach_checkpoints(l, h, readers))
 		return HTTPD_EINVAL;
 	return HTTPD_OK;
 }

@@ -68,7 +68,17 @@ struct ledger {
 	MDB_dbi tree;                     /* ledger_tree: (level, index) -> subtree hash (merkle.c) */
 	bool has_tree;                    /* false: a read-only store older than the tree */
 	bool tree_off;                    /* bench --no-tree: appends leave the tree alone */
+	struct ledger_signer *signer;     /* the checkpoint key and schedule (checkpoint.c), once opened */
+	MDB_dbi signer_dbi;               /* ledger_checkpoints: number -> signed tree head */
 };
+
+/*
+ * The checkpoint schedule (checkpoint.c), called by the once-a-second timer:
+ * every interval, when the tree grew, a store job signs a checkpoint.
+ */
+void ledger_checkpoint_tick(struct ledger *l, uint64_t now_ms);
+/* Frees the signer (a job still out frees it when done). */
+void ledger_checkpoints_close(struct ledger *l);
 
 /*
  * The Merkle tree (merkle.c). Nodes of this level and up are stored; below

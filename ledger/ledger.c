@@ -146,6 +146,7 @@ void ledger_close(struct ledger *l)
 	if (!l)
 		return;
 	ledger_stop(l);
+	ledger_checkpoints_close(l);
 	ledger_buffers_free(l->buffers);
 	ledger_cache_free(l->cache);
 	free(l);
@@ -291,7 +292,7 @@ struct ledger_id ledger_id_from_u64(uint64_t v)
 	return id;
 }
 
-/* --- the expiry sweep --- */
+/* --- the expiry sweep (and the checkpoint schedule, on the same timer) --- */
 
 struct ledger_sweep {
 	struct ledger *l;
@@ -343,6 +344,7 @@ static void ledger_on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct ledger_sweep *sw = arg;
 	(void)fd;
 	(void)what;
+	ledger_checkpoint_tick(sw->l, ledger_now_ns() / 1000000u);
 	if (sw->job_running || !ledger_sweep_due(sw->l))
 		return;
 	if (store_submit(sw->l->store, ledger_sweep_apply, ledger_sweep_done, sw) == 0)

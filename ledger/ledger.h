@@ -23,7 +23,8 @@
  * ledger_accounts (id -> account), ledger_names (name -> id),
  * ledger_pending (pending id -> state), ledger_expiry (deadline, id),
  * ledger_batches (batch -> first/last seq, head), ledger_meta,
- * ledger_tree ((level, index) -> Merkle subtree hash).
+ * ledger_tree ((level, index) -> Merkle subtree hash), and on a server
+ * ledger_checkpoints (number -> signed tree head).
  */
 #ifndef BANGSOLEH_LEDGER_H
 #define BANGSOLEH_LEDGER_H
@@ -334,12 +335,61 @@ bool ledger_merkle_verify_consistency(uint64_t old_size, uint64_t new_size, cons
 				      const uint8_t new_root[LEDGER_HASH_LEN],
 				      const uint8_t *proof, size_t n);
 
+/* --- signed checkpoints of the tree (checkpoint.c; docs/audit.md, "Checkpoints") --- */
+
+#define LEDGER_CHECKPOINT_ORIGIN "bangsoleh.payakumbuh/ledger"
+#define LEDGER_CHECKPOINT_TEXT_MAX 160   /* the longest signed text, with its NUL */
+#define LEDGER_SIGNATURE_LEN 64          /* Ed25519 */
+#define LEDGER_KEY_LEN 32                /* Ed25519 seed or public key */
+
+struct ledger_checkpoint {
+	uint64_t number;                     /* 1, 2, ... in the order they were made */
+	uint64_t tree_size;
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t time_ms;                    /* UTC, ms since the epoch */
+	uint8_t signature[LEDGER_SIGNATURE_LEN];
+};
+
+/*
+ * The signed text (C2SP checkpoint body): the origin, the tree size in
+ * decimal, the root in standard base64, then "time <ms>", each ending in
+ * "\n". OUT: out (NUL-terminated, cap >= LEDGER_CHECKPOINT_TEXT_MAX is
+ * enough), *len without the NUL.
+ */
+int ledger_checkpoint_text(const struct ledger_checkpoint *c, char *out, size_t cap, size_t *len);
+/* Fills c->signature: the Ed25519 signature by `key` (a seed) of the text. */
+int ledger_checkpoint_sign(const uint8_t key[LEDGER_KEY_LEN], struct ledger_checkpoint *c);
+/* True only when c->signature is pub's signature of c's text. */
+bool ledger_checkpoint_verify(const uint8_t pub[LEDGER_KEY_LEN], const struct ledger_checkpoint *c);
+
+/*
+ * Loads (or makes once, 0600) data_dir/audit.key, writes data_dir/audit.pub
+ * once (hex, one line; refused when it names another key), opens
+ * ledger_checkpoints (before store_start), and sets the schedule: every
+ * interval_s seconds, a checkpoint when the tree grew. Servers only.
+ */
+int ledger_checkpoints_open(struct ledger *l, const char *data_dir, uint64_t interval_s);
+/* The signing key's public half (after ledger_checkpoints_open). */
+void ledger_checkpoint_public_key(const struct ledger *l, uint8_t pub[LEDGER_KEY_LEN]);
+/*
+ * In a writer transaction: signs and stores a checkpoint of the tree as it
+ * stands, unless the latest one already has this size (then *out is that one
+ * and *made false). The first one is made whatever the size.
+ */
+int ledger_checkpoint_make(struct ledger *l, MDB_txn *txn, uint64_t now_ms, struct ledger_checkpoint *out,
+			   bool *made);
+/* The latest checkpoint; STORE_ENOTFOUND when there is none. */
+int ledger_checkpoint_latest(struct ledger *l, MDB_txn *txn, struct ledger_checkpoint *out);
+/* Checkpoints numbered from `from` on. OUT: out[0..*n), at most limit. */
+int ledger_checkpoint_list(struct ledger *l, MDB_txn *txn, uint64_t from, size_t limit,
+			   struct ledger_checkpoint *out, size_t *n);
+
 /* --- running inside the server --- */
 
 /*
  * Starts the expiry sweep on `base`: once a second, when a pending
  * transfer's deadline has passed, a store job records its expiry (up to
- * 1024 per job). ledger_stop ends it (a job still queued finishes safely).
+ * 1024 per job); the same timer drives the checkpoint schedule. ledger_stop ends it (a job still queued finishes safely).
  */
 int ledger_start(struct ledger *l, struct event_base *base);
 void ledger_stop(struct ledger *l);

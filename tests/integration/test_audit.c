@@ -4,7 +4,10 @@
  * inclusion and consistency proof it serves verifies, with the pure
  * verification functions alone, against the roots it serves; bad parameters
  * are 400, sizes beyond the tree 404; auditors and admins read, shoppers
- * get 403.
+ * get 403. Signed checkpoints: one made on demand after the transfers
+ * verifies with the served public key and carries the served root; the
+ * consistency proof between two checkpoints verifies; only admins may ask
+ * for one; the schedule makes one by itself when the tree grew.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -53,9 +57,9 @@ static void post(const struct world *w, const char *list, json_t *events)
 	json_decref(doc);
 }
 
-static int world_setup(void **state)
+/* A server with `env`, three users and the ENTRIES transfers. */
+static int world_setup_env(void **state, const char *const *env)
 {
-	const char *const env[] = { COST_ENV, NULL };
 	const char *const roles[3] = { "admin", "auditor", "shopper" };
 	struct world *w = calloc(1, sizeof(*w));
 	char *tokens[3];
@@ -89,6 +93,19 @@ static int world_setup(void **state)
 		post(w, "transfers", events);
 	}
 	return 0;
+}
+
+static int world_setup(void **state)
+{
+	const char *const env[] = { COST_ENV, NULL };
+	return world_setup_env(state, env);
+}
+
+/* The schedule at its shortest, so a checkpoint follows the transfers within seconds. */
+static int world_setup_schedule(void **state)
+{
+	const char *const env[] = { COST_ENV, "BANGSOLEH_AUDIT_CHECKPOINT_INTERVAL=1", NULL };
+	return world_setup_env(state, env);
 }
 
 static int world_teardown(void **state)
@@ -228,12 +245,159 @@ static void test_roles(void **state)
 	}
 }
 
+/* --- signed checkpoints --- */
+
+static void bytes_of(const json_t *obj, const char *key, bool base64, uint8_t *out, size_t cap, size_t *n)
+{
+	const char *text = apitest_str(obj, key);
+	if (base64)
+		assert_int_equal(crypto_base64_decode(text, strlen(text), out, cap, n), 0);
+	else
+		assert_int_equal(crypto_hex_decode(text, strlen(text), out, cap, n), 0);
+}
+
+/*
+ * A checkpoint document checked as an outside verifier would: its fields
+ * rebuild the signed text it carries, and the signature over that text
+ * verifies with `pub`. OUT: the checkpoint.
+ */
+static void checkpoint_of(const json_t *doc, const uint8_t pub[LEDGER_KEY_LEN], struct ledger_checkpoint *c)
+{
+	uint8_t served[LEDGER_CHECKPOINT_TEXT_MAX], key[LEDGER_KEY_LEN];
+	char text[LEDGER_CHECKPOINT_TEXT_MAX];
+	size_t n, len;
+	memset(c, 0, sizeof(*c));
+	c->number = (uint64_t)apitest_int(doc, "number");
+	c->tree_size = (uint64_t)apitest_int(doc, "tree_size");
+	c->time_ms = (uint64_t)apitest_int(doc, "time");
+	hash_of(doc, "root", c->root);
+	bytes_of(doc, "signature", true, c->signature, sizeof(c->signature), &n);
+	assert_int_equal(n, LEDGER_SIGNATURE_LEN);
+	bytes_of(doc, "public_key", false, key, sizeof(key), &n);
+	assert_memory_equal(key, pub, LEDGER_KEY_LEN);
+	bytes_of(doc, "signed", true, served, sizeof(served), &n);
+	assert_int_equal(ledger_checkpoint_text(c, text, sizeof(text), &len), LEDGER_OK);
+	assert_int_equal(n, len);
+	assert_memory_equal(served, text, len);
+	assert_true(crypto_ed25519_verify(pub, served, n, c->signature));
+	assert_true(ledger_checkpoint_verify(pub, c));
+}
+
+static void public_key(const struct world *w, uint8_t pub[LEDGER_KEY_LEN])
+{
+	json_t *doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/public-key", NULL, 200);
+	size_t n;
+	assert_string_equal(apitest_str(doc, "algorithm"), "ed25519");
+	bytes_of(doc, "public_key", false, pub, LEDGER_KEY_LEN, &n);
+	assert_int_equal(n, LEDGER_KEY_LEN);
+	json_decref(doc);
+}
+
+/* POSTs a checkpoint as admin, expecting `status`. */
+static void checkpoint_post(const struct world *w, int status, const uint8_t pub[LEDGER_KEY_LEN],
+			    struct ledger_checkpoint *c)
+{
+	json_t *doc = apitest_call(w->srv, w->admin, "POST", "/api/v1/audit/checkpoints", NULL, status);
+	checkpoint_of(doc, pub, c);
+	json_decref(doc);
+}
+
+static void test_checkpoints(void **state)
+{
+	struct world *w = *state;
+	uint8_t pub[LEDGER_KEY_LEN], root[LEDGER_HASH_LEN], proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	struct ledger_checkpoint first, again, second, c;
+	char a[ID_TEXT], b[ID_TEXT], t[ID_TEXT], path[PATH_LEN];
+	json_t *doc, *list;
+	size_t n;
+	public_key(w, pub);
+	apitest_expect_error(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints/latest", NULL, 404, "not_found",
+			     NULL);
+	/* Auditors read checkpoints but may not make them. */
+	json_decref(apitest_call(w->srv, w->auditor, "POST", "/api/v1/audit/checkpoints", NULL, 403));
+	json_decref(apitest_call(w->srv, w->shopper, "GET", "/api/v1/audit/checkpoints", NULL, 403));
+
+	checkpoint_post(w, 201, pub, &first);
+	assert_int_equal(first.number, 1);
+	assert_int_equal(first.tree_size, ENTRIES);
+	tree_root(w, ENTRIES, root);
+	assert_memory_equal(first.root, root, LEDGER_HASH_LEN);
+	/* The tree has not grown: the same checkpoint, 200. */
+	checkpoint_post(w, 200, pub, &again);
+	assert_memory_equal(&again, &first, sizeof(first));
+
+	id_text(0x100, a);
+	id_text(0x200, b);
+	id_text(5000, t);
+	post(w, "transfers", json_pack("[{s:s, s:s, s:s, s:i, s:i}]", "id", t, "debit_account_id", b,
+				       "credit_account_id", a, "amount", 100, "code", 9));
+	checkpoint_post(w, 201, pub, &second);
+	assert_int_equal(second.number, 2);
+	assert_int_equal(second.tree_size, ENTRIES + 1);
+	assert_true(second.time_ms >= first.time_ms);
+
+	/* The two signed heads are one history: the served proof verifies with the pure functions. */
+	snprintf(path, sizeof(path), "/api/v1/audit/proofs/consistency?from=%llu&to=%llu",
+		 (unsigned long long)first.tree_size, (unsigned long long)second.tree_size);
+	doc = apitest_call(w->srv, w->auditor, "GET", path, NULL, 200);
+	proof_of(doc, proof, &n);
+	json_decref(doc);
+	assert_true(ledger_merkle_verify_consistency(first.tree_size, second.tree_size, first.root, second.root,
+						     &proof[0][0], n));
+	assert_false(ledger_merkle_verify_consistency(first.tree_size, second.tree_size, second.root, first.root,
+						      &proof[0][0], n));
+
+	doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints/latest", NULL, 200);
+	checkpoint_of(doc, pub, &c);
+	assert_memory_equal(&c, &second, sizeof(c));
+	json_decref(doc);
+	doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints?from=1", NULL, 200);
+	list = json_object_get(doc, "checkpoints");
+	assert_int_equal(json_array_size(list), 2);
+	checkpoint_of(json_array_get(list, 0), pub, &c);
+	assert_memory_equal(&c, &first, sizeof(c));
+	json_decref(doc);
+	doc = apitest_call(w->srv, w->admin, "GET", "/api/v1/audit/checkpoints?from=2&limit=1", NULL, 200);
+	list = json_object_get(doc, "checkpoints");
+	assert_int_equal(json_array_size(list), 1);
+	checkpoint_of(json_array_get(list, 0), pub, &c);
+	assert_int_equal(c.number, 2);
+	json_decref(doc);
+	apitest_expect_error(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints?from=0", NULL, 400,
+			     "invalid_field", NULL);
+}
+
+static void test_checkpoint_schedule(void **state)
+{
+	struct world *w = *state;
+	uint8_t pub[LEDGER_KEY_LEN], root[LEDGER_HASH_LEN];
+	struct ledger_checkpoint c = { 0 };
+	public_key(w, pub);
+	/* Interval 1 s: the timer signs the grown tree within a few seconds; 15 s is the bound. */
+	for (int tries = 0; tries < 150 && c.tree_size != ENTRIES; tries++) {
+		json_t *doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints", NULL, 200);
+		const json_t *list = json_object_get(doc, "checkpoints");
+		if (json_array_size(list) > 0)
+			checkpoint_of(json_array_get(list, json_array_size(list) - 1), pub, &c);
+		else
+			usleep(100 * 1000);
+		json_decref(doc);
+	}
+	/* Not necessarily the first: the timer may have signed the tree while the set-up was still posting. */
+	assert_int_equal(c.tree_size, ENTRIES);
+	assert_true(c.number >= 1);
+	tree_root(w, ENTRIES, root);
+	assert_memory_equal(c.root, root, LEDGER_HASH_LEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_proofs_verify, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_roles, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_schedule, world_setup_schedule, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
