@@ -83,7 +83,7 @@ static void ledger_checkpoint_encode(const struct ledger_checkpoint *c, uint8_t 
 	memcpy(out + 17 + LEDGER_HASH_LEN, c->signature, LEDGER_SIGNATURE_LEN);
 }
 
-static int ledger_checkpoint_decode(const MDB_val *k, const MDB_val *v, struct ledger_checkpoint *out)
+int ledger_checkpoint_decode(const MDB_val *k, const MDB_val *v, struct ledger_checkpoint *out)
 {
 	const uint8_t *p = v->mv_data;
 	if (k->mv_size != 8 || v->mv_size != LEDGER_CHECKPOINT_RECORD_LEN || p[0] != LEDGER_CHECKPOINT_VERSION)
@@ -189,15 +189,40 @@ void ledger_checkpoint_public_key(const struct ledger *l, uint8_t pub[LEDGER_KEY
 
 /* --- the key --- */
 
+int ledger_audit_pub_read(const char *data_dir, uint8_t pub[LEDGER_KEY_LEN])
+{
+	char path[PATH_MAX + 16], text[LEDGER_PUB_TEXT_LEN + 1];
+	size_t len;
+	ssize_t n;
+	int fd, m = snprintf(path, sizeof(path), "%s/audit.pub", data_dir);
+	if (m < 0 || (size_t)m >= sizeof(path))
+		return STORE_EIO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+	/* One byte more than the text, so a longer file is told from an exact one. */
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0)
+		return STORE_EIO;
+	if (n != LEDGER_PUB_TEXT_LEN || text[LEDGER_PUB_TEXT_LEN - 1] != '\n' ||
+	    crypto_hex_decode(text, LEDGER_PUB_TEXT_LEN - 1, pub, LEDGER_KEY_LEN, &len) != CRYPTO_OK ||
+	    len != LEDGER_KEY_LEN)
+		return LEDGER_ECORRUPT;
+	return LEDGER_OK;
+}
+
 /*
  * Writes audit.pub once (hex and a newline); when it exists it must name
  * this key, so a swapped audit.key is not served under the old public key.
  */
-static int ledger_pub_file(const char *path, const uint8_t pub[LEDGER_KEY_LEN])
+static int ledger_pub_file(const char *data_dir, const uint8_t pub[LEDGER_KEY_LEN])
 {
-	char text[LEDGER_PUB_TEXT_LEN + 1], got[LEDGER_PUB_TEXT_LEN + 1];
+	char path[PATH_MAX + 16], text[LEDGER_PUB_TEXT_LEN + 1];
+	uint8_t got[LEDGER_KEY_LEN];
 	ssize_t n;
 	int fd;
+	snprintf(path, sizeof(path), "%s/audit.pub", data_dir);
 	crypto_hex_encode(pub, CRYPTO_ED25519_KEY_LEN, text, sizeof(text));
 	text[LEDGER_PUB_TEXT_LEN - 1] = '\n';
 	text[LEDGER_PUB_TEXT_LEN] = '\0';
@@ -209,11 +234,30 @@ static int ledger_pub_file(const char *path, const uint8_t pub[LEDGER_KEY_LEN])
 		close(fd);
 		return n == LEDGER_PUB_TEXT_LEN ? LEDGER_OK : STORE_EIO;
 	}
-	if (errno != EEXIST || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (errno != EEXIST || ledger_audit_pub_read(data_dir, got) != LEDGER_OK)
 		return STORE_EIO;
-	n = read(fd, got, sizeof(got));
-	close(fd);
-	return n == LEDGER_PUB_TEXT_LEN && memcmp(got, text, LEDGER_PUB_TEXT_LEN) == 0 ? LEDGER_OK : STORE_EIO;
+	return memcmp(got, pub, LEDGER_KEY_LEN) == 0 ? LEDGER_OK : STORE_EIO;
+}
+
+/* Notes where audit.pub is, for verify; refused when the path would not fit. */
+static int ledger_checkpoints_dir(struct ledger *l, const char *data_dir)
+{
+	int n = snprintf(l->data_dir, sizeof(l->data_dir), "%s", data_dir);
+	return n >= 0 && (size_t)n < sizeof(l->data_dir) ? LEDGER_OK : LEDGER_EINVAL;
+}
+
+int ledger_checkpoints_find(struct ledger *l, const char *data_dir)
+{
+	int rc = ledger_checkpoints_dir(l, data_dir);
+	if (rc == LEDGER_OK && l->signer)
+		return LEDGER_OK;
+	if (rc == LEDGER_OK)
+		rc = store_dbi_open(l->store, "ledger_checkpoints", 0, &l->signer_dbi);
+	/* A store where no checkpoint was ever made has no such DBI: nothing to check. */
+	if (rc == STORE_ENOTFOUND)
+		return LEDGER_OK;
+	l->has_checkpoints = rc == LEDGER_OK;
+	return rc;
 }
 
 int ledger_checkpoints_open(struct ledger *l, const char *data_dir, uint64_t interval_s)
@@ -237,16 +281,17 @@ int ledger_checkpoints_open(struct ledger *l, const char *data_dir, uint64_t int
 		free(sg);
 		return STORE_EIO;
 	}
-	snprintf(path, sizeof(path), "%s/audit.pub", data_dir);
-	if ((rc = ledger_pub_file(path, sg->pub)) != LEDGER_OK) {
-		log_msg(LOG_ERROR, "ledger", "%s cannot be written or does not match audit.key", path);
+	if ((rc = ledger_pub_file(data_dir, sg->pub)) != LEDGER_OK) {
+		log_msg(LOG_ERROR, "ledger", "%s/audit.pub cannot be written or does not match audit.key", data_dir);
 		free(sg);
 		return rc;
 	}
-	if ((rc = store_dbi_open(l->store, "ledger_checkpoints", 0, &l->signer_dbi)) != 0) {
+	if ((rc = ledger_checkpoints_dir(l, data_dir)) != LEDGER_OK ||
+	    (rc = store_dbi_open(l->store, "ledger_checkpoints", 0, &l->signer_dbi)) != 0) {
 		free(sg);
 		return rc;
 	}
+	l->has_checkpoints = true;
 	l->signer = sg;
 	return LEDGER_OK;
 }

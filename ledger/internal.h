@@ -5,6 +5,8 @@
 #ifndef BANGSOLEH_LEDGER_INTERNAL_H
 #define BANGSOLEH_LEDGER_INTERNAL_H
 
+#include <limits.h>
+
 #include "ledger.h"
 
 /*
@@ -70,6 +72,9 @@ struct ledger {
 	bool tree_off;                    /* bench --no-tree: appends leave the tree alone */
 	struct ledger_signer *signer;     /* the checkpoint key and schedule (checkpoint.c), once opened */
 	MDB_dbi signer_dbi;               /* ledger_checkpoints: number -> signed tree head */
+	/* signer_dbi is open: by ledger_checkpoints_open, or for verify by ledger_checkpoints_find. */
+	bool has_checkpoints;
+	char data_dir[PATH_MAX];          /* where audit.pub is, once has_checkpoints */
 };
 
 /*
@@ -79,6 +84,20 @@ struct ledger {
 void ledger_checkpoint_tick(struct ledger *l, uint64_t now_ms);
 /* Frees the signer (a job still out frees it when done). */
 void ledger_checkpoints_close(struct ledger *l);
+/*
+ * For ledger verify on a read-only store: opens ledger_checkpoints when the
+ * store has it (has_checkpoints stays false when not: nothing was signed)
+ * and notes data_dir, where audit.pub is. Before store_read_begin.
+ */
+int ledger_checkpoints_find(struct ledger *l, const char *data_dir);
+/*
+ * Reads data_dir/audit.pub (64 hex characters and a newline). Returns
+ * LEDGER_OK, STORE_ENOTFOUND when there is no such file, LEDGER_ECORRUPT
+ * when it is not exactly that, or STORE_EIO.
+ */
+int ledger_audit_pub_read(const char *data_dir, uint8_t pub[LEDGER_KEY_LEN]);
+/* A stored checkpoint record (key: its number). LEDGER_ECORRUPT unless exact. */
+int ledger_checkpoint_decode(const MDB_val *k, const MDB_val *v, struct ledger_checkpoint *out);
 
 /*
  * The Merkle tree (merkle.c). Nodes of this level and up are stored; below

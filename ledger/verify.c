@@ -4,7 +4,8 @@
  * id index, batch) and replays its effect on balances into in-memory maps;
  * then the stored meta, batch records, id index and accounts are compared
  * with what the pass derived. The pass also rebuilds the Merkle tree and
- * compares every stored node as it completes. Nothing is allocated per entry: two
+ * compares every stored node as it completes; the stored checkpoints are
+ * then checked against that tree and audit.pub. Nothing is allocated per entry: two
  * open-addressing maps (accounts, pending transfers) grow by doubling.
  */
 #include "tools.h"
@@ -609,6 +610,103 @@ static int verify_tree_end(struct verify *v)
 	return rc == LEDGER_ECORRUPT ? 0 : rc;
 }
 
+/*
+ * One checkpoint against the one before it (prev NULL for the first), the
+ * log and the key; the first thing wrong is named. The root is read from
+ * ledger_tree: the walk compared every stored node with the tree it rebuilt
+ * from the log, and any difference was recorded first, so when this is
+ * what verify reports the stored roots are the rebuilt ones.
+ */
+static int verify_checkpoint(struct verify *v, const struct ledger_checkpoint *c,
+			     const struct ledger_checkpoint *prev, const uint8_t *pub)
+{
+	uint8_t root[LEDGER_HASH_LEN];
+	uint64_t want = prev ? prev->number + 1 : 1;
+	int rc;
+	if (c->number != want) {
+		verify_fail_other(v, "checkpoint %" PRIu64 ": expected number %" PRIu64
+				  " (numbers run from 1 without gaps)", c->number, want);
+		return 0;
+	}
+	/* Only the first may have any size (0 included); a later one is made only when the tree grew. */
+	if (prev && c->tree_size <= prev->tree_size) {
+		verify_fail_other(v, "checkpoint %" PRIu64 ": tree size %" PRIu64 " is not above checkpoint %" PRIu64
+				  "'s %" PRIu64, c->number, c->tree_size, prev->number, prev->tree_size);
+		return 0;
+	}
+	if (prev && c->time_ms < prev->time_ms) {
+		verify_fail_other(v, "checkpoint %" PRIu64 ": time %" PRIu64 " goes back from checkpoint %" PRIu64
+				  "'s %" PRIu64, c->number, c->time_ms, prev->number, prev->time_ms);
+		return 0;
+	}
+	if (c->tree_size > v->last_seq) {
+		verify_fail_other(v, "checkpoint %" PRIu64 ": tree size %" PRIu64 " is beyond the log's %" PRIu64
+				  " entries", c->number, c->tree_size, v->last_seq);
+		return 0;
+	}
+	rc = v->l->has_tree ? ledger_tree_root(v->l, v->txn, c->tree_size, root) : STORE_ENOTFOUND;
+	if (rc == STORE_ENOTFOUND || rc == LEDGER_ECORRUPT) {
+		verify_fail_other(v, "checkpoint %" PRIu64 ": the tree of the log gives no root at size %" PRIu64,
+				  c->number, c->tree_size);
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (memcmp(root, c->root, LEDGER_HASH_LEN) != 0)
+		verify_fail_other(v, "checkpoint %" PRIu64 ": its root differs from the root of the log's tree at size %"
+				  PRIu64, c->number, c->tree_size);
+	else if (pub && !ledger_checkpoint_verify(pub, c))
+		verify_fail_other(v, "checkpoint %" PRIu64 ": the signature does not verify under %s/audit.pub",
+				  c->number, v->l->data_dir);
+	return 0;
+}
+
+/*
+ * Every stored checkpoint: numbered 1, 2, ..., sizes growing, times never
+ * going back, each root the log's and each signature audit.pub's. Without
+ * audit.pub no signature can be checked, which is itself a failure.
+ */
+static int verify_checkpoints(struct verify *v)
+{
+	struct ledger_checkpoint c, prev;
+	uint8_t pub[LEDGER_KEY_LEN];
+	bool have_prev = false;
+	MDB_cursor *cursor;
+	MDB_val key, val;
+	int rc, status = 0, pub_rc;
+	if (!v->l->has_checkpoints)
+		return 0;
+	memset(&prev, 0, sizeof(prev));
+	pub_rc = ledger_audit_pub_read(v->l->data_dir, pub);
+	if (pub_rc != LEDGER_OK && pub_rc != STORE_ENOTFOUND && pub_rc != LEDGER_ECORRUPT)
+		return pub_rc;
+	rc = mdb_cursor_open(v->txn, v->l->signer_dbi, &cursor);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	/* Stops at the first failure: one tied to no sequence is not kept after another. */
+	for (rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST); rc == 0 && status == 0 && v->out->ok;
+	     rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT)) {
+		if (ledger_checkpoint_decode(&key, &val, &c) != LEDGER_OK) {
+			verify_fail_other(v, "checkpoint %" PRIu64 ": its ledger_checkpoints record does not decode",
+					  have_prev ? prev.number + 1 : 1);
+			break;
+		}
+		if (pub_rc != LEDGER_OK) {
+			verify_fail_other(v, "checkpoint %" PRIu64 ": %s/audit.pub is %s, so no signature can be checked",
+					  c.number, v->l->data_dir,
+					  pub_rc == STORE_ENOTFOUND ? "missing" : "not 64 hex characters");
+			break;
+		}
+		status = verify_checkpoint(v, &c, have_prev ? &prev : NULL, pub);
+		prev = c;
+		have_prev = true;
+	}
+	mdb_cursor_close(cursor);
+	if (status != 0)
+		return status;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_status_from_mdb(rc);
+}
+
 static int verify_meta(struct verify *v)
 {
 	struct ledger_meta m;
@@ -957,6 +1055,8 @@ int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn 
 	if (rc == 0)
 		rc = verify_tree_end(&v);
 	if (rc == 0)
+		rc = verify_checkpoints(&v);
+	if (rc == 0)
 		rc = verify_meta(&v);
 	if (rc == 0)
 		rc = verify_ids_extra(&v);
@@ -1004,6 +1104,10 @@ int ledger_verify_dir(const char *dir, size_t map_size, ledger_verify_progress_f
 	rc = ledger_open(s, &l);
 	if (rc != 0)
 		goto close_store;
+	/* The store's folder is the data folder, which holds audit.pub. */
+	rc = ledger_checkpoints_find(l, dir);
+	if (rc != 0)
+		goto close_ledger;
 	rc = store_read_begin(s, &txn);
 	if (rc != 0)
 		goto close_ledger;

@@ -4,7 +4,8 @@
  * batches against a plain recursive recomputation here (every root, every
  * inclusion proof, every consistency proof); every altered proof rejected;
  * the tree kept by real transfers, built at open for a ledger without one,
- * and checked node by node by ledger verify.
+ * and checked node by node by ledger verify; stored checkpoints checked by
+ * verify against the tree and audit.pub, each kind of tampering named.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +66,10 @@ static int teardown(void **state)
 	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/lock.mdb", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/audit.key", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/audit.pub", f->dir);
 	unlink(path);
 	rmdir(f->dir);
 	free(f);
@@ -472,7 +477,7 @@ static void verify_ok(struct fixture *f, bool ok, const char *part)
 	assert_int_equal(store_read_begin(f->s, &txn), 0);
 	assert_int_equal(ledger_verify_txn(f->l, txn, NULL, NULL, &r), 0);
 	store_read_end(f->s, txn);
-	if (ok != r.ok)
+	if (ok != r.ok || (part && !strstr(r.message, part)))
 		print_message("verify: %s\n", r.message);
 	assert_int_equal(r.ok, ok);
 	if (part)
@@ -602,6 +607,151 @@ static void test_large_calls(void **state)
 	verify_ok(f, true, NULL);
 }
 
+/* --- checkpoints, as ledger verify checks them --- */
+
+/* Record layout (checkpoint.c): version(1) | tree_size(8) | root(32) | time_ms(8) | signature(64). */
+#define CP_ROOT 9
+#define CP_SIG (9 + HL + 8)
+#define CP_LEN (CP_SIG + LEDGER_SIGNATURE_LEN)
+
+static int checkpoint_apply(MDB_txn *txn, void *arg)
+{
+	struct ledger *l = arg;
+	struct ledger_checkpoint c;
+	bool made;
+	int rc = ledger_checkpoint_make(l, txn, 1767225600000u, &c, &made);
+	return rc == LEDGER_OK && !made ? LEDGER_EINVAL : rc;
+}
+
+/* Reads, or with `write` replaces, the stored record of checkpoint `number`. */
+struct cp_job {
+	struct ledger *l;
+	uint64_t number;
+	uint8_t rec[CP_LEN];
+	bool write;
+};
+
+static int cp_apply(MDB_txn *txn, void *arg)
+{
+	struct cp_job *j = arg;
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key }, v = { sizeof(j->rec), j->rec };
+	int rc;
+	ledger_put_u64(key, j->number);
+	if (j->write)
+		return mdb_put(txn, j->l->signer_dbi, &k, &v, 0);
+	rc = mdb_get(txn, j->l->signer_dbi, &k, &v);
+	if (rc == 0 && v.mv_size == CP_LEN)
+		memcpy(j->rec, v.mv_data, CP_LEN);
+	return rc == 0 && v.mv_size != CP_LEN ? LEDGER_ECORRUPT : rc;
+}
+
+static void cp_get(struct fixture *f, uint64_t number, uint8_t rec[CP_LEN])
+{
+	struct cp_job j = { .l = f->l, .number = number };
+	assert_int_equal(store_run(f->s, cp_apply, &j), 0);
+	memcpy(rec, j.rec, CP_LEN);
+}
+
+static void cp_put(struct fixture *f, uint64_t number, const uint8_t rec[CP_LEN])
+{
+	struct cp_job j = { .l = f->l, .number = number, .write = true };
+	memcpy(j.rec, rec, CP_LEN);
+	assert_int_equal(store_run(f->s, cp_apply, &j), 0);
+}
+
+static void write_pub(struct fixture *f, const char *text)
+{
+	char path[128];
+	FILE *fp;
+	snprintf(path, sizeof(path), "%s/audit.pub", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/*
+ * Checkpoints at sizes 0, 7 and 42 verify; each change to a stored one is
+ * named by its number: a root byte, a signature byte, another key in
+ * audit.pub or none, a well-signed root of another size, a size not above
+ * the one before.
+ */
+static void test_verify_checkpoints(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rec[CP_LEN], bad[CP_LEN], seed[LEDGER_KEY_LEN], pub[LEDGER_KEY_LEN];
+	char path[128], pub_text[2 * LEDGER_KEY_LEN + 2], other_text[2 * LEDGER_KEY_LEN + 2];
+	struct ledger_checkpoint c;
+	uint64_t id = 1000;
+	MDB_txn *txn;
+
+	assert_int_equal(ledger_checkpoints_open(f->l, f->dir, 3600), LEDGER_OK);
+	assert_int_equal(store_run(f->s, accounts_apply, f->l), 0);
+	assert_int_equal(store_run(f->s, checkpoint_apply, f->l), 0);
+	for (size_t n = 3; n <= 9; n++) {
+		struct xfer_job j = { f->l, id, n };
+		assert_int_equal(store_run(f->s, transfers_apply, &j), 0);
+		id += n;
+		if (n == 4 || n == 9)
+			assert_int_equal(store_run(f->s, checkpoint_apply, f->l), 0);
+	}
+	verify_ok(f, true, NULL);
+
+	cp_get(f, 2, rec);
+	memcpy(bad, rec, CP_LEN);
+	bad[CP_ROOT + 5] ^= 0x01;
+	cp_put(f, 2, bad);
+	verify_ok(f, false, "checkpoint 2: its root differs from the root of the log's tree at size 7");
+	memcpy(bad, rec, CP_LEN);
+	bad[CP_SIG + 17] ^= 0x80;
+	cp_put(f, 2, bad);
+	verify_ok(f, false, "checkpoint 2: the signature does not verify under");
+	cp_put(f, 2, rec);
+	verify_ok(f, true, NULL);
+
+	/* A well-signed checkpoint that claims size 7 with the root of size 6. */
+	snprintf(path, sizeof(path), "%s/audit.key", f->dir);
+	assert_int_equal(crypto_key_file(path, seed, sizeof(seed)), CRYPTO_OK);
+	memset(&c, 0, sizeof(c));
+	c.tree_size = 7;
+	c.time_ms = ledger_get_u64(rec + CP_ROOT + HL);
+	assert_int_equal(store_read_begin(f->s, &txn), 0);
+	assert_int_equal(ledger_tree_root(f->l, txn, 6, c.root), LEDGER_OK);
+	store_read_end(f->s, txn);
+	assert_int_equal(ledger_checkpoint_sign(seed, &c), LEDGER_OK);
+	memcpy(bad, rec, CP_LEN);
+	memcpy(bad + CP_ROOT, c.root, HL);
+	memcpy(bad + CP_SIG, c.signature, LEDGER_SIGNATURE_LEN);
+	cp_put(f, 2, bad);
+	verify_ok(f, false, "checkpoint 2: its root differs from the root of the log's tree at size 7");
+	cp_put(f, 2, rec);
+
+	/* Another key in audit.pub, then none. */
+	assert_int_equal(crypto_ed25519_public(seed, pub), CRYPTO_OK);
+	assert_int_equal(crypto_hex_encode(pub, LEDGER_KEY_LEN, pub_text, sizeof(pub_text)), CRYPTO_OK);
+	strcat(pub_text, "\n");
+	assert_int_equal(crypto_ed25519_generate(seed, pub), CRYPTO_OK);
+	assert_int_equal(crypto_hex_encode(pub, LEDGER_KEY_LEN, other_text, sizeof(other_text)), CRYPTO_OK);
+	strcat(other_text, "\n");
+	write_pub(f, other_text);
+	verify_ok(f, false, "checkpoint 1: the signature does not verify under");
+	snprintf(path, sizeof(path), "%s/audit.pub", f->dir);
+	assert_int_equal(unlink(path), 0);
+	verify_ok(f, false, "checkpoint 1: ");
+	verify_ok(f, false, "/audit.pub is missing, so no signature can be checked");
+	write_pub(f, pub_text);
+	verify_ok(f, true, NULL);
+
+	/* Checkpoint 2's record again as 4 (a size below 3's), then as 3 (the same size as 2's). */
+	cp_get(f, 3, bad);
+	cp_put(f, 4, rec);
+	verify_ok(f, false, "checkpoint 4: tree size 7 is not above checkpoint 3's 42");
+	cp_put(f, 3, rec);
+	verify_ok(f, false, "checkpoint 3: tree size 7 is not above checkpoint 2's 7");
+	cp_put(f, 3, bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +761,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_names_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_checkpoints, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
