@@ -836,8 +836,9 @@ size_t store_map_size(const struct store *s)
 	return s ? atomic_load(&s->map_size) : 0;
 }
 
-int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn fn,
-		   void *arg)
+/* store_scan_due, telling how many entries fn took. */
+static int store_scan(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn fn,
+		      void *arg, size_t *taken)
 {
 	MDB_cursor *cur;
 	MDB_txn *txn;
@@ -859,7 +860,25 @@ int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t no
 	mdb_cursor_close(cur);
 end_txn:
 	store_read_end(s, txn);
+	*taken = n;
 	return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : store_status_from_mdb(rc);
+}
+
+int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn fn,
+		   void *arg)
+{
+	size_t taken;
+	return store_scan(s, dbi, from, now, max, fn, arg, &taken);
+}
+
+int store_sweep(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn take,
+		store_apply_fn apply, store_done_fn done, void *arg)
+{
+	size_t taken;
+	int rc = store_scan(s, dbi, from, now, max, take, arg, &taken);
+	if (rc == STORE_OK && taken == 0)
+		return STORE_ENOTFOUND;
+	return rc == STORE_OK ? store_submit(s, apply, done, arg) : rc;
 }
 
 bool store_watch_read(const MDB_val *k, const MDB_val *v, uint8_t key[24], uint32_t *attempts)

@@ -143,6 +143,15 @@ int store_scan_due(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t no
 		   void *arg);
 
 /*
+ * A sweep of a time-keyed index: store_scan_due with `take` filling arg,
+ * then, when it took anything, store_submit(apply, done, arg). Returns
+ * STORE_OK when submitted (done will run), STORE_ENOTFOUND when nothing was
+ * due, or another status; unless submitted, arg stays the caller's.
+ */
+int store_sweep(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, size_t max, store_due_fn take,
+		store_apply_fn apply, store_done_fn done, void *arg);
+
+/*
  * Reads an entry of a watch index, the due index payments and payouts keep:
  * key time 8 | id 16, value the attempts so far (4 bytes big-endian; absent
  * is 0). OUT: key (24 bytes), *attempts. False for an entry of another shape.

@@ -753,9 +753,8 @@ static void shipments_on_sweep(evutil_socket_t fd, short what, void *arg)
 		return;
 	d->s = s;
 	d->sh = malloc(sizeof(*d->sh));
-	if (!d->sh ||
-	    store_scan_due(s->store, s->due, NULL, clock_now_ms(), SHIPMENT_SWEEP_MAX, shipment_due_take, d) != 0 ||
-	    d->n == 0 || store_submit(s->store, shipment_due_apply, shipment_due_done, d) != STORE_OK) {
+	if (!d->sh || store_sweep(s->store, s->due, NULL, clock_now_ms(), SHIPMENT_SWEEP_MAX, shipment_due_take,
+				  shipment_due_apply, shipment_due_done, d) != STORE_OK) {
 		free(d->sh);
 		free(d);
 		return;

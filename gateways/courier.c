@@ -234,29 +234,22 @@ static void courier_on_response(const struct hclient_response *res, void *arg)
 {
 	struct courier_call *call = arg;
 	union courier_result out;
-	json_t *body = NULL;
+	json_t *body;
 	int error;
 	courier_result_init(&out);
-	if (res->error == HCLIENT_ETOOBIG) {
+	switch (gw_answer_sort(res, call->module, call->err, sizeof(call->err), &body)) {
+	case GW_ANSWER_TOO_BIG:
 		error = COURIER_EMALFORMED;
-		gw_format(call->err, sizeof(call->err), "%s: answer over %d bytes", call->module, GW_BODY_MAX);
-	} else if (res->error != HCLIENT_OK) {
+		break;
+	case GW_ANSWER_UNAVAILABLE:
 		error = COURIER_EUNAVAILABLE;
-		gw_format(call->err, sizeof(call->err), "%s: %.200s", call->module, res->error_text);
-	} else if (res->status >= 500 || res->status == 429) {
-		error = COURIER_EUNAVAILABLE;
-		gw_format(call->err, sizeof(call->err), "%s: HTTP %ld", call->module, res->status);
-	} else {
-		json_error_t jerr;
-		body = json_loadb(res->body, res->body_len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(body)) {
-			json_decref(body);
-			body = NULL;
-		}
+		break;
+	default:
 		error = call->read(call, res->status, body, &out);
 		if (error == COURIER_EMALFORMED)
 			log_msg(LOG_WARN, "courier", "%s: unusable answer (HTTP %ld): %s", call->module, res->status,
 				call->err);
+		break;
 	}
 	courier_deliver(call, error, &out);
 	json_decref(body);

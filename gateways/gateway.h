@@ -192,4 +192,17 @@ bool gw_sha512_sig_ok(const char *const *parts, size_t n, const char *key, const
 /* snprintf into a bounded buffer; false when it did not fit. */
 bool gw_format(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* What the transport made of a provider's answer, before any module reads it. */
+enum gw_answer { GW_ANSWER_READ = 0, GW_ANSWER_TOO_BIG, GW_ANSWER_UNAVAILABLE };
+
+/*
+ * Sorts out an answer: over the size cap, unavailable (no answer, 5xx,
+ * 429: try later) — with the reason written to err as "<module>: ..." — or
+ * to be read, with *body the parsed JSON object (NULL when the body is not
+ * one; the caller json_decref's it). Shared by the payment and courier
+ * modules so both treat a provider's answer alike.
+ */
+enum gw_answer gw_answer_sort(const struct hclient_response *res, const char *module, char *err, size_t cap,
+			      json_t **body);
+
 #endif

@@ -237,33 +237,54 @@ static void gw_deliver(struct gw_call *call, int error, union gw_result *res)
 	}
 }
 
+enum gw_answer gw_answer_sort(const struct hclient_response *res, const char *module, char *err, size_t cap,
+			      json_t **body)
+{
+	json_error_t jerr;
+	*body = NULL;
+	if (res->error == HCLIENT_ETOOBIG) {
+		gw_format(err, cap, "%s: answer over %d bytes", module, GW_BODY_MAX);
+		return GW_ANSWER_TOO_BIG;
+	}
+	if (res->error != HCLIENT_OK) {
+		gw_format(err, cap, "%s: %.200s", module, res->error_text);
+		return GW_ANSWER_UNAVAILABLE;
+	}
+	if (res->status >= 500 || res->status == 429) {
+		gw_format(err, cap, "%s: HTTP %ld", module, res->status);
+		return GW_ANSWER_UNAVAILABLE;
+	}
+	*body = json_loadb(res->body, res->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(*body)) {
+		json_decref(*body);
+		*body = NULL;
+	}
+	return GW_ANSWER_READ;
+}
+
 /* hclient done: transport outcome first, then the module's reader. */
 static void gw_on_response(const struct hclient_response *res, void *arg)
 {
 	struct gw_call *call = arg;
 	union gw_result out;
-	json_t *body = NULL;
+	json_t *body;
 	int error;
 	memset(&out, 0, sizeof(out));
 	if (call->kind == GW_STATUS)
 		out.status.amount = -1;
-	if (res->error != HCLIENT_OK) {
-		error = res->error == HCLIENT_ETOOBIG ? PAY_EMALFORMED : PAY_EUNAVAILABLE;
-		gw_format(call->err, sizeof(call->err), "%s: %.200s", call->module, res->error_text);
-	} else if (res->status >= 500 || res->status == 429) {
+	switch (gw_answer_sort(res, call->module, call->err, sizeof(call->err), &body)) {
+	case GW_ANSWER_TOO_BIG:
+		error = PAY_EMALFORMED;
+		break;
+	case GW_ANSWER_UNAVAILABLE:
 		error = PAY_EUNAVAILABLE;
-		gw_format(call->err, sizeof(call->err), "%s answered HTTP %ld", call->module, res->status);
-	} else {
-		json_error_t jerr;
-		body = json_loadb(res->body, res->body_len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(body)) {
-			json_decref(body);
-			body = NULL;
-		}
+		break;
+	default:
 		error = call->read(call, res->status, body, &out);
 		if (error == PAY_EMALFORMED)
 			log_msg(LOG_WARN, "payment", "%s: unusable answer (HTTP %ld): %s", call->module, res->status,
 				call->err);
+		break;
 	}
 	gw_deliver(call, error, &out);
 	json_decref(body);

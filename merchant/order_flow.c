@@ -527,8 +527,8 @@ void order_on_sweep(evutil_socket_t fd, short what, void *arg)
 	sw->o = o;
 	sw->now = clock_now_ms();
 	record_be64_put(timed, 1);
-	if (store_scan_due(o->store, o->due, &from, sw->now, ORDER_SWEEP_MAX, order_take_rule, sw) != STORE_OK ||
-	    sw->n == 0 || store_submit(o->store, order_apply_sweep, order_sweep_done, sw) != STORE_OK) {
+	if (store_sweep(o->store, o->due, &from, sw->now, ORDER_SWEEP_MAX, order_take_rule, order_apply_sweep,
+			order_sweep_done, sw) != STORE_OK) {
 		free(sw);
 		return;
 	}

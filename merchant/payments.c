@@ -931,8 +931,8 @@ static void pay_on_sweep(evutil_socket_t fd, short what, void *arg)
 		return;
 	job->p = p;
 	job->now = clock_now_ms();
-	if (store_scan_due(p->store, p->watch, NULL, job->now, PAYMENT_SWEEP_MAX, pay_sweep_take, job) != STORE_OK ||
-	    job->n == 0 || store_submit(p->store, pay_apply_sweep, pay_sweep_done, job) != STORE_OK) {
+	if (store_sweep(p->store, p->watch, NULL, job->now, PAYMENT_SWEEP_MAX, pay_sweep_take, pay_apply_sweep,
+			pay_sweep_done, job) != STORE_OK) {
 		free(job);
 		return;
 	}

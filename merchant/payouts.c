@@ -758,8 +758,8 @@ static void po_on_sweep(evutil_socket_t fd, short what, void *arg)
 		return;
 	job->po = po;
 	job->now = clock_now_ms();
-	if (store_scan_due(po->store, po->watch, NULL, job->now, PAYOUT_SWEEP_MAX, po_sweep_take, job) != STORE_OK ||
-	    job->n == 0 || store_submit(po->store, po_apply_sweep, po_sweep_done, job) != STORE_OK) {
+	if (store_sweep(po->store, po->watch, NULL, job->now, PAYOUT_SWEEP_MAX, po_sweep_take, po_apply_sweep,
+			po_sweep_done, job) != STORE_OK) {
 		free(job);
 		return;
 	}
