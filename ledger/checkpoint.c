@@ -187,6 +187,14 @@ void ledger_checkpoint_public_key(const struct ledger *l, uint8_t pub[LEDGER_KEY
 	memcpy(pub, l->signer->pub, CRYPTO_ED25519_KEY_LEN);
 }
 
+uint64_t ledger_checkpoint_wait_s(const struct ledger *l)
+{
+	uint64_t now_ms = ledger_now_ns() / 1000000u;
+	if (!l->signer || l->signer->next_ms <= now_ms)
+		return 1;
+	return (l->signer->next_ms - now_ms + 999) / 1000 + 1;
+}
+
 /* --- the key --- */
 
 int ledger_audit_pub_read(const char *data_dir, uint8_t pub[LEDGER_KEY_LEN])

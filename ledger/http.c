@@ -166,6 +166,11 @@ static json_t *lhttp_entry_json(const struct ledger_entry *e)
 			 "credit_prev_seq", lhttp_u64_json(e->credit_prev_seq), "hash", hash);
 }
 
+json_t *ledger_entry_json(const struct ledger_entry *e)
+{
+	return lhttp_entry_json(e);
+}
+
 /* entries[0..n) as a JSON array. */
 static json_t *lhttp_entries_json(const struct ledger_entry *entries, size_t n)
 {
@@ -1002,6 +1007,69 @@ static void lhttp_handle_create_accounts(struct httpd_req *req, void *ctx)
 static void lhttp_handle_create_transfers(struct httpd_req *req, void *ctx)
 {
 	lhttp_handle_create(req, ctx, &lhttp_transfers_kind);
+}
+
+/* --- receipts: entries proven against the latest checkpoint --- */
+
+/* One entry of a receipt: the journal's fields and what proves it. */
+static int lhttp_receipt_entry(struct ledger *l, MDB_txn *txn, const struct ledger_entry *e, uint64_t tree_size,
+			       json_t **out)
+{
+	uint8_t canonical[LEDGER_CANONICAL_LEN], leaf[LEDGER_HASH_LEN], proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	char bytes64[2 * LEDGER_CANONICAL_LEN];
+	size_t n;
+	int rc;
+	ledger_entry_encode(e, canonical);
+	if ((rc = ledger_merkle_leaf_hash(canonical, sizeof(canonical), leaf)) != LEDGER_OK ||
+	    (rc = ledger_inclusion_proof(l, txn, e->t.seq - 1, tree_size, proof, &n)) != LEDGER_OK)
+		return rc;
+	if (crypto_base64_encode(canonical, sizeof(canonical), false, bytes64, sizeof(bytes64)) != CRYPTO_OK ||
+	    !(*out = lhttp_entry_json(e)))
+		return LEDGER_ENOMEM;
+	if (json_object_set_new(*out, "leaf_index", lhttp_u64_json(e->t.seq - 1)) != 0 ||
+	    json_object_set_new(*out, "canonical", json_string(bytes64)) != 0 ||
+	    json_object_set_new(*out, "leaf_hash", lhttp_hash_json(leaf)) != 0 ||
+	    json_object_set_new(*out, "inclusion_proof", lhttp_proof_json(proof, n)) != 0) {
+		json_decref(*out);
+		return LEDGER_ENOMEM;
+	}
+	return LEDGER_OK;
+}
+
+int ledger_receipt_json(struct ledger *l, MDB_txn *txn, const struct ledger_id *ids, size_t n, json_t **out)
+{
+	struct ledger_entry e[LEDGER_RECEIPT_MAX];
+	struct ledger_checkpoint c;
+	json_t *entries, *entry;
+	int rc;
+	if (n == 0 || n > LEDGER_RECEIPT_MAX)
+		return LEDGER_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = ledger_transfer_get(l, txn, &ids[i], &e[i])) != LEDGER_OK)
+			return rc;
+	rc = ledger_checkpoint_latest(l, txn, &c);
+	if (rc == STORE_ENOTFOUND)
+		return LEDGER_EUNSIGNED;
+	if (rc != LEDGER_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].t.seq > c.tree_size)
+			return LEDGER_EUNSIGNED;
+	if (!(entries = json_array()))
+		return LEDGER_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = lhttp_receipt_entry(l, txn, &e[i], c.tree_size, &entry)) != LEDGER_OK)
+			goto free_entries;
+		if (json_array_append_new(entries, entry) != 0) {
+			rc = LEDGER_ENOMEM;
+			goto free_entries;
+		}
+	}
+	*out = json_pack("{s:o, s:o}", "entries", entries, "checkpoint", lhttp_checkpoint_json(l, &c));
+	return *out ? LEDGER_OK : LEDGER_ENOMEM;
+free_entries:
+	json_decref(entries);
+	return rc;
 }
 
 int ledger_attach(struct ledger *l, struct httpd *h)

@@ -51,6 +51,7 @@ struct ledger;
 #define LEDGER_EINVAL (-40)          /* n of 0 or over LEDGER_BATCH_MAX, bad id text */
 #define LEDGER_ENOMEM (-41)
 #define LEDGER_ECORRUPT (-42)        /* a stored record does not decode */
+#define LEDGER_EUNSIGNED (-43)       /* no signed checkpoint covers the entry yet */
 /* LMDB and store failures are returned as STORE_* codes. */
 
 /* A 128-bit id, big-endian, so byte order is numeric order is time order. */
@@ -378,6 +379,12 @@ void ledger_checkpoint_public_key(const struct ledger *l, uint8_t pub[LEDGER_KEY
  */
 int ledger_checkpoint_make(struct ledger *l, MDB_txn *txn, uint64_t now_ms, struct ledger_checkpoint *out,
 			   bool *made);
+/*
+ * Seconds until the schedule's next checkpoint has been signed and stored,
+ * at least 1 (a Retry-After for a receipt the latest one does not cover).
+ * On the loop's thread.
+ */
+uint64_t ledger_checkpoint_wait_s(const struct ledger *l);
 /* The latest checkpoint; STORE_ENOTFOUND when there is none. */
 int ledger_checkpoint_latest(struct ledger *l, MDB_txn *txn, struct ledger_checkpoint *out);
 /* Checkpoints numbered from `from` on. OUT: out[0..*n), at most limit. */
@@ -399,6 +406,24 @@ void ledger_stop(struct ledger *l);
  * docs/api.md). `h` is lent for the life of the ledger.
  */
 int ledger_attach(struct ledger *l, struct httpd *h);
+
+#define LEDGER_RECEIPT_MAX 4         /* transfers one receipt proves */
+
+/*
+ * What a receipt carries to prove that transfers are in the books
+ * (docs/audit.md, "Receipts"): each transfer's entry as the journal shows
+ * it, with its leaf index, its canonical bytes and leaf hash, and its
+ * inclusion proof in the tree of the latest signed checkpoint; and that
+ * checkpoint. ids: n transfer ids, 1..LEDGER_RECEIPT_MAX. OUT: *out, a JSON
+ * object the caller owns. Returns 0; STORE_ENOTFOUND when a transfer is
+ * absent; LEDGER_EUNSIGNED when the latest checkpoint does not cover them
+ * yet (the next scheduled one will); LEDGER_EINVAL, LEDGER_ENOMEM or a
+ * STORE_* status otherwise.
+ */
+struct json_t;
+int ledger_receipt_json(struct ledger *l, MDB_txn *txn, const struct ledger_id *ids, size_t n, struct json_t **out);
+/* One entry as the journal shows it (docs/api.md, "Ledger"): a new JSON object, NULL when out of memory. */
+struct json_t *ledger_entry_json(const struct ledger_entry *e);
 
 /*
  * `bangsoleh ledger verify|bench ...`: argv[0] is the subcommand. Returns

@@ -279,16 +279,22 @@ static struct ledger_id pay_clearing(const char *provider)
 	return payments_platform_account(name);
 }
 
+/* The id of the payment's transfer `what` (at most 48 bytes): derived, so a retry finds it. */
+static void pay_transfer_id(const struct payment *pay, const char *what, struct ledger_id *out)
+{
+	char key[96], hex[33];
+	ledger_id_hex(&pay->id, hex, sizeof(hex));
+	snprintf(key, sizeof(key), "payment:%s:%s", hex, what);
+	ledger_id_derive((uint64_t)pay->created_ms, key, strlen(key), out);
+}
+
 /* A transfer of the payment: its id derives from the payment and `what`. */
 static void pay_transfer(const struct payment *pay, const char *what, struct ledger_id debit,
 			 struct ledger_id credit, int64_t amount, uint16_t code, bool linked,
 			 struct ledger_transfer *t)
 {
-	char key[96], hex[33];
-	ledger_id_hex(&pay->id, hex, sizeof(hex));
-	snprintf(key, sizeof(key), "payment:%s:%s", hex, what);
 	memset(t, 0, sizeof(*t));
-	ledger_id_derive((uint64_t)pay->created_ms, key, strlen(key), &t->id);
+	pay_transfer_id(pay, what, &t->id);
 	t->debit_account_id = debit;
 	t->credit_account_id = credit;
 	t->amount = amount;
@@ -1079,6 +1085,55 @@ static void pay_handle_get(struct httpd_req *req, void *ctx)
 	httpd_reply_json(req, 200, j);
 }
 
+/*
+ * The payment with the proof that its money entered the books: the capture
+ * entries (and the MDR's, for in-store charges) with inclusion proofs
+ * against the latest signed checkpoint.
+ */
+static void pay_handle_receipt(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	struct payment pay;
+	struct ledger_id ids[2];
+	size_t n = 0;
+	MDB_txn *txn;
+	json_t *proof = NULL, *j;
+	int rc;
+	if (pay_for_caller(p, req, true, &pay) != 0)
+		return;
+	pay_transfer_id(&pay, "capture", &ids[n++]);
+	if (pay.kind != PAYMENT_ORDER && pay.mdr > 0)
+		pay_transfer_id(&pay, "mdr", &ids[n++]);
+	if ((rc = store_read_begin(p->store, &txn)) == STORE_OK) {
+		rc = ledger_receipt_json(p->ledger, txn, ids, n, &proof);
+		store_read_end(p->store, txn);
+	}
+	if (rc == STORE_ENOTFOUND) {
+		httpd_reply_error(req, 409, "not_in_ledger", "the payment's money is not in the books (status %s%s)",
+				  pay_state_name((enum pay_state)pay.state), pay.flagged ? ", flagged for review" : "");
+		return;
+	}
+	if (rc == LEDGER_EUNSIGNED) {
+		char wait[24];
+		snprintf(wait, sizeof(wait), "%llu", (unsigned long long)ledger_checkpoint_wait_s(p->ledger));
+		httpd_set_header(req, "Retry-After", wait);
+		httpd_reply_error(req, 409, "not_yet_signed", "no signed checkpoint covers the payment yet; the next one will");
+		return;
+	}
+	if (rc != LEDGER_OK) {
+		httpd_reply_store_error(req, rc);
+		return;
+	}
+	if (!(j = pay_json(&pay)) || json_object_update(proof, j) != 0) {
+		json_decref(j);
+		json_decref(proof);
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	json_decref(j);
+	httpd_reply_json(req, 200, proof);
+}
+
 static void pay_handle_qr(struct httpd_req *req, void *ctx)
 {
 	struct payment pay;
@@ -1509,6 +1564,7 @@ int payments_attach(struct payments *p, struct httpd *h)
 	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/merchants/{id}/charges", ROLE_MERCHANT | ROLE_ADMIN,
 			      pay_handle_charge, p)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}", ROLE_ANY, pay_handle_get, p)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/receipt", ROLE_ANY, pay_handle_receipt, p)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/qr.svg", ROLE_ANY, pay_handle_qr, p)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/events", ROLE_ANY, pay_handle_events, p)) ||
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/payments/{id}/refund", ROLE_ADMIN, pay_handle_refund, p)) ||

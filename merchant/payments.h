@@ -69,6 +69,7 @@ int payments_start(struct payments *p, struct event_base *base, struct pay_gatew
  * Registers the endpoints (see docs/api.md, "Payments") on h (lent):
  *   POST /api/v1/merchants/{id}/charges       merchant (own store), admin (Idempotency-Key)
  *   GET  /api/v1/payments/{id}                its owner, admin, auditor
+ *   GET  /api/v1/payments/{id}/receipt        its owner, admin, auditor (with its proof)
  *   GET  /api/v1/payments/{id}/qr.svg         its owner, admin
  *   GET  /api/v1/payments/{id}/events         its owner, admin (Server-Sent Events)
  *   POST /api/v1/payments/{id}/refund         admin

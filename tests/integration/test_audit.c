@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "apitest.h"
+#include "audittest.h"
 #include "crypto.h"
 #include "ledger.h"
 #include "testsrv.h"
@@ -119,30 +120,6 @@ static int world_teardown(void **state)
 	return 0;
 }
 
-static void hash_of(const json_t *obj, const char *key, uint8_t out[LEDGER_HASH_LEN])
-{
-	const char *hex = apitest_str(obj, key);
-	size_t n;
-	assert_int_equal(crypto_hex_decode(hex, strlen(hex), out, LEDGER_HASH_LEN, &n), 0);
-	assert_int_equal(n, LEDGER_HASH_LEN);
-}
-
-/* The proof list of doc, as consecutive hashes. OUT: *n elements. */
-static void proof_of(const json_t *doc, uint8_t (*out)[LEDGER_HASH_LEN], size_t *n)
-{
-	const json_t *list = json_object_get(doc, "proof");
-	assert_true(json_is_array(list));
-	*n = json_array_size(list);
-	assert_true(*n <= LEDGER_PROOF_MAX);
-	for (size_t i = 0; i < *n; i++) {
-		const char *hex = json_string_value(json_array_get(list, i));
-		size_t len;
-		assert_non_null(hex);
-		assert_int_equal(crypto_hex_decode(hex, strlen(hex), out[i], LEDGER_HASH_LEN, &len), 0);
-		assert_int_equal(len, LEDGER_HASH_LEN);
-	}
-}
-
 static void tree_root(const struct world *w, uint64_t size, uint8_t root[LEDGER_HASH_LEN])
 {
 	char path[PATH_LEN];
@@ -150,7 +127,7 @@ static void tree_root(const struct world *w, uint64_t size, uint8_t root[LEDGER_
 	snprintf(path, sizeof(path), "/api/v1/audit/proofs/consistency?from=%llu&to=%llu", (unsigned long long)size,
 		 (unsigned long long)size);
 	doc = apitest_call(w->srv, w->auditor, "GET", path, NULL, 200);
-	hash_of(doc, "to_root", root);
+	audittest_hash_of(doc, "to_root", root);
 	json_decref(doc);
 }
 
@@ -163,7 +140,7 @@ static void test_proofs_verify(void **state)
 	size_t n;
 	json_t *doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/tree", NULL, 200);
 	assert_int_equal(apitest_int(doc, "size"), ENTRIES);
-	hash_of(doc, "root", root);
+	audittest_hash_of(doc, "root", root);
 	json_decref(doc);
 	for (uint64_t size = 0; size <= ENTRIES; size++)
 		tree_root(w, size, roots[size]);
@@ -175,10 +152,10 @@ static void test_proofs_verify(void **state)
 				 (unsigned long long)seq, (unsigned long long)size);
 			doc = apitest_call(w->srv, w->auditor, "GET", path, NULL, 200);
 			assert_int_equal(apitest_int(doc, "seq"), seq);
-			hash_of(doc, "leaf_hash", leaf);
-			hash_of(doc, "root", served);
+			audittest_hash_of(doc, "leaf_hash", leaf);
+			audittest_hash_of(doc, "root", served);
 			assert_memory_equal(served, roots[size], LEDGER_HASH_LEN);
-			proof_of(doc, proof, &n);
+			audittest_proof_of(doc, "proof", proof, &n);
 			assert_true(ledger_merkle_verify_inclusion(leaf, seq - 1, size, proof[0], n, roots[size]));
 			json_decref(doc);
 		}
@@ -187,7 +164,7 @@ static void test_proofs_verify(void **state)
 			snprintf(path, sizeof(path), "/api/v1/audit/proofs/consistency?from=%llu&to=%llu",
 				 (unsigned long long)from, (unsigned long long)to);
 			doc = apitest_call(w->srv, w->admin, "GET", path, NULL, 200);
-			proof_of(doc, proof, &n);
+			audittest_proof_of(doc, "proof", proof, &n);
 			assert_true(ledger_merkle_verify_consistency(from, to, roots[from], roots[to], proof[0], n));
 			json_decref(doc);
 		}
@@ -247,48 +224,12 @@ static void test_roles(void **state)
 
 /* --- signed checkpoints --- */
 
-static void bytes_of(const json_t *obj, const char *key, bool base64, uint8_t *out, size_t cap, size_t *n)
-{
-	const char *text = apitest_str(obj, key);
-	if (base64)
-		assert_int_equal(crypto_base64_decode(text, strlen(text), out, cap, n), 0);
-	else
-		assert_int_equal(crypto_hex_decode(text, strlen(text), out, cap, n), 0);
-}
-
-/*
- * A checkpoint document checked as an outside verifier would: its fields
- * rebuild the signed text it carries, and the signature over that text
- * verifies with `pub`. OUT: the checkpoint.
- */
-static void checkpoint_of(const json_t *doc, const uint8_t pub[LEDGER_KEY_LEN], struct ledger_checkpoint *c)
-{
-	uint8_t served[LEDGER_CHECKPOINT_TEXT_MAX], key[LEDGER_KEY_LEN];
-	char text[LEDGER_CHECKPOINT_TEXT_MAX];
-	size_t n, len;
-	memset(c, 0, sizeof(*c));
-	c->number = (uint64_t)apitest_int(doc, "number");
-	c->tree_size = (uint64_t)apitest_int(doc, "tree_size");
-	c->time_ms = (uint64_t)apitest_int(doc, "time");
-	hash_of(doc, "root", c->root);
-	bytes_of(doc, "signature", true, c->signature, sizeof(c->signature), &n);
-	assert_int_equal(n, LEDGER_SIGNATURE_LEN);
-	bytes_of(doc, "public_key", false, key, sizeof(key), &n);
-	assert_memory_equal(key, pub, LEDGER_KEY_LEN);
-	bytes_of(doc, "signed", true, served, sizeof(served), &n);
-	assert_int_equal(ledger_checkpoint_text(c, text, sizeof(text), &len), LEDGER_OK);
-	assert_int_equal(n, len);
-	assert_memory_equal(served, text, len);
-	assert_true(crypto_ed25519_verify(pub, served, n, c->signature));
-	assert_true(ledger_checkpoint_verify(pub, c));
-}
-
 static void public_key(const struct world *w, uint8_t pub[LEDGER_KEY_LEN])
 {
 	json_t *doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/public-key", NULL, 200);
 	size_t n;
 	assert_string_equal(apitest_str(doc, "algorithm"), "ed25519");
-	bytes_of(doc, "public_key", false, pub, LEDGER_KEY_LEN, &n);
+	audittest_bytes_of(doc, "public_key", false, pub, LEDGER_KEY_LEN, &n);
 	assert_int_equal(n, LEDGER_KEY_LEN);
 	json_decref(doc);
 }
@@ -298,7 +239,7 @@ static void checkpoint_post(const struct world *w, int status, const uint8_t pub
 			    struct ledger_checkpoint *c)
 {
 	json_t *doc = apitest_call(w->srv, w->admin, "POST", "/api/v1/audit/checkpoints", NULL, status);
-	checkpoint_of(doc, pub, c);
+	audittest_checkpoint_of(doc, pub, c);
 	json_decref(doc);
 }
 
@@ -340,7 +281,7 @@ static void test_checkpoints(void **state)
 	snprintf(path, sizeof(path), "/api/v1/audit/proofs/consistency?from=%llu&to=%llu",
 		 (unsigned long long)first.tree_size, (unsigned long long)second.tree_size);
 	doc = apitest_call(w->srv, w->auditor, "GET", path, NULL, 200);
-	proof_of(doc, proof, &n);
+	audittest_proof_of(doc, "proof", proof, &n);
 	json_decref(doc);
 	assert_true(ledger_merkle_verify_consistency(first.tree_size, second.tree_size, first.root, second.root,
 						     &proof[0][0], n));
@@ -348,19 +289,19 @@ static void test_checkpoints(void **state)
 						      &proof[0][0], n));
 
 	doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints/latest", NULL, 200);
-	checkpoint_of(doc, pub, &c);
+	audittest_checkpoint_of(doc, pub, &c);
 	assert_memory_equal(&c, &second, sizeof(c));
 	json_decref(doc);
 	doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints?from=1", NULL, 200);
 	list = json_object_get(doc, "checkpoints");
 	assert_int_equal(json_array_size(list), 2);
-	checkpoint_of(json_array_get(list, 0), pub, &c);
+	audittest_checkpoint_of(json_array_get(list, 0), pub, &c);
 	assert_memory_equal(&c, &first, sizeof(c));
 	json_decref(doc);
 	doc = apitest_call(w->srv, w->admin, "GET", "/api/v1/audit/checkpoints?from=2&limit=1", NULL, 200);
 	list = json_object_get(doc, "checkpoints");
 	assert_int_equal(json_array_size(list), 1);
-	checkpoint_of(json_array_get(list, 0), pub, &c);
+	audittest_checkpoint_of(json_array_get(list, 0), pub, &c);
 	assert_int_equal(c.number, 2);
 	json_decref(doc);
 	apitest_expect_error(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints?from=0", NULL, 400,
@@ -378,7 +319,7 @@ static void test_checkpoint_schedule(void **state)
 		json_t *doc = apitest_call(w->srv, w->auditor, "GET", "/api/v1/audit/checkpoints", NULL, 200);
 		const json_t *list = json_object_get(doc, "checkpoints");
 		if (json_array_size(list) > 0)
-			checkpoint_of(json_array_get(list, json_array_size(list) - 1), pub, &c);
+			audittest_checkpoint_of(json_array_get(list, json_array_size(list) - 1), pub, &c);
 		else
 			usleep(100 * 1000);
 		json_decref(doc);

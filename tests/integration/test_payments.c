@@ -24,8 +24,10 @@
 #include <jansson.h>
 
 #include "crypto.h"
+#include "ledger.h"
 #include "qris.h"
 #include "apitest.h"
+#include "audittest.h"
 #include "sandboxtest.h"
 #include "testsrv.h"
 
@@ -1123,6 +1125,122 @@ static void test_keyed_charges(void **state)
 	world_finish(w);
 }
 
+/* --- receipts --- */
+
+/* The receipt at path, once a signed checkpoint covers it; until then 409 not_yet_signed with a Retry-After. */
+static json_t *wait_receipt(const struct world *w, const char *token, const char *path)
+{
+	char auth[TOKEN_MAX + 32];
+	const char *headers[] = { auth, NULL };
+	int64_t deadline = sandboxtest_now_ms() + WAIT_MS;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	for (;;) {
+		struct testsrv_response resp;
+		json_t *doc;
+		assert_int_equal(testsrv_request(w->srv, "GET", path, headers, NULL, &resp), 0);
+		doc = json_loads(resp.body, 0, NULL);
+		assert_non_null(doc);
+		if (resp.status == 200) {
+			testsrv_response_free(&resp);
+			return doc;
+		}
+		assert_int_equal(resp.status, 409);
+		assert_string_equal(apitest_str(json_object_get(doc, "error"), "code"), "not_yet_signed");
+		assert_non_null(testsrv_header(&resp, "Retry-After"));
+		assert_true(atoi(testsrv_header(&resp, "Retry-After")) >= 1);
+		json_decref(doc);
+		testsrv_response_free(&resp);
+		if (sandboxtest_now_ms() >= deadline)
+			fail_msg("no checkpoint covered %s", path);
+		sandboxtest_sleep_ms(WAIT_STEP_MS);
+	}
+}
+
+/*
+ * One entry of a receipt checked as a shopper's own verifier would: the leaf
+ * hash recomputed from the canonical bytes, the inclusion proof walked to
+ * the checkpoint's root, and the same proof with one bit changed refused.
+ * Returns the entry's amount.
+ */
+static int64_t receipt_entry_check(const json_t *e, const struct ledger_checkpoint *c)
+{
+	uint8_t bytes[256] = { 0x00 }, leaf[LEDGER_HASH_LEN], served[LEDGER_HASH_LEN];
+	uint8_t proof[LEDGER_PROOF_MAX][LEDGER_HASH_LEN];
+	size_t len, n;
+	uint64_t index = (uint64_t)apitest_int(e, "leaf_index");
+	/* bytes[0] stays the leaf prefix 0x00. */
+	audittest_bytes_of(e, "canonical", true, bytes + 1, sizeof(bytes) - 1, &len);
+	assert_int_equal(len, 169);
+	assert_int_equal(crypto_sha256(bytes, 1 + len, leaf), 0);
+	audittest_hash_of(e, "leaf_hash", served);
+	assert_memory_equal(leaf, served, LEDGER_HASH_LEN);
+	assert_int_equal(apitest_int(e, "seq"), index + 1);
+	assert_true(index < c->tree_size);
+	audittest_proof_of(e, "inclusion_proof", proof, &n);
+	assert_true(ledger_merkle_verify_inclusion(leaf, index, c->tree_size, proof[0], n, c->root));
+	if (n > 0) {
+		proof[n - 1][0] ^= 1;
+		assert_false(ledger_merkle_verify_inclusion(leaf, index, c->tree_size, proof[0], n, c->root));
+	}
+	return apitest_int(e, "amount");
+}
+
+/*
+ * A receipt proves the payment's money entered the books: none before it is
+ * paid (409 not_in_ledger), nor for a payment flagged for review; once paid,
+ * the capture and the MDR entries, each proven against the signed checkpoint
+ * the receipt carries. Its owner, admins and auditors read it; others 403.
+ */
+static void test_receipt(void **state)
+{
+	struct world *w = *state;
+	const char *const env[] = { "BANGSOLEH_AUDIT_CHECKPOINT_INTERVAL=1", NULL };
+	char id[ID_MAX], flagged[ID_MAX], path[PATH_MAX_LEN];
+	uint8_t pub[LEDGER_KEY_LEN];
+	struct ledger_checkpoint c;
+	const json_t *entries;
+	json_t *doc, *key;
+	size_t n;
+
+	world_start(w, env);
+	charge_id(w, w->budi, w->toko, 123500, id);
+	payment_path(path, sizeof(path), id, "/receipt");
+	expect_error(w, w->budi, "GET", path, NULL, 409, "not_in_ledger");
+	sandboxtest_pay(&w->sb, id, 0);
+	json_decref(wait_payment(w, id, "paid", 0));
+	doc = wait_receipt(w, w->budi, path);
+	assert_string_equal(apitest_str(doc, "id"), id);
+	assert_string_equal(apitest_str(doc, "status"), "paid");
+	assert_int_equal(apitest_int(doc, "paid_amount"), 123500);
+
+	key = call(w, w->auditor, "GET", "/api/v1/audit/public-key", NULL, 200);
+	audittest_bytes_of(key, "public_key", false, pub, sizeof(pub), &n);
+	assert_int_equal(n, LEDGER_KEY_LEN);
+	json_decref(key);
+	audittest_checkpoint_of(json_object_get(doc, "checkpoint"), pub, &c);
+	entries = json_object_get(doc, "entries");
+	assert_int_equal(json_array_size(entries), 2);
+	assert_string_equal(apitest_str(json_array_get(entries, 0), "reason"), "payment");
+	assert_int_equal(receipt_entry_check(json_array_get(entries, 0), &c), 123500 - 865);
+	assert_string_equal(apitest_str(json_array_get(entries, 1), "reason"), "commission");
+	assert_int_equal(receipt_entry_check(json_array_get(entries, 1), &c), 865);
+	json_decref(doc);
+
+	json_decref(call(w, w->auditor, "GET", path, NULL, 200));
+	json_decref(call(w, w->admin, "GET", path, NULL, 200));
+	expect_error(w, w->shopper, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->siti, "GET", path, NULL, 403, "forbidden");
+	expect_error(w, w->budi, "GET", "/api/v1/payments/00000000000000000000000000000001/receipt", NULL, 404,
+		     "not_found");
+
+	charge_id(w, w->siti, w->warung, 150000, flagged);
+	sandboxtest_pay(&w->sb, flagged, 149000);
+	json_decref(wait_flagged(w, flagged));
+	payment_path(path, sizeof(path), flagged, "/receipt");
+	expect_error(w, w->siti, "GET", path, NULL, 409, "not_in_ledger");
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1135,6 +1253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_late_payment, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_by_the_clock, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_amount_mismatch, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_receipt, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_authorization_and_refunds, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
