@@ -1,6 +1,7 @@
 /*
- * The ledger's HTTP endpoints (docs/api.md, "Ledger" and "Audit"): reads
- * and Merkle proofs for auditors and admins, creation of accounts and
+ * The ledger's HTTP endpoints (docs/api.md, "Ledger" and "Audit"): reads,
+ * statements with opening and closing balances, the trial balance and
+ * Merkle proofs for auditors and admins, creation of accounts and
  * transfers for admins.
  *
  * A read copies what it needs out of one read transaction and ends it
@@ -11,6 +12,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include <jansson.h>
 
 #include "body.h"
+#include "clock.h"
 #include "crypto.h"
 #include "httpd.h"
 #include "role.h"
@@ -398,6 +401,473 @@ static void lhttp_handle_journal(struct httpd_req *req, void *ctx)
 				      "next_from_seq", next, "head_seq", lhttp_u64_json(head)));
 free_entries:
 	free(entries);
+}
+
+/* --- auditor views: statements with opening and closing balances, the trial balance --- */
+
+#define LHTTP_TRIAL_LIMIT_MAX 1000
+#define LHTTP_TRIAL_LIMIT_DEFAULT 100
+#define LHTTP_TRIAL_CSV_MAX 10000            /* rows of accounts in one CSV answer */
+#define LHTTP_NS_PER_MS 1000000u
+/* A read step's status: it has replied to a bad request itself (never a LEDGER_* or STORE_* code). */
+#define LHTTP_REPLIED 1
+
+static json_t *lhttp_balances_json(const struct ledger_balances *b)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}", "debits_pending", (json_int_t)b->debits_pending, "debits_posted",
+			 (json_int_t)b->debits_posted, "credits_pending", (json_int_t)b->credits_pending,
+			 "credits_posted", (json_int_t)b->credits_posted);
+}
+
+/* A total: a JSON integer up to INT64_MAX, decimal text beyond. */
+static json_t *lhttp_sum_json(const struct ledger_sum *s)
+{
+	char text[LEDGER_SUM_TEXT];
+	if (s->hi == 0 && s->lo <= INT64_MAX)
+		return json_integer((json_int_t)s->lo);
+	return ledger_sum_text(s, text, sizeof(text)) == LEDGER_OK ? json_string(text) : NULL;
+}
+
+/*
+ * A time query parameter (clock_parse_time: RFC 3339, or a bare date for
+ * midnight WIB) as ledger nanoseconds; a time past 2^64 ns (the year 2554)
+ * is after every entry and becomes UINT64_MAX. *given false when absent.
+ * Replies 400 and returns false when it is not such a time.
+ */
+static bool lhttp_query_time(struct httpd_req *req, const char *name, bool *given, uint64_t *ns)
+{
+	const char *text = httpd_query(req, name);
+	int64_t ms;
+	*given = text && *text;
+	if (!*given)
+		return true;
+	if (clock_parse_time(text, &ms) != 0) {
+		httpd_reply_error(req, 400, "invalid_field",
+				  "%s must be an RFC 3339 time (2026-11-28T08:00:00+07:00) or a date (2026-11-28, "
+				  "midnight WIB)", name);
+		return false;
+	}
+	*ns = (uint64_t)ms > UINT64_MAX / LHTTP_NS_PER_MS ? UINT64_MAX : (uint64_t)ms * LHTTP_NS_PER_MS;
+	return true;
+}
+
+/* A sequence query parameter from `min`; *given false when absent. Replies 400 when bad. */
+static bool lhttp_query_seq(struct httpd_req *req, const char *name, uint64_t min, bool *given, uint64_t *seq)
+{
+	const char *text = httpd_query(req, name);
+	*given = text && *text;
+	if (lhttp_query_u64(req, name, min, UINT64_MAX, 0, seq))
+		return true;
+	httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu", name,
+			  (unsigned long long)min);
+	return false;
+}
+
+/*
+ * One end of a period or a point: either the time `time_name` or the
+ * sequence `seq_name` (from seq_min), not both. Replies 400 and returns
+ * false when bad.
+ */
+struct lhttp_point {
+	bool by_time, by_seq;
+	uint64_t ns, seq;
+};
+
+static bool lhttp_query_point(struct httpd_req *req, const char *time_name, const char *seq_name, uint64_t seq_min,
+			      struct lhttp_point *p)
+{
+	if (!lhttp_query_time(req, time_name, &p->by_time, &p->ns) ||
+	    !lhttp_query_seq(req, seq_name, seq_min, &p->by_seq, &p->seq))
+		return false;
+	if (p->by_time && p->by_seq) {
+		httpd_reply_error(req, 400, "invalid_field", "give %s or %s, not both", time_name, seq_name);
+		return false;
+	}
+	return true;
+}
+
+static void lhttp_reply_beyond_head(struct httpd_req *req, const char *name, uint64_t head)
+{
+	httpd_reply_error(req, 404, "not_found", "%s is beyond the ledger's head (%llu)", name,
+			  (unsigned long long)head);
+}
+
+/* What a statement request asks, checked before the read. */
+struct lhttp_statement_req {
+	struct lhttp_point from, to;
+	uint64_t cursor;
+	size_t limit;
+};
+
+static bool lhttp_statement_params(struct httpd_req *req, struct lhttp_statement_req *q)
+{
+	if (!lhttp_query_point(req, "from", "from_seq", 1, &q->from) || !lhttp_query_point(req, "to", "to_seq", 0, &q->to))
+		return false;
+	if (q->from.by_time && q->to.by_time && q->to.ns < q->from.ns) {
+		httpd_reply_error(req, 400, "invalid_field", "to is before from");
+		return false;
+	}
+	if (!lhttp_query_u64(req, "cursor", 1, UINT64_MAX, 0, &q->cursor)) {
+		httpd_reply_error(req, 400, "invalid_field", "cursor must be a next_cursor this statement gave out");
+		return false;
+	}
+	return lhttp_query_limit(req, LHTTP_STATEMENT_LIMIT_MAX, LHTTP_STATEMENT_LIMIT_DEFAULT, &q->limit);
+}
+
+/* What the statement's read transaction found. */
+struct lhttp_statement {
+	struct ledger_account a;
+	uint64_t head, from_seq, to_seq;
+	struct ledger_period res;
+	struct ledger_entry *entries;
+	struct ledger_balances *after;
+};
+
+/*
+ * Turns the request's ends into sequences (a time `from` starts at the
+ * first entry at or after it; a time `to` ends before it) and reads the
+ * page. Replies for a request error and returns LHTTP_REPLIED; else 0 or a status.
+ */
+static int lhttp_statement_read(struct ledger *l, MDB_txn *txn, struct httpd_req *req,
+				const struct lhttp_statement_req *q, struct lhttp_statement *s)
+{
+	uint8_t hash[LEDGER_HASH_LEN];
+	int rc = ledger_head(l, txn, &s->head, hash);
+	s->from_seq = q->from.by_seq ? q->from.seq : 1;
+	s->to_seq = q->to.by_seq ? q->to.seq : s->head;
+	if (rc == LEDGER_OK && q->from.by_time)
+		rc = ledger_seq_at(l, txn, q->from.ns, &s->from_seq);
+	if (rc == LEDGER_OK && q->to.by_time && (rc = ledger_seq_at(l, txn, q->to.ns, &s->to_seq)) == LEDGER_OK)
+		s->to_seq--;
+	if (rc != LEDGER_OK)
+		return rc;
+	if (s->from_seq > s->head + 1 || s->to_seq > s->head) {
+		lhttp_reply_beyond_head(req, s->to_seq > s->head ? "to_seq" : "from_seq", s->head);
+		return LHTTP_REPLIED;
+	}
+	if (s->to_seq + 1 < s->from_seq) {
+		httpd_reply_error(req, 400, "invalid_field", "the period ends (seq %llu) before it starts (seq %llu)",
+				  (unsigned long long)s->to_seq, (unsigned long long)s->from_seq);
+		return LHTTP_REPLIED;
+	}
+	if (q->cursor && (q->cursor < s->from_seq || q->cursor > s->to_seq)) {
+		httpd_reply_error(req, 400, "invalid_field", "cursor is not within the period");
+		return LHTTP_REPLIED;
+	}
+	if ((rc = lhttp_account_lookup(l, txn, httpd_param(req, "account"), &s->a)) == STORE_ENOTFOUND) {
+		httpd_reply_error(req, 404, "not_found", "no such ledger account");
+		return LHTTP_REPLIED;
+	}
+	if (rc != LEDGER_OK)
+		return rc;
+	return ledger_account_period(l, txn, &s->a.id, s->from_seq, s->to_seq, q->cursor, q->limit, s->entries,
+				     s->after, &s->res);
+}
+
+static json_t *lhttp_statement_json(const struct lhttp_statement *s)
+{
+	char next[LHTTP_U64_TEXT];
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < s->res.n; i++) {
+		json_t *e = lhttp_entry_json(&s->entries[i]);
+		if (!e || json_object_set_new(e, "balances", lhttp_balances_json(&s->after[i])) != 0 ||
+		    json_array_append_new(arr, e) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	snprintf(next, sizeof(next), "%llu", (unsigned long long)s->res.next);
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "account", lhttp_account_json(&s->a),
+			 "from_seq", lhttp_u64_json(s->from_seq), "to_seq", lhttp_u64_json(s->to_seq), "head_seq",
+			 lhttp_u64_json(s->head), "opening", lhttp_balances_json(&s->res.opening), "closing",
+			 lhttp_balances_json(&s->res.closing), "entries", arr, "next_cursor",
+			 s->res.next ? next : NULL);
+}
+
+static void lhttp_handle_period(struct httpd_req *req, void *ctx)
+{
+	struct ledger *l = ctx;
+	struct lhttp_statement_req q;
+	struct lhttp_statement s = { 0 };
+	MDB_txn *txn;
+	int rc;
+	if (!lhttp_statement_params(req, &q))
+		return;
+	s.entries = calloc(q.limit, sizeof(*s.entries));
+	s.after = calloc(q.limit, sizeof(*s.after));
+	if (!s.entries || !s.after) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		goto free_page;
+	}
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = lhttp_statement_read(l, txn, req, &q, &s);
+		store_read_end(l->store, txn);
+	}
+	if (rc == LEDGER_OK)
+		lhttp_reply_ok(req, lhttp_statement_json(&s));
+	else if (rc != LHTTP_REPLIED)
+		lhttp_reply_failure(req, rc);
+free_page:
+	free(s.entries);
+	free(s.after);
+}
+
+/* One account row of a trial balance. */
+struct lhttp_trial_row {
+	struct ledger_account a;
+	struct ledger_balances b;
+};
+
+/* A trial balance request and what its read found. */
+struct lhttp_trial {
+	struct lhttp_point at;
+	bool csv;
+	struct ledger_id after;              /* the cursor: rows start after this id */
+	bool has_cursor;
+	size_t limit;
+	struct lhttp_trial_row *rows;        /* limit of them */
+	size_t n;
+	bool more;                           /* rows after the page */
+	uint64_t head;
+	struct ledger_trial t;
+};
+
+static int lhttp_trial_collect(void *arg, const struct ledger_account *a, const struct ledger_balances *b)
+{
+	struct lhttp_trial *tb = arg;
+	if (tb->has_cursor && memcmp(a->id.b, tb->after.b, sizeof(a->id.b)) <= 0)
+		return 0;
+	if (tb->n == tb->limit) {
+		tb->more = true;
+		return 0;
+	}
+	tb->rows[tb->n].a = *a;
+	tb->rows[tb->n].b = *b;
+	tb->n++;
+	return 0;
+}
+
+static bool lhttp_trial_params(struct httpd_req *req, bool csv, struct lhttp_trial *tb)
+{
+	const char *format = httpd_query(req, "format");
+	const char *cursor = httpd_query(req, "cursor");
+	if (format && *format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
+		httpd_reply_error(req, 400, "invalid_field", "format must be json or csv");
+		return false;
+	}
+	tb->csv = csv || (format && strcmp(format, "csv") == 0);
+	if (!lhttp_query_point(req, "as_of", "as_of_seq", 0, &tb->at))
+		return false;
+	tb->has_cursor = cursor && *cursor;
+	if (tb->has_cursor &&
+	    (strlen(cursor) != 2 * sizeof(tb->after.b) || ledger_id_parse(cursor, &tb->after) != LEDGER_OK)) {
+		httpd_reply_error(req, 400, "invalid_field", "cursor must be a next_cursor this trial balance gave out");
+		return false;
+	}
+	return tb->csv ? lhttp_query_limit(req, LHTTP_TRIAL_CSV_MAX, LHTTP_TRIAL_CSV_MAX, &tb->limit)
+		       : lhttp_query_limit(req, LHTTP_TRIAL_LIMIT_MAX, LHTTP_TRIAL_LIMIT_DEFAULT, &tb->limit);
+}
+
+/*
+ * The state as of a time T: after the last entry before T, with the
+ * accounts made before T. As of sequence S: after entry S, with the
+ * accounts made before entry S + 1 (all of them at the head). Replies for a
+ * request error and returns LHTTP_REPLIED; else 0 or a status.
+ */
+static int lhttp_trial_read(struct ledger *l, MDB_txn *txn, struct httpd_req *req, struct lhttp_trial *tb)
+{
+	uint8_t hash[LEDGER_HASH_LEN];
+	uint64_t seq, created_before = UINT64_MAX;
+	struct ledger_entry next;
+	int rc = ledger_head(l, txn, &tb->head, hash);
+	if (rc != LEDGER_OK)
+		return rc;
+	seq = tb->at.by_seq ? tb->at.seq : tb->head;
+	if (tb->at.by_time) {
+		if ((rc = ledger_seq_at(l, txn, tb->at.ns, &seq)) != LEDGER_OK)
+			return rc;
+		seq--;
+		created_before = tb->at.ns;
+	} else if (seq > tb->head) {
+		lhttp_reply_beyond_head(req, "as_of_seq", tb->head);
+		return LHTTP_REPLIED;
+	} else if (seq < tb->head) {
+		if ((rc = ledger_entry_get(l, txn, seq + 1, &next)) != LEDGER_OK)
+			return rc;
+		created_before = next.t.timestamp;
+	}
+	return ledger_trial_balance(l, txn, seq, created_before, lhttp_trial_collect, tb, &tb->t);
+}
+
+static bool lhttp_trial_balanced(const struct ledger_trial *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->ledgers[i].balanced)
+			return false;
+	return true;
+}
+
+static json_t *lhttp_trial_json(const struct lhttp_trial *tb)
+{
+	char next[LHTTP_ID_TEXT], as_of[CLOCK_TIME_MAX];
+	json_t *ledgers = json_array(), *accounts = json_array();
+	bool as_of_text = tb->at.by_time && clock_format_wib((int64_t)(tb->at.ns / LHTTP_NS_PER_MS), as_of,
+							     sizeof(as_of)) == 0;
+	for (size_t i = 0; ledgers && i < tb->t.n; i++) {
+		const struct ledger_trial_total *g = &tb->t.ledgers[i];
+		if (json_array_append_new(ledgers, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:b}", "ledger",
+							     (json_int_t)g->ledger, "accounts",
+							     lhttp_u64_json(g->accounts), "debits_pending",
+							     lhttp_sum_json(&g->debits_pending), "debits_posted",
+							     lhttp_sum_json(&g->debits_posted), "credits_pending",
+							     lhttp_sum_json(&g->credits_pending), "credits_posted",
+							     lhttp_sum_json(&g->credits_posted), "balanced",
+							     g->balanced)) != 0) {
+			json_decref(ledgers);
+			ledgers = NULL;
+		}
+	}
+	for (size_t i = 0; accounts && i < tb->n; i++) {
+		const struct lhttp_trial_row *r = &tb->rows[i];
+		char id[LHTTP_ID_TEXT];
+		json_t *row;
+		ledger_id_hex(&r->a.id, id, sizeof(id));
+		row = lhttp_balances_json(&r->b);
+		if (!row || json_object_set_new(row, "id", json_string(id)) != 0 ||
+		    json_object_set_new(row, "name", json_string(r->a.name)) != 0 ||
+		    json_object_set_new(row, "ledger", json_integer(r->a.ledger)) != 0 ||
+		    json_object_set_new(row, "code", json_integer(r->a.code)) != 0 ||
+		    json_array_append_new(accounts, row) != 0) {
+			json_decref(accounts);
+			accounts = NULL;
+		}
+	}
+	if (tb->n > 0)
+		ledger_id_hex(&tb->rows[tb->n - 1].a.id, next, sizeof(next));
+	return json_pack("{s:o, s:s?, s:o, s:b, s:o, s:o, s:s?, s:o}", "as_of_seq", lhttp_u64_json(tb->t.seq),
+			 "as_of", as_of_text ? as_of : NULL, "head_seq", lhttp_u64_json(tb->head), "balanced",
+			 lhttp_trial_balanced(&tb->t), "ledgers", ledgers, "accounts", accounts, "next_cursor",
+			 tb->more && tb->n > 0 ? next : NULL, "entries_read", lhttp_u64_json(tb->t.entries_read));
+}
+
+/* Appends printf-formatted text to a growing buffer; false when out of memory. */
+struct lhttp_text {
+	char *data;
+	size_t len, cap;
+};
+
+static bool lhttp_text_add(struct lhttp_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? t->cap - t->len : 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	if (!t->data || (size_t)n >= t->cap - t->len) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *data;
+		while (cap - t->len <= (size_t)n)
+			cap *= 2;
+		if (!(data = realloc(t->data, cap)))
+			return false;
+		t->data = data;
+		t->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+	}
+	t->len += (size_t)n;
+	return true;
+}
+
+/*
+ * The CSV form: a header line, one line per account of the page, then one
+ * `total` line per ledger (every page). Names are [a-z0-9:._-], so nothing
+ * needs quoting.
+ */
+static bool lhttp_trial_csv(const struct lhttp_trial *tb, struct lhttp_text *out)
+{
+	unsigned long long seq = (unsigned long long)tb->t.seq;
+	bool ok = lhttp_text_add(out, "as_of_seq,kind,ledger,account_id,name,code,debits_pending,debits_posted,"
+				      "credits_pending,credits_posted,balanced\r\n");
+	for (size_t i = 0; ok && i < tb->n; i++) {
+		const struct lhttp_trial_row *r = &tb->rows[i];
+		char id[LHTTP_ID_TEXT];
+		ledger_id_hex(&r->a.id, id, sizeof(id));
+		ok = lhttp_text_add(out, "%llu,account,%lu,%s,%s,%u,%lld,%lld,%lld,%lld,\r\n", seq,
+				    (unsigned long)r->a.ledger, id, r->a.name, (unsigned)r->a.code,
+				    (long long)r->b.debits_pending, (long long)r->b.debits_posted,
+				    (long long)r->b.credits_pending, (long long)r->b.credits_posted);
+	}
+	for (size_t i = 0; ok && i < tb->t.n; i++) {
+		const struct ledger_trial_total *g = &tb->t.ledgers[i];
+		char dp[LEDGER_SUM_TEXT], dpo[LEDGER_SUM_TEXT], cp[LEDGER_SUM_TEXT], cpo[LEDGER_SUM_TEXT];
+		ok = ledger_sum_text(&g->debits_pending, dp, sizeof(dp)) == LEDGER_OK &&
+		     ledger_sum_text(&g->debits_posted, dpo, sizeof(dpo)) == LEDGER_OK &&
+		     ledger_sum_text(&g->credits_pending, cp, sizeof(cp)) == LEDGER_OK &&
+		     ledger_sum_text(&g->credits_posted, cpo, sizeof(cpo)) == LEDGER_OK &&
+		     lhttp_text_add(out, "%llu,total,%lu,,,,%s,%s,%s,%s,%s\r\n", seq, (unsigned long)g->ledger, dp, dpo,
+				    cp, cpo, g->balanced ? "true" : "false");
+	}
+	return ok;
+}
+
+static void lhttp_reply_trial_csv(struct httpd_req *req, const struct lhttp_trial *tb)
+{
+	char disposition[80], next[LHTTP_ID_TEXT];
+	struct lhttp_text text = { 0 };
+	if (!lhttp_trial_csv(tb, &text)) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		free(text.data);
+		return;
+	}
+	snprintf(disposition, sizeof(disposition), "attachment; filename=\"trial-balance-%llu.csv\"",
+		 (unsigned long long)tb->t.seq);
+	httpd_set_header(req, "Content-Disposition", disposition);
+	if (tb->more && tb->n > 0) {
+		ledger_id_hex(&tb->rows[tb->n - 1].a.id, next, sizeof(next));
+		httpd_set_header(req, "X-Next-Cursor", next);
+	}
+	httpd_reply_raw(req, 200, "text/csv; charset=utf-8", text.data, text.len);
+	free(text.data);
+}
+
+static void lhttp_trial_balance(struct httpd_req *req, struct ledger *l, bool csv)
+{
+	struct lhttp_trial tb = { 0 };
+	MDB_txn *txn;
+	int rc;
+	if (!lhttp_trial_params(req, csv, &tb))
+		return;
+	if (!(tb.rows = calloc(tb.limit, sizeof(*tb.rows)))) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	rc = store_read_begin(l->store, &txn);
+	if (rc == STORE_OK) {
+		rc = lhttp_trial_read(l, txn, req, &tb);
+		store_read_end(l->store, txn);
+	}
+	if (rc == LEDGER_OK && tb.csv)
+		lhttp_reply_trial_csv(req, &tb);
+	else if (rc == LEDGER_OK)
+		lhttp_reply_ok(req, lhttp_trial_json(&tb));
+	else if (rc != LHTTP_REPLIED)
+		lhttp_reply_failure(req, rc);
+	free(tb.rows);
+}
+
+static void lhttp_handle_trial_balance(struct httpd_req *req, void *ctx)
+{
+	lhttp_trial_balance(req, ctx, false);
+}
+
+static void lhttp_handle_trial_balance_csv(struct httpd_req *req, void *ctx)
+{
+	lhttp_trial_balance(req, ctx, true);
 }
 
 /* --- audit: the Merkle tree (docs/audit.md) --- */
@@ -1078,6 +1548,11 @@ int ledger_attach(struct ledger *l, struct httpd *h)
 	if (httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}", readers, lhttp_handle_account, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}/transfers", readers,
 			lhttp_handle_statement, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}/statement", readers, lhttp_handle_period,
+			l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/trial-balance", readers, lhttp_handle_trial_balance, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/trial-balance.csv", readers, lhttp_handle_trial_balance_csv,
+			l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/transfers/{id}", readers, lhttp_handle_transfer, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/journal", readers, lhttp_handle_journal, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/audit/tree", readers, lhttp_handle_tree, l) ||

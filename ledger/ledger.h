@@ -284,6 +284,102 @@ int ledger_seq_at(struct ledger *l, MDB_txn *txn, uint64_t ts, uint64_t *seq);
 /* The newest sequence (0 when empty) and its chain hash. */
 int ledger_head(struct ledger *l, MDB_txn *txn, uint64_t *seq, uint8_t hash[LEDGER_HASH_LEN]);
 
+/* --- balances as of a point: statements and the trial balance (balances.c) --- */
+
+/* An account's four balances; as of a point they are each in 0..INT64_MAX. */
+struct ledger_balances {
+	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
+};
+
+/*
+ * The balances of `account` as they stood after entry `seq` (0: before the
+ * first entry), computed from its current balances by taking back its
+ * entries after seq, newest first along its history (debit_prev_seq /
+ * credit_prev_seq): the cost is one log read per entry of the account after
+ * seq (and one pending-record read per post among them). An account created
+ * after seq gets zeroes. Returns 0, STORE_ENOTFOUND for no such account,
+ * LEDGER_EINVAL when seq is beyond the head, LEDGER_ECORRUPT when the
+ * history does not add up (a balance would leave 0..INT64_MAX).
+ */
+int ledger_balances_at(struct ledger *l, MDB_txn *txn, const struct ledger_id *account, uint64_t seq,
+		       struct ledger_balances *out);
+
+/* What ledger_account_period found besides the page of entries. */
+struct ledger_period {
+	struct ledger_balances opening;      /* after entry from_seq - 1 */
+	struct ledger_balances closing;      /* after entry to_seq */
+	size_t n;                            /* entries on this page */
+	uint64_t next;                       /* the cursor of the next page, 0 on the last */
+};
+
+/*
+ * An account statement over the period from_seq..to_seq (sequences,
+ * inclusive; from_seq = to_seq + 1 is an empty period): the opening and
+ * closing balances, and one page of the account's entries in the period in
+ * sequence order, from the first at or after `cursor` (0: from the start;
+ * else within the period; any sequence there will do, the `next` of a page
+ * is one). OUT: out[0..res->n) (n <= limit), after[i] the balances just
+ * after out[i], and *res; the caller owns out and after, limit elements
+ * each. One walk back along the account's history from its newest entry to
+ * from_seq, so the cost is the account's entries at or after from_seq.
+ * Returns 0, STORE_ENOTFOUND (no such account), LEDGER_EINVAL (from_seq 0,
+ * to_seq beyond the head, to_seq + 1 < from_seq, a cursor outside the
+ * period, limit 0), LEDGER_ECORRUPT as ledger_balances_at.
+ */
+int ledger_account_period(struct ledger *l, MDB_txn *txn, const struct ledger_id *account, uint64_t from_seq,
+			  uint64_t to_seq, uint64_t cursor, size_t limit, struct ledger_entry *out,
+			  struct ledger_balances *after, struct ledger_period *res);
+
+/* A 128-bit sum of non-negative int64s: hi * 2^64 + lo (a ledger's total can pass INT64_MAX). */
+struct ledger_sum {
+	uint64_t hi, lo;
+};
+
+#define LEDGER_SUM_TEXT 40               /* 2^128 - 1 in decimal is 39 digits, with the NUL */
+/* The sum in decimal, NUL-terminated (cap >= LEDGER_SUM_TEXT is enough). Returns 0 or LEDGER_EINVAL. */
+int ledger_sum_text(const struct ledger_sum *s, char *out, size_t cap);
+
+#define LEDGER_TRIAL_LEDGERS_MAX 16      /* distinct ledgers (currencies) a trial balance sums */
+
+/* One ledger's totals in a trial balance. */
+struct ledger_trial_total {
+	uint32_t ledger;
+	uint64_t accounts;                   /* accounts listed on it */
+	struct ledger_sum debits_pending, debits_posted, credits_pending, credits_posted;
+	bool balanced;                       /* debits = credits, both pending and posted */
+};
+
+struct ledger_trial {
+	uint64_t seq;                        /* as of this entry */
+	uint64_t entries_read;               /* log entries the computation read */
+	bool forward;                        /* replayed 1..seq (else took back seq+1..head) */
+	size_t n;                            /* ledgers[0..n), in ledger number order */
+	struct ledger_trial_total ledgers[LEDGER_TRIAL_LEDGERS_MAX];
+};
+
+/*
+ * Called for each account listed, in id order: `a` as it is now (current
+ * balances, last_seq), `b` its balances as of the trial's sequence. A
+ * nonzero return stops the trial balance, which returns it.
+ */
+typedef int (*ledger_trial_fn)(void *arg, const struct ledger_account *a, const struct ledger_balances *b);
+
+/*
+ * The trial balance after entry `seq` (<= head): every account created
+ * before `created_before` (ns; UINT64_MAX for all) with its balances then,
+ * passed to fn (may be NULL), and per ledger the 128-bit totals and whether
+ * debits equal credits. The balances come from one pass over the log:
+ * forward from zero over 1..seq or back from the current balances over
+ * seq+1..head, whichever is shorter, plus one pass over the accounts.
+ * Memory: a map of 48-byte slots, 2 to 4 per account, freed before it
+ * returns. OUT: *out. Returns 0, fn's nonzero status, LEDGER_EINVAL (seq
+ * beyond the head, more than LEDGER_TRIAL_LEDGERS_MAX ledgers),
+ * LEDGER_ENOMEM, LEDGER_ECORRUPT (an entry moves an unknown account, a
+ * balance leaves 0..INT64_MAX), or a STORE_* status.
+ */
+int ledger_trial_balance(struct ledger *l, MDB_txn *txn, uint64_t seq, uint64_t created_before,
+			 ledger_trial_fn fn, void *arg, struct ledger_trial *out);
+
 /* --- tamper evidence: the RFC 9162 Merkle tree of the entries (docs/audit.md) --- */
 
 /*
