@@ -33,6 +33,7 @@
 #include "gateways/courier.h"
 #include "merchant/orders.h"
 #include "merchant/payouts.h"
+#include "merchant/audit.h"
 #include "merchant/products.h"
 
 extern char **environ;
@@ -50,6 +51,7 @@ struct app {
 	struct merchants *merchants;
 	struct payments *payments;
 	struct payouts *payouts;
+	struct audit *audit;
 	struct products *products;
 	struct orders *orders;
 	struct hclient *http;
@@ -166,7 +168,11 @@ static int app_open_store(struct app *app)
 	    products_open(app->store, app->merchants, app->idem, &app->products) != 0 ||
 	    shipments_open(app->store, app->ledger, app->profiles, app->cfg.data_dir, &app->shipments) != 0 ||
 	    orders_open(app->store, app->ledger, app->merchants, app->products, app->payments, app->shipments, app->idem,
-			&app->orders) != 0) {
+			&app->orders) != 0 ||
+	    audit_open(&(struct audit_sources){ .store = app->store, .ledger = app->ledger, .merchants = app->merchants,
+						.payments = app->payments, .orders = app->orders,
+						.shipments = app->shipments },
+		       &(struct audit_config){ .refund_ratio_bps = app->cfg.audit_refund_ratio_bps }, &app->audit) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot open the merchant tables");
 		return 1;
 	}
@@ -176,6 +182,7 @@ static int app_open_store(struct app *app)
 /* Closes what app_open_store opened (each part may be missing). */
 static void app_close_store(struct app *app)
 {
+	audit_free(app->audit);
 	orders_free(app->orders);
 	shipments_free(app->shipments);
 	products_free(app->products);
@@ -223,6 +230,7 @@ static int app_start_http(struct app *app)
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
 	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
 	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
+	    audit_attach(app->audit, app->httpd) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
 	    shipments_attach(app->shipments, app->httpd) != 0 || profiles_attach(app->profiles, app->httpd) != 0 ||
 	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {

@@ -73,6 +73,7 @@ static const struct config_setting config_settings[] = {
 	NUM("order.complete_after", CONFIG_INT, order_complete_after, 1, 31536000, "172800", "seconds after delivery when an order completes by itself (the complaint window)"),
 	NUM("order.commission_bps", CONFIG_INT, order_commission_bps, 0, 5000, "300", "the platform's commission on goods, in basis points (300 = 3%)"),
 	NUM("audit.checkpoint_interval", CONFIG_INT, audit_checkpoint_interval, 1, 86400, "60", "seconds between signed checkpoints of the ledger's tree (made only when it grew)"),
+	NUM("audit.refund_ratio_bps", CONFIG_INT, audit_refund_ratio_bps, 0, 10000, "1000", "a store's refunds above this share of its payments in a period (basis points; 1000 = 10%) are an audit finding"),
 	NUM("test.clock_control", CONFIG_INT, test_clock_control, 0, 1, "0", "1: admins may move the clock forward (POST /api/v1/test/clock); for tests only"),
 	STR("courier.gateway", CONFIG_STRING, courier_gateway, "sandbox", "courier provider module: sandbox, biteship or local"),
 	STR("courier.base_url", CONFIG_URL, courier_base_url, "http://127.0.0.1:8081", "the courier provider's API (Biteship: https://api.biteship.com)"),

@@ -49,6 +49,7 @@ struct config {
 
 	int64_t auth_token_ttl;       /* seconds */
 	int64_t audit_checkpoint_interval; /* seconds between signed tree heads */
+	int64_t audit_refund_ratio_bps;   /* a store's refunds over its payments above this is a finding */
 	int64_t auth_password_cost;   /* scrypt log2(N) */
 	int64_t auth_login_window;    /* seconds */
 	int64_t auth_login_max_account;

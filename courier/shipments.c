@@ -869,3 +869,18 @@ void shipments_free(struct shipments *s)
 		OPENSSL_cleanse(s->key, sizeof(s->key));
 	free(s);
 }
+
+/* --- for auditors --- */
+
+int shipments_audit_delivered(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, bool *delivered,
+			      const char **state)
+{
+	struct shipment *sh = malloc(sizeof(*sh));
+	int rc = sh ? shipment_load(s, txn, id, sh) : STORE_ENOMEM;
+	if (rc == 0) {
+		*delivered = sh->progress == SHIP_DELIVERED || sh->state == SHIP_DELIVERED;
+		*state = ship_state_name((enum ship_state)sh->state);
+	}
+	free(sh);
+	return rc;
+}

@@ -184,4 +184,12 @@ int shipments_tracking_json(struct shipments *s, MDB_txn *txn, const struct ledg
 /* The delivery PIN the buyer gives the courier (6 digits + NUL). */
 void shipments_pin(const struct shipments *s, const struct ledger_id *id, char out[7]);
 
+/*
+ * For auditors: whether the shipment ever reached `delivered` (its furthest
+ * step on the way out), read within txn. OUT: *delivered, *state (its
+ * state's name, static). Returns 0, STORE_ENOTFOUND or another STORE_* status.
+ */
+int shipments_audit_delivered(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, bool *delivered,
+			      const char **state);
+
 #endif

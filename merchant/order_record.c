@@ -432,3 +432,37 @@ json_t *order_group_json(const struct order_group *g)
 			 (json_int_t)g->buyer_id, "total", (json_int_t)g->total, "created_at",
 			 order_time_json(g->created_ms), "order_ids", ids);
 }
+
+/* --- for auditors --- */
+
+_Static_assert(ORDERS_GROUP_MAX == ORDER_GROUP_MAX, "orders.h states the group bound");
+
+int orders_audit_get(struct orders *o, MDB_txn *txn, uint64_t id, struct orders_audit *out)
+{
+	struct order *ord = malloc(sizeof(*ord));
+	int rc = ord ? order_load(o, txn, id, ord) : STORE_ENOMEM;
+	if (rc == 0) {
+		out->id = ord->id;
+		out->merchant_id = ord->merchant_id;
+		out->total = ord->total;
+		out->refunded = ord->refunded;
+		out->state = order_state_name(ord->state);
+		out->completed = ord->state == ORDER_COMPLETED;
+		out->shipment_id = ord->shipment_id;
+	}
+	free(ord);
+	return rc;
+}
+
+int orders_audit_group(struct orders *o, MDB_txn *txn, const struct ledger_id *group, struct orders_audit *out,
+		       size_t *n)
+{
+	struct order_group g;
+	int rc = order_group_load(o, txn, group, &g);
+	*n = 0;
+	for (uint8_t i = 0; rc == 0 && i < g.norders; i++)
+		rc = orders_audit_get(o, txn, g.order_ids[i], &out[i]);
+	if (rc == 0)
+		*n = g.norders;
+	return rc;
+}

@@ -25,7 +25,13 @@
 #ifndef BANGSOLEH_ORDERS_H
 #define BANGSOLEH_ORDERS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <lmdb.h>
+
+#include "ledger.h"
 
 struct event_base;
 struct httpd;
@@ -77,5 +83,28 @@ int orders_attach(struct orders *o, struct httpd *h);
 /* Stops the timer. Before store_stop. */
 void orders_stop(struct orders *o);
 void orders_free(struct orders *o);
+
+/* --- for auditors (merchant/audit.c): reads only --- */
+
+#define ORDERS_GROUP_MAX 10           /* orders (stores) in one order group */
+
+/* What the audit views need of an order. */
+struct orders_audit {
+	uint64_t id, merchant_id;
+	int64_t total;                        /* goods and shipping: its share of the group's payment */
+	int64_t refunded;                     /* given back so far */
+	const char *state;                    /* its state's name (static) */
+	bool completed;
+	struct ledger_id shipment_id;         /* zero: it has none */
+};
+
+/* Reads one order within txn. Returns 0, STORE_ENOTFOUND or another STORE_* status. */
+int orders_audit_get(struct orders *o, MDB_txn *txn, uint64_t id, struct orders_audit *out);
+/*
+ * The orders of a group, in the group's order. OUT: out[0..*n), *n <=
+ * ORDERS_GROUP_MAX (out has room for that many). Returns as orders_audit_get.
+ */
+int orders_audit_group(struct orders *o, MDB_txn *txn, const struct ledger_id *group, struct orders_audit *out,
+		       size_t *n);
 
 #endif

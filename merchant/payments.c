@@ -1598,3 +1598,88 @@ void payments_free(struct payments *p)
 	payments_stop(p);
 	free(p);
 }
+
+/* --- for auditors --- */
+
+static void pay_audit_view(const struct payment *pay, struct payments_audit *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = pay->id;
+	out->instore = pay->kind == PAYMENT_INSTORE;
+	if (!out->instore)
+		out->group_id = pay->order_ref;
+	out->merchant_id = pay->merchant_id;
+	out->amount = pay->amount;
+	out->paid_amount = pay->paid_amount;
+	out->refunded = pay->refunded;
+	out->created_ms = pay->created_ms;
+	out->reported = -1;
+	for (uint8_t i = pay->nhist; pay->flagged && i > 0; i--) {
+		if (pay->hist[i - 1].amount >= 0 && pay->hist[i - 1].amount != pay->amount) {
+			out->reported = pay->hist[i - 1].amount;
+			break;
+		}
+	}
+	out->state = (enum pay_state)pay->state;
+	out->flagged = pay->flagged;
+	out->late = pay->late;
+}
+
+int payments_audit_get(struct payments *p, MDB_txn *txn, const struct ledger_id *id, struct payments_audit *out)
+{
+	struct payment *pay = malloc(sizeof(*pay));
+	int rc = pay ? pay_load(p, txn, id, pay) : STORE_ENOMEM;
+	if (rc == 0)
+		pay_audit_view(pay, out);
+	free(pay);
+	return rc;
+}
+
+int payments_audit_scan(struct payments *p, MDB_txn *txn, int64_t from_ms, int64_t to_ms, size_t max,
+			payments_audit_fn fn, void *arg, bool *more)
+{
+	struct payment *pay = malloc(sizeof(*pay));
+	struct ledger_id start = { { 0 } };
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t seen = 0;
+	int rc = pay ? mdb_cursor_open(txn, p->payments, &cur) : STORE_ENOMEM;
+	*more = false;
+	if (rc != 0)
+		goto free_pay;
+	/* Ids are big-endian with the creation ms in their first 6 bytes. */
+	for (int i = 0; i < 6; i++)
+		start.b[i] = (uint8_t)((uint64_t)from_ms >> (40 - 8 * i));
+	k.mv_size = 16;
+	k.mv_data = start.b;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct payments_audit pa;
+		struct ledger_id id;
+		int64_t made = 0;
+		if (k.mv_size != 16) {
+			rc = STORE_ECORRUPT;
+			break;
+		}
+		memcpy(id.b, k.mv_data, 16);
+		for (int i = 0; i < 6; i++)
+			made = made << 8 | id.b[i];
+		if (made >= to_ms)
+			break;
+		if (seen == max) {
+			*more = true;
+			break;
+		}
+		seen++;
+		if ((rc = pay_load(p, txn, &id, pay)) != 0)
+			break;
+		pay_audit_view(pay, &pa);
+		if (!fn(&pa, arg))
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+free_pay:
+	free(pay);
+	return store_status_from_mdb(rc);
+}

@@ -167,4 +167,33 @@ struct pay_gateway *payments_gateway(struct payments *p);
 /* MDR of an in-store payment by the merchant's criteria, in rupiah, rounded half up. */
 int64_t payments_mdr(const char *criteria, int64_t amount);
 
+/* --- for auditors (merchant/audit.c): reads only --- */
+
+/* What the audit views need of a payment. */
+struct payments_audit {
+	struct ledger_id id;
+	struct ledger_id group_id;           /* order payments: the order group; zero for in-store charges */
+	bool instore;
+	uint64_t merchant_id;                /* in-store charges: the store; order payments: 0 */
+	int64_t amount, paid_amount, refunded, created_ms;
+	int64_t reported;                    /* flagged: the newest amount the provider reported unlike `amount`; -1 if none */
+	enum pay_state state;
+	bool flagged, late;
+};
+
+/* Reads one payment within txn. Returns 0, STORE_ENOTFOUND or another STORE_* status. */
+int payments_audit_get(struct payments *p, MDB_txn *txn, const struct ledger_id *id, struct payments_audit *out);
+
+/* Called per payment by payments_audit_scan (pa lent for the call); false stops the scan. */
+typedef bool (*payments_audit_fn)(const struct payments_audit *pa, void *arg);
+
+/*
+ * Visits, in time order, the payments whose ids were made in [from_ms,
+ * to_ms) (a payment's id begins with its creation time), at most `max`.
+ * OUT: *more, true when payments of the range were left (max reached).
+ * Returns 0 or a STORE_* status.
+ */
+int payments_audit_scan(struct payments *p, MDB_txn *txn, int64_t from_ms, int64_t to_ms, size_t max,
+			payments_audit_fn fn, void *arg, bool *more);
+
 #endif

@@ -1450,3 +1450,6 @@ void payouts_free(struct payouts *po)
 	payouts_stop(po);
 	free(po);
 }
+
+_Static_assert(PAYEE_MERCHANT == PAYOUTS_PAYEE_MERCHANT && PAYEE_COURIER == PAYOUTS_PAYEE_COURIER,
+	       "payouts.h states the payee kinds of the transfers");

@@ -53,6 +53,9 @@ struct store;
 struct payouts;
 
 #define PAYOUTS_AMOUNT_MAX 1000000000   /* rupiah in one payout: the providers' limit */
+/* The payee kind a payout's transfers carry in user_data_32 (the payee's id is in user_data_64). */
+#define PAYOUTS_PAYEE_MERCHANT 0
+#define PAYOUTS_PAYEE_COURIER 1
 
 struct payouts_config {
 	int64_t min_amount;          /* smallest payout, rupiah; default 10000 */
