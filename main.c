@@ -228,9 +228,9 @@ static int app_start_http(struct app *app)
 	uint16_t port;
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
-	    ledger_attach(app->ledger, app->httpd) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
+	    ledger_attach(app->ledger, app->httpd, app->workq) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
 	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
-	    audit_attach(app->audit, app->httpd) != 0 ||
+	    audit_attach(app->audit, app->httpd, app->workq) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
 	    shipments_attach(app->shipments, app->httpd) != 0 || profiles_attach(app->profiles, app->httpd) != 0 ||
 	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {

@@ -53,7 +53,7 @@ static const struct config_setting config_settings[] = {
 	NUM("store.map_max", CONFIG_SIZE, store_map_max, MIB, 1024 * GIB, "64G", "largest the map may grow to"),
 	NUM("store.queue_max", CONFIG_INT, store_queue_max, 1, 1000000, "4096", "write jobs queued before 503"),
 	NUM("store.batch_max", CONFIG_INT, store_batch_max, 1, 65536, "1024", "write jobs per commit"),
-	NUM("workers", CONFIG_INT, workers, 1, 64, "2", "threads for CPU-heavy work (password hashing)"),
+	NUM("workers", CONFIG_INT, workers, 1, 64, "2", "threads for CPU-heavy work (password hashing, auditors' long reads)"),
 	NUM("work.queue_max", CONFIG_INT, work_queue_max, 1, 100000, "256", "CPU jobs queued before 503"),
 	NUM("auth.token_ttl", CONFIG_INT, auth_token_ttl, 60, 31536000, "86400", "seconds a login token stays valid"),
 	NUM("auth.password_cost", CONFIG_INT, auth_password_cost, 10, 20, "15", "scrypt cost, log2(N)"),

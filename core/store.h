@@ -172,6 +172,19 @@ int store_read_begin(struct store *s, MDB_txn **txn);
  */
 void store_read_end(struct store *s, MDB_txn *txn);
 
+struct workq;
+/*
+ * A long read off the loop (core/store_async.c): read(txn, arg) runs on a
+ * thread of `q` inside a read transaction, then done(status, arg) on the
+ * loop thread, status being read's return or the STORE_* status that kept
+ * the transaction from beginning. For reads whose cost grows with the books
+ * (trial balances, statements, reports, exports), so other requests do not
+ * wait on them. `arg` is lent until done runs. Loop thread. Returns 0 (done
+ * will run), STORE_EBUSY when the pool's queue is full (answer 503),
+ * STORE_ESTOPPED or STORE_ENOMEM.
+ */
+int store_read_async(struct store *s, struct workq *q, store_apply_fn read, store_done_fn done, void *arg);
+
 /* True while the writer thread is running and not stuck in an error. */
 bool store_writer_alive(const struct store *s);
 /* Jobs queued and not yet taken by the writer. */

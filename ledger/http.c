@@ -409,8 +409,40 @@ free_entries:
 #define LHTTP_TRIAL_LIMIT_DEFAULT 100
 #define LHTTP_TRIAL_CSV_MAX 10000            /* rows of accounts in one CSV answer */
 #define LHTTP_NS_PER_MS 1000000u
-/* A read step's status: it has replied to a bad request itself (never a LEDGER_* or STORE_* code). */
-#define LHTTP_REPLIED 1
+/*
+ * A read step's status: the request is refused for what the snapshot shows
+ * (never a LEDGER_* or STORE_* code). The read runs on a pool thread, so it
+ * writes the answer down and the loop sends it.
+ */
+#define LHTTP_REFUSED 1
+#define LHTTP_REFUSAL_MAX 160
+
+struct lhttp_refusal {
+	int status;                          /* 400 or 404 */
+	const char *code;                    /* a static string */
+	char message[LHTTP_REFUSAL_MAX];
+};
+
+/* Writes the refusal down; returns LHTTP_REFUSED. */
+static int lhttp_refuse(struct lhttp_refusal *r, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	r->status = status;
+	r->code = code;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+	return LHTTP_REFUSED;
+}
+
+/* Answers a long read's outcome other than success: its refusal, 503 for a full pool, or the failure. */
+static void lhttp_reply_read(struct httpd_req *req, int status, const struct lhttp_refusal *r)
+{
+	if (status == LHTTP_REFUSED)
+		httpd_reply_error(req, r->status, r->code, "%s", r->message);
+	else
+		lhttp_reply_failure(req, status);
+}
 
 static json_t *lhttp_balances_json(const struct ledger_balances *b)
 {
@@ -486,10 +518,10 @@ static bool lhttp_query_point(struct httpd_req *req, const char *time_name, cons
 	return true;
 }
 
-static void lhttp_reply_beyond_head(struct httpd_req *req, const char *name, uint64_t head)
+static int lhttp_refuse_beyond_head(struct lhttp_refusal *r, const char *name, uint64_t head)
 {
-	httpd_reply_error(req, 404, "not_found", "%s is beyond the ledger's head (%llu)", name,
-			  (unsigned long long)head);
+	return lhttp_refuse(r, 404, "not_found", "%s is beyond the ledger's head (%llu)", name,
+			    (unsigned long long)head);
 }
 
 /* What a statement request asks, checked before the read. */
@@ -514,8 +546,13 @@ static bool lhttp_statement_params(struct httpd_req *req, struct lhttp_statement
 	return lhttp_query_limit(req, LHTTP_STATEMENT_LIMIT_MAX, LHTTP_STATEMENT_LIMIT_DEFAULT, &q->limit);
 }
 
-/* What the statement's read transaction found. */
+/* A statement request on its way through the pool, and what its read transaction found. */
 struct lhttp_statement {
+	struct ledger *l;
+	struct httpd_req *req;
+	struct lhttp_statement_req q;
+	char account[LEDGER_NAME_MAX + 1];   /* the path's id (32 hex) or name */
+	struct lhttp_refusal refusal;
 	struct ledger_account a;
 	uint64_t head, from_seq, to_seq;
 	struct ledger_period res;
@@ -526,11 +563,13 @@ struct lhttp_statement {
 /*
  * Turns the request's ends into sequences (a time `from` starts at the
  * first entry at or after it; a time `to` ends before it) and reads the
- * page. Replies for a request error and returns LHTTP_REPLIED; else 0 or a status.
+ * page (a pool thread). Returns 0, LHTTP_REFUSED or a status.
  */
-static int lhttp_statement_read(struct ledger *l, MDB_txn *txn, struct httpd_req *req,
-				const struct lhttp_statement_req *q, struct lhttp_statement *s)
+static int lhttp_statement_read(MDB_txn *txn, void *arg)
 {
+	struct lhttp_statement *s = arg;
+	struct ledger *l = s->l;
+	const struct lhttp_statement_req *q = &s->q;
 	uint8_t hash[LEDGER_HASH_LEN];
 	int rc = ledger_head(l, txn, &s->head, hash);
 	s->from_seq = q->from.by_seq ? q->from.seq : 1;
@@ -541,23 +580,16 @@ static int lhttp_statement_read(struct ledger *l, MDB_txn *txn, struct httpd_req
 		s->to_seq--;
 	if (rc != LEDGER_OK)
 		return rc;
-	if (s->from_seq > s->head + 1 || s->to_seq > s->head) {
-		lhttp_reply_beyond_head(req, s->to_seq > s->head ? "to_seq" : "from_seq", s->head);
-		return LHTTP_REPLIED;
-	}
-	if (s->to_seq + 1 < s->from_seq) {
-		httpd_reply_error(req, 400, "invalid_field", "the period ends (seq %llu) before it starts (seq %llu)",
-				  (unsigned long long)s->to_seq, (unsigned long long)s->from_seq);
-		return LHTTP_REPLIED;
-	}
-	if (q->cursor && (q->cursor < s->from_seq || q->cursor > s->to_seq)) {
-		httpd_reply_error(req, 400, "invalid_field", "cursor is not within the period");
-		return LHTTP_REPLIED;
-	}
-	if ((rc = lhttp_account_lookup(l, txn, httpd_param(req, "account"), &s->a)) == STORE_ENOTFOUND) {
-		httpd_reply_error(req, 404, "not_found", "no such ledger account");
-		return LHTTP_REPLIED;
-	}
+	if (s->from_seq > s->head + 1 || s->to_seq > s->head)
+		return lhttp_refuse_beyond_head(&s->refusal, s->to_seq > s->head ? "to_seq" : "from_seq", s->head);
+	if (s->to_seq + 1 < s->from_seq)
+		return lhttp_refuse(&s->refusal, 400, "invalid_field",
+				    "the period ends (seq %llu) before it starts (seq %llu)",
+				    (unsigned long long)s->to_seq, (unsigned long long)s->from_seq);
+	if (q->cursor && (q->cursor < s->from_seq || q->cursor > s->to_seq))
+		return lhttp_refuse(&s->refusal, 400, "invalid_field", "cursor is not within the period");
+	if ((rc = lhttp_account_lookup(l, txn, s->account, &s->a)) == STORE_ENOTFOUND)
+		return lhttp_refuse(&s->refusal, 404, "not_found", "no such ledger account");
 	if (rc != LEDGER_OK)
 		return rc;
 	return ledger_account_period(l, txn, &s->a.id, s->from_seq, s->to_seq, q->cursor, q->limit, s->entries,
@@ -584,33 +616,53 @@ static json_t *lhttp_statement_json(const struct lhttp_statement *s)
 			 s->res.next ? next : NULL);
 }
 
+static void lhttp_statement_free(struct lhttp_statement *s)
+{
+	free(s->entries);
+	free(s->after);
+	free(s);
+}
+
+static void lhttp_statement_done(int status, void *arg)
+{
+	struct lhttp_statement *s = arg;
+	if (status == LEDGER_OK)
+		lhttp_reply_ok(s->req, lhttp_statement_json(s));
+	else
+		lhttp_reply_read(s->req, status, &s->refusal);
+	lhttp_statement_free(s);
+}
+
 static void lhttp_handle_period(struct httpd_req *req, void *ctx)
 {
 	struct ledger *l = ctx;
-	struct lhttp_statement_req q;
-	struct lhttp_statement s = { 0 };
-	MDB_txn *txn;
+	const char *ref = httpd_param(req, "account");
+	struct lhttp_statement *s = calloc(1, sizeof(*s));
 	int rc;
-	if (!lhttp_statement_params(req, &q))
-		return;
-	s.entries = calloc(q.limit, sizeof(*s.entries));
-	s.after = calloc(q.limit, sizeof(*s.after));
-	if (!s.entries || !s.after) {
+	if (!s) {
 		httpd_reply_error(req, 500, "internal", "out of memory");
-		goto free_page;
+		return;
 	}
-	rc = store_read_begin(l->store, &txn);
-	if (rc == STORE_OK) {
-		rc = lhttp_statement_read(l, txn, req, &q, &s);
-		store_read_end(l->store, txn);
+	s->l = l;
+	s->req = req;
+	if (!lhttp_statement_params(req, &s->q))
+		goto free_statement;
+	if (strlen(ref) > LEDGER_NAME_MAX) {
+		httpd_reply_error(req, 404, "not_found", "no such ledger account");
+		goto free_statement;
 	}
-	if (rc == LEDGER_OK)
-		lhttp_reply_ok(req, lhttp_statement_json(&s));
-	else if (rc != LHTTP_REPLIED)
-		lhttp_reply_failure(req, rc);
-free_page:
-	free(s.entries);
-	free(s.after);
+	strcpy(s->account, ref);
+	s->entries = calloc(s->q.limit, sizeof(*s->entries));
+	s->after = calloc(s->q.limit, sizeof(*s->after));
+	if (!s->entries || !s->after) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		goto free_statement;
+	}
+	if ((rc = store_read_async(l->store, l->workq, lhttp_statement_read, lhttp_statement_done, s)) == STORE_OK)
+		return;
+	lhttp_reply_failure(req, rc);
+free_statement:
+	lhttp_statement_free(s);
 }
 
 /* One account row of a trial balance. */
@@ -619,8 +671,11 @@ struct lhttp_trial_row {
 	struct ledger_balances b;
 };
 
-/* A trial balance request and what its read found. */
+/* A trial balance request on its way through the pool, and what its read found. */
 struct lhttp_trial {
+	struct ledger *l;
+	struct httpd_req *req;
+	struct lhttp_refusal refusal;
 	struct lhttp_point at;
 	bool csv;
 	struct ledger_id after;              /* the cursor: rows start after this id */
@@ -672,11 +727,13 @@ static bool lhttp_trial_params(struct httpd_req *req, bool csv, struct lhttp_tri
 /*
  * The state as of a time T: after the last entry before T, with the
  * accounts made before T. As of sequence S: after entry S, with the
- * accounts made before entry S + 1 (all of them at the head). Replies for a
- * request error and returns LHTTP_REPLIED; else 0 or a status.
+ * accounts made before entry S + 1 (all of them at the head). A pool
+ * thread. Returns 0, LHTTP_REFUSED or a status.
  */
-static int lhttp_trial_read(struct ledger *l, MDB_txn *txn, struct httpd_req *req, struct lhttp_trial *tb)
+static int lhttp_trial_read(MDB_txn *txn, void *arg)
 {
+	struct lhttp_trial *tb = arg;
+	struct ledger *l = tb->l;
 	uint8_t hash[LEDGER_HASH_LEN];
 	uint64_t seq, created_before = UINT64_MAX;
 	struct ledger_entry next;
@@ -690,8 +747,7 @@ static int lhttp_trial_read(struct ledger *l, MDB_txn *txn, struct httpd_req *re
 		seq--;
 		created_before = tb->at.ns;
 	} else if (seq > tb->head) {
-		lhttp_reply_beyond_head(req, "as_of_seq", tb->head);
-		return LHTTP_REPLIED;
+		return lhttp_refuse_beyond_head(&tb->refusal, "as_of_seq", tb->head);
 	} else if (seq < tb->head) {
 		if ((rc = ledger_entry_get(l, txn, seq + 1, &next)) != LEDGER_OK)
 			return rc;
@@ -835,29 +891,45 @@ static void lhttp_reply_trial_csv(struct httpd_req *req, const struct lhttp_tria
 	free(text.data);
 }
 
+static void lhttp_trial_free(struct lhttp_trial *tb)
+{
+	free(tb->rows);
+	free(tb);
+}
+
+static void lhttp_trial_done(int status, void *arg)
+{
+	struct lhttp_trial *tb = arg;
+	if (status == LEDGER_OK && tb->csv)
+		lhttp_reply_trial_csv(tb->req, tb);
+	else if (status == LEDGER_OK)
+		lhttp_reply_ok(tb->req, lhttp_trial_json(tb));
+	else
+		lhttp_reply_read(tb->req, status, &tb->refusal);
+	lhttp_trial_free(tb);
+}
+
 static void lhttp_trial_balance(struct httpd_req *req, struct ledger *l, bool csv)
 {
-	struct lhttp_trial tb = { 0 };
-	MDB_txn *txn;
+	struct lhttp_trial *tb = calloc(1, sizeof(*tb));
 	int rc;
-	if (!lhttp_trial_params(req, csv, &tb))
-		return;
-	if (!(tb.rows = calloc(tb.limit, sizeof(*tb.rows)))) {
+	if (!tb) {
 		httpd_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	rc = store_read_begin(l->store, &txn);
-	if (rc == STORE_OK) {
-		rc = lhttp_trial_read(l, txn, req, &tb);
-		store_read_end(l->store, txn);
+	tb->l = l;
+	tb->req = req;
+	if (!lhttp_trial_params(req, csv, tb))
+		goto free_trial;
+	if (!(tb->rows = calloc(tb->limit, sizeof(*tb->rows)))) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		goto free_trial;
 	}
-	if (rc == LEDGER_OK && tb.csv)
-		lhttp_reply_trial_csv(req, &tb);
-	else if (rc == LEDGER_OK)
-		lhttp_reply_ok(req, lhttp_trial_json(&tb));
-	else if (rc != LHTTP_REPLIED)
-		lhttp_reply_failure(req, rc);
-	free(tb.rows);
+	if ((rc = store_read_async(l->store, l->workq, lhttp_trial_read, lhttp_trial_done, tb)) == STORE_OK)
+		return;
+	lhttp_reply_failure(req, rc);
+free_trial:
+	lhttp_trial_free(tb);
 }
 
 static void lhttp_handle_trial_balance(struct httpd_req *req, void *ctx)
@@ -1542,9 +1614,10 @@ free_entries:
 	return rc;
 }
 
-int ledger_attach(struct ledger *l, struct httpd *h)
+int ledger_attach(struct ledger *l, struct httpd *h, struct workq *q)
 {
 	const unsigned readers = ROLE_ADMIN | ROLE_AUDITOR;
+	l->workq = q;
 	if (httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}", readers, lhttp_handle_account, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/accounts/{account}/transfers", readers,
 			lhttp_handle_statement, l) ||

@@ -71,6 +71,7 @@ struct ledger {
 	bool has_tree;                    /* false: a read-only store older than the tree */
 	bool tree_off;                    /* bench --no-tree: appends leave the tree alone */
 	struct ledger_signer *signer;     /* the checkpoint key and schedule (checkpoint.c), once opened */
+	struct workq *workq;              /* lent by ledger_attach: long reads of the HTTP API run there */
 	MDB_dbi signer_dbi;               /* ledger_checkpoints: number -> signed tree head */
 	/* signer_dbi is open: by ledger_checkpoints_open, or for verify by ledger_checkpoints_find. */
 	bool has_checkpoints;

@@ -499,9 +499,12 @@ void ledger_stop(struct ledger *l);
 
 /*
  * Registers the ledger's HTTP endpoints (auditor and admin roles; see
- * docs/api.md). `h` is lent for the life of the ledger.
+ * docs/api.md). `h` is lent for the life of the ledger; so is `q`, the work
+ * pool where reads whose cost grows with the books (statements, trial
+ * balances) run.
  */
-int ledger_attach(struct ledger *l, struct httpd *h);
+struct workq;
+int ledger_attach(struct ledger *l, struct httpd *h, struct workq *q);
 
 #define LEDGER_RECEIPT_MAX 4         /* transfers one receipt proves */
 

@@ -498,7 +498,7 @@ int audit_open(const struct audit_sources *src, const struct audit_config *cfg, 
 	return 0;
 }
 
-int audit_attach(struct audit *a, struct httpd *h)
+int audit_attach(struct audit *a, struct httpd *h, struct workq *q)
 {
 	static const struct {
 		const char *path;
@@ -508,6 +508,7 @@ int audit_attach(struct audit *a, struct httpd *h)
 		{ "/api/v1/audit/reports", audit_handle_reports },
 		{ "/api/v1/audit/findings", audit_handle_findings },
 	};
+	a->workq = q;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		int rc = httpd_route(h, ROUTER_GET, routes[i].path, ROLE_AUDITOR | ROLE_ADMIN, routes[i].fn, a);
 		if (rc != 0)

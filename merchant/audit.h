@@ -18,8 +18,10 @@
  * The books are the source of truth: every figure comes from the ledger's
  * entries of the period and the records they point to (payments, orders,
  * shipments, stores), read through those modules' headers. Every request is
- * answered from one read transaction on the loop thread, and its work is
- * bounded (AUDIT_* limits in audit_internal.h, stated in docs/api.md).
+ * answered from one read transaction and its work is bounded (AUDIT_* limits
+ * in audit_internal.h, stated in docs/api.md); reports and findings, which
+ * read up to AUDIT_SCAN_MAX entries, run on the work pool, the journal's
+ * pages on the loop.
  * Roles: auditor and admin. The module owns no DBI and writes nothing.
  */
 #ifndef BANGSOLEH_AUDIT_H
@@ -53,8 +55,9 @@ struct audit_config {
 /* OUT: *out, freed with audit_free. src and cfg are copied. Returns 0 or -1 (out of memory, bad setting). */
 int audit_open(const struct audit_sources *src, const struct audit_config *cfg, struct audit **out);
 
-/* Registers the endpoints above on h (lent). Returns 0 or an HTTPD_* status. */
-int audit_attach(struct audit *a, struct httpd *h);
+/* Registers the endpoints above on h (lent); q (lent) is the work pool of reports and findings. Returns 0 or an HTTPD_* status. */
+struct workq;
+int audit_attach(struct audit *a, struct httpd *h, struct workq *q);
 
 /* NULL is allowed. */
 void audit_free(struct audit *a);

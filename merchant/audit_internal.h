@@ -42,6 +42,7 @@ struct audit {
 	struct audit_sources src;
 	struct audit_config cfg;
 	struct ledger_id fees;                /* platform:fees */
+	struct workq *workq;                  /* lent by audit_attach: reports and findings run there */
 };
 
 /* What an entry is about, from its reason, its user data and its accounts. */

@@ -309,25 +309,9 @@ static int audit_scan(struct audit_report *r)
 	return rc;
 }
 
-/* Sets up r for periods[0..n) (taken over) and reads; the caller frees with audit_report_free. */
-static int audit_report_run(struct audit_report *r, struct audit *a, struct audit_period *periods, size_t n)
-{
-	int rc;
-	r->a = a;
-	r->periods = periods;
-	r->nperiods = n;
-	if (!(r->mc = malloc(sizeof(*r->mc))))
-		return LEDGER_ENOMEM;
-	if ((rc = store_read_begin(a->src.store, &r->txn)) != STORE_OK)
-		return rc;
-	return audit_scan(r);
-}
-
-/* Ends the read (if any) and frees. */
+/* Frees what r holds (not r). */
 static void audit_report_free(struct audit_report *r)
 {
-	if (r->txn)
-		store_read_end(r->a->src.store, r->txn);
 	for (size_t i = 0; r->periods && i < r->nperiods; i++)
 		free(r->periods[i].rows);
 	free(r->periods);
@@ -537,32 +521,74 @@ static bool audit_periods(struct httpd_req *req, bool monthly, int64_t from, int
 }
 
 /*
- * Replies 200 with reply (a new reference, NULL when rc is not 0 or when it
- * could not be built), or for rc; then frees the report.
+ * A report or findings request on its way through the work pool: the
+ * request's parameters, the report's work, and the answer built on the
+ * pool thread (JSON, or CSV text with its file name) for the loop to send.
  */
-static void audit_finish(struct httpd_req *req, int rc, json_t *reply, struct audit_report *r)
+struct audit_job {
+	struct httpd_req *req;
+	struct audit_report r;
+	bool findings, monthly, csv;
+	const char *period;                   /* "day" or "month" (static) */
+	int64_t from, to;
+	json_t *reply;
+	char *text;
+	size_t len;
+	char disposition[80];
+};
+
+static int audit_report_build(struct audit_job *j);
+static int audit_findings_build(struct audit_job *j);
+
+/* A pool thread: scans and builds the answer in the read transaction lent for the call. */
+static int audit_job_read(MDB_txn *txn, void *arg)
 {
-	if (rc == 0 && reply)
-		httpd_reply_json(req, 200, reply);
-	else
-		audit_reply_failure(req, rc ? rc : LEDGER_ENOMEM);
-	audit_report_free(r);
+	struct audit_job *j = arg;
+	int rc;
+	j->r.txn = txn;
+	if (!(j->r.mc = malloc(sizeof(*j->r.mc))))
+		rc = LEDGER_ENOMEM;
+	else if ((rc = audit_scan(&j->r)) == 0)
+		rc = j->findings ? audit_findings_build(j) : audit_report_build(j);
+	j->r.txn = NULL;
+	return rc;
 }
 
-/* Replies with the report as CSV. Returns 0 (replied) or a status (nothing sent). */
-static int audit_reply_csv(struct httpd_req *req, struct audit_report *r, const char *period, bool monthly)
+static void audit_job_free(struct audit_job *j)
 {
-	char disposition[64], label[16], *text = NULL;
-	size_t len = 0;
-	int rc = audit_report_csv(r, monthly, &text, &len);
-	if (rc != 0)
-		return rc;
-	audit_period_label(monthly, r->periods[0].start, label, sizeof(label));
-	snprintf(disposition, sizeof(disposition), "attachment; filename=\"audit-report-%s-%s.csv\"", period, label);
-	httpd_set_header(req, "Content-Disposition", disposition);
-	httpd_reply_raw(req, 200, "text/csv; charset=utf-8", text, len);
-	free(text);
-	return 0;
+	audit_report_free(&j->r);
+	json_decref(j->reply);
+	free(j->text);
+	free(j);
+}
+
+static void audit_job_done(int status, void *arg)
+{
+	struct audit_job *j = arg;
+	if (status == 0 && j->text) {
+		httpd_set_header(j->req, "Content-Disposition", j->disposition);
+		httpd_reply_raw(j->req, 200, "text/csv; charset=utf-8", j->text, j->len);
+	} else if (status == 0 && j->reply) {
+		httpd_reply_json(j->req, 200, j->reply);
+		j->reply = NULL;
+	} else {
+		audit_reply_failure(j->req, status ? status : LEDGER_ENOMEM);
+	}
+	audit_job_free(j);
+}
+
+/* Sends the job (periods[0..n), taken over) to the pool, or answers and frees it. */
+static void audit_job_start(struct audit *a, struct audit_job *j, struct audit_period *periods, size_t n)
+{
+	int rc;
+	j->r.a = a;
+	j->r.periods = periods;
+	j->r.nperiods = n;
+	rc = store_read_async(a->src.store, a->workq, audit_job_read, audit_job_done, j);
+	if (rc == STORE_OK)
+		return;
+	audit_reply_failure(j->req, rc);
+	audit_job_free(j);
 }
 
 /* The report as JSON (a new reference; NULL when out of memory). */
@@ -581,16 +607,28 @@ static json_t *audit_report_json(struct audit_report *r, const char *period, boo
 		      NULL;
 }
 
+static int audit_report_build(struct audit_job *j)
+{
+	char label[16];
+	if (j->csv) {
+		audit_period_label(j->monthly, j->r.periods[0].start, label, sizeof(label));
+		snprintf(j->disposition, sizeof(j->disposition), "attachment; filename=\"audit-report-%s-%s.csv\"",
+			 j->period, label);
+		return audit_report_csv(&j->r, j->monthly, &j->text, &j->len);
+	}
+	j->reply = audit_report_json(&j->r, j->period, j->monthly);
+	return j->reply ? 0 : LEDGER_ENOMEM;
+}
+
 void audit_handle_reports(struct httpd_req *req, void *ctx)
 {
 	struct audit *a = ctx;
 	const char *period = httpd_query(req, "period"), *format = httpd_query(req, "format");
-	struct audit_report r = { 0 };
 	struct audit_period *periods;
+	struct audit_job *j;
 	size_t n;
 	int64_t from, to;
 	bool has_from, has_to, monthly;
-	int rc;
 	if (!period || (strcmp(period, "day") != 0 && strcmp(period, "month") != 0)) {
 		httpd_reply_error(req, 400, "invalid_field", "period must be day or month");
 		return;
@@ -603,15 +641,16 @@ void audit_handle_reports(struct httpd_req *req, void *ctx)
 	if (!audit_query_range(req, true, &from, &to, &has_from, &has_to) ||
 	    !audit_periods(req, monthly, from, to, &periods, &n))
 		return;
-	rc = audit_report_run(&r, a, periods, n);
-	if (rc == 0 && format && strcmp(format, "csv") == 0) {
-		rc = audit_reply_csv(req, &r, period, monthly);
-		if (rc == 0) {
-			audit_report_free(&r);
-			return;
-		}
+	if (!(j = calloc(1, sizeof(*j)))) {
+		free(periods);
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		return;
 	}
-	audit_finish(req, rc, rc == 0 ? audit_report_json(&r, period, monthly) : NULL, &r);
+	j->req = req;
+	j->monthly = monthly;
+	j->period = monthly ? "month" : "day";
+	j->csv = format && strcmp(format, "csv") == 0;
+	audit_job_start(a, j, periods, n);
 }
 
 /* --- GET /api/v1/audit/findings --- */
@@ -741,45 +780,59 @@ static json_t *audit_finding_counts(const json_t *list)
 	return counts;
 }
 
+static int audit_findings_build(struct audit_job *j)
+{
+	struct audit_report *r = &j->r;
+	struct audit_pay_scan ps = { 0 };
+	bool more = false;
+	int rc;
+	if (!(ps.list = json_array()))
+		return LEDGER_ENOMEM;
+	rc = payments_audit_scan(r->a->src.payments, r->txn, j->from, j->to, AUDIT_PAYMENTS_SCAN_MAX, audit_on_payment,
+				 &ps, &more);
+	if (rc == 0)
+		rc = ps.rc ? ps.rc : more ? AUDIT_ETOOMANY : 0;
+	if (rc == 0)
+		rc = audit_store_findings(r, ps.list);
+	if (rc == 0)
+		rc = audit_order_findings(r, ps.list);
+	if (rc == 0 &&
+	    !(j->reply = json_pack("{s:o?, s:o?, s:I, s:I, s:I, s:o, s:O}", "from", audit_time_json(j->from), "to",
+				   audit_time_json(j->to), "refund_ratio_bps", (json_int_t)r->a->cfg.refund_ratio_bps,
+				   "entries_scanned", (json_int_t)r->scanned, "payments_scanned", (json_int_t)ps.seen,
+				   "counts", audit_finding_counts(ps.list), "findings", ps.list)))
+		rc = LEDGER_ENOMEM;
+	json_decref(ps.list);
+	return rc;
+}
+
 void audit_handle_findings(struct httpd_req *req, void *ctx)
 {
 	struct audit *a = ctx;
-	struct audit_report r = { 0 };
-	struct audit_pay_scan ps = { 0 };
 	struct audit_period *period;
+	struct audit_job *j;
 	int64_t from, to;
-	bool has_from, has_to, more = false;
-	int rc;
+	bool has_from, has_to;
 	if (!audit_query_range(req, true, &from, &to, &has_from, &has_to))
 		return;
 	if (to - from > AUDIT_DAYS_MAX * AUDIT_DAY_MS) {
 		httpd_reply_error(req, 400, "invalid_range", "findings cover at most %d days", AUDIT_DAYS_MAX);
 		return;
 	}
-	if (!(period = calloc(1, sizeof(*period))) || !(ps.list = json_array())) {
+	period = calloc(1, sizeof(*period));
+	j = calloc(1, sizeof(*j));
+	if (!period || !j) {
 		free(period);
+		free(j);
 		httpd_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
 	period->start = from;
 	period->end = to;
-	r.collect_orders = true;
-	rc = audit_report_run(&r, a, period, 1);
-	if (rc == 0)
-		rc = payments_audit_scan(a->src.payments, r.txn, from, to, AUDIT_PAYMENTS_SCAN_MAX, audit_on_payment, &ps,
-					 &more);
-	if (rc == 0)
-		rc = ps.rc ? ps.rc : more ? AUDIT_ETOOMANY : 0;
-	if (rc == 0)
-		rc = audit_store_findings(&r, ps.list);
-	if (rc == 0)
-		rc = audit_order_findings(&r, ps.list);
-	audit_finish(req, rc,
-		     rc == 0 ? json_pack("{s:o?, s:o?, s:I, s:I, s:I, s:o, s:O}", "from", audit_time_json(from), "to",
-					 audit_time_json(to), "refund_ratio_bps", (json_int_t)a->cfg.refund_ratio_bps,
-					 "entries_scanned", (json_int_t)r.scanned, "payments_scanned", (json_int_t)ps.seen,
-					 "counts", audit_finding_counts(ps.list), "findings", ps.list) :
-			       NULL,
-		     &r);
-	json_decref(ps.list);
+	j->req = req;
+	j->findings = true;
+	j->from = from;
+	j->to = to;
+	j->r.collect_orders = true;
+	audit_job_start(a, j, period, 1);
 }
