@@ -20,6 +20,7 @@
 #include "core/metrics.h"
 #include "core/ops.h"
 #include "core/role.h"
+#include "core/static.h"
 #include "core/store.h"
 #include "core/hclient.h"
 #include "core/workq.h"
@@ -61,6 +62,7 @@ struct app {
 	struct shipments *shipments;
 	struct workq *workq;
 	struct httpd *httpd;
+	struct static_files *web;
 	struct event *sigint, *sigterm;
 	int signals;
 };
@@ -233,7 +235,8 @@ static int app_start_http(struct app *app)
 	    audit_attach(app->audit, app->httpd, app->workq) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
 	    shipments_attach(app->shipments, app->httpd) != 0 || profiles_attach(app->profiles, app->httpd) != 0 ||
-	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0)) {
+	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0) ||
+	    static_open(app->cfg.web_root, &app->web) != STATIC_OK || static_attach(app->web, app->httpd) != STATIC_OK) {
 		log_msg(LOG_ERROR, "main", "cannot set up the HTTP server");
 		return 1;
 	}
@@ -360,6 +363,7 @@ stop_all:
 	/* Calls still out come back cancelled; what they queue finds the store stopped. */
 	hclient_free(app.http);
 	httpd_free(app.httpd);
+	static_free(app.web);
 	pay_gateway_free(app.gateway);
 	courier_gateway_free(app.couriers);
 	if (app.sigint)

@@ -45,6 +45,7 @@ static const struct config_setting config_settings[] = {
 	{ "listen", CONFIG_LISTEN, 0, 0, 0, 0, "127.0.0.1:8080", "address and port to listen on", false },
 	STR("data", CONFIG_STRING, data_dir, "./var", "data folder (LMDB environment)"),
 	STR("log.level", CONFIG_LEVEL, log_level, "info", "debug, info, warn or error"),
+	STR("web.root", CONFIG_STRING, web_root, "", "folder of the web front end served at / (empty: the source tree's web/ for a binary in its build folder, else the installed share/bangsoleh/web)"),
 	NUM("http.max_body", CONFIG_SIZE, http_max_body, KIB, 64 * MIB, "1M", "largest request body; 413 beyond"),
 	NUM("http.max_headers", CONFIG_SIZE, http_max_headers, KIB, MIB, "8K", "largest request header block"),
 	NUM("http.timeout", CONFIG_INT, http_timeout, 1, 3600, "30", "seconds a connection may stay idle while reading or writing"),

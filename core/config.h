@@ -33,6 +33,7 @@ struct config {
 	char data_dir[CONFIG_PATH_MAX];
 	char config_file[CONFIG_PATH_MAX];
 	char log_level[16];
+	char web_root[CONFIG_PATH_MAX];  /* empty: found next to the binary (core/static.h) */
 
 	int64_t http_max_body;        /* bytes */
 	int64_t http_max_headers;     /* bytes */

@@ -1,0 +1,86 @@
+// Starts the real `bangsoleh serve` for a browser test: 127.0.0.1, an
+// ephemeral port, a temporary data folder with an admin user made first, and
+// the web root of the source tree (the default for a binary in its build
+// folder). Every wait is bounded; the folder is removed on stop.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const READY_TIMEOUT_MS = 20000;
+const EXIT_TIMEOUT_MS = 15000;
+export const ADMIN = { username: 'admin', password: 'admin-password-1' };
+
+// Cheap password hashing: sign-ins are many in these tests.
+const ENV = { ...process.env, BANGSOLEH_AUTH_PASSWORD_COST: '10', BANGSOLEH_LOG_LEVEL: 'warn' };
+
+function binary() {
+	const bin = process.env.BANGSOLEH_BIN;
+	if (!bin) throw new Error('BANGSOLEH_BIN is not set (tests/browser/meson.build sets it)');
+	return bin;
+}
+
+// Runs bin with args and stdin text to its end; rejects on a non-zero exit or a timeout.
+function run(args, input) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(binary(), args, { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+		let output = '';
+		const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
+		child.stdout.on('data', (d) => { output += d; });
+		child.stderr.on('data', (d) => { output += d; });
+		child.on('error', reject);
+		child.on('exit', (code, signal) => {
+			clearTimeout(timer);
+			if (code === 0) resolve(output);
+			else reject(new Error(`bangsoleh ${args.join(' ')}: exit ${code ?? signal}\n${output}`));
+		});
+		child.stdin.end(input);
+	});
+}
+
+// Starts a server; resolves to {url, dir, stop()}. extraArgs go after `serve`.
+export async function startServer(extraArgs = []) {
+	const dir = await mkdtemp(join(tmpdir(), 'bangsoleh-browser-'));
+	const data = join(dir, 'data');
+	const logPath = join(dir, 'stderr.log');
+	await run(['user', 'add', '--role', 'admin', '--username', ADMIN.username, '--data', data], `${ADMIN.password}\n`);
+	const logFd = openSync(logPath, 'w');
+	const child = spawn(binary(), ['serve', '--listen', '127.0.0.1:0', '--data', data, ...extraArgs],
+		{ env: ENV, stdio: ['ignore', 'pipe', logFd] });
+	closeSync(logFd);
+	const killOnExit = () => child.kill('SIGKILL');
+	process.on('exit', killOnExit);
+	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))));
+	const url = await new Promise((resolve, reject) => {
+		let out = '';
+		const fail = (why) => reject(new Error(`${why}\n${readFileSync(logPath, 'utf8')}`));
+		const timer = setTimeout(() => fail('no ready line from the server'), READY_TIMEOUT_MS);
+		child.stdout.on('data', (d) => {
+			out += d;
+			const m = /bangsoleh listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+			if (m) {
+				clearTimeout(timer);
+				resolve(m[1]);
+			}
+		});
+		child.on('exit', () => { clearTimeout(timer); fail('the server exited before it was ready'); });
+	});
+	child.stdout.resume();
+	return {
+		url,
+		dir,
+		log: () => readFileSync(logPath, 'utf8'),
+		// Stops the server (SIGTERM, then SIGKILL after the bound); resolves to its exit code.
+		async stop() {
+			child.kill('SIGTERM');
+			const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
+			const code = await exited;
+			clearTimeout(timer);
+			process.off('exit', killOnExit);
+			if (code !== 0) process.stderr.write(readFileSync(logPath, 'utf8'));
+			await rm(dir, { recursive: true, force: true });
+			return code;
+		},
+	};
+}

@@ -1,0 +1,76 @@
+// The page shell: header with navigation, the language switch and the
+// session, and the screen of the current hash in <main>.
+import { h, errorBox, loading } from './dom.js';
+import { t, initLang, setLang, lang, onLangChange } from './i18n.js';
+import { session, onSessionChange } from './session.js';
+import { signOut } from './api.js';
+import { parseHash, matchRoute, navigate } from './router.js';
+import * as home from './pages/home.js';
+import * as search from './pages/search.js';
+import * as product from './pages/product.js';
+import * as store from './pages/store.js';
+import * as signin from './pages/signin.js';
+import * as registerPage from './pages/register.js';
+
+const ROUTES = [
+	{ pattern: '/', page: home, name: 'home' },
+	{ pattern: '/search', page: search, name: 'search' },
+	{ pattern: '/product/:id', page: product, name: 'product' },
+	{ pattern: '/store/:id', page: store, name: 'store' },
+	{ pattern: '/signin', page: signin, name: 'signin' },
+	{ pattern: '/register', page: registerPage, name: 'register' },
+];
+
+const notFound = { render: () => [h('h1', {}, t('notfound.heading')), h('p', {}, h('a', { href: '#/' }, t('notfound.back')))] };
+
+function header() {
+	const who = session();
+	const links = [h('a', { href: '#/' }, t('nav.home')), h('a', { href: '#/search' }, t('nav.search'))];
+	if (who) {
+		links.push(h('span', { class: 'who' }, t('session.as', { username: who.user.username })),
+			h('button', { type: 'button', class: 'link', id: 'signout', onclick: async () => {
+				await signOut().catch(() => {});
+				navigate('#/');
+			} }, t('nav.signout')));
+	} else {
+		links.push(h('a', { href: '#/signin', id: 'nav-signin' }, t('nav.signin')),
+			h('a', { href: '#/register' }, t('nav.register')));
+	}
+	const other = lang() === 'id' ? 'en' : 'id';
+	return [
+		h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); document.getElementById('main').focus(); } }, t('nav.skip')),
+		h('div', { class: 'brand' }, h('a', { href: '#/', class: 'logo' }, t('app.title')), h('span', { class: 'tagline' }, t('app.tagline'))),
+		h('nav', { 'aria-label': t('nav.main') }, ...links,
+			h('button', { type: 'button', id: 'lang-switch', lang: other, 'aria-label': t('lang.switch.label'),
+				onclick: () => setLang(other) }, t('lang.switch'))),
+	];
+}
+
+// Renders the screen for the current hash; a newer navigation wins over a slower older one.
+let generation = 0;
+async function show() {
+	const mine = ++generation;
+	const { path, params } = parseHash(location.hash);
+	const found = matchRoute(ROUTES, path);
+	const main = document.getElementById('main');
+	document.getElementById('header').replaceChildren(...header());
+	main.dataset.page = found ? found.route.name : 'notfound';
+	main.setAttribute('aria-busy', 'true');
+	main.replaceChildren(loading());
+	let content;
+	try {
+		content = await (found ? found.route.page : notFound).render({ ...(found?.args ?? {}), params });
+	} catch (err) {
+		content = [h('h1', {}, t('error.title')), errorBox(err)];
+	}
+	if (mine !== generation) return;
+	main.replaceChildren(...[content].flat());
+	main.setAttribute('aria-busy', 'false');
+	document.title = `${main.querySelector('h1')?.textContent ?? ''} · ${t('app.title')}`;
+}
+
+initLang();
+onLangChange(show);
+onSessionChange(() => document.getElementById('header').replaceChildren(...header()));
+window.addEventListener('hashchange', show);
+show();

@@ -1,0 +1,44 @@
+// Building the page from elements, never from HTML strings: every text the
+// API sends is set as text, so it cannot inject markup.
+import { t } from './i18n.js';
+import { ApiError } from './api.js';
+
+// h('a', {href: '#/'}, 'text', child...): attributes starting with "on" are listeners.
+export function h(tag, attrs = {}, ...children) {
+	const el = document.createElement(tag);
+	for (const [name, value] of Object.entries(attrs ?? {})) {
+		if (value === undefined || value === null || value === false) continue;
+		if (name.startsWith('on')) el.addEventListener(name.slice(2).toLowerCase(), value);
+		else if (value === true) el.setAttribute(name, '');
+		else el.setAttribute(name, String(value));
+	}
+	for (const child of children.flat()) {
+		if (child === undefined || child === null || child === false) continue;
+		el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+	}
+	return el;
+}
+
+// A labelled form field; hint (optional) is tied to the input with aria-describedby.
+export function field(id, label, { tag = 'input', options = [], ...attrs }, hint) {
+	const hintId = hint ? `${id}-hint` : undefined;
+	return h('div', { class: 'field' },
+		h('label', { for: id }, label),
+		h(tag, { id, name: id, 'aria-describedby': hintId, ...attrs }, ...options),
+		hint ? h('small', { id: hintId, class: 'hint' }, hint) : null);
+}
+
+// The message a person reads for a failed call: the code's text in their
+// language, and the server's own message under it.
+export function errorBox(err) {
+	const api = err instanceof ApiError ? err : new ApiError(0, 'generic', String(err?.message ?? err));
+	const known = t(`error.${api.code}`);
+	const title = known === `error.${api.code}` ? t('error.generic') : known;
+	return h('div', { class: 'error', role: 'alert', 'data-code': api.code },
+		h('p', { class: 'error-title' }, api.code === 'network' ? t('error.network') : title),
+		api.code === 'network' ? null : h('p', { class: 'error-detail' }, t('error.detail', { message: api.message })));
+}
+
+export function loading() {
+	return h('p', { class: 'loading', role: 'status' }, t('loading'));
+}
