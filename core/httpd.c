@@ -143,6 +143,14 @@ static void httpd_finish(struct httpd_req *r, int status, struct evbuffer *body)
 	evhttp_add_header(out, "X-Request-Id", r->request_id);
 	if (h->draining)
 		evhttp_add_header(out, "Connection", "close");
+	if (body && evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD) {
+		/* evhttp would send the body after a HEAD reply: its length alone goes. */
+		char length[24];
+		snprintf(length, sizeof(length), "%zu", bytes);
+		evhttp_remove_header(out, "Content-Length");
+		evhttp_add_header(out, "Content-Length", length);
+		body = NULL;
+	}
 	/* evhttp supplies the standard reason phrase for the code when given NULL. */
 	evhttp_send_reply(r->ev, status, NULL, body);
 	httpd_account(r, status, bytes);

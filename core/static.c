@@ -436,14 +436,6 @@ static void static_on_get(struct httpd_req *r, void *ctx)
 	}
 	if (gz)
 		httpd_set_header(r, "Content-Encoding", "gzip");
-	if (strcmp(httpd_method(r), "HEAD") == 0) {
-		/* evhttp would send a body after a HEAD reply: the length alone goes. */
-		char length[24];
-		snprintf(length, sizeof(length), "%zu", gz ? f->gz_len : f->len);
-		httpd_set_header(r, "Content-Length", length);
-		httpd_reply_raw(r, 200, f->type, NULL, 0);
-		return;
-	}
 	httpd_reply_raw(r, 200, f->type, gz ? f->gz : f->data, gz ? f->gz_len : f->len);
 }
 

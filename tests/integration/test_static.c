@@ -317,8 +317,19 @@ static void test_head(void **state)
 	/* The head only: no body follows. */
 	assert_int_equal(got, (size_t)(end + 4 - buf));
 
-	exchange(w, "HEAD /missing.js HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
+	/* Every answer to HEAD is a head only, also the API's and its errors. */
+	got = exchange(w, "HEAD /missing.js HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
 	assert_true(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	end = strstr(buf, "\r\n\r\n");
+	assert_non_null(end);
+	assert_int_equal(got, (size_t)(end + 4 - buf));
+	got = exchange(w, "HEAD /api/v1/ping HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
+	assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	assert_non_null(strstr(buf, "\r\nContent-Length: "));
+	assert_null(strstr(buf, "\r\nContent-Length: 0\r\n"));
+	end = strstr(buf, "\r\n\r\n");
+	assert_non_null(end);
+	assert_int_equal(got, (size_t)(end + 4 - buf));
 }
 
 /* Every way out of the root, plain or encoded, ends in 404 or 400 without the secret. */
