@@ -16,6 +16,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "log.h"
 #include "metrics.h"
@@ -298,9 +299,9 @@ const char *httpd_param(const struct httpd_req *r, const char *name)
 	return router_param(&r->match, name);
 }
 
-int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out)
+/* 1 to 20 decimal digits, no sign, no leading zero (except "0"), within uint64. */
+static int httpd_parse_u64(const char *text, uint64_t *out)
 {
-	const char *text = httpd_param(r, name);
 	uint64_t v = 0;
 	size_t n;
 	if (!text || !(n = strlen(text)) || n > 20 || (text[0] == '0' && n > 1))
@@ -313,6 +314,47 @@ int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out)
+{
+	return httpd_parse_u64(httpd_param(r, name), out);
+}
+
+int httpd_query_u64(struct httpd_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def, uint64_t *out)
+{
+	const char *text = httpd_query(r, name);
+	uint64_t v;
+	if (!text || !*text) {
+		*out = def;
+		return 0;
+	}
+	if (httpd_parse_u64(text, &v) != 0 || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int httpd_query_u64_or_400(struct httpd_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def,
+			   uint64_t *out)
+{
+	if (httpd_query_u64(r, name, min, max, def, out) == 0)
+		return 0;
+	httpd_reply_error(r, 400, "invalid_field", "%s must be a whole number from %llu to %llu", name,
+			  (unsigned long long)min, (unsigned long long)max);
+	return -1;
+}
+
+int httpd_query_time(struct httpd_req *r, const char *name, bool required, int64_t *ms, bool *given)
+{
+	const char *text = httpd_query(r, name);
+	*given = text && *text;
+	if (*given ? clock_parse_time(text, ms) == 0 : !required)
+		return 0;
+	httpd_reply_error(r, 400, "invalid_field",
+			  "%s must be an RFC 3339 time (2026-11-28T08:00:00+07:00) or a date (2026-11-28, midnight WIB)",
+			  name);
+	return -1;
 }
 
 const char *httpd_query(struct httpd_req *r, const char *name)

@@ -95,6 +95,21 @@ const char *httpd_param(const struct httpd_req *r, const char *name);
  * leading zero (except "0"), within uint64. OUT: *out. Returns 0 or -1.
  */
 int httpd_param_u64(const struct httpd_req *r, const char *name, uint64_t *out);
+/*
+ * A query parameter as such a number within [min, max]; def when absent or
+ * empty. OUT: *out. Returns 0, or -1 when it is not (the caller answers).
+ */
+int httpd_query_u64(struct httpd_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def, uint64_t *out);
+/* As httpd_query_u64, answering 400 invalid_field "NAME must be a whole number from MIN to MAX" on -1. */
+int httpd_query_u64_or_400(struct httpd_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def,
+			   uint64_t *out);
+/*
+ * A query parameter as a time (clock_parse_time: RFC 3339, or a bare date
+ * meaning midnight WIB), UTC ms. OUT: *ms, and *given, false when absent or
+ * empty. Answers 400 invalid_field and returns -1 when it is not a time, or
+ * is absent and `required`.
+ */
+int httpd_query_time(struct httpd_req *r, const char *name, bool required, int64_t *ms, bool *given);
 /* A query-string parameter, decoded, or NULL (absent or malformed query). */
 const char *httpd_query(struct httpd_req *r, const char *name);
 /* The request's method name ("GET", "POST", ...) and path (without the query). */

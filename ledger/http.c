@@ -37,7 +37,6 @@
 #define LHTTP_ID_TEXT 33                     /* 32 hex characters and NUL */
 #define LHTTP_U64_TEXT 21                    /* 2^64-1 in decimal and NUL */
 #define LHTTP_TIME_TEXT 40                   /* "2026-11-28T20:21:24.052123456Z" */
-#define LHTTP_QUERY_TEXT_MAX 20              /* digits of a query number */
 
 /* --- names of flags and codes --- */
 
@@ -219,36 +218,11 @@ static void lhttp_reply_failure(struct httpd_req *req, int status)
 
 /* --- query parameters --- */
 
-/*
- * A decimal query parameter in [min, max]; `def` when absent or empty.
- * Returns false when it is not such a number (the caller answers 400).
- */
-static bool lhttp_query_u64(struct httpd_req *req, const char *name, uint64_t min, uint64_t max,
-			    uint64_t def, uint64_t *out)
-{
-	const char *text = httpd_query(req, name);
-	unsigned long long v;
-	size_t len;
-	*out = def;
-	if (!text || !*text)
-		return true;
-	len = strlen(text);
-	/* strtoull would take signs and blanks: only digits are numbers here. */
-	if (len > LHTTP_QUERY_TEXT_MAX || strspn(text, "0123456789") != len)
-		return false;
-	errno = 0;
-	v = strtoull(text, NULL, 10);
-	if (errno != 0 || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* The limit parameter in 1..max (default def); replies 400 and returns false when bad. */
 static bool lhttp_query_limit(struct httpd_req *req, size_t max, size_t def, size_t *out)
 {
 	uint64_t v;
-	if (!lhttp_query_u64(req, "limit", 1, max, def, &v)) {
+	if (httpd_query_u64(req, "limit", 1, max, def, &v) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "limit must be a whole number from 1 to %zu", max);
 		return false;
 	}
@@ -299,7 +273,7 @@ static void lhttp_handle_statement(struct httpd_req *req, void *ctx)
 	int rc;
 
 	/* The cursor is the sequence of the entry the next page starts with; 0 is never one. */
-	if (!lhttp_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor)) {
+	if (httpd_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "%s", lhttp_bad_cursor);
 		return;
 	}
@@ -373,7 +347,7 @@ static void lhttp_handle_journal(struct httpd_req *req, void *ctx)
 	json_t *next;
 	int rc;
 
-	if (!lhttp_query_u64(req, "from_seq", 1, UINT64_MAX, 1, &from)) {
+	if (httpd_query_u64(req, "from_seq", 1, UINT64_MAX, 1, &from) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "from_seq must be a whole number from 1");
 		return;
 	}
@@ -461,25 +435,16 @@ static json_t *lhttp_sum_json(const struct ledger_sum *s)
 }
 
 /*
- * A time query parameter (clock_parse_time: RFC 3339, or a bare date for
- * midnight WIB) as ledger nanoseconds; a time past 2^64 ns (the year 2554)
- * is after every entry and becomes UINT64_MAX. *given false when absent.
- * Replies 400 and returns false when it is not such a time.
+ * A time query parameter (httpd_query_time) as a ledger timestamp. *given
+ * false when absent. Replies 400 and returns false when it is not a time.
  */
 static bool lhttp_query_time(struct httpd_req *req, const char *name, bool *given, uint64_t *ns)
 {
-	const char *text = httpd_query(req, name);
 	int64_t ms;
-	*given = text && *text;
-	if (!*given)
-		return true;
-	if (clock_parse_time(text, &ms) != 0) {
-		httpd_reply_error(req, 400, "invalid_field",
-				  "%s must be an RFC 3339 time (2026-11-28T08:00:00+07:00) or a date (2026-11-28, "
-				  "midnight WIB)", name);
+	if (httpd_query_time(req, name, false, &ms, given) != 0)
 		return false;
-	}
-	*ns = (uint64_t)ms > UINT64_MAX / LHTTP_NS_PER_MS ? UINT64_MAX : (uint64_t)ms * LHTTP_NS_PER_MS;
+	if (*given)
+		*ns = ledger_time_from_ms(ms);
 	return true;
 }
 
@@ -488,7 +453,7 @@ static bool lhttp_query_seq(struct httpd_req *req, const char *name, uint64_t mi
 {
 	const char *text = httpd_query(req, name);
 	*given = text && *text;
-	if (lhttp_query_u64(req, name, min, UINT64_MAX, 0, seq))
+	if (httpd_query_u64(req, name, min, UINT64_MAX, 0, seq) == 0)
 		return true;
 	httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu", name,
 			  (unsigned long long)min);
@@ -539,7 +504,7 @@ static bool lhttp_statement_params(struct httpd_req *req, struct lhttp_statement
 		httpd_reply_error(req, 400, "invalid_field", "to is before from");
 		return false;
 	}
-	if (!lhttp_query_u64(req, "cursor", 1, UINT64_MAX, 0, &q->cursor)) {
+	if (httpd_query_u64(req, "cursor", 1, UINT64_MAX, 0, &q->cursor) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "cursor must be a next_cursor this statement gave out");
 		return false;
 	}
@@ -1002,12 +967,12 @@ static void lhttp_handle_tree(struct httpd_req *req, void *ctx)
 static bool lhttp_proof_params(struct httpd_req *req, const char *first_name, uint64_t first_min,
 			       const char *second_name, uint64_t second_min, uint64_t *first, uint64_t *second)
 {
-	if (!httpd_query(req, first_name) || !lhttp_query_u64(req, first_name, first_min, UINT64_MAX, 0, first)) {
+	if (!httpd_query(req, first_name) || httpd_query_u64(req, first_name, first_min, UINT64_MAX, 0, first) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu", first_name,
 				  (unsigned long long)first_min);
 		return false;
 	}
-	if (!lhttp_query_u64(req, second_name, second_min, LHTTP_SIZE_CURRENT - 1, LHTTP_SIZE_CURRENT, second)) {
+	if (httpd_query_u64(req, second_name, second_min, LHTTP_SIZE_CURRENT - 1, LHTTP_SIZE_CURRENT, second) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu", second_name,
 				  (unsigned long long)second_min);
 		return false;
@@ -1167,7 +1132,7 @@ static void lhttp_handle_checkpoints(struct httpd_req *req, void *ctx)
 	size_t limit, n = 0;
 	MDB_txn *txn;
 	int rc;
-	if (!lhttp_query_u64(req, "from", 1, UINT64_MAX, 1, &from)) {
+	if (httpd_query_u64(req, "from", 1, UINT64_MAX, 1, &from) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "from must be a checkpoint number from 1");
 		return;
 	}

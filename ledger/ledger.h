@@ -280,6 +280,11 @@ int ledger_journal(struct ledger *l, MDB_txn *txn, uint64_t from_seq, size_t lim
 
 /* The first sequence whose timestamp is >= ts (head + 1 when none). */
 int ledger_seq_at(struct ledger *l, MDB_txn *txn, uint64_t ts, uint64_t *seq);
+/*
+ * The ledger timestamp (ns) of UTC ms >= 0: the ledger's clock ends in 2554,
+ * so later times are its end (after every entry).
+ */
+uint64_t ledger_time_from_ms(int64_t ms);
 
 /* The newest sequence (0 when empty) and its chain hash. */
 int ledger_head(struct ledger *l, MDB_txn *txn, uint64_t *seq, uint8_t hash[LEDGER_HASH_LEN]);

@@ -98,6 +98,12 @@ int ledger_journal(struct ledger *l, MDB_txn *txn, uint64_t from_seq, size_t lim
 	return rc == LEDGER_ECORRUPT ? rc : store_status_from_mdb(rc);
 }
 
+uint64_t ledger_time_from_ms(int64_t ms)
+{
+	const uint64_t ns_per_ms = 1000000u;
+	return (uint64_t)ms > UINT64_MAX / ns_per_ms ? UINT64_MAX : (uint64_t)ms * ns_per_ms;
+}
+
 int ledger_seq_at(struct ledger *l, MDB_txn *txn, uint64_t ts, uint64_t *seq)
 {
 	struct ledger_meta m;

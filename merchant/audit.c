@@ -20,7 +20,6 @@
 #include "store.h"
 
 #define AUDIT_U64_TEXT 21                 /* 2^64-1 in decimal and NUL */
-#define AUDIT_NS_PER_MS 1000000ULL
 
 /* --- attribution --- */
 
@@ -151,27 +150,11 @@ json_t *audit_attr_json(const struct audit_attr *at)
 
 /* --- query parameters and replies --- */
 
-bool audit_query_time(struct httpd_req *req, const char *name, bool required, int64_t *ms, bool *present)
-{
-	const char *text = httpd_query(req, name);
-	*present = text && *text;
-	if (!*present && !required)
-		return true;
-	if (!*present || clock_parse_time(text, ms) != 0) {
-		httpd_reply_error(req, 400, "invalid_field",
-				  "%s must be an RFC 3339 time (2026-11-28T08:00:00+07:00) or a date (2026-11-28, "
-				  "midnight WIB)",
-				  name);
-		return false;
-	}
-	return true;
-}
-
 bool audit_query_range(struct httpd_req *req, bool required, int64_t *from, int64_t *to, bool *has_from,
 		       bool *has_to)
 {
-	if (!audit_query_time(req, "from", required, from, has_from) ||
-	    !audit_query_time(req, "to", required, to, has_to))
+	if (httpd_query_time(req, "from", required, from, has_from) != 0 ||
+	    httpd_query_time(req, "to", required, to, has_to) != 0)
 		return false;
 	if (*has_from && *has_to && *to <= *from) {
 		httpd_reply_error(req, 400, "invalid_range", "to must be after from");
@@ -180,39 +163,11 @@ bool audit_query_range(struct httpd_req *req, bool required, int64_t *from, int6
 	return true;
 }
 
-/* A query parameter as a whole number (digits only) in [min, max]; def when absent. Replies 400 when bad. */
-static bool audit_query_u64(struct httpd_req *req, const char *name, uint64_t min, uint64_t max, uint64_t def,
-			    uint64_t *out)
-{
-	const char *text = httpd_query(req, name);
-	unsigned long long v;
-	size_t len;
-	*out = def;
-	if (!text || !*text)
-		return true;
-	len = strlen(text);
-	errno = 0;
-	v = len < AUDIT_U64_TEXT && strspn(text, "0123456789") == len ? strtoull(text, NULL, 10) : 0;
-	if (errno != 0 || v < min || v > max) {
-		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu to %llu", name,
-				  (unsigned long long)min, (unsigned long long)max);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-/* A ledger timestamp (ns) for ms: the ledger's clock ends in 2554, so later times are its end. */
-static uint64_t audit_ns(int64_t ms)
-{
-	return (uint64_t)ms > UINT64_MAX / AUDIT_NS_PER_MS ? UINT64_MAX : (uint64_t)ms * AUDIT_NS_PER_MS;
-}
-
 int audit_seq_range(const struct audit *a, MDB_txn *txn, int64_t from_ms, int64_t to_ms, uint64_t *from_seq,
 		    uint64_t *to_seq)
 {
-	int rc = ledger_seq_at(a->src.ledger, txn, audit_ns(from_ms), from_seq);
-	return rc ? rc : ledger_seq_at(a->src.ledger, txn, audit_ns(to_ms), to_seq);
+	int rc = ledger_seq_at(a->src.ledger, txn, ledger_time_from_ms(from_ms), from_seq);
+	return rc ? rc : ledger_seq_at(a->src.ledger, txn, ledger_time_from_ms(to_ms), to_seq);
 }
 
 void audit_reply_failure(struct httpd_req *req, int status)
@@ -270,7 +225,7 @@ static bool audit_filter_read(struct httpd_req *req, struct audit_filter *f)
 	const char *reason = httpd_query(req, "reason");
 	char name[LEDGER_NAME_MAX + 1];
 	memset(f, 0, sizeof(*f));
-	if (!audit_query_u64(req, "store", 1, UINT64_MAX, 0, &f->store))
+	if (httpd_query_u64_or_400(req, "store", 1, UINT64_MAX, 0, &f->store) != 0)
 		return false;
 	if (courier && *courier) {
 		uint64_t user = 0;
@@ -279,8 +234,8 @@ static bool audit_filter_read(struct httpd_req *req, struct audit_filter *f)
 					  "courier must be a courier's user id or a courier company's module name");
 			return false;
 		}
-		if (strspn(courier, "0123456789") == strlen(courier) && !audit_query_u64(req, "courier", 1, UINT64_MAX,
-											0, &user))
+		if (strspn(courier, "0123456789") == strlen(courier) &&
+		    httpd_query_u64_or_400(req, "courier", 1, UINT64_MAX, 0, &user) != 0)
 			return false;
 		shipments_courier_account(user, courier, name, sizeof(name), &f->courier);
 	}
@@ -391,7 +346,7 @@ static bool audit_journal_bounds(struct audit *a, struct httpd_req *req, MDB_txn
 	uint8_t hash[LEDGER_HASH_LEN];
 	int rc;
 	if (!audit_query_range(req, false, &from, &to, &has_from, &has_to) ||
-	    !audit_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor))
+	    httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0)
 		return false;
 	if (account && *account) {
 		struct ledger_account acc;
@@ -419,10 +374,10 @@ static bool audit_journal_bounds(struct audit *a, struct httpd_req *req, MDB_txn
 			goto failed;
 	}
 	if ((rc = ledger_head(a->src.ledger, txn, &head, hash)) != 0 ||
-	    (has_from && (rc = ledger_seq_at(a->src.ledger, txn, audit_ns(from), &from_seq)) != 0))
+	    (has_from && (rc = ledger_seq_at(a->src.ledger, txn, ledger_time_from_ms(from), &from_seq)) != 0))
 		goto failed;
 	page->end = head + 1;
-	if (has_to && (rc = ledger_seq_at(a->src.ledger, txn, audit_ns(to), &page->end)) != 0)
+	if (has_to && (rc = ledger_seq_at(a->src.ledger, txn, ledger_time_from_ms(to), &page->end)) != 0)
 		goto failed;
 	page->seq = cursor ? cursor : from_seq;
 	if (cursor && (cursor < from_seq || cursor > page->end)) {
@@ -447,7 +402,7 @@ static void audit_handle_journal(struct httpd_req *req, void *ctx)
 	json_t *reply;
 	int rc;
 	if (!audit_filter_read(req, &f) ||
-	    !audit_query_u64(req, "limit", 1, AUDIT_JOURNAL_LIMIT_MAX, AUDIT_JOURNAL_LIMIT_DEFAULT, &limit))
+	    httpd_query_u64_or_400(req, "limit", 1, AUDIT_JOURNAL_LIMIT_MAX, AUDIT_JOURNAL_LIMIT_DEFAULT, &limit) != 0)
 		return;
 	page.limit = (size_t)limit;
 	page.entries = json_array();

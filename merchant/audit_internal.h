@@ -66,11 +66,9 @@ int audit_attribute(const struct audit *a, MDB_txn *txn, const struct ledger_ent
 json_t *audit_attr_json(const struct audit_attr *at);
 
 /*
- * Query parameters. Each returns false after replying 400 (the handler
- * just returns). A time is RFC 3339 or a YYYY-MM-DD date (midnight WIB).
+ * The query's from and to (httpd_query_time; both required when
+ * `required`), to after from. Returns false after replying 400.
  */
-bool audit_query_time(struct httpd_req *req, const char *name, bool required, int64_t *ms, bool *present);
-/* from and to (both required when `required`), to after from. */
 bool audit_query_range(struct httpd_req *req, bool required, int64_t *from, int64_t *to, bool *has_from,
 		       bool *has_to);
 

@@ -867,31 +867,6 @@ static int po_payee_read(const struct po_route *rt, struct httpd_req *req, bool 
 	return 0;
 }
 
-/* A query parameter as a whole number in [min, max] (def when absent); replies 400 and returns -1 when bad. */
-static int po_query_u64(struct httpd_req *req, const char *name, uint64_t min, uint64_t max, uint64_t def,
-			uint64_t *out)
-{
-	const char *text = httpd_query(req, name);
-	uint64_t v = 0;
-	size_t n = text ? strlen(text) : 0;
-	bool ok = n >= 1 && n <= 20 && !(n > 1 && text[0] == '0');
-	*out = def;
-	if (!text || !*text)
-		return 0;
-	for (size_t i = 0; ok && i < n; i++) {
-		unsigned d = (unsigned)(text[i] - '0');
-		ok = d <= 9 && v <= (UINT64_MAX - d) / 10;
-		v = v * 10 + d;
-	}
-	if (!ok || v < min || v > max) {
-		httpd_reply_error(req, 400, "invalid_field", "%s must be a whole number from %llu to %llu", name,
-				  (unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* --- creating a payout --- */
 
 struct create_op {
@@ -1146,7 +1121,7 @@ static void po_handle_list(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 400, "invalid_field", "cursor is not one this list gave out");
 		return;
 	}
-	if (po_query_u64(req, "limit", 1, PAYOUT_LIST_MAX, PAYOUT_LIST_DEFAULT, &limit) != 0 ||
+	if (httpd_query_u64_or_400(req, "limit", 1, PAYOUT_LIST_MAX, PAYOUT_LIST_DEFAULT, &limit) != 0 ||
 	    po_payee_read(rt, req, false, &txn, &pe) != 0)
 		return;
 	list = json_array();
@@ -1314,8 +1289,8 @@ static void po_handle_statement(struct httpd_req *req, void *ctx)
 	bool exists = false;
 	char next_text[24];
 	int rc;
-	if (po_query_u64(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0 ||
-	    po_query_u64(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
+	if (httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0 ||
+	    httpd_query_u64_or_400(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
 	    po_payee_read(rt, req, false, &txn, &pe) != 0)
 		return;
 	buf = calloc(STATEMENT_WALK, sizeof(*buf));
