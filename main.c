@@ -27,6 +27,7 @@
 #include "gateways/payment.h"
 #include "gateways/qris.h"
 #include "ledger/ledger.h"
+#include "ledger/audit_export.h"
 #include "merchant/merchants.h"
 #include "merchant/payments.h"
 #include "courier/profiles.h"
@@ -82,6 +83,10 @@ static void app_usage(FILE *out)
 		"        recompute the hash chain and every balance; exit 0 when the books are sound\n"
 		"  ledger bench [--accounts N] [--transfers M] [--batch B] [--data DIR]\n"
 		"        durable transfers per second, batch latency\n"
+		"  audit export --from TIME --to TIME --out DIR [--data DIR] [--config FILE]\n"
+		"        write the ledger entries of a time range with checkpoints, proofs and a manifest\n"
+		"  audit verify DIR\n"
+		"        check an export offline; exit 0 when every check passes\n"
 		"  qris decode PAYLOAD\n"
 		"        check a QRIS payload and print its fields as JSON\n"
 		"  qris dynamic PAYLOAD --amount N [--fee-fixed N | --fee-percent P]\n"
@@ -471,6 +476,8 @@ int main(int argc, char **argv)
 		return app_serve(argc - 2, argv + 2);
 	if (strcmp(argv[1], "user") == 0 && argc >= 3 && strcmp(argv[2], "add") == 0)
 		return app_user_add(argc - 3, argv + 3);
+	if (strcmp(argv[1], "audit") == 0)
+		return ledger_audit_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "ledger") == 0)
 		return ledger_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "qris") == 0)

@@ -21,12 +21,6 @@ extern char **environ;
 #define CLI_PROGRESS_NS 100000000u  /* redraw the bar at most every 100 ms */
 #define CLI_BAR_WIDTH 40
 
-/* The progress bar's state; shown only when stderr is a terminal. */
-struct cli_progress {
-	uint64_t last_ns;
-	bool shown;
-};
-
 static void cli_usage(FILE *out)
 {
 	fprintf(out,
@@ -40,9 +34,9 @@ static void cli_usage(FILE *out)
 		"        without --data a temporary folder in the current directory is used and removed\n");
 }
 
-static void cli_progress_draw(uint64_t done, uint64_t total, void *arg)
+void ledger_tools_progress_draw(uint64_t done, uint64_t total, void *arg)
 {
-	struct cli_progress *p = arg;
+	struct ledger_tools_progress *p = arg;
 	char bar[CLI_BAR_WIDTH + 1];
 	uint64_t now = ledger_tools_now_ns();
 	size_t filled;
@@ -65,7 +59,7 @@ static int cli_verify(int argc, char **argv)
 {
 	struct config cfg;
 	struct ledger_verify_result r;
-	struct cli_progress progress = { 0, false };
+	struct ledger_tools_progress progress = { 0, false };
 	char err[CONFIG_ERR_MAX];
 	enum log_level level;
 	int rc;
@@ -80,7 +74,7 @@ static int cli_verify(int argc, char **argv)
 		level = LOG_WARN;
 	log_set_level(level);
 	rc = ledger_verify_dir(cfg.data_dir, (size_t)cfg.store_map_size,
-			       isatty(STDERR_FILENO) ? cli_progress_draw : NULL, &progress, &r);
+			       isatty(STDERR_FILENO) ? ledger_tools_progress_draw : NULL, &progress, &r);
 	if (progress.shown)
 		fputc('\n', stderr);
 	if (rc == STORE_ENOTFOUND) {

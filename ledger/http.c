@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "audit_export.h"
 #include "body.h"
 #include "clock.h"
 #include "crypto.h"
@@ -1598,7 +1599,7 @@ int ledger_attach(struct ledger *l, struct httpd *h, struct workq *q)
 	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/consistency", readers, lhttp_handle_consistency, l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/accounts", ROLE_ADMIN, lhttp_handle_create_accounts, l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/transfers", ROLE_ADMIN, lhttp_handle_create_transfers, l) ||
-	    lhttp_attach_checkpoints(l, h, readers))
+	    lhttp_attach_checkpoints(l, h, readers) || ledger_export_attach(l, h))
 		return HTTPD_EINVAL;
 	return HTTPD_OK;
 }

@@ -20,6 +20,8 @@
 
 #include "ledger.h"
 
+struct store;
+
 #define LEDGER_VERIFY_MSG_MAX 320   /* one failure, "sequence N: ..." or "account HEX (NAME): ..." */
 
 struct ledger_verify_result {
@@ -66,8 +68,25 @@ int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn 
 int ledger_verify_dir(const char *dir, size_t map_size, ledger_verify_progress_fn progress, void *arg,
 		      struct ledger_verify_result *out);
 
+/*
+ * Opens the store in the data folder `dir` read-only (map_size as for
+ * ledger_verify_dir), its ledger, and its checkpoints when it has any
+ * (audit.pub is looked for in dir). OUT: *store and *l, closed with
+ * ledger_close then store_close. Returns 0, STORE_ENOTFOUND when dir holds
+ * no store (nothing is created), or a STORE_* / LEDGER_* status.
+ */
+int ledger_tools_open_ro(const char *dir, size_t map_size, struct store **store, struct ledger **l);
+
 /* `bangsoleh ledger bench ...` (argv[0] is the first flag). Returns the exit status. */
 int ledger_bench_main(int argc, char **argv);
+
+/* A progress bar on stderr; the caller shows it only when stderr is a terminal. */
+struct ledger_tools_progress {
+	uint64_t last_ns;
+	bool shown;                         /* drawn at least once: end it with a newline */
+};
+/* Redraws the bar (at most every 100 ms, and at the end); arg is a struct ledger_tools_progress. */
+void ledger_tools_progress_draw(uint64_t done, uint64_t total, void *arg);
 
 /* Monotonic nanoseconds, for the tools' timings. */
 uint64_t ledger_tools_now_ns(void);
