@@ -11,7 +11,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "catalogue.h"
 #include "store.h"
+#include "testsrv.h"
 
 #define MIB ((size_t)1 << 20)
 #define N_PRODUCTS 240
@@ -43,25 +43,6 @@ struct index_job {
 	uint64_t first, last;
 	bool remove;
 };
-
-static void remove_tree(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
-			continue;
-		if (unlink(path) != 0 && errno == EISDIR)
-			remove_tree(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int setup(void **state)
 {
@@ -95,7 +76,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	catalogue_free(f->c);
 	store_close(f->s);
-	remove_tree(f->dir);
+	testsrv_rmtree(f->dir);
 	free(f);
 	return 0;
 }

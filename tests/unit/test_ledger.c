@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "crypto.h"
 #include "internal.h"
 #include "store.h"
+#include "testsrv.h"
 
 #define MIB ((size_t)1 << 20)
 #define NS_PER_S UINT64_C(1000000000)
@@ -71,23 +71,6 @@ struct expire_job {
 };
 
 /* --- fixture --- */
-
-static void remove_tree(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static void open_ledger(struct fixture *f)
 {
@@ -506,7 +489,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	close_ledger(f);
-	remove_tree(f->dir);
+	testsrv_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "internal.h"
 #include "store.h"
+#include "testsrv.h"
 
 #define MIB ((size_t)1 << 20)
 #define NS_PER_S UINT64_C(1000000000)
@@ -52,23 +52,6 @@ struct model {
 
 /* --- store and jobs --- */
 
-static void remove_tree(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -90,7 +73,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	ledger_close(f->l);
 	store_close(f->s);
-	remove_tree(f->dir);
+	testsrv_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -19,7 +19,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 
 #include "internal.h"
 #include "store.h"
+#include "testsrv.h"
 
 #define MIB ((size_t)1 << 20)
 #define NS_PER_S UINT64_C(1000000000)
@@ -867,23 +867,6 @@ static void gen_learn(struct model *m, const struct ledger_transfer *in, const u
 
 /* --- running it --- */
 
-static void remove_tree(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -911,7 +894,7 @@ static int teardown(void **state)
 	}
 	ledger_close(f->l);
 	store_close(f->s);
-	remove_tree(f->dir);
+	testsrv_rmtree(f->dir);
 	free(f);
 	return 0;
 }

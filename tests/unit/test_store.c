@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 
 #include "metrics.h"
 #include "store.h"
+#include "testsrv.h"
 
 #define MIB ((size_t)1 << 20)
 #define KEY_MAX 32
@@ -62,25 +62,6 @@ struct blocker {
 	int status;
 };
 
-static void remove_tree(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
-			continue;
-		if (unlink(path) != 0 && errno == EISDIR)
-			remove_tree(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -105,7 +86,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	store_close(f->s);
 	event_base_free(f->base);
-	remove_tree(f->dir);
+	testsrv_rmtree(f->dir);
 	free(f);
 	return 0;
 }
