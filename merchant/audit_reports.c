@@ -731,7 +731,8 @@ static int audit_u64_cmp(const void *x, const void *y)
 static int audit_order_findings(struct audit_report *r, json_t *list)
 {
 	int rc = 0;
-	qsort(r->orders, r->norders, sizeof(*r->orders), audit_u64_cmp);
+	if (r->norders > 1)
+		qsort(r->orders, r->norders, sizeof(*r->orders), audit_u64_cmp);
 	for (size_t i = 0; rc == 0 && i < r->norders; i++) {
 		struct orders_audit o;
 		const char *state = NULL;
