@@ -4,13 +4,25 @@ import { h, errorBox, loading } from './dom.js';
 import { t, initLang, setLang, lang, onLangChange } from './i18n.js';
 import { session, onSessionChange } from './session.js';
 import { signOut } from './api.js';
-import { parseHash, matchRoute, navigate } from './router.js';
+import { parseHash, matchRoute, navigate, leave } from './router.js';
+import { count as cartCount, onCartChange } from './cart.js';
 import * as home from './pages/home.js';
 import * as search from './pages/search.js';
 import * as product from './pages/product.js';
 import * as store from './pages/store.js';
 import * as signin from './pages/signin.js';
 import * as registerPage from './pages/register.js';
+import * as cartPage from './pages/cart.js';
+import * as checkout from './pages/checkout.js';
+import * as pay from './pages/pay.js';
+import * as orders from './pages/orders.js';
+import * as order from './pages/order.js';
+import * as receipt from './pages/receipt.js';
+import * as merchant from './pages/merchant.js';
+import * as shop from './pages/shop.js';
+import * as productForm from './pages/product-form.js';
+import * as shopOrders from './pages/shop-orders.js';
+import * as charge from './pages/charge.js';
 
 const ROUTES = [
 	{ pattern: '/', page: home, name: 'home' },
@@ -19,6 +31,17 @@ const ROUTES = [
 	{ pattern: '/store/:id', page: store, name: 'store' },
 	{ pattern: '/signin', page: signin, name: 'signin' },
 	{ pattern: '/register', page: registerPage, name: 'register' },
+	{ pattern: '/cart', page: cartPage, name: 'cart' },
+	{ pattern: '/checkout', page: checkout, name: 'checkout' },
+	{ pattern: '/pay/:id', page: pay, name: 'pay' },
+	{ pattern: '/orders', page: orders, name: 'orders' },
+	{ pattern: '/orders/:id', page: order, name: 'order' },
+	{ pattern: '/receipt/:id', page: receipt, name: 'receipt' },
+	{ pattern: '/merchant', page: merchant, name: 'merchant' },
+	{ pattern: '/merchant/:id', page: shop, name: 'shop' },
+	{ pattern: '/merchant/:id/products/:pid', page: productForm, name: 'product-form' },
+	{ pattern: '/merchant/:id/orders', page: shopOrders, name: 'shop-orders' },
+	{ pattern: '/merchant/:id/charge', page: charge, name: 'charge' },
 ];
 
 const notFound = { render: () => [h('h1', {}, t('notfound.heading')), h('p', {}, h('a', { href: '#/' }, t('notfound.back')))] };
@@ -26,6 +49,11 @@ const notFound = { render: () => [h('h1', {}, t('notfound.heading')), h('p', {},
 function header() {
 	const who = session();
 	const links = [h('a', { href: '#/' }, t('nav.home')), h('a', { href: '#/search' }, t('nav.search'))];
+	const role = who?.user.role;
+	if (!who || role === 'shopper')
+		links.push(h('a', { href: '#/cart', id: 'nav-cart' }, t('nav.cart'), ' ', h('span', { class: 'count', id: 'cart-count' }, String(cartCount()))));
+	if (role === 'shopper') links.push(h('a', { href: '#/orders', id: 'nav-orders' }, t('nav.orders')));
+	if (role === 'merchant') links.push(h('a', { href: '#/merchant', id: 'nav-merchant' }, t('nav.merchant')));
 	if (who) {
 		links.push(h('span', { class: 'who' }, t('session.as', { username: who.user.username })),
 			h('button', { type: 'button', class: 'link', id: 'signout', onclick: async () => {
@@ -50,6 +78,7 @@ function header() {
 let generation = 0;
 async function show() {
 	const mine = ++generation;
+	leave();
 	const { path, params } = parseHash(location.hash);
 	const found = matchRoute(ROUTES, path);
 	const main = document.getElementById('main');
@@ -71,6 +100,8 @@ async function show() {
 
 initLang();
 onLangChange(show);
-onSessionChange(() => document.getElementById('header').replaceChildren(...header()));
+const redrawHeader = () => document.getElementById('header').replaceChildren(...header());
+onSessionChange(redrawHeader);
+onCartChange(redrawHeader);
 window.addEventListener('hashchange', show);
 show();

@@ -42,3 +42,23 @@ export function errorBox(err) {
 export function loading() {
 	return h('p', { class: 'loading', role: 'status' }, t('loading'));
 }
+
+// A form's submit listener: keeps the browser from loading a page, disables
+// the submit button and clears status while work(form) runs, and shows a
+// failure's error box in status.
+export function onSubmit(status, work) {
+	return async (event) => {
+		event.preventDefault();
+		const form = event.target;
+		const button = form.querySelector('button[type="submit"]');
+		button.disabled = true;
+		status.replaceChildren();
+		try {
+			await work(form);
+		} catch (err) {
+			status.replaceChildren(errorBox(err));
+		} finally {
+			button.disabled = false;
+		}
+	};
+}

@@ -1,5 +1,6 @@
 // Messages in the person's language: Bahasa Indonesia by default, English on
 // request. The choice is kept in localStorage (it is not a secret).
+import { webStorage } from './storage.js';
 import id from './i18n/id.js';
 import en from './i18n/en.js';
 
@@ -10,13 +11,7 @@ const STORAGE_KEY = 'bangsoleh.lang';
 let current = DEFAULT_LANG;
 const listeners = new Set();
 
-function storage() {
-	try {
-		return globalThis.localStorage ?? null;
-	} catch {
-		return null; // storage refused (privacy mode): the choice lasts this page only
-	}
-}
+const storage = () => webStorage('localStorage');
 
 export function lang() {
 	return current;

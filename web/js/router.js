@@ -42,3 +42,17 @@ export function navigate(hash) {
 	if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
 	else location.hash = hash;
 }
+
+// Work a screen keeps running (an event stream, a countdown) is stopped when
+// the person leaves it: pages register a stop function, the shell calls
+// leave() before it renders the next screen.
+const leaving = new Set();
+
+export function onLeave(fn) {
+	leaving.add(fn);
+}
+
+export function leave() {
+	for (const fn of leaving) fn();
+	leaving.clear();
+}

@@ -4,16 +4,11 @@
 // family, and a token that ends with the tab (a reload keeps it) leaves
 // nothing behind for the next person; the token is the only secret the page
 // holds. Sign-out also revokes it at the server.
+import { webStorage } from './storage.js';
 const KEY = 'bangsoleh.session';
 const listeners = new Set();
 
-function storage() {
-	try {
-		return globalThis.sessionStorage ?? null;
-	} catch {
-		return null;
-	}
-}
+const storage = () => webStorage('sessionStorage');
 
 // {token, user: {id, username, role}, expiresAt} or null.
 export function session() {

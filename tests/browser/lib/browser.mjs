@@ -66,3 +66,16 @@ export async function errorAlert(page, scope = 'main') {
 	await alert.waitFor();
 	return alert;
 }
+
+// Signs in through the page's form as who ({username, password}), then opens
+// hash and waits for its screen (name).
+export async function signIn(page, who, hash, name) {
+	await page.goto('/#/signin');
+	await settled(page, 'signin');
+	await page.fill('#username', who.username);
+	await page.fill('#password', who.password);
+	await page.click('form.signin-form button[type="submit"]');
+	await settled(page, 'home');
+	await page.goto(`/${hash}`);
+	await settled(page, name);
+}

@@ -27,14 +27,15 @@ export async function registerUser(base, username, password, role = 'shopper') {
 	return expect(base, 201, 'POST', '/api/v1/auth/register', { body: { username, password, role } });
 }
 
-// A verified store with the given products ({title, price, category, stock?}).
+// A verified store with the given products ({title, price, category, stock?});
+// details are more fields of the store (address, phone: what couriers need).
 // Resolves to {store, products}.
-export async function seedStore(base, { owner, name, city = 'PAYAKUMBUH', category = 'makanan', products }) {
+export async function seedStore(base, { owner, name, city = 'PAYAKUMBUH', category = 'makanan', products, details = {} }) {
 	const admin = await login(base, ADMIN.username, ADMIN.password);
 	const user = await registerUser(base, owner, `${owner}-password`, 'merchant');
 	const store = await expect(base, 201, 'POST', '/api/v1/admin/merchants', {
 		token: admin,
-		body: { name, city, postal_code: '26211', criteria: 'UMI', nmid: 'ID1020021181745', category, owner_user_id: user.id },
+		body: { name, city, postal_code: '26211', criteria: 'UMI', nmid: 'ID1020021181745', category, owner_user_id: user.id, ...details },
 	});
 	const made = [];
 	for (const p of products)

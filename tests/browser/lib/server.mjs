@@ -39,39 +39,37 @@ function run(args, input) {
 	});
 }
 
-// Starts a server; resolves to {url, dir, stop()}. extraArgs go after `serve`.
-export async function startServer(extraArgs = []) {
-	const dir = await mkdtemp(join(tmpdir(), 'bangsoleh-browser-'));
-	const data = join(dir, 'data');
-	const logPath = join(dir, 'stderr.log');
-	await run(['user', 'add', '--role', 'admin', '--username', ADMIN.username, '--data', data], `${ADMIN.password}\n`);
+// Starts bin with args in the background, its stderr to dir/NAME.log, and
+// waits (bounded) for its ready line on stdout, which ready (a RegExp) matches
+// with the URL as its first group. Resolves to {url, log(), stop()}; stop
+// sends SIGTERM (SIGKILL after the bound), runs after(dir) when given, removes
+// dir and resolves to the exit code (128 + signal).
+export async function startProgram(bin, args, { name, dir, env = {}, ready, after }) {
+	const logPath = join(dir, `${name}.log`);
 	const logFd = openSync(logPath, 'w');
-	const child = spawn(binary(), ['serve', '--listen', '127.0.0.1:0', '--data', data, ...extraArgs],
-		{ env: ENV, stdio: ['ignore', 'pipe', logFd] });
+	const child = spawn(bin, args, { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', logFd] });
 	closeSync(logFd);
 	const killOnExit = () => child.kill('SIGKILL');
 	process.on('exit', killOnExit);
 	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))));
 	const url = await new Promise((resolve, reject) => {
 		let out = '';
-		const fail = (why) => reject(new Error(`${why}\n${readFileSync(logPath, 'utf8')}`));
-		const timer = setTimeout(() => fail('no ready line from the server'), READY_TIMEOUT_MS);
+		const fail = (why) => reject(new Error(`${name}: ${why}\n${readFileSync(logPath, 'utf8')}`));
+		const timer = setTimeout(() => fail('no ready line'), READY_TIMEOUT_MS);
 		child.stdout.on('data', (d) => {
 			out += d;
-			const m = /bangsoleh listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+			const m = ready.exec(out);
 			if (m) {
 				clearTimeout(timer);
 				resolve(m[1]);
 			}
 		});
-		child.on('exit', () => { clearTimeout(timer); fail('the server exited before it was ready'); });
+		child.on('exit', () => { clearTimeout(timer); fail('exited before it was ready'); });
 	});
 	child.stdout.resume();
 	return {
 		url,
-		dir,
 		log: () => readFileSync(logPath, 'utf8'),
-		// Stops the server (SIGTERM, then SIGKILL after the bound); resolves to its exit code.
 		async stop() {
 			child.kill('SIGTERM');
 			const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
@@ -79,8 +77,30 @@ export async function startServer(extraArgs = []) {
 			clearTimeout(timer);
 			process.off('exit', killOnExit);
 			if (code !== 0) process.stderr.write(readFileSync(logPath, 'utf8'));
-			await rm(dir, { recursive: true, force: true });
+			try {
+				if (after) await after(dir);
+			} finally {
+				await rm(dir, { recursive: true, force: true });
+			}
 			return code;
 		},
 	};
+}
+
+// Starts a server; resolves to {url, dir, log(), stop()}. extraArgs go after
+// `serve`; listen is its address (an ephemeral port by default), env more
+// variables; verifyLedger runs `bangsoleh ledger verify` on its data once it
+// stopped (stop then rejects when the books do not verify).
+export async function startServer(extraArgs = [], { listen = '127.0.0.1:0', env = {}, verifyLedger = false } = {}) {
+	const dir = await mkdtemp(join(tmpdir(), 'bangsoleh-browser-'));
+	const data = join(dir, 'data');
+	await run(['user', 'add', '--role', 'admin', '--username', ADMIN.username, '--data', data], `${ADMIN.password}\n`);
+	const program = await startProgram(binary(), ['serve', '--listen', listen, '--data', data, ...extraArgs], {
+		name: 'server', dir, env, ready: /bangsoleh listening on (http:\/\/127\.0\.0\.1:\d+)/,
+		after: verifyLedger ? async () => {
+			const out = await run(['ledger', 'verify', '--data', data]);
+			if (!/\nok\n/.test(`\n${out}`)) throw new Error(`ledger verify: ${out}`);
+		} : undefined,
+	});
+	return { ...program, dir };
 }

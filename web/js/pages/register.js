@@ -1,29 +1,18 @@
 // Registration of a shopper or a merchant, then sign-in with the same details.
-import { h, field, errorBox } from '../dom.js';
+import { h, field, onSubmit } from '../dom.js';
 import { t } from '../i18n.js';
 import { register, signIn } from '../api.js';
 import { navigate } from '../router.js';
 
 export function render() {
 	const status = h('div', { class: 'form-status', 'aria-live': 'assertive' });
-	const onsubmit = async (event) => {
-		event.preventDefault();
-		const form = event.target;
-		const button = form.querySelector('button');
+	const onsubmit = onSubmit(status, async (form) => {
 		const username = form.elements.username.value.trim();
 		const password = form.elements.password.value;
-		button.disabled = true;
-		status.replaceChildren();
-		try {
-			await register(username, password, form.elements.role.value);
-			await signIn(username, password);
-			navigate('#/');
-		} catch (err) {
-			status.replaceChildren(errorBox(err));
-		} finally {
-			button.disabled = false;
-		}
-	};
+		await register(username, password, form.elements.role.value);
+		await signIn(username, password);
+		navigate('#/');
+	});
 	const roles = ['shopper', 'merchant'].map((role) =>
 		h('option', { value: role }, t(`register.role.${role}`)));
 	return [

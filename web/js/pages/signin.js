@@ -1,27 +1,20 @@
 // Sign-in with the API's bearer token.
-import { h, field, errorBox } from '../dom.js';
+import { h, field, onSubmit } from '../dom.js';
 import { t } from '../i18n.js';
 import { signIn } from '../api.js';
 import { navigate } from '../router.js';
 
 export function signInForm({ username = '', after = '#/' } = {}) {
 	const status = h('div', { class: 'form-status', 'aria-live': 'assertive' });
-	const onsubmit = async (event) => {
-		event.preventDefault();
-		const form = event.target;
-		const button = form.querySelector('button');
-		button.disabled = true;
-		status.replaceChildren();
+	const onsubmit = onSubmit(status, async (form) => {
 		try {
 			await signIn(form.elements.username.value.trim(), form.elements.password.value);
-			navigate(after);
 		} catch (err) {
-			status.replaceChildren(errorBox(err));
 			form.elements.password.select();
-		} finally {
-			button.disabled = false;
+			throw err;
 		}
-	};
+		navigate(after);
+	});
 	return h('form', { class: 'signin-form', onsubmit },
 		field('username', t('signin.username'), { autocomplete: 'username', required: true, value: username, autocapitalize: 'none', spellcheck: 'false' }),
 		field('password', t('signin.password'), { type: 'password', autocomplete: 'current-password', required: true }),

@@ -1,0 +1,66 @@
+// The sandbox payment and courier provider (`bangsoleh-sandbox`,
+// docs/sandbox.md) beside a server, as tests/support/sandboxtest.c pairs
+// them: the sandbox's notifications go to the server's webhooks, the server
+// asks the sandbox for QR codes and courier rates. Both on loopback.
+import { createServer } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startProgram, startServer } from './server.mjs';
+
+const COURIER_TOKEN = 'sandbox-courier-token'; // the server's default courier.webhook_token
+
+// A loopback port that was free a moment ago: the sandbox must know the
+// server's port before the server starts.
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const probe = createServer();
+		probe.on('error', reject);
+		probe.listen(0, '127.0.0.1', () => {
+			const { port } = probe.address();
+			probe.close(() => resolve(port));
+		});
+	});
+}
+
+// Starts the sandbox (sandboxArgs more arguments), then a server using it
+// (serverArgs after `serve`; the server's books are verified when it stops).
+// Resolves to {server, sandbox}; sandbox has url, pay(id) (its test control:
+// pays a pending charge named by our payment id, like its page's Pay button),
+// shipments(), moveShipment(id, status) and stop().
+export async function startWithSandbox(serverArgs = [], { sandboxArgs = [] } = {}) {
+	const bin = process.env.BANGSOLEH_SANDBOX_BIN;
+	if (!bin) throw new Error('BANGSOLEH_SANDBOX_BIN is not set (tests/browser/meson.build sets it)');
+	const port = await freePort();
+	const server = `http://127.0.0.1:${port}`;
+	const dir = await mkdtemp(join(tmpdir(), 'bangsoleh-sandbox-'));
+	const program = await startProgram(bin, ['--listen', '127.0.0.1:0',
+		'--notify-midtrans', `${server}/api/v1/webhooks/payments/sandbox`,
+		'--notify-biteship', `${server}/api/v1/webhooks/couriers/sandbox?token=${COURIER_TOKEN}`, ...sandboxArgs], {
+		name: 'sandbox', dir, ready: /bangsoleh-sandbox listening on (http:\/\/127\.0\.0\.1:\d+)/,
+	});
+	const control = async (method, path, request = {}) => {
+		const res = await fetch(program.url + path, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'POST' ? JSON.stringify(request) : undefined });
+		const body = await res.json();
+		if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${JSON.stringify(body)}`);
+		return body;
+	};
+	const sandbox = {
+		...program,
+		pay: (id) => control('POST', `/simulate/pay/${encodeURIComponent(id)}`),
+		charges: async () => (await control('GET', '/simulate/charges')).charges,
+		shipments: async () => (await control('GET', '/simulate/shipments')).shipments,
+		moveShipment: (id, status) => control('POST', `/simulate/shipment/${encodeURIComponent(id)}`, { status }),
+	};
+	try {
+		return {
+			sandbox,
+			server: await startServer(['--set', `courier.base_url=${program.url}`, ...serverArgs], {
+				listen: `127.0.0.1:${port}`, env: { BANGSOLEH_PAYMENT_BASE_URL: program.url }, verifyLedger: true,
+			}),
+		};
+	} catch (err) {
+		await program.stop();
+		throw err;
+	}
+}
