@@ -45,33 +45,38 @@ static int bal_pending_amount(struct ledger *l, MDB_txn *txn, const struct ledge
 	return LEDGER_OK;
 }
 
-static int bal_move_of(struct ledger *l, MDB_txn *txn, const struct ledger_entry *e, struct bal_move *m)
+int ledger_entry_move(const struct ledger_transfer *t, int64_t reserved, int64_t *pending, int64_t *posted)
 {
-	const struct ledger_transfer *t = &e->t;
-	int64_t reserved = 0;
-	int rc;
-	m->pending = 0;
-	m->posted = 0;
+	*pending = 0;
+	*posted = 0;
 	/* The decoder admits amounts of 1..INT64_MAX only, so every negation here is exact. */
 	switch (t->flags & BAL_KINDS) {
 	case 0:
-		m->posted = t->amount;
+		*posted = t->amount;
 		return LEDGER_OK;
 	case LEDGER_PENDING:
-		m->pending = t->amount;
+		*pending = t->amount;
 		return LEDGER_OK;
 	case LEDGER_VOID_PENDING:
-		m->pending = -t->amount;
+		*pending = -t->amount;
 		return LEDGER_OK;
 	case LEDGER_POST_PENDING:
-		if ((rc = bal_pending_amount(l, txn, &t->pending_id, &reserved)) != LEDGER_OK)
-			return rc;
-		m->pending = -reserved;
-		m->posted = t->amount;
+		*pending = -reserved;
+		*posted = t->amount;
 		return LEDGER_OK;
 	default:
 		return LEDGER_ECORRUPT;
 	}
+}
+
+static int bal_move_of(struct ledger *l, MDB_txn *txn, const struct ledger_entry *e, struct bal_move *m)
+{
+	int64_t reserved = 0;
+	int rc;
+	if ((e->t.flags & BAL_KINDS) == LEDGER_POST_PENDING &&
+	    (rc = bal_pending_amount(l, txn, &e->t.pending_id, &reserved)) != LEDGER_OK)
+		return rc;
+	return ledger_entry_move(&e->t, reserved, &m->pending, &m->posted);
 }
 
 static bool bal_add(int64_t *x, int64_t d)

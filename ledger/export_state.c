@@ -315,7 +315,7 @@ int ledger_replay_apply(struct ledger_replay *r, const struct ledger_entry *e, c
 	uint16_t kind = t->flags & kinds;
 	struct ledger_balance *d, *c;
 	struct ledger_open_pending *p = NULL;
-	int64_t release = 0, post = 0, reserve = 0;
+	int64_t pending, posted;
 	size_t accounts;
 	int rc;
 
@@ -324,16 +324,12 @@ int ledger_replay_apply(struct ledger_replay *r, const struct ledger_entry *e, c
 		snprintf(msg, cap, "is not a valid transfer (amount, flags or accounts)");
 		return LEDGER_ECORRUPT;
 	}
-	if (kind == LEDGER_POST_PENDING || kind == LEDGER_VOID_PENDING) {
-		rc = replay_resolve(r, e, &p, msg, cap);
-		if (rc != LEDGER_OK)
-			return rc;
-		release = p->amount;
-		post = kind == LEDGER_POST_PENDING ? t->amount : 0;
-	} else if (kind == LEDGER_PENDING) {
-		reserve = t->amount;
-	} else {
-		post = t->amount;
+	if ((kind == LEDGER_POST_PENDING || kind == LEDGER_VOID_PENDING) &&
+	    (rc = replay_resolve(r, e, &p, msg, cap)) != LEDGER_OK)
+		return rc;
+	if (ledger_entry_move(t, p ? p->amount : 0, &pending, &posted) != LEDGER_OK) {
+		snprintf(msg, cap, "is not a valid transfer (flags)");
+		return LEDGER_ECORRUPT;
 	}
 	rc = replay_account(r, &t->debit_account_id, t->ledger, "debit", &d, msg, cap);
 	accounts = r->accounts.count;
@@ -344,8 +340,8 @@ int ledger_replay_apply(struct ledger_replay *r, const struct ledger_entry *e, c
 	/* Adding the credit account may have moved the debit one. */
 	if (r->accounts.count != accounts)
 		d = map_find(&r->accounts, &t->debit_account_id);
-	if (!replay_add(&d->debits_pending, reserve - release) || !replay_add(&c->credits_pending, reserve - release) ||
-	    !replay_add(&d->debits_posted, post) || !replay_add(&c->credits_posted, post)) {
+	if (!replay_add(&d->debits_pending, pending) || !replay_add(&c->credits_pending, pending) ||
+	    !replay_add(&d->debits_posted, posted) || !replay_add(&c->credits_posted, posted)) {
 		snprintf(msg, cap, "makes a balance overflow or go below zero");
 		return LEDGER_ECORRUPT;
 	}

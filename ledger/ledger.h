@@ -291,6 +291,15 @@ int ledger_head(struct ledger *l, MDB_txn *txn, uint64_t *seq, uint8_t hash[LEDG
 
 /* --- balances as of a point: statements and the trial balance (balances.c) --- */
 
+/*
+ * What an entry does to its two accounts (docs/ledger.md): the debit
+ * account's debits and the credit account's credits each change by
+ * *pending and *posted. `reserved`: for a post, the amount of the pending
+ * transfer it resolves (unused otherwise). Returns 0, or LEDGER_ECORRUPT for
+ * flags no entry carries.
+ */
+int ledger_entry_move(const struct ledger_transfer *t, int64_t reserved, int64_t *pending, int64_t *posted);
+
 /* An account's four balances; as of a point they are each in 0..INT64_MAX. */
 struct ledger_balances {
 	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
