@@ -160,26 +160,27 @@ int clock_format_wib(int64_t ms, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-int clock_wib_date(int64_t ms, char *out, size_t cap)
+/* "YYYY-MM-DD", or "YYYY-MM" without the day, of the WIB date holding ms. */
+static int cal_print_date(int64_t ms, bool with_day, char *out, size_t cap)
 {
 	struct cal_date d;
 	int64_t day_ms;
 	int n;
 	if (!cal_wib(ms, &d, &day_ms))
 		return -1;
-	n = snprintf(out, cap, "%04d-%02d-%02d", d.year, d.month, d.day);
+	n = with_day ? snprintf(out, cap, "%04d-%02d-%02d", d.year, d.month, d.day)
+		     : snprintf(out, cap, "%04d-%02d", d.year, d.month);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int clock_wib_date(int64_t ms, char *out, size_t cap)
+{
+	return cal_print_date(ms, true, out, cap);
 }
 
 int clock_wib_month(int64_t ms, char *out, size_t cap)
 {
-	struct cal_date d;
-	int64_t day_ms;
-	int n;
-	if (!cal_wib(ms, &d, &day_ms))
-		return -1;
-	n = snprintf(out, cap, "%04d-%02d", d.year, d.month);
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
+	return cal_print_date(ms, false, out, cap);
 }
 
 int64_t clock_wib_day_start(int64_t ms)
