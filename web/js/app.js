@@ -23,6 +23,24 @@ import * as shop from './pages/shop.js';
 import * as productForm from './pages/product-form.js';
 import * as shopOrders from './pages/shop-orders.js';
 import * as charge from './pages/charge.js';
+import * as auditJournal from './pages/audit-journal.js';
+import * as auditBalance from './pages/audit-balance.js';
+import * as auditAccount from './pages/audit-account.js';
+import * as auditReports from './pages/audit-reports.js';
+import * as auditFindings from './pages/audit-findings.js';
+import * as auditCheckpoints from './pages/audit-checkpoints.js';
+import * as auditExport from './pages/audit-export.js';
+import * as admin from './pages/admin.js';
+import * as adminStores from './pages/admin-stores.js';
+import * as adminComplaints from './pages/admin-complaints.js';
+import * as courierJobs from './pages/courier.js';
+import * as courierJob from './pages/courier-job.js';
+import * as courierProfile from './pages/courier-profile.js';
+import * as earnings from './pages/earnings.js';
+import * as balance from './pages/balance.js';
+import * as poster from './pages/poster.js';
+import * as slip from './pages/slip.js';
+import * as complaint from './pages/complaint.js';
 
 const ROUTES = [
 	{ pattern: '/', page: home, name: 'home' },
@@ -42,6 +60,25 @@ const ROUTES = [
 	{ pattern: '/merchant/:id/products/:pid', page: productForm, name: 'product-form' },
 	{ pattern: '/merchant/:id/orders', page: shopOrders, name: 'shop-orders' },
 	{ pattern: '/merchant/:id/charge', page: charge, name: 'charge' },
+	{ pattern: '/audit', page: auditJournal, name: 'audit-journal' },
+	{ pattern: '/audit/journal', page: auditJournal, name: 'audit-journal' },
+	{ pattern: '/audit/balance', page: auditBalance, name: 'audit-balance' },
+	{ pattern: '/audit/account/:id', page: auditAccount, name: 'audit-account' },
+	{ pattern: '/audit/reports', page: auditReports, name: 'audit-reports' },
+	{ pattern: '/audit/findings', page: auditFindings, name: 'audit-findings' },
+	{ pattern: '/audit/checkpoints', page: auditCheckpoints, name: 'audit-checkpoints' },
+	{ pattern: '/audit/export', page: auditExport, name: 'audit-export' },
+	{ pattern: '/admin', page: admin, name: 'admin' },
+	{ pattern: '/admin/stores', page: adminStores, name: 'admin-stores' },
+	{ pattern: '/admin/complaints', page: adminComplaints, name: 'admin-complaints' },
+	{ pattern: '/merchant/:id/money', page: balance, name: 'balance' },
+	{ pattern: '/merchant/:id/poster', page: poster, name: 'poster' },
+	{ pattern: '/merchant/:id/slip/:oid', page: slip, name: 'slip' },
+	{ pattern: '/orders/:id/complaint', page: complaint, name: 'complaint' },
+	{ pattern: '/courier', page: courierJobs, name: 'courier' },
+	{ pattern: '/courier/profile', page: courierProfile, name: 'courier-profile' },
+	{ pattern: '/courier/earnings', page: earnings, name: 'earnings' },
+	{ pattern: '/courier/job/:id', page: courierJob, name: 'courier-job' },
 ];
 
 const notFound = { render: () => [h('h1', {}, t('notfound.heading')), h('p', {}, h('a', { href: '#/' }, t('notfound.back')))] };
@@ -54,6 +91,10 @@ function header() {
 		links.push(h('a', { href: '#/cart', id: 'nav-cart' }, t('nav.cart'), ' ', h('span', { class: 'count', id: 'cart-count' }, String(cartCount()))));
 	if (role === 'shopper') links.push(h('a', { href: '#/orders', id: 'nav-orders' }, t('nav.orders')));
 	if (role === 'merchant') links.push(h('a', { href: '#/merchant', id: 'nav-merchant' }, t('nav.merchant')));
+	if (role === 'admin') links.push(h('a', { href: '#/admin', id: 'nav-admin' }, t('nav.admin')));
+	if (role === 'auditor' || role === 'admin') links.push(h('a', { href: '#/audit/journal', id: 'nav-audit' }, t('nav.audit')));
+	if (role === 'courier') links.push(h('a', { href: '#/courier', id: 'nav-courier' }, t('nav.courier')),
+		h('a', { href: '#/courier/earnings', id: 'nav-earnings' }, t('nav.earnings')));
 	if (who) {
 		links.push(h('span', { class: 'who' }, t('session.as', { username: who.user.username })),
 			h('button', { type: 'button', class: 'link', id: 'signout', onclick: async () => {

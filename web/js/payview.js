@@ -10,15 +10,19 @@ import { formatTime } from './time.js';
 import { watchPayment } from './live.js';
 import { onLeave } from './router.js';
 
-// The QR as an <img>: the SVG needs the bearer token, so it is fetched and
-// shown as a data: URL (the Content-Security-Policy allows data: images, not blob:).
+// An SVG the API serves only with the bearer token (a QR) as a data: URL for
+// an <img> (the Content-Security-Policy allows data: images, not blob:).
+export async function svgDataUrl(path) {
+	const response = await open('GET', path, { accept: 'image/svg+xml' });
+	const svg = new Uint8Array(await response.arrayBuffer());
+	let binary = '';
+	for (const b of svg) binary += String.fromCharCode(b);
+	return `data:image/svg+xml;base64,${btoa(binary)}`;
+}
+
 async function qrImage(payment, img, box) {
 	try {
-		const response = await open('GET', payment.qr_svg_url, { accept: 'image/svg+xml' });
-		const svg = new Uint8Array(await response.arrayBuffer());
-		let binary = '';
-		for (const b of svg) binary += String.fromCharCode(b);
-		img.src = `data:image/svg+xml;base64,${btoa(binary)}`;
+		img.src = await svgDataUrl(payment.qr_svg_url);
 	} catch (err) {
 		box.replaceChildren(errorBox(err));
 	}

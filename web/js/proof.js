@@ -156,3 +156,58 @@ export async function verifyReceipt(receipt) {
 	}
 	return { verified: signature === true && checks.every((c) => c.ok), signature, checks };
 }
+
+// Consistency of a tree of oldSize leaves with root oldRoot and a tree of
+// newSize leaves with root newRoot (Uint8Arrays), given the proof's hashes
+// (RFC 9162 §2.1.4.2 as docs/audit.md, "Verifying", states it, with its rule
+// for size 0: the empty root). Resolves to true or false; every element of
+// the proof must be used.
+export async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
+	const m = BigInt(oldSize);
+	const n = BigInt(newSize);
+	if (n < m) return false;
+	if (m === n) return proof.length === 0 && same(oldRoot, newRoot);
+	if (m === 0n) return proof.length === 0 && same(oldRoot, await sha256());
+	if (proof.length === 0) return false;
+	let fn = m - 1n;
+	let sn = n - 1n;
+	while ((fn & 1n) === 1n) {
+		fn >>= 1n;
+		sn >>= 1n;
+	}
+	const powerOfTwo = (m & (m - 1n)) === 0n;
+	let fr = powerOfTwo ? oldRoot : proof[0];
+	let sr = fr;
+	for (const c of powerOfTwo ? proof : proof.slice(1)) {
+		if (sn === 0n) return false;
+		if ((fn & 1n) === 1n || fn === sn) {
+			fr = await nodeHash(c, fr);
+			sr = await nodeHash(c, sr);
+			while ((fn & 1n) === 0n && fn !== 0n) {
+				fn >>= 1n;
+				sn >>= 1n;
+			}
+		} else {
+			sr = await nodeHash(sr, c);
+		}
+		fn >>= 1n;
+		sn >>= 1n;
+	}
+	return sn === 0n && same(fr, oldRoot) && same(sr, newRoot);
+}
+
+// Checks a checkpoint object of the API on its own: its signed text names its
+// origin, tree size and root, and its Ed25519 signature verifies under its
+// public_key. Resolves to {text: bool, signature: true|false|null (no Ed25519
+// here), verified, error?}.
+export async function verifyCheckpoint(cp) {
+	try {
+		const signed = parseCheckpointText(base64ToBytes(cp.signed));
+		const text = signed.origin === ORIGIN && signed.treeSize === BigInt(cp.tree_size) && signed.root === cp.root &&
+			signed.time === BigInt(cp.time);
+		const signature = await verifyEd25519(hexToBytes(cp.public_key), base64ToBytes(cp.signature), base64ToBytes(cp.signed));
+		return { text, signature, verified: text && signature === true };
+	} catch (err) {
+		return { text: false, signature: false, verified: false, error: err.message };
+	}
+}

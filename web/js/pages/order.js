@@ -40,6 +40,8 @@ export async function render({ id }) {
 		o.state === 'awaiting_payment' ? h('p', {}, h('a', { href: `#/pay/${o.group_id}`, id: 'to-pay' }, t('order.pay_now'))) : null,
 		pin ? h('p', { class: 'pin' }, t('order.pin'), ' ', h('strong', { id: 'delivery-pin' }, pin), h('br'), h('small', { class: 'hint' }, t('order.pin_hint'))) : null,
 		o.state === 'delivered' ? h('button', { type: 'button', id: 'receive', onclick: receive }, t('order.receive')) : null,
+		o.complaint || o.state === 'delivered' ? h('p', {}, h('a', { href: `#/orders/${o.id}/complaint`, id: 'to-complaint' },
+			t(o.complaint ? 'complaint.see' : 'complaint.link'))) : null,
 		status,
 		h('h2', {}, t('order.items')),
 		h('ul', { class: 'lines' }, o.items.map((i) => h('li', {},

@@ -14,7 +14,8 @@ function orderCard(o, actions) {
 		h('ul', { class: 'lines' }, o.items.map((i) => h('li', {}, `${i.title} × ${i.quantity}`))),
 		h('p', { class: 'muted' }, t('shop_orders.for', { name: o.ship_to.name, city: o.ship_to.city, time: formatTime(o.paid_at ?? o.created_at) }),
 			' · ', o.courier ? `${o.courier.courier_name} ${o.courier.service_name}` : t('checkout.own_delivery')),
-		actions);
+		actions,
+		h('p', {}, h('a', { href: `#/merchant/${o.merchant_id}/slip/${o.id}`, class: 'slip-link' }, t('slip.link'))));
 }
 
 function decide(o, again) {
@@ -50,7 +51,9 @@ export async function render({ id }) {
 	const others = all.items.filter((o) => o.state !== 'paid');
 	return [
 		h('h1', {}, t('shop_orders.heading', { store: store.name })),
-		h('p', {}, h('a', { href: `#/merchant/${store.id}` }, t('product_form.back'))),
+		h('p', {}, h('a', { href: `#/merchant/${store.id}` }, t('product_form.back')), ' · ',
+			h('a', { href: `#/merchant/${store.id}/money`, id: 'to-money' }, t('money.link')), ' · ',
+			h('a', { href: `#/merchant/${store.id}/poster`, id: 'to-poster' }, t('poster.link'))),
 		h('h2', { id: 'waiting-heading' }, t('shop_orders.waiting'), ' ', h('span', { class: 'count', id: 'waiting-count' }, String(waiting.items.length))),
 		waiting.items.length
 			? h('ul', { class: 'shop-orders waiting', 'aria-labelledby': 'waiting-heading' }, waiting.items.map((o) => orderCard(o, decide(o, again))))

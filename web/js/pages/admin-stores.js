@@ -1,0 +1,58 @@
+// Stores for the city officer: one store by its number in any state, to
+// verify (pending), suspend (pending or verified) or reinstate (suspended);
+// and the verified stores, each of which may be suspended. The API lists
+// only verified stores, so a pending one is opened by its number (the
+// merchant gives it, or the registration's notice names it).
+import { h, field, errorBox } from '../dom.js';
+import { t } from '../i18n.js';
+import { get, post } from '../api.js';
+import { formatTime } from '../time.js';
+import { navigate } from '../router.js';
+import { needRole, hashWith, screen } from './audit-common.js';
+
+const ACTIONS = { pending: ['verify', 'suspend'], verified: ['suspend'], suspended: ['reinstate'] };
+
+function storeCard(store) {
+	const status = h('div', { 'aria-live': 'assertive' });
+	const act = async (action, button) => {
+		button.disabled = true;
+		try {
+			await post(`/api/v1/admin/merchants/${store.id}/${action}`);
+			navigate(hashWith('#/admin/stores', { id: store.id }));
+		} catch (err) {
+			status.replaceChildren(errorBox(err));
+			button.disabled = false;
+		}
+	};
+	return h('li', { class: 'panel admin-store', 'data-store-id': store.id, 'data-status': store.status },
+		h('p', {}, h('strong', {}, store.name), ' ', t('admin.store.number', { id: store.id }), ' ',
+			h('span', { class: `badge store-${store.status}` }, t(`store.status.${store.status}`))),
+		h('p', { class: 'muted small' }, [store.category, store.address, store.city, store.phone].filter(Boolean).join(' · ')),
+		store.nmid ? h('p', { class: 'small' }, t('admin.store.details', { criteria: store.criteria, nmid: store.nmid, owner: store.owner_user_id })) : null,
+		h('p', { class: 'muted small' }, t('admin.store.since', { time: formatTime(store.status_changed_at ?? store.created_at) })),
+		h('div', { class: 'row' }, (ACTIONS[store.status] ?? []).map((action) => h('button', { type: 'button',
+			class: `store-${action}${action === 'suspend' ? ' danger' : ''}`, onclick: (e) => act(action, e.target) }, t(`admin.store.${action}`)))),
+		status);
+}
+
+export async function render({ params }) {
+	const denied = needRole(['admin']);
+	if (denied) return denied;
+	const id = params.get('id') ?? '';
+	const found = id ? await get(`/api/v1/merchants/${encodeURIComponent(id)}`).then(storeCard, (err) => h('li', {}, errorBox(err))) : null;
+	const listed = await get('/api/v1/merchants', { limit: 100, cursor: params.get('cursor') });
+	return screen(
+		h('h1', {}, t('admin.stores.heading')),
+		h('p', {}, h('a', { href: '#/admin' }, t('admin.back'))),
+		h('form', { class: 'store-lookup', onsubmit: (e) => {
+			e.preventDefault();
+			navigate(hashWith('#/admin/stores', { id: e.target.elements.id.value.trim() }));
+		} }, field('store-id', t('admin.stores.lookup'), { name: 'id', type: 'number', min: 1, inputmode: 'numeric', value: id, required: true },
+			t('admin.stores.lookup_hint')), h('button', { type: 'submit' }, t('admin.stores.open'))),
+		found ? h('ul', { class: 'admin-stores', id: 'store-found' }, found) : null,
+		h('h2', {}, t('admin.stores.verified')),
+		listed.items.length ? h('ul', { class: 'admin-stores', id: 'stores-verified' }, listed.items.map(storeCard))
+			: h('p', { class: 'empty' }, t('admin.stores.none')),
+		listed.next_cursor ? h('p', {}, h('a', { class: 'button', href: hashWith('#/admin/stores', { cursor: listed.next_cursor }) }, t('audit.next'))) : null,
+	);
+}

@@ -1,0 +1,61 @@
+// One job of a city courier: where to pick up and deliver, and the next step
+// (on the way to the store, picked up, on the way, delivered). Delivery asks
+// for the buyer's 6-digit PIN; a wrong one shows the server's error with the
+// tries left.
+import { h, field, errorBox, onSubmit } from '../dom.js';
+import { t } from '../i18n.js';
+import { get, post } from '../api.js';
+import { formatRupiah } from '../format.js';
+import { navigate } from '../router.js';
+import { session } from '../session.js';
+import { timeline } from '../status.js';
+import { nextStep, rememberJob, forgetJob, jobDone } from '../courier-jobs.js';
+import { shipmentBadge, route } from './courier.js';
+
+function stepButton(s, status) {
+	const step = nextStep(s.state);
+	if (!step) return null;
+	const path = `/api/v1/shipments/${s.id}/status`;
+	if (step === 'delivered') {
+		return h('form', { class: 'pin-form', id: 'pin-form', onsubmit: onSubmit(status, async (f) => {
+			const pin = f.elements.pin.value.trim();
+			if (!/^\d{6}$/.test(pin)) {
+				status.replaceChildren(h('p', { class: 'form-error', role: 'alert', 'data-code': 'local_pin' }, t('courier.pin_format')));
+				return;
+			}
+			await post(path, { status: 'delivered', pin });
+			navigate(`#/courier/job/${s.id}`);
+		}) },
+		field('pin', t('courier.pin'), { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, pattern: '[0-9]{6}', required: true, class: 'pin-input' }, t('courier.pin_hint')),
+		h('button', { type: 'submit', id: 'deliver' }, t('courier.deliver')));
+	}
+	return h('button', { type: 'button', id: 'next-step', 'data-step': step, onclick: async (event) => {
+		event.target.disabled = true;
+		try {
+			await post(path, { status: step });
+			navigate(`#/courier/job/${s.id}`);
+		} catch (err) {
+			status.replaceChildren(errorBox(err));
+			event.target.disabled = false;
+		}
+	} }, t(`courier.step.${step}`));
+}
+
+export async function render({ id }) {
+	const s = await get(`/api/v1/shipments/${encodeURIComponent(id)}`);
+	const userId = session()?.user.id;
+	if (jobDone(s.state)) forgetJob(userId, s.id);
+	else if (s.courier_user_id === userId) rememberJob(userId, s.id);
+	const status = h('div', { class: 'form-status', 'aria-live': 'assertive' });
+	return [h('article', { class: 'courier-job', 'data-shipment-id': s.id, 'data-state': s.state },
+		h('h1', {}, t('courier.job_heading', { order: s.order_id })),
+		h('p', {}, shipmentBadge(s.state), ' ', h('span', { class: 'price' }, formatRupiah(s.fee)), ' ', h('span', { class: 'muted' }, t('courier.weight', { grams: s.weight_g }))),
+		route(s),
+		s.state === 'on_hold' ? h('p', { class: 'error', role: 'alert' }, t('courier.on_hold')) : null,
+		s.courier_user_id === userId ? stepButton(s, status) : null,
+		status,
+		s.state === 'delivered' ? h('p', { class: 'note', id: 'delivered-note' }, t('courier.delivered'), ' ', h('a', { href: '#/courier/earnings' }, t('nav.earnings'))) : null,
+		h('h2', {}, t('order.tracking')),
+		timeline(s.timeline.map((e) => ({ at: e.at, text: t(`shipment.state.${e.state}`) })), t('order.tracking')),
+		h('p', {}, h('a', { href: '#/courier' }, t('earnings.to_jobs'))))];
+}
