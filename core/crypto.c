@@ -4,7 +4,15 @@
  * Algorithms are fetched once (explicit fetching avoids OpenSSL 3's per-call
  * implicit lookup) and kept for the life of the process. Every failure path
  * clears the thread's OpenSSL error queue so no OpenSSL state leaks out.
+ *
+ * SHA-256 alone uses the low-level SHA256_* calls, deprecated in OpenSSL 3
+ * but kept by it: their context lives on the stack, where EVP_Digest
+ * allocates and frees one per call and counts references on the shared
+ * EVP_MD (two threads hashing contend for that cache line). For the
+ * ledger's short messages (65 to 201 bytes) that was 40 to 45% of each
+ * hash's time (docs/benchmarks.md, "Merkle tree").
  */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "crypto.h"
 
 #include <errno.h>
@@ -22,10 +30,10 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 /* Fetched algorithms; NULL when the provider lacks one (calls then fail). */
 struct crypto_algs {
-	EVP_MD *sha256;
 	EVP_MD *sha512;
 	EVP_MAC *hmac;
 	EVP_KDF *scrypt;
@@ -36,7 +44,6 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
 static void algs_fetch(void)
 {
-	algs.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	algs.sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
 	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	algs.scrypt = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
@@ -75,7 +82,18 @@ static int digest(const EVP_MD *md, const void *data, size_t len, uint8_t *out, 
 
 int crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
-	return digest(algs_get()->sha256, data, len, out, CRYPTO_SHA256_LEN);
+	const struct crypto_part part = { data, len };
+	return crypto_sha256_parts(&part, 1, out);
+}
+
+int crypto_sha256_parts(const struct crypto_part *parts, size_t n, uint8_t out[CRYPTO_SHA256_LEN])
+{
+	SHA256_CTX ctx;
+	int ok = SHA256_Init(&ctx);
+	for (size_t i = 0; i < n && ok; i++)
+		ok = SHA256_Update(&ctx, nonnull(parts[i].data), parts[i].len);
+	ok = SHA256_Final(out, &ctx) && ok;
+	return ok ? CRYPTO_OK : ossl_fail();
 }
 
 int crypto_sha512(const void *data, size_t len, uint8_t out[CRYPTO_SHA512_LEN])

@@ -24,6 +24,18 @@
 #define CRYPTO_PASSWORD_MAX 1024
 
 int crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
+/* One piece of a message for crypto_sha256_parts; data may be NULL when len is 0. */
+struct crypto_part {
+	const void *data;
+	size_t len;
+};
+/*
+ * SHA-256 of the concatenation of parts[0..n) (parts may be NULL when n is
+ * 0), without copying them together and without allocating: for the hot
+ * paths that hash millions of short messages (the ledger's hash chain and
+ * Merkle tree).
+ */
+int crypto_sha256_parts(const struct crypto_part *parts, size_t n, uint8_t out[CRYPTO_SHA256_LEN]);
 int crypto_sha512(const void *data, size_t len, uint8_t out[CRYPTO_SHA512_LEN]);
 int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 		       uint8_t out[CRYPTO_SHA256_LEN]);

@@ -125,19 +125,31 @@ struct ledger_tree_job;
 int ledger_tree_begin(struct ledger *l, const struct ledger_entry *entries, size_t n, struct ledger_tree_job **job);
 int ledger_tree_end(struct ledger *l, MDB_txn *txn, struct ledger_tree_job *job, bool write);
 /*
- * The verifier's side (verify.c): fed each log record in order, recomputes
- * the tree and compares every stored node it completes; `bad`
- * is called for each node missing or different. check_end gives the stored
- * nodes the log did not make. Without a tree (has_tree false) the caller
+ * The verifier's side (verify.c): fed the log's records in order, a chunk
+ * at a time, recomputes the tree and compares every stored node it
+ * completes; `bad` is called for each node missing or different. The walk
+ * goes through one chunk (check_entry, in its transaction's thread) while
+ * the next one is hashed (check_hash, on any one thread: it touches no
+ * transaction); check_turn, with no hashing running, makes the chunk
+ * hashed the one walked. Each stored node is compared when the walk
+ * reaches the entry that completes it. check_end gives the stored nodes
+ * the log did not make. Without a tree (has_tree false) the caller
  * reports that.
  */
+#define LEDGER_TREE_CHECK_CHUNK 4096
 struct ledger_tree_check;
 typedef void (*ledger_tree_bad_fn)(void *arg, unsigned level, uint64_t index, const char *what);
 int ledger_tree_check_new(struct ledger *l, MDB_txn *txn, ledger_tree_bad_fn bad, void *arg,
 			  struct ledger_tree_check **out);
 void ledger_tree_check_free(struct ledger_tree_check *c);
-/* A stored log record (canonical bytes + chain hash), the next leaf. */
-int ledger_tree_check_entry(struct ledger_tree_check *c, const void *stored, size_t len);
+/*
+ * Hashes records[0..n), n <= LEDGER_TREE_CHECK_CHUNK, the stored log
+ * records (canonical bytes + chain hash) after those hashed before.
+ */
+int ledger_tree_check_hash(struct ledger_tree_check *c, const MDB_val *records, size_t n);
+void ledger_tree_check_turn(struct ledger_tree_check *c);
+/* The walk at its next entry: compares the stored nodes that entry completes. */
+int ledger_tree_check_entry(struct ledger_tree_check *c);
 /* OUT: the stored size record, and the stored nodes (besides it) the log did not make. */
 int ledger_tree_check_end(struct ledger_tree_check *c, uint64_t *size, uint64_t *extra);
 

@@ -50,23 +50,19 @@ static const uint8_t tree_empty_root[LEDGER_HASH_LEN] = {
 
 int ledger_merkle_leaf_hash(const void *data, size_t len, uint8_t out[LEDGER_HASH_LEN])
 {
-	uint8_t buf[1 + LEDGER_MERKLE_LEAF_MAX];
+	static const uint8_t prefix = 0x00;
+	const struct crypto_part parts[] = { { &prefix, 1 }, { data, len } };
 	if (len > LEDGER_MERKLE_LEAF_MAX)
 		return LEDGER_EINVAL;
-	buf[0] = 0x00;
-	if (len)
-		memcpy(buf + 1, data, len);
-	return crypto_sha256(buf, 1 + len, out) == CRYPTO_OK ? LEDGER_OK : LEDGER_ENOMEM;
+	return crypto_sha256_parts(parts, 2, out) == CRYPTO_OK ? LEDGER_OK : LEDGER_ENOMEM;
 }
 
 int ledger_merkle_node_hash(const uint8_t left[LEDGER_HASH_LEN], const uint8_t right[LEDGER_HASH_LEN],
 			    uint8_t out[LEDGER_HASH_LEN])
 {
-	uint8_t buf[1 + 2 * LEDGER_HASH_LEN];
-	buf[0] = 0x01;
-	memcpy(buf + 1, left, LEDGER_HASH_LEN);
-	memcpy(buf + 1 + LEDGER_HASH_LEN, right, LEDGER_HASH_LEN);
-	return crypto_sha256(buf, sizeof(buf), out) == CRYPTO_OK ? LEDGER_OK : LEDGER_ENOMEM;
+	static const uint8_t prefix = 0x01;
+	const struct crypto_part parts[] = { { &prefix, 1 }, { left, LEDGER_HASH_LEN }, { right, LEDGER_HASH_LEN } };
+	return crypto_sha256_parts(parts, 3, out) == CRYPTO_OK ? LEDGER_OK : LEDGER_ENOMEM;
 }
 
 /* --- verification (RFC 9162 §2.1.3.2 and §2.1.4.2) --- */
@@ -642,6 +638,21 @@ int ledger_tree_open(struct ledger *l)
 
 /* --- verification against the log (ledger verify) --- */
 
+/* A stored node the hashing completed: compared when the walk reaches its last leaf. */
+struct tree_check_node {
+	uint64_t index;
+	uint32_t leaf;                      /* within its chunk: the leaf that completes it */
+	uint8_t level;
+	uint8_t hash[LEDGER_HASH_LEN];
+};
+
+/* One chunk's hashing: leaves and nodes of up to LEDGER_TREE_CHECK_CHUNK records. */
+struct tree_check_chunk {
+	struct tree_check_node nodes[LEDGER_TREE_CHECK_CHUNK / 8 + TREE_LEVELS];
+	size_t n;
+	size_t next;                        /* the walk's next node to compare */
+};
+
 struct ledger_tree_check {
 	struct ledger *l;
 	MDB_txn *txn;
@@ -650,9 +661,16 @@ struct ledger_tree_check {
 	/* One cursor per level: each level's nodes are met in key order. */
 	MDB_cursor *cur[TREE_LEVELS];
 	bool placed[TREE_LEVELS];
-	/* The complete subtrees on the right edge: frontier[h] is valid when bit h of size is set. */
+	/*
+	 * The hashing's own state: the complete subtrees on the right edge
+	 * (frontier[h] is valid when bit h of size is set), the leaves hashed.
+	 */
 	uint8_t frontier[TREE_LEVELS][LEDGER_HASH_LEN];
 	uint64_t size;
+	/* chunks[walk] is walked while chunks[!walk] is hashed. */
+	struct tree_check_chunk chunks[2];
+	unsigned walk;
+	uint32_t leaf;                      /* the walk's next leaf within its chunk */
 	uint64_t compared;
 };
 
@@ -680,14 +698,59 @@ void ledger_tree_check_free(struct ledger_tree_check *c)
 	free(c);
 }
 
-/* Compares the recomputed node (level, index) with the stored one; reports a difference. */
-static int tree_check_node(struct ledger_tree_check *c, unsigned level, uint64_t index,
-			   const uint8_t hash[LEDGER_HASH_LEN])
+/*
+ * Each 1 bit below the lowest 0 of the old size is a left sibling the new
+ * leaf completes; the stored ones go in the chunk not being walked.
+ */
+int ledger_tree_check_hash(struct ledger_tree_check *c, const MDB_val *records, size_t n)
+{
+	struct tree_check_chunk *chunk = &c->chunks[!c->walk];
+	int rc = LEDGER_OK;
+	if (n > LEDGER_TREE_CHECK_CHUNK)
+		return LEDGER_EINVAL;
+	chunk->n = 0;
+	chunk->next = 0;
+	for (size_t i = 0; i < n && rc == LEDGER_OK; i++) {
+		uint8_t node[LEDGER_HASH_LEN];
+		uint64_t index = c->size;
+		unsigned h = 0;
+		/* A damaged record (reported by the walk) is hashed as far as its canonical part goes. */
+		rc = ledger_merkle_leaf_hash(records[i].mv_data,
+					     records[i].mv_size < LEDGER_CANONICAL_LEN ? records[i].mv_size
+										      : LEDGER_CANONICAL_LEN,
+					     node);
+		while (rc == LEDGER_OK && (index >> h) & 1) {
+			rc = ledger_merkle_node_hash(c->frontier[h], node, node);
+			h++;
+			if (rc == LEDGER_OK && h >= LEDGER_TREE_LOW) {
+				struct tree_check_node *stored = &chunk->nodes[chunk->n++];
+				stored->index = index >> h;
+				stored->leaf = (uint32_t)i;
+				stored->level = (uint8_t)h;
+				memcpy(stored->hash, node, LEDGER_HASH_LEN);
+			}
+		}
+		if (rc == LEDGER_OK)
+			memcpy(c->frontier[h], node, LEDGER_HASH_LEN);
+		c->size++;
+	}
+	return rc;
+}
+
+void ledger_tree_check_turn(struct ledger_tree_check *c)
+{
+	c->walk = !c->walk;
+	c->leaf = 0;
+}
+
+/* Compares the recomputed node with the stored one; reports a difference. */
+static int tree_check_node(struct ledger_tree_check *c, const struct tree_check_node *n)
 {
 	uint8_t key[TREE_KEY_LEN];
 	MDB_val k, v;
+	unsigned level = n->level;
 	int rc = 0;
-	tree_key(key, level, index);
+	tree_key(key, level, n->index);
 	if (!c->cur[level] && (rc = mdb_cursor_open(c->txn, c->l->tree, &c->cur[level])) != 0)
 		return store_status_from_mdb(rc);
 	/* The next key of the level is the usual case; anything else is looked up. */
@@ -700,34 +763,24 @@ static int tree_check_node(struct ledger_tree_check *c, unsigned level, uint64_t
 	}
 	c->placed[level] = rc == 0;
 	if (rc == MDB_NOTFOUND) {
-		c->bad(c->arg, level, index, "is missing");
+		c->bad(c->arg, level, n->index, "is missing");
 		return LEDGER_OK;
 	}
 	if (rc != 0)
 		return store_status_from_mdb(rc);
 	c->compared++;
-	if (v.mv_size != LEDGER_HASH_LEN || memcmp(v.mv_data, hash, LEDGER_HASH_LEN) != 0)
-		c->bad(c->arg, level, index, "differs from the hash the log gives");
+	if (v.mv_size != LEDGER_HASH_LEN || memcmp(v.mv_data, n->hash, LEDGER_HASH_LEN) != 0)
+		c->bad(c->arg, level, n->index, "differs from the hash the log gives");
 	return LEDGER_OK;
 }
 
-int ledger_tree_check_entry(struct ledger_tree_check *c, const void *stored, size_t len)
+int ledger_tree_check_entry(struct ledger_tree_check *c)
 {
-	uint8_t node[LEDGER_HASH_LEN];
-	uint64_t index = c->size;
-	unsigned h = 0;
-	/* A damaged record (reported by the walk) is hashed as far as its canonical part goes. */
-	int rc = ledger_merkle_leaf_hash(stored, len < LEDGER_CANONICAL_LEN ? len : LEDGER_CANONICAL_LEN, node);
-	/* Each 1 bit below the lowest 0 of the old size is a left sibling the new leaf completes. */
-	while (rc == LEDGER_OK && (index >> h) & 1) {
-		rc = ledger_merkle_node_hash(c->frontier[h], node, node);
-		h++;
-		if (rc == LEDGER_OK && h >= LEDGER_TREE_LOW)
-			rc = tree_check_node(c, h, index >> h, node);
-	}
-	if (rc == LEDGER_OK)
-		memcpy(c->frontier[h], node, LEDGER_HASH_LEN);
-	c->size++;
+	struct tree_check_chunk *chunk = &c->chunks[c->walk];
+	int rc = LEDGER_OK;
+	while (rc == LEDGER_OK && chunk->next < chunk->n && chunk->nodes[chunk->next].leaf == c->leaf)
+		rc = tree_check_node(c, &chunk->nodes[chunk->next++]);
+	c->leaf++;
 	return rc;
 }
 

@@ -63,6 +63,26 @@ static void test_sha256_kat(void **state)
 			 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+/* Pieces hash as their concatenation, empty (NULL) pieces and no pieces included. */
+static void test_sha256_parts(void **state)
+{
+	static const char msg[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	const struct crypto_part abc[] = { { "a", 1 }, { NULL, 0 }, { "bc", 2 } };
+	const struct crypto_part two[] = { { msg, 1 }, { msg + 1, 40 }, { msg + 41, 15 } };
+	uint8_t out[CRYPTO_SHA256_LEN];
+
+	(void)state;
+	assert_int_equal(crypto_sha256_parts(abc, 3, out), CRYPTO_OK);
+	assert_bytes_hex(out, sizeof(out),
+			 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(crypto_sha256_parts(two, 3, out), CRYPTO_OK);
+	assert_bytes_hex(out, sizeof(out),
+			 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	assert_int_equal(crypto_sha256_parts(NULL, 0, out), CRYPTO_OK);
+	assert_bytes_hex(out, sizeof(out),
+			 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 static void test_sha512_kat(void **state)
 {
 	uint8_t out[CRYPTO_SHA512_LEN];
@@ -679,6 +699,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_first_use),
 		cmocka_unit_test(test_sha256_kat),
+		cmocka_unit_test(test_sha256_parts),
 		cmocka_unit_test(test_sha512_kat),
 		cmocka_unit_test(test_hmac_sha256_kat),
 		cmocka_unit_test(test_hmac_sha512_kat),

@@ -607,6 +607,25 @@ static void test_large_calls(void **state)
 	verify_ok(f, true, NULL);
 }
 
+/*
+ * A log longer than the chunk verify hashes beside its walk: every node of
+ * both chunks is compared, and a changed node past the first chunk is named
+ * at the entry that completes it (leaves 16,400 to 16,415: sequence 16,416).
+ */
+static void test_verify_chunks(void **state)
+{
+	struct fixture *f = *state;
+	make_entries(f);
+	for (uint64_t id = 100000; id < 100000 + 2 * LEDGER_BATCH_MAX; id += LEDGER_BATCH_MAX) {
+		struct xfer_job x = { f->l, id, LEDGER_BATCH_MAX };
+		assert_int_equal(store_run(f->s, transfers_apply, &x), 0);
+	}
+	assert_true(42 + 2 * LEDGER_BATCH_MAX > LEDGER_TREE_CHECK_CHUNK);
+	verify_ok(f, true, NULL);
+	poke(f, 4, 1025);
+	verify_ok(f, false, "sequence 16416: ledger_tree node (level 4, index 1025) differs");
+}
+
 /* --- checkpoints, as ledger verify checks them --- */
 
 /* Record layout (checkpoint.c): version(1) | tree_size(8) | root(32) | time_ms(8) | signature(64). */
@@ -761,6 +780,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_names_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_checkpoints, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
