@@ -62,6 +62,7 @@ struct app {
 	struct profiles *profiles;
 	struct shipments *shipments;
 	struct workq *workq;
+	struct workq *audit_reads;    /* the auditors' long reads, apart from password hashing */
 	struct httpd *httpd;
 	struct static_files *web;
 	struct event *sigint, *sigterm;
@@ -235,9 +236,9 @@ static int app_start_http(struct app *app)
 	uint16_t port;
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
-	    ledger_attach(app->ledger, app->httpd, app->workq) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
+	    ledger_attach(app->ledger, app->httpd, app->audit_reads) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
 	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
-	    audit_attach(app->audit, app->httpd, app->workq) != 0 ||
+	    audit_attach(app->audit, app->httpd, app->audit_reads) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
 	    shipments_attach(app->shipments, app->httpd) != 0 || profiles_attach(app->profiles, app->httpd) != 0 ||
 	    (app->cfg.test_clock_control && clock_attach(app->httpd) != 0) ||
@@ -343,6 +344,8 @@ static int app_serve(int argc, char **argv)
 	if (store_start(app.store, app.base) != STORE_OK ||
 	    workq_new(app.base, (unsigned)app.cfg.workers, (unsigned)app.cfg.work_queue_max, &app.workq) !=
 		    WORKQ_OK ||
+	    workq_new(app.base, (unsigned)app.cfg.audit_workers, (unsigned)app.cfg.work_queue_max,
+		      &app.audit_reads) != WORKQ_OK ||
 	    ledger_start(app.ledger, app.base) != LEDGER_OK) {
 		log_msg(LOG_ERROR, "main", "cannot start the writer or the work pool");
 		goto stop_all;
@@ -358,6 +361,7 @@ static int app_serve(int argc, char **argv)
 stop_all:
 	/* CPU jobs may still queue store jobs, and store jobs reply through the server: in that order. */
 	workq_free(app.workq);
+	workq_free(app.audit_reads);
 	if (app.ledger)
 		ledger_stop(app.ledger);
 	orders_stop(app.orders);

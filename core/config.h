@@ -46,6 +46,7 @@ struct config {
 	int64_t store_batch_max;      /* jobs per commit */
 
 	int64_t workers;              /* CPU pool threads (password hashing) */
+	int64_t audit_workers;        /* threads of the auditors' long reads */
 	int64_t work_queue_max;
 
 	int64_t auth_token_ttl;       /* seconds */

@@ -27,7 +27,7 @@
 #define STATIC_ETAG_HEX 32
 
 struct static_file {
-	char url[STATIC_URL_MAX];   /* the route: "/js/api.js", or "/" for the root index.html */
+	char url[STATIC_URL_MAX];   /* the route: "/js/api.js"; the root index.html also gets "/" */
 	const char *type;           /* Content-Type, static storage */
 	uint8_t *data;
 	size_t len;
@@ -123,10 +123,6 @@ void static_free(struct static_files *s)
 	free(s);
 }
 
-size_t static_count(const struct static_files *s)
-{
-	return s ? s->n : 0;
-}
 
 /* Reads a whole regular file of at most STATIC_FILE_MAX bytes. OUT: *data (malloc'd), *len. */
 static int static_read(const char *path, uint8_t **data, size_t *len)

@@ -61,9 +61,6 @@ int static_open(const char *root, struct static_files **out);
  */
 int static_attach(struct static_files *s, struct httpd *h);
 
-/* How many files were loaded. */
-size_t static_count(const struct static_files *s);
-
 /* NULL is allowed. */
 void static_free(struct static_files *s);
 

@@ -128,9 +128,13 @@ static int audit_verify(int argc, char **argv)
 	       " readable lines, %" PRIu64 " compact-range hashes, %" PRIu64 " checkpoints (signature, order, root), %"
 	       PRIu64 " consistency proofs, %" PRIu64 " accounts\n",
 	       c.files, c.entries, c.lines, c.compact, c.checkpoints, c.proofs, c.accounts);
-	for (size_t i = 0; c.ok && i < c.ledgers; i++)
-		printf("trial balance, ledger %" PRIu32 ": debits = credits: posted %" PRId64 ", pending %" PRId64 "\n",
-		       c.trial[i].ledger, c.trial[i].debits_posted, c.trial[i].debits_pending);
+	for (size_t i = 0; c.ok && i < c.ledgers; i++) {
+		char posted[LEDGER_SUM_TEXT], pending[LEDGER_SUM_TEXT];
+		ledger_sum_text(&c.trial[i].debits_posted, posted, sizeof(posted));
+		ledger_sum_text(&c.trial[i].debits_pending, pending, sizeof(pending));
+		printf("trial balance, ledger %" PRIu32 ": debits = credits: posted %s, pending %s\n", c.trial[i].ledger,
+		       posted, pending);
+	}
 	printf("verified in %.3f s: %.0f entries/s\n", (double)c.elapsed_ns / 1e9,
 	       ledger_tools_rate(c.entries, c.elapsed_ns));
 	if (c.ok)

@@ -89,13 +89,6 @@ struct ledger_open_pending {
 	uint16_t code;
 };
 
-/* Per ledger: the four sums over its accounts (the trial balance). */
-struct ledger_export_trial {
-	uint32_t ledger;
-	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
-};
-
-#define LEDGER_EXPORT_TRIAL_MAX 64   /* distinct ledgers a replay keeps sums for */
 
 struct ledger_replay;
 
@@ -123,11 +116,12 @@ int ledger_replay_pendings(const struct ledger_replay *r, struct ledger_open_pen
 /* How many accounts the state holds. */
 size_t ledger_replay_account_count(const struct ledger_replay *r);
 /*
- * The trial balance: per ledger (ascending), the four sums. OUT: out[0..*n),
- * at most LEDGER_EXPORT_TRIAL_MAX. LEDGER_EINVAL when there are more ledgers or a
- * sum overflows.
+ * The trial balance: per ledger (ascending), the accounts, the four 128-bit
+ * sums and whether debits equal credits, as ledger_trial_balance gives
+ * them. OUT: out[0..*n), at most LEDGER_TRIAL_LEDGERS_MAX. LEDGER_EINVAL
+ * when there are more ledgers.
  */
-int ledger_replay_trial(const struct ledger_replay *r, struct ledger_export_trial *out, size_t *n);
+int ledger_replay_trial(const struct ledger_replay *r, struct ledger_trial_total *out, size_t *n);
 
 /* --- the files --- */
 
@@ -220,7 +214,7 @@ struct ledger_export_check {
 	uint64_t proofs;                     /* consistency proofs checked */
 	uint64_t accounts;                   /* accounts after the range */
 	uint64_t compact;                    /* hashes of the compact range */
-	struct ledger_export_trial trial[LEDGER_EXPORT_TRIAL_MAX]; /* the closing trial balance */
+	struct ledger_trial_total trial[LEDGER_TRIAL_LEDGERS_MAX]; /* the closing trial balance */
 	size_t ledgers;
 	uint64_t elapsed_ns;
 };

@@ -291,13 +291,13 @@ int ledger_sum_text(const struct ledger_sum *s, char *out, size_t cap)
 	return LEDGER_OK;
 }
 
-static void bal_sum_add(struct ledger_sum *s, int64_t v)
+void ledger_sum_add(struct ledger_sum *s, int64_t v)
 {
 	s->lo += (uint64_t)v;
 	s->hi += s->lo < (uint64_t)v;
 }
 
-static bool bal_sum_equal(const struct ledger_sum *a, const struct ledger_sum *b)
+bool ledger_sum_equal(const struct ledger_sum *a, const struct ledger_sum *b)
 {
 	return a->hi == b->hi && a->lo == b->lo;
 }
@@ -452,10 +452,10 @@ static int bal_trial_account(struct ledger_trial *t, const struct bal_map *m, co
 	if (!(total = bal_trial_total(t, a->ledger)))
 		return LEDGER_EINVAL;
 	total->accounts++;
-	bal_sum_add(&total->debits_pending, b.debits_pending);
-	bal_sum_add(&total->debits_posted, b.debits_posted);
-	bal_sum_add(&total->credits_pending, b.credits_pending);
-	bal_sum_add(&total->credits_posted, b.credits_posted);
+	ledger_sum_add(&total->debits_pending, b.debits_pending);
+	ledger_sum_add(&total->debits_posted, b.debits_posted);
+	ledger_sum_add(&total->credits_pending, b.credits_pending);
+	ledger_sum_add(&total->credits_posted, b.credits_posted);
 	return fn ? fn(arg, a, &b) : LEDGER_OK;
 }
 
@@ -515,8 +515,8 @@ int ledger_trial_balance(struct ledger *l, MDB_txn *txn, uint64_t seq, uint64_t 
 		rc = bal_trial_accounts(l, txn, out, &m, created_before, fn, arg);
 	for (size_t i = 0; rc == LEDGER_OK && i < out->n; i++) {
 		struct ledger_trial_total *g = &out->ledgers[i];
-		g->balanced = bal_sum_equal(&g->debits_pending, &g->credits_pending) &&
-			      bal_sum_equal(&g->debits_posted, &g->credits_posted);
+		g->balanced = ledger_sum_equal(&g->debits_pending, &g->credits_pending) &&
+			      ledger_sum_equal(&g->debits_posted, &g->credits_posted);
 	}
 	free(m.slots);
 	return rc;

@@ -192,7 +192,9 @@ static int export_opening_back(struct export_run *r, uint64_t m, uint64_t head, 
 		rc = run_entries(r, m + 1, head, collect_resolved, &resolved);
 	if (rc != 0)
 		goto free_ids;
-	qsort(resolved.id, resolved.n, sizeof(*resolved.id), export_cmp_id);
+	/* No pointer to sort or search when nothing was resolved (NULL is not a valid array for either). */
+	if (resolved.n > 1)
+		qsort(resolved.id, resolved.n, sizeof(*resolved.id), export_cmp_id);
 	rc = mdb_cursor_open(r->txn, r->l->pending, &cur);
 	if (rc != 0) {
 		rc = store_status_from_mdb(rc);
@@ -206,7 +208,8 @@ static int export_opening_back(struct export_run *r, uint64_t m, uint64_t head, 
 			break;
 		}
 		if (p.seq > m || (p.status != LEDGER_PENDING_OPEN &&
-				  !bsearch(&p.id, resolved.id, resolved.n, sizeof(p.id), export_cmp_id)))
+				  (resolved.n == 0 ||
+				   !bsearch(&p.id, resolved.id, resolved.n, sizeof(p.id), export_cmp_id))))
 			continue;
 		struct ledger_open_pending o = { p.id, p.debit_account_id, p.credit_account_id, p.amount, p.ledger,
 						 p.code };
@@ -373,8 +376,8 @@ static int write_opening(struct export_run *r, uint64_t m, const struct ledger_c
 
 	if (m > 0) {
 		struct ledger_entry e;
-		rc = ledger_entry_get(r->l, r->txn, m, &e);
-		memcpy(prev, e.hash, sizeof(prev));
+		if ((rc = ledger_entry_get(r->l, r->txn, m, &e)) == 0)
+			memcpy(prev, e.hash, sizeof(prev));
 	}
 	if (rc == 0)
 		rc = ledger_replay_accounts(state, &accounts, &n);

@@ -120,10 +120,11 @@ struct text {
 	uint64_t line;                   /* 1-based, for messages */
 };
 
+/* An empty file maps to no memory (data NULL): t is then empty, with no pointer arithmetic on NULL. */
 static void text_open(struct text *t, const struct ledger_export_map *m)
 {
 	t->p = (const char *)m->data;
-	t->end = t->p + m->len;
+	t->end = m->len > 0 ? t->p + m->len : t->p;
 	t->line = 1;
 }
 
@@ -131,7 +132,7 @@ static void text_open(struct text *t, const struct ledger_export_map *m)
 static void *text_array(const struct text *t, size_t size)
 {
 	size_t lines = 1;
-	for (const char *p = t->p; (p = memchr(p, '\n', (size_t)(t->end - p))) != NULL; p++)
+	for (const char *p = t->p; p != t->end && (p = memchr(p, '\n', (size_t)(t->end - p))) != NULL; p++)
 		lines++;
 	return calloc(lines, size);
 }
@@ -387,17 +388,21 @@ static int verify_trial(struct verify *v, const char *file, const char *when)
 {
 	struct ledger_export_check *o = v->out;
 	if (ledger_replay_trial(v->state, o->trial, &o->ledgers) != LEDGER_OK)
-		return verify_fail(v, "%s: the %s trial balance overflows or has over %d ledgers", file, when,
-				   LEDGER_EXPORT_TRIAL_MAX);
+		return verify_fail(v, "%s: the %s trial balance has over %d ledgers", file, when,
+				   LEDGER_TRIAL_LEDGERS_MAX);
 	for (size_t i = 0; i < o->ledgers; i++) {
-		const struct ledger_export_trial *t = &o->trial[i];
-		if (t->debits_posted != t->credits_posted || t->debits_pending != t->credits_pending)
-			return verify_fail(v,
-					   "%s: the %s trial balance of ledger %" PRIu32 " does not balance: debits "
-					   "posted %" PRId64 " / pending %" PRId64 ", credits posted %" PRId64
-					   " / pending %" PRId64,
-					   file, when, t->ledger, t->debits_posted, t->debits_pending, t->credits_posted,
-					   t->credits_pending);
+		const struct ledger_trial_total *t = &o->trial[i];
+		char dpo[LEDGER_SUM_TEXT], dp[LEDGER_SUM_TEXT], cpo[LEDGER_SUM_TEXT], cp[LEDGER_SUM_TEXT];
+		if (t->balanced)
+			continue;
+		ledger_sum_text(&t->debits_posted, dpo, sizeof(dpo));
+		ledger_sum_text(&t->debits_pending, dp, sizeof(dp));
+		ledger_sum_text(&t->credits_posted, cpo, sizeof(cpo));
+		ledger_sum_text(&t->credits_pending, cp, sizeof(cp));
+		return verify_fail(v,
+				   "%s: the %s trial balance of ledger %" PRIu32 " does not balance: debits posted %s / "
+				   "pending %s, credits posted %s / pending %s",
+				   file, when, t->ledger, dpo, dp, cpo, cp);
 	}
 	return 0;
 }

@@ -759,8 +759,11 @@ static json_t *lhttp_trial_json(const struct lhttp_trial *tb)
 		if (!row || json_object_set_new(row, "id", json_string(id)) != 0 ||
 		    json_object_set_new(row, "name", json_string(r->a.name)) != 0 ||
 		    json_object_set_new(row, "ledger", json_integer(r->a.ledger)) != 0 ||
-		    json_object_set_new(row, "code", json_integer(r->a.code)) != 0 ||
-		    json_array_append_new(accounts, row) != 0) {
+		    json_object_set_new(row, "code", json_integer(r->a.code)) != 0) {
+			json_decref(row);
+			row = NULL;
+		}
+		if (!row || json_array_append_new(accounts, row) != 0) {
 			json_decref(accounts);
 			accounts = NULL;
 		}

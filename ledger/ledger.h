@@ -281,8 +281,8 @@ int ledger_journal(struct ledger *l, MDB_txn *txn, uint64_t from_seq, size_t lim
 /* The first sequence whose timestamp is >= ts (head + 1 when none). */
 int ledger_seq_at(struct ledger *l, MDB_txn *txn, uint64_t ts, uint64_t *seq);
 /*
- * The ledger timestamp (ns) of UTC ms >= 0: the ledger's clock ends in 2554,
- * so later times are its end (after every entry).
+ * The ledger timestamp (ns) of UTC ms: the ledger's clock starts in 1970 and
+ * ends in 2554, so earlier times are its start and later ones its end.
  */
 uint64_t ledger_time_from_ms(int64_t ms);
 
@@ -348,6 +348,10 @@ int ledger_account_period(struct ledger *l, MDB_txn *txn, const struct ledger_id
 struct ledger_sum {
 	uint64_t hi, lo;
 };
+
+/* Adds v (>= 0) to s; 2^64 additions of INT64_MAX cannot carry out of it. */
+void ledger_sum_add(struct ledger_sum *s, int64_t v);
+bool ledger_sum_equal(const struct ledger_sum *a, const struct ledger_sum *b);
 
 #define LEDGER_SUM_TEXT 40               /* 2^128 - 1 in decimal is 39 digits, with the NUL */
 /* The sum in decimal, NUL-terminated (cap >= LEDGER_SUM_TEXT is enough). Returns 0 or LEDGER_EINVAL. */

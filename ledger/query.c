@@ -101,6 +101,8 @@ int ledger_journal(struct ledger *l, MDB_txn *txn, uint64_t from_seq, size_t lim
 uint64_t ledger_time_from_ms(int64_t ms)
 {
 	const uint64_t ns_per_ms = 1000000u;
+	if (ms <= 0)
+		return 0;
 	return (uint64_t)ms > UINT64_MAX / ns_per_ms ? UINT64_MAX : (uint64_t)ms * ns_per_ms;
 }
 

@@ -20,7 +20,7 @@
  * shipments, stores), read through those modules' headers. Every request is
  * answered from one read transaction and its work is bounded (AUDIT_* limits
  * in audit_internal.h, stated in docs/api.md); reports and findings, which
- * read up to AUDIT_SCAN_MAX entries, run on the work pool, the journal's
+ * read up to AUDIT_SCAN_MAX entries, run on the auditors' read pool, the journal's
  * pages on the loop.
  * Roles: auditor and admin. The module owns no DBI and writes nothing.
  */

@@ -395,15 +395,23 @@ static json_t *audit_period_json(struct audit_report *r, const struct audit_peri
 		rc = audit_store_info(r, p->rows[i].store, &info);
 		row = rc == 0 ? json_pack("{s:I, s:s, s:s}", "store_id", (json_int_t)info->id, "name", info->name,
 					  "category", info->category) : NULL;
-		if (!row || audit_figs_set(row, &p->rows[i].f) != 0 || json_array_append_new(stores, row) != 0)
+		if (!row || audit_figs_set(row, &p->rows[i].f) != 0) {
+			json_decref(row);
 			rc = -1;
+		} else if (json_array_append_new(stores, row) != 0) {
+			rc = -1;
+		}
 	}
 	if (rc == 0)
 		rc = audit_categories(r, p, &cats, &ncats);
 	for (size_t i = 0; rc == 0 && i < ncats; i++) {
 		json_t *row = json_pack("{s:s}", "category", cats[i].category);
-		if (!row || audit_figs_set(row, &cats[i].f) != 0 || json_array_append_new(categories, row) != 0)
+		if (!row || audit_figs_set(row, &cats[i].f) != 0) {
+			json_decref(row);
 			rc = -1;
+		} else if (json_array_append_new(categories, row) != 0) {
+			rc = -1;
+		}
 	}
 	free(cats);
 	audit_period_label(monthly, p->start, label, sizeof(label));

@@ -818,6 +818,27 @@ static void test_tamper_opening(void **state)
 	expect_verify(dir, 1, "FAILED: opening.txt: the opening trial balance of ledger 360 does not balance");
 }
 
+/*
+ * An entry no checkpoint covers yet: the export is made (with a warning),
+ * and verify says it cannot vouch for it rather than passing or crashing
+ * on the export's empty proof file.
+ */
+static void test_export_unverifiable(void **state)
+{
+	struct world *w = *state;
+	char dir[PATH_LEN], out[OUT_MAX];
+	uint64_t ms;
+	json_t *doc = apitest_call_json(w->srv, w->admin, "POST", "/api/v1/ledger/transfers",
+					json_pack("{s:[o]}", "transfers", transfer(7001, ACCOUNT_B, ACCOUNT_A, 5, NULL, 0)),
+					200);
+	ms = (uint64_t)apitest_int(json_array_get(json_object_get(doc, "results"), 0), "timestamp") / 1000000u;
+	json_decref(doc);
+	FORMAT(dir, sizeof(dir), "%s/unsigned", w->tmp);
+	if (export_cli(w->srv->data_dir, ms, ms + 1, dir, out) != 0)
+		fail_msg("export: %s", out);
+	expect_verify(dir, 1, "UNVERIFIABLE: no checkpoint covers sequence");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -832,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_tamper_manifest),
 		cmocka_unit_test(test_export_too_large),
 		/* Last: stops the server. */
+		cmocka_unit_test(test_export_unverifiable),
 		cmocka_unit_test(test_export_stopped),
 	};
 	return cmocka_run_group_tests(tests, world_setup, world_teardown);

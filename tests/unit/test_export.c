@@ -158,7 +158,7 @@ static void test_replay_two_phase(void **state)
 {
 	struct ledger_replay *r;
 	struct ledger_open_pending *open;
-	struct ledger_export_trial trial[LEDGER_EXPORT_TRIAL_MAX];
+	struct ledger_trial_total trial[LEDGER_TRIAL_LEDGERS_MAX];
 	size_t n;
 	(void)state;
 	assert_int_equal(ledger_replay_new(&r), 0);
@@ -186,9 +186,11 @@ static void test_replay_two_phase(void **state)
 	assert_int_equal(ledger_replay_trial(r, trial, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(trial[0].ledger, LEDGER_IDR);
-	assert_int_equal(trial[0].debits_posted, 300);
-	assert_int_equal(trial[0].credits_posted, 300);
-	assert_int_equal(trial[0].debits_pending, 0);
+	assert_int_equal(trial[0].accounts, 2);
+	assert_true(trial[0].debits_posted.hi == 0 && trial[0].debits_posted.lo == 300);
+	assert_true(trial[0].credits_posted.hi == 0 && trial[0].credits_posted.lo == 300);
+	assert_true(trial[0].debits_pending.hi == 0 && trial[0].debits_pending.lo == 0);
+	assert_true(trial[0].balanced);
 	ledger_replay_free(r);
 }
 
