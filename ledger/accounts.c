@@ -60,6 +60,14 @@ int ledger_account_by_name(struct ledger *l, MDB_txn *txn, const char *name, str
 	return ledger_account_get(l, txn, &id, out);
 }
 
+int ledger_account_lookup(struct ledger *l, MDB_txn *txn, const char *ref, struct ledger_account *out)
+{
+	struct ledger_id id;
+	if (strlen(ref) == 2 * sizeof(id.b) && ledger_id_parse(ref, &id) == LEDGER_OK)
+		return ledger_account_get(l, txn, &id, out);
+	return ledger_account_by_name(l, txn, ref, out);
+}
+
 /* Field checks that need no storage, in TigerBeetle's order. */
 static uint32_t ledger_account_check(const struct ledger_account *a)
 {

@@ -635,33 +635,6 @@ static int export_out_dir(const char *dir, char *msg, size_t cap)
 	return LEDGER_EINVAL;
 }
 
-int ledger_tools_open_ro(const char *dir, size_t map_size, struct store **store, struct ledger **l)
-{
-	struct store_config sc = { .path = dir, .map_size = map_size, .map_max = map_size, .read_only = true };
-	char data_file[EXPORT_PATH_MAX];
-	struct stat st;
-	int rc = snprintf(data_file, sizeof(data_file), "%s/data.mdb", dir);
-
-	if (rc < 0 || (size_t)rc >= sizeof(data_file))
-		return STORE_EINVAL;
-	/* A read-only open must not create anything where there is no store. */
-	if (stat(data_file, &st) != 0)
-		return STORE_ENOTFOUND;
-	rc = store_open(&sc, store);
-	if (rc != 0)
-		return rc;
-	rc = ledger_open(*store, l);
-	if (rc != 0)
-		goto close_store;
-	rc = ledger_checkpoints_find(*l, dir);
-	if (rc == 0)
-		return 0;
-	ledger_close(*l);
-close_store:
-	store_close(*store);
-	return rc;
-}
-
 int ledger_export_dir(const char *data_dir, size_t map_size, int64_t from_ms, int64_t to_ms, const char *out_dir,
 		      ledger_export_progress_fn progress, void *arg, struct ledger_export_summary *out, char *msg,
 		      size_t cap)

@@ -223,24 +223,13 @@ static void lhttp_reply_failure(struct httpd_req *req, int status)
 static bool lhttp_query_limit(struct httpd_req *req, size_t max, size_t def, size_t *out)
 {
 	uint64_t v;
-	if (httpd_query_u64(req, "limit", 1, max, def, &v) != 0) {
-		httpd_reply_error(req, 400, "invalid_field", "limit must be a whole number from 1 to %zu", max);
+	if (httpd_query_u64_or_400(req, "limit", 1, max, def, &v) != 0)
 		return false;
-	}
 	*out = (size_t)v;
 	return true;
 }
 
 /* --- reads --- */
-
-/* The account a path names: 32 hex characters are its id, anything else its name. */
-static int lhttp_account_lookup(struct ledger *l, MDB_txn *txn, const char *ref, struct ledger_account *out)
-{
-	struct ledger_id id;
-	if (strlen(ref) == 2 * sizeof(id.b) && ledger_id_parse(ref, &id) == LEDGER_OK)
-		return ledger_account_get(l, txn, &id, out);
-	return ledger_account_by_name(l, txn, ref, out);
-}
 
 static void lhttp_handle_account(struct httpd_req *req, void *ctx)
 {
@@ -249,7 +238,7 @@ static void lhttp_handle_account(struct httpd_req *req, void *ctx)
 	MDB_txn *txn;
 	int rc = store_read_begin(l->store, &txn);
 	if (rc == STORE_OK) {
-		rc = lhttp_account_lookup(l, txn, httpd_param(req, "account"), &a);
+		rc = ledger_account_lookup(l, txn, httpd_param(req, "account"), &a);
 		store_read_end(l->store, txn);
 	}
 	if (rc == STORE_ENOTFOUND)
@@ -287,7 +276,7 @@ static void lhttp_handle_statement(struct httpd_req *req, void *ctx)
 	}
 	rc = store_read_begin(l->store, &txn);
 	if (rc == STORE_OK) {
-		rc = lhttp_account_lookup(l, txn, httpd_param(req, "account"), &a);
+		rc = ledger_account_lookup(l, txn, httpd_param(req, "account"), &a);
 		if (rc == STORE_OK)
 			rc = ledger_statement(l, txn, &a.id, cursor, limit, entries, &n, &next);
 		store_read_end(l->store, txn);
@@ -554,7 +543,7 @@ static int lhttp_statement_read(MDB_txn *txn, void *arg)
 				    (unsigned long long)s->to_seq, (unsigned long long)s->from_seq);
 	if (q->cursor && (q->cursor < s->from_seq || q->cursor > s->to_seq))
 		return lhttp_refuse(&s->refusal, 400, "invalid_field", "cursor is not within the period");
-	if ((rc = lhttp_account_lookup(l, txn, s->account, &s->a)) == STORE_ENOTFOUND)
+	if ((rc = ledger_account_lookup(l, txn, s->account, &s->a)) == STORE_ENOTFOUND)
 		return lhttp_refuse(&s->refusal, 404, "not_found", "no such ledger account");
 	if (rc != LEDGER_OK)
 		return rc;

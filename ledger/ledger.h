@@ -260,6 +260,8 @@ int ledger_expire(struct ledger *l, MDB_txn *txn, uint64_t now_ns, size_t max, s
 
 int ledger_account_get(struct ledger *l, MDB_txn *txn, const struct ledger_id *id, struct ledger_account *out);
 int ledger_account_by_name(struct ledger *l, MDB_txn *txn, const char *name, struct ledger_account *out);
+/* By a reference as the API takes it: 32 hex characters are an id, anything else a name. */
+int ledger_account_lookup(struct ledger *l, MDB_txn *txn, const char *ref, struct ledger_account *out);
 /* The transfer with that id, with its chain fields. STORE_ENOTFOUND when absent. */
 int ledger_transfer_get(struct ledger *l, MDB_txn *txn, const struct ledger_id *id, struct ledger_entry *out);
 /* The entry at sequence seq (1-based). */

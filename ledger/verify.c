@@ -299,14 +299,6 @@ static void *verify_map_put(struct verify_map *m, const struct ledger_id *id, bo
 
 /* --- replaying entries --- */
 
-static bool verify_add(int64_t *balance, int64_t amount)
-{
-	if (*balance > INT64_MAX - amount)
-		return false;
-	*balance += amount;
-	return true;
-}
-
 /*
  * Checks the id index maps the entry's transfer id to its sequence. Ids
  * mostly grow with the sequence (they are time-ordered), so the key after
@@ -349,9 +341,11 @@ static void verify_link(struct verify *v, const struct ledger_entry *e, const st
 				" of account %s's entries", e->t.ledger, a->ledger, hex);
 }
 
-/* Resolves the pending transfer a post or void names; the post's amount moves to posted. */
-static void verify_resolve(struct verify *v, const struct ledger_entry *e, struct verify_account *dr,
-			   struct verify_account *cr)
+/*
+ * Resolves the pending transfer a post or void names. OUT: *reserved, its
+ * amount. Returns false after a failure is recorded.
+ */
+static bool verify_resolve(struct verify *v, const struct ledger_entry *e, int64_t *reserved)
 {
 	const struct ledger_transfer *t = &e->t;
 	struct verify_pending *p = verify_map_find(&v->pending, &t->pending_id);
@@ -361,34 +355,31 @@ static void verify_resolve(struct verify *v, const struct ledger_entry *e, struc
 	ledger_id_hex(&t->pending_id, hex, sizeof(hex));
 	if (!p) {
 		verify_fail_seq(v, t->seq, "resolves pending transfer %s, which no earlier entry created", hex);
-		return;
+		return false;
 	}
 	if (p->p.status != LEDGER_PENDING_OPEN) {
 		verify_fail_seq(v, t->seq, "resolves pending transfer %s (sequence %" PRIu64 ") a second time", hex,
 				p->p.seq);
-		return;
+		return false;
 	}
 	if (memcmp(&p->p.debit_account_id, &t->debit_account_id, sizeof(t->debit_account_id)) != 0 ||
 	    memcmp(&p->p.credit_account_id, &t->credit_account_id, sizeof(t->credit_account_id)) != 0) {
 		verify_fail_seq(v, t->seq, "its accounts differ from those of pending transfer %s", hex);
-		return;
+		return false;
 	}
 	if (post && t->amount > p->p.amount) {
 		verify_fail_seq(v, t->seq, "posts %" PRId64 ", more than the %" PRId64 " pending in %s", t->amount,
 				p->p.amount, hex);
-		return;
+		return false;
 	}
 	p->p.status = post ? LEDGER_PENDING_POSTED
 			   : t->flags & LEDGER_EXPIRY ? LEDGER_PENDING_EXPIRED : LEDGER_PENDING_VOIDED;
-	dr->debits_pending -= p->p.amount;
-	cr->credits_pending -= p->p.amount;
-	if (post && (!verify_add(&dr->debits_posted, t->amount) || !verify_add(&cr->credits_posted, t->amount)))
-		verify_fail_seq(v, t->seq, "posted balances overflow");
+	*reserved = p->p.amount;
+	return true;
 }
 
-/* Records a pending transfer and reserves its amount. */
-static int verify_reserve(struct verify *v, const struct ledger_entry *e, struct verify_account *dr,
-			  struct verify_account *cr)
+/* Records a pending transfer. Returns 0, or a status when the map cannot grow. */
+static int verify_reserve(struct verify *v, const struct ledger_entry *e)
 {
 	const struct ledger_transfer *t = &e->t;
 	struct verify_pending *p;
@@ -409,9 +400,13 @@ static int verify_reserve(struct verify *v, const struct ledger_entry *e, struct
 	p->p.status = LEDGER_PENDING_OPEN;
 	p->p.seq = t->seq;
 	p->p.expires_at = t->timeout ? t->timestamp + (uint64_t)t->timeout * VERIFY_NS_PER_S : 0;
-	if (!verify_add(&dr->debits_pending, t->amount) || !verify_add(&cr->credits_pending, t->amount))
-		verify_fail_seq(v, t->seq, "pending balances overflow");
 	return 0;
+}
+
+/* Adds d (either sign) to a balance; false when it would leave int64. */
+static bool verify_move(int64_t *balance, int64_t d)
+{
+	return !__builtin_add_overflow(*balance, d, balance);
 }
 
 /* Applies one entry to the accounts it moves. */
@@ -420,6 +415,7 @@ static int verify_effects(struct verify *v, const struct ledger_entry *e)
 	const struct ledger_transfer *t = &e->t;
 	uint16_t kind = t->flags & VERIFY_KINDS;
 	struct verify_account *dr, *cr;
+	int64_t reserved = 0, pending, posted;
 	bool added;
 	int rc;
 
@@ -444,14 +440,15 @@ static int verify_effects(struct verify *v, const struct ledger_entry *e)
 	verify_link(v, e, cr, e->credit_prev_seq, "credit");
 	dr->last_seq = cr->last_seq = t->seq;
 	dr->ledger = cr->ledger = t->ledger;
-	if (kind == LEDGER_PENDING)
-		return verify_reserve(v, e, dr, cr);
-	if (kind != 0) {
-		verify_resolve(v, e, dr, cr);
+	if (kind == LEDGER_PENDING && (rc = verify_reserve(v, e)) != 0)
+		return rc;
+	if ((kind == LEDGER_POST_PENDING || kind == LEDGER_VOID_PENDING) && !verify_resolve(v, e, &reserved))
 		return 0;
-	}
-	if (!verify_add(&dr->debits_posted, t->amount) || !verify_add(&cr->credits_posted, t->amount))
-		verify_fail_seq(v, t->seq, "posted balances overflow");
+	/* The kinds were checked above: every combination left is one ledger_entry_move knows. */
+	ledger_entry_move(t, reserved, &pending, &posted);
+	if (!verify_move(&dr->debits_pending, pending) || !verify_move(&cr->credits_pending, pending) ||
+	    !verify_move(&dr->debits_posted, posted) || !verify_move(&cr->credits_posted, posted))
+		verify_fail_seq(v, t->seq, "balances overflow");
 	return 0;
 }
 
@@ -1182,42 +1179,52 @@ free_accounts:
 	return rc;
 }
 
-int ledger_verify_dir(const char *dir, size_t map_size, ledger_verify_progress_fn progress, void *arg,
-		      struct ledger_verify_result *out)
+int ledger_tools_open_ro(const char *dir, size_t map_size, struct store **store, struct ledger **l)
 {
 	struct store_config sc = { .path = dir, .map_size = map_size, .map_max = map_size, .read_only = true };
 	char data_file[PATH_MAX];
 	struct stat st;
-	struct store *s;
-	struct ledger *l;
-	MDB_txn *txn;
-	int n = snprintf(data_file, sizeof(data_file), "%s/data.mdb", dir);
-	int rc;
+	int rc = snprintf(data_file, sizeof(data_file), "%s/data.mdb", dir);
 
-	memset(out, 0, sizeof(*out));
-	if (n < 0 || (size_t)n >= sizeof(data_file))
+	if (rc < 0 || (size_t)rc >= sizeof(data_file))
 		return STORE_EINVAL;
 	/* A read-only open must not create anything where there is no store. */
 	if (stat(data_file, &st) != 0)
 		return STORE_ENOTFOUND;
-	rc = store_open(&sc, &s);
+	rc = store_open(&sc, store);
 	if (rc != 0)
 		return rc;
-	rc = ledger_open(s, &l);
+	rc = ledger_open(*store, l);
 	if (rc != 0)
 		goto close_store;
-	/* The store's folder is the data folder, which holds audit.pub. */
-	rc = ledger_checkpoints_find(l, dir);
-	if (rc != 0)
-		goto close_ledger;
-	rc = store_read_begin(s, &txn);
-	if (rc != 0)
-		goto close_ledger;
-	rc = ledger_verify_txn(l, txn, progress, arg, out);
-	store_read_end(s, txn);
-close_ledger:
-	ledger_close(l);
+	rc = ledger_checkpoints_find(*l, dir);
+	if (rc == 0)
+		return 0;
+	ledger_close(*l);
 close_store:
+	store_close(*store);
+	return rc;
+}
+
+int ledger_verify_dir(const char *dir, size_t map_size, ledger_verify_progress_fn progress, void *arg,
+		      struct ledger_verify_result *out)
+{
+	struct store *s;
+	struct ledger *l;
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* The store's folder is the data folder, which holds audit.pub. */
+	rc = ledger_tools_open_ro(dir, map_size, &s, &l);
+	if (rc != 0)
+		return rc;
+	rc = store_read_begin(s, &txn);
+	if (rc == 0) {
+		rc = ledger_verify_txn(l, txn, progress, arg, out);
+		store_read_end(s, txn);
+	}
+	ledger_close(l);
 	store_close(s);
 	return rc;
 }

@@ -350,10 +350,7 @@ static bool audit_journal_bounds(struct audit *a, struct httpd_req *req, MDB_txn
 		return false;
 	if (account && *account) {
 		struct ledger_account acc;
-		struct ledger_id id;
-		rc = strlen(account) == 32 && ledger_id_parse(account, &id) == LEDGER_OK ?
-			     ledger_account_get(a->src.ledger, txn, &id, &acc) :
-			     ledger_account_by_name(a->src.ledger, txn, account, &acc);
+		rc = ledger_account_lookup(a->src.ledger, txn, account, &acc);
 		if (rc == STORE_ENOTFOUND) {
 			httpd_reply_error(req, 404, "not_found", "no such ledger account");
 			return false;
