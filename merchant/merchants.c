@@ -700,8 +700,20 @@ static void merchant_handle_get(struct httpd_req *req, void *ctx)
  * Lists stores by id from `after` (exclusive): verified ones, or the owner's
  * in every state when owner != 0. Reads at most MERCHANT_SCAN_MAX records.
  */
-static void merchant_list(struct merchants *m, struct httpd_req *req, uint64_t owner)
+/*
+ * Which stores a list shows: an owner's own (owner set, every state, their
+ * full record), the public list (verified, public fields), or the city
+ * officer's (every state, or one, full records).
+ */
+struct merchant_filter {
+	uint64_t owner;
+	bool admin;
+	uint8_t status;      /* admin: 0 for every state */
+};
+
+static void merchant_list(struct merchants *m, struct httpd_req *req, const struct merchant_filter *f)
 {
+	const uint64_t owner = f->owner;
 	const char *after_text = httpd_query(req, "cursor"), *limit_text = httpd_query(req, "limit");
 	uint64_t after = 0, last = 0;
 	long limit = 20;
@@ -755,8 +767,8 @@ static void merchant_list(struct merchants *m, struct httpd_req *req, uint64_t o
 		last = id;
 		if ((rc = merchants_get(m, txn, id, &mc)) != STORE_OK)
 			break;
-		if (owner || merchants_is_selling(&mc))
-			json_array_append_new(items, merchant_json(&mc, owner != 0));
+		if (owner || (f->admin && (!f->status || mc.status == f->status)) || (!f->admin && merchants_is_selling(&mc)))
+			json_array_append_new(items, merchant_json(&mc, owner != 0 || f->admin));
 	}
 	if (cur)
 		mdb_cursor_close(cur);
@@ -781,12 +793,29 @@ free_items:
 
 static void merchant_handle_list(struct httpd_req *req, void *ctx)
 {
-	merchant_list(ctx, req, 0);
+	merchant_list(ctx, req, &(struct merchant_filter){ 0 });
 }
 
 static void merchant_handle_mine(struct httpd_req *req, void *ctx)
 {
-	merchant_list(ctx, req, httpd_principal(req)->user_id);
+	merchant_list(ctx, req, &(struct merchant_filter){ .owner = httpd_principal(req)->user_id });
+}
+
+/* The city officer's list, in every state or one (`status`). */
+static void merchant_handle_admin_list(struct httpd_req *req, void *ctx)
+{
+	const char *status = httpd_query(req, "status");
+	struct merchant_filter f = { .admin = true };
+	if (status && *status) {
+		for (uint8_t s = MERCHANT_PENDING; s <= MERCHANT_SUSPENDED && !f.status; s++)
+			if (strcmp(status, merchants_status_name(s)) == 0)
+				f.status = s;
+		if (!f.status) {
+			httpd_reply_error(req, 400, "invalid_field", "status must be pending, verified or suspended");
+			return;
+		}
+	}
+	merchant_list(ctx, req, &f);
 }
 
 /* --- edits and status changes --- */
@@ -916,6 +945,7 @@ int merchants_attach(struct merchants *m, struct httpd *h)
 		{ ROUTER_PUT, "/api/v1/merchants/{id}", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_edit },
 		{ ROUTER_GET, "/api/v1/me/merchants", ROLE_MERCHANT, merchant_handle_mine },
 		{ ROUTER_POST, "/api/v1/admin/merchants", ROLE_ADMIN, merchant_handle_create },
+		{ ROUTER_GET, "/api/v1/admin/merchants", ROLE_ADMIN, merchant_handle_admin_list },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/verify", ROLE_ADMIN, merchant_handle_verify },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/suspend", ROLE_ADMIN, merchant_handle_suspend },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/reinstate", ROLE_ADMIN, merchant_handle_reinstate },

@@ -62,17 +62,17 @@ test('the desk shows this month\'s totals of the city', async () => {
 	await finish(page, PHONE, 'admin-desk-phone');
 });
 
-test('a pending store is verified in the page, then suspended and reinstated', async () => {
+test('a pending store is listed, verified in the page, then suspended and reinstated', async () => {
 	const page = await adminPage('#/admin/stores', 'admin-stores');
 	assert.deepEqual(await page.$$eval('#stores-verified .admin-store', (els) => els.map((e) => e.dataset.storeId)), [String(warung.store.id)]);
-	await page.fill('#store-id', String(pending.id));
-	await rerender(page, 'admin-stores', () => page.click('form.store-lookup button[type="submit"]'));
-	const card = `#store-found .admin-store[data-store-id="${pending.id}"]`;
-	assert.equal(await page.getAttribute(card, 'data-status'), 'pending');
-	assert.match(await page.textContent(card), /Keripik Bu Ani.*Menunggu verifikasi/);
+	const waiting = `#stores-pending .admin-store[data-store-id="${pending.id}"]`;
+	assert.equal(await page.getAttribute(waiting, 'data-status'), 'pending');
+	assert.match(await page.textContent(waiting), /Keripik Bu Ani.*Menunggu verifikasi/);
 	await screenshot(page, 'admin-store-pending-phone');
-	await rerender(page, 'admin-stores', () => page.click(`${card} .store-verify`));
+	await rerender(page, 'admin-stores', () => page.click(`${waiting} .store-verify`));
+	const card = `#store-found .admin-store[data-store-id="${pending.id}"]`;
 	assert.equal(await page.getAttribute(card, 'data-status'), 'verified');
+	assert.equal(await page.$$eval('#stores-pending .admin-store', (els) => els.length), 0, 'no longer waiting');
 	assert.equal((await expect(server.url, 200, 'GET', `/api/v1/merchants/${pending.id}`)).status, 'verified', 'the public sees it now');
 	assert.ok(await page.isVisible(`#stores-verified .admin-store[data-store-id="${pending.id}"]`));
 
@@ -80,6 +80,9 @@ test('a pending store is verified in the page, then suspended and reinstated', a
 	assert.equal(await page.getAttribute(card, 'data-status'), 'suspended');
 	await rerender(page, 'admin-stores', () => page.click(`${card} .store-reinstate`));
 	assert.equal(await page.getAttribute(card, 'data-status'), 'verified');
+	await page.fill('#store-id', String(warung.store.id));
+	await rerender(page, 'admin-stores', () => page.click('form.store-lookup button[type="submit"]'));
+	assert.equal(await page.getAttribute(`#store-found .admin-store[data-store-id="${warung.store.id}"]`, 'data-status'), 'verified');
 	await finish(page, PHONE, 'admin-store-verified-phone');
 });
 

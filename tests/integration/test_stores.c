@@ -104,31 +104,53 @@ static void path_of(char *out, int64_t id, const char *suffix)
 	snprintf(out, PATH_LEN, "/api/v1/merchants/%lld%s", (long long)id, suffix);
 }
 
-/* How many stores of the public list carry `id` (walking every page of 1). */
-static int listed(struct world *w, int64_t id)
+/*
+ * How many stores of a list carry `id`, walking every page of 1: the public
+ * list (token NULL, query ""), or the city officer's (`query` "status=..."
+ * or "all"). Only the officer's shows what only owners and admins see.
+ */
+static int listed_in(struct world *w, const char *token, const char *query, int64_t id)
 {
-	char path[PATH_LEN] = "/api/v1/merchants?limit=1";
+	const char *base = token ? "/api/v1/admin/merchants" : "/api/v1/merchants";
+	const char *filter = strcmp(query, "all") == 0 ? "" : query;
+	char path[PATH_LEN];
 	int found = 0;
+	snprintf(path, sizeof(path), "%s?limit=1&%s", base, filter);
 	for (int pages = 0; pages < 100; pages++) {
-		json_t *page = apitest_call(w->srv, NULL, "GET", path, NULL, 200);
+		json_t *page = apitest_call(w->srv, token, "GET", path, NULL, 200);
 		json_t *items = json_object_get(page, "items"), *next = json_object_get(page, "next_cursor"), *it;
 		size_t i;
 		json_array_foreach(items, i, it) {
 			if (apitest_int(it, "id") == id)
 				found++;
-			/* The public view never shows what only owners and admins see. */
-			assert_null(json_object_get(it, "bank_account"));
-			assert_null(json_object_get(it, "nmid"));
+			assert_true((json_object_get(it, "nmid") != NULL) == (token != NULL));
 		}
 		if (!json_is_string(next)) {
 			json_decref(page);
 			return found;
 		}
-		snprintf(path, sizeof(path), "/api/v1/merchants?limit=1&cursor=%s", json_string_value(next));
+		snprintf(path, sizeof(path), "%s?limit=1&%s&cursor=%s", base, filter, json_string_value(next));
 		json_decref(page);
 	}
 	fail_msg("the store list did not end");
 	return -1;
+}
+
+static int listed(struct world *w, int64_t id)
+{
+	return listed_in(w, NULL, "", id);
+}
+
+/* The city officer finds the store under `status` and nowhere else, and in the list of every state. */
+static void expect_admin_listed(struct world *w, int64_t id, const char *status)
+{
+	static const char *const all[] = { "pending", "verified", "suspended" };
+	char query[32];
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		snprintf(query, sizeof(query), "status=%s", all[i]);
+		assert_int_equal(listed_in(w, w->admin, query, id), strcmp(all[i], status) == 0);
+	}
+	assert_int_equal(listed_in(w, w->admin, "all", id), 1);
 }
 
 static void expect_status(struct world *w, const char *token, int64_t id, const char *status)
@@ -155,6 +177,11 @@ static void test_life_of_a_store(void **state)
 	expect_status(w, w->siti, id, "pending");
 	expect_status(w, w->admin, id, "pending");
 	assert_int_equal(listed(w, id), 0);
+	expect_admin_listed(w, id, "pending");
+	apitest_expect_error(w->srv, w->admin, "GET", "/api/v1/admin/merchants?status=closed", NULL, 400,
+			     "invalid_field", "status");
+	apitest_expect_error(w->srv, w->siti, "GET", "/api/v1/admin/merchants", NULL, 403, "forbidden", NULL);
+	apitest_expect_error(w->srv, w->auditor, "GET", "/api/v1/admin/merchants", NULL, 403, "forbidden", NULL);
 	mine = apitest_call(w->srv, w->siti, "GET", "/api/v1/me/merchants", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(mine, "items")), 1);
 	json_decref(mine);
@@ -169,6 +196,7 @@ static void test_life_of_a_store(void **state)
 	assert_true(json_is_null(json_object_get(json_object_get(st, "rating"), "average")));
 	json_decref(st);
 	assert_int_equal(listed(w, id), 1);
+	expect_admin_listed(w, id, "verified");
 
 	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/suspend", (long long)id);
 	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
@@ -176,6 +204,7 @@ static void test_life_of_a_store(void **state)
 	apitest_expect_error(w->srv, NULL, "GET", path, NULL, 404, "not_found", NULL);
 	expect_status(w, w->siti, id, "suspended");
 	assert_int_equal(listed(w, id), 0);
+	expect_admin_listed(w, id, "suspended");
 
 	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/reinstate", (long long)id);
 	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));

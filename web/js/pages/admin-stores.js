@@ -1,8 +1,7 @@
-// Stores for the city officer: one store by its number in any state, to
-// verify (pending), suspend (pending or verified) or reinstate (suspended);
-// and the verified stores, each of which may be suspended. The API lists
-// only verified stores, so a pending one is opened by its number (the
-// merchant gives it, or the registration's notice names it).
+// Stores for the city officer: those waiting for verification (the admin
+// list by state), the verified ones, and any store by its number; each can
+// be verified (pending), suspended (pending or verified) or reinstated
+// (suspended).
 import { h, field, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -40,6 +39,7 @@ export async function render({ params }) {
 	if (denied) return denied;
 	const id = params.get('id') ?? '';
 	const found = id ? await get(`/api/v1/merchants/${encodeURIComponent(id)}`).then(storeCard, (err) => h('li', {}, errorBox(err))) : null;
+	const pending = await get('/api/v1/admin/merchants', { status: 'pending', limit: 100 });
 	const listed = await get('/api/v1/merchants', { limit: 100, cursor: params.get('cursor') });
 	return screen(
 		h('h1', {}, t('admin.stores.heading')),
@@ -50,6 +50,9 @@ export async function render({ params }) {
 		} }, field('store-id', t('admin.stores.lookup'), { name: 'id', type: 'number', min: 1, inputmode: 'numeric', value: id, required: true },
 			t('admin.stores.lookup_hint')), h('button', { type: 'submit' }, t('admin.stores.open'))),
 		found ? h('ul', { class: 'admin-stores', id: 'store-found' }, found) : null,
+		h('h2', {}, t('admin.stores.pending')),
+		pending.items.length ? h('ul', { class: 'admin-stores', id: 'stores-pending' }, pending.items.map(storeCard))
+			: h('p', { class: 'empty' }, t('admin.stores.none_pending')),
 		h('h2', {}, t('admin.stores.verified')),
 		listed.items.length ? h('ul', { class: 'admin-stores', id: 'stores-verified' }, listed.items.map(storeCard))
 			: h('p', { class: 'empty' }, t('admin.stores.none')),
