@@ -58,14 +58,10 @@ struct verify_map {
 	size_t len;
 };
 
-/* 128-bit sums of one balance over a ledger's accounts (int64 sums can overflow). */
-struct verify_sum {
-	uint64_t hi, lo;
-};
-
+/* A ledger's totals over its accounts, in 128 bits (int64 sums can overflow). */
 struct verify_ledger {
 	uint32_t ledger;
-	struct verify_sum debits_pending, debits_posted, credits_pending, credits_posted;
+	struct ledger_sum debits_pending, debits_posted, credits_pending, credits_posted;
 };
 
 struct verify {
@@ -965,18 +961,6 @@ static int verify_name(struct verify *v, const struct ledger_account *a)
 	return 0;
 }
 
-static void verify_sum_add(struct verify_sum *s, int64_t v)
-{
-	/* Balances are never negative once decoded. */
-	s->lo += (uint64_t)v;
-	s->hi += s->lo < (uint64_t)v;
-}
-
-static bool verify_sum_equal(const struct verify_sum *a, const struct verify_sum *b)
-{
-	return a->hi == b->hi && a->lo == b->lo;
-}
-
 /* Adds a stored account to its ledger's totals. */
 static int verify_ledger_add(struct verify *v, const struct ledger_account *a)
 {
@@ -997,10 +981,10 @@ static int verify_ledger_add(struct verify *v, const struct ledger_account *a)
 		memset(g, 0, sizeof(*g));
 		g->ledger = a->ledger;
 	}
-	verify_sum_add(&g->debits_pending, a->debits_pending);
-	verify_sum_add(&g->debits_posted, a->debits_posted);
-	verify_sum_add(&g->credits_pending, a->credits_pending);
-	verify_sum_add(&g->credits_posted, a->credits_posted);
+	ledger_sum_add(&g->debits_pending, a->debits_pending);
+	ledger_sum_add(&g->debits_posted, a->debits_posted);
+	ledger_sum_add(&g->credits_pending, a->credits_pending);
+	ledger_sum_add(&g->credits_posted, a->credits_posted);
 	return 0;
 }
 
@@ -1101,10 +1085,10 @@ static int verify_accounts(struct verify *v)
 	v->out->ledgers = v->ledgers_len;
 	for (size_t i = 0; i < v->ledgers_len; i++) {
 		const struct verify_ledger *g = &v->ledgers[i];
-		if (!verify_sum_equal(&g->debits_posted, &g->credits_posted))
+		if (!ledger_sum_equal(&g->debits_posted, &g->credits_posted))
 			verify_fail_other(v, "ledger %" PRIu32 ": the accounts' posted debits and credits differ",
 					  g->ledger);
-		if (!verify_sum_equal(&g->debits_pending, &g->credits_pending))
+		if (!ledger_sum_equal(&g->debits_pending, &g->credits_pending))
 			verify_fail_other(v, "ledger %" PRIu32 ": the accounts' pending debits and credits differ",
 					  g->ledger);
 	}
