@@ -150,17 +150,17 @@ json_t *audit_attr_json(const struct audit_attr *at)
 
 /* --- query parameters and replies --- */
 
-bool audit_query_range(struct httpd_req *req, bool required, int64_t *from, int64_t *to, bool *has_from,
-		       bool *has_to)
+int audit_query_range(struct httpd_req *req, bool required, int64_t *from, int64_t *to, bool *has_from,
+		      bool *has_to)
 {
 	if (httpd_query_time(req, "from", required, from, has_from) != 0 ||
 	    httpd_query_time(req, "to", required, to, has_to) != 0)
-		return false;
+		return -1;
 	if (*has_from && *has_to && *to <= *from) {
 		httpd_reply_error(req, 400, "invalid_range", "to must be after from");
-		return false;
+		return -1;
 	}
-	return true;
+	return 0;
 }
 
 int audit_seq_range(const struct audit *a, MDB_txn *txn, int64_t from_ms, int64_t to_ms, uint64_t *from_seq,
@@ -345,7 +345,7 @@ static bool audit_journal_bounds(struct audit *a, struct httpd_req *req, MDB_txn
 	uint64_t from_seq = 1, cursor, head;
 	uint8_t hash[LEDGER_HASH_LEN];
 	int rc;
-	if (!audit_query_range(req, false, &from, &to, &has_from, &has_to) ||
+	if (audit_query_range(req, false, &from, &to, &has_from, &has_to) != 0 ||
 	    httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0)
 		return false;
 	if (account && *account) {

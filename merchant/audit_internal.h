@@ -67,10 +67,10 @@ json_t *audit_attr_json(const struct audit_attr *at);
 
 /*
  * The query's from and to (httpd_query_time; both required when
- * `required`), to after from. Returns false after replying 400.
+ * `required`), to after from. Returns 0, or -1 after replying 400.
  */
-bool audit_query_range(struct httpd_req *req, bool required, int64_t *from, int64_t *to, bool *has_from,
-		       bool *has_to);
+int audit_query_range(struct httpd_req *req, bool required, int64_t *from, int64_t *to, bool *has_from,
+		      bool *has_to);
 
 /* The sequence range [*from_seq, *to_seq) of entries timed in [from_ms, to_ms). */
 int audit_seq_range(const struct audit *a, MDB_txn *txn, int64_t from_ms, int64_t to_ms, uint64_t *from_seq,

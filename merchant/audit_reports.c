@@ -646,7 +646,7 @@ void audit_handle_reports(struct httpd_req *req, void *ctx)
 		return;
 	}
 	monthly = strcmp(period, "month") == 0;
-	if (!audit_query_range(req, true, &from, &to, &has_from, &has_to) ||
+	if (audit_query_range(req, true, &from, &to, &has_from, &has_to) != 0 ||
 	    !audit_periods(req, monthly, from, to, &periods, &n))
 		return;
 	if (!(j = calloc(1, sizeof(*j)))) {
@@ -822,7 +822,7 @@ void audit_handle_findings(struct httpd_req *req, void *ctx)
 	struct audit_job *j;
 	int64_t from, to;
 	bool has_from, has_to;
-	if (!audit_query_range(req, true, &from, &to, &has_from, &has_to))
+	if (audit_query_range(req, true, &from, &to, &has_from, &has_to) != 0)
 		return;
 	if (to - from > AUDIT_DAYS_MAX * AUDIT_DAY_MS) {
 		httpd_reply_error(req, 400, "invalid_range", "findings cover at most %d days", AUDIT_DAYS_MAX);
