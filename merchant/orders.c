@@ -227,17 +227,29 @@ static int order_read_query(struct httpd_req *req, struct order_query *q)
 }
 
 /*
- * Lists orders from an index whose keys are prefix (8 bytes) | [state 1] |
- * order id 8, in key order, after the cursor; `with_state` says whether the
- * keys carry the state. Reads at most ORDER_SCAN_MAX entries.
+ * The keys a listing walks: [prefix 8] | [state 1] | order id 8. The orders
+ * themselves (id only), a buyer's (prefix), a store's (prefix, state).
  */
-static void order_list(struct orders *o, struct httpd_req *req, MDB_dbi dbi, uint64_t prefix, bool with_state,
-		       const struct order_query *q)
+struct order_keys {
+	MDB_dbi dbi;
+	bool with_prefix, with_state;
+	uint64_t prefix;
+};
+
+/*
+ * Lists orders in key order after the cursor, those in q->state only when
+ * it is set. Reads at most ORDER_SCAN_MAX entries, so a page may be short
+ * while it has a next cursor.
+ */
+static void order_list(struct orders *o, struct httpd_req *req, const struct order_keys *ks, const struct order_query *q)
 {
+	const bool with_state = ks->with_state;
+	const uint64_t prefix = ks->prefix;
+	const size_t plen = ks->with_prefix ? 8 : 0;
 	struct order *ord = malloc(sizeof(*ord));
 	json_t *items = json_array(), *reply;
 	uint8_t key[17], last_state = 0;
-	size_t klen = with_state ? 17 : 16, idoff = with_state ? 9 : 8, scanned = 0;
+	size_t klen = plen + (with_state ? 1 : 0) + 8, idoff = plen + (with_state ? 1 : 0), scanned = 0;
 	MDB_val k = { klen, key }, v;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
@@ -248,21 +260,23 @@ static void order_list(struct orders *o, struct httpd_req *req, MDB_dbi dbi, uin
 		httpd_reply_store_error(req, rc);
 		goto free_all;
 	}
-	record_be64_put(key, prefix);
-	key[8] = with_state ? (q->after_id ? q->after_state : q->state) : 0;
+	if (plen)
+		record_be64_put(key, prefix);
+	if (with_state)
+		key[plen] = q->after_id ? q->after_state : q->state;
 	record_be64_put(key + idoff, q->after_id ? q->after_id + 1 : 0);
-	rc = mdb_cursor_open(txn, dbi, &cur);
+	rc = mdb_cursor_open(txn, ks->dbi, &cur);
 	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const uint8_t *kb = k.mv_data;
-		if (k.mv_size != klen || record_be64_get(kb) != prefix ||
-		    (with_state && q->state && kb[8] != q->state))
+		if (k.mv_size != klen || (plen && record_be64_get(kb) != prefix) ||
+		    (with_state && q->state && kb[plen] != q->state))
 			break;
 		if ((long)json_array_size(items) == q->limit || ++scanned > ORDER_SCAN_MAX) {
 			more = true;
 			break;
 		}
-		last_state = with_state ? kb[8] : 0;
+		last_state = with_state ? kb[plen] : 0;
 		last_id = record_be64_get(kb + idoff);
 		if ((rc = order_load(o, txn, last_id, ord)) != 0)
 			break;
@@ -296,7 +310,7 @@ static void order_handle_mine(struct httpd_req *req, void *ctx)
 	struct orders *o = ctx;
 	struct order_query q;
 	if (order_read_query(req, &q) == 0)
-		order_list(o, req, o->by_buyer, httpd_principal(req)->user_id, false, &q);
+		order_list(o, req, &(struct order_keys){ o->by_buyer, true, false, httpd_principal(req)->user_id }, &q);
 }
 
 static void order_handle_store_orders(struct httpd_req *req, void *ctx)
@@ -321,8 +335,17 @@ static void order_handle_store_orders(struct httpd_req *req, void *ctx)
 	else if (who->role != ROLE_AUDITOR && !merchants_may_manage(mc, who))
 		httpd_reply_error(req, 403, "forbidden", "not your store");
 	else if (order_read_query(req, &q) == 0)
-		order_list(o, req, o->by_merchant, id, true, &q);
+		order_list(o, req, &(struct order_keys){ o->by_merchant, true, true, id }, &q);
 	free(mc);
+}
+
+/* The city officer's list: every store's orders, or those in one state (`state`: disputed ones to resolve). */
+static void order_handle_admin_list(struct httpd_req *req, void *ctx)
+{
+	struct orders *o = ctx;
+	struct order_query q;
+	if (order_read_query(req, &q) == 0)
+		order_list(o, req, &(struct order_keys){ o->orders, false, false, 0 }, &q);
 }
 
 /* --- actions --- */
@@ -607,6 +630,7 @@ int orders_attach(struct orders *o, struct httpd *h)
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/order-groups/{id}", ROLE_SHOPPER | ROLE_ADMIN | ROLE_AUDITOR,
 			      order_handle_group, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders", ROLE_SHOPPER, order_handle_mine, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/admin/orders", ROLE_ADMIN, order_handle_admin_list, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}", ROLE_ANY, order_handle_get, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}/tracking", ROLE_ANY, order_handle_tracking, o)) ||
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipping/rates", ROLE_PUBLIC, order_handle_rates, o)) ||

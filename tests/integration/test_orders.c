@@ -773,6 +773,18 @@ static void test_complaints(void **state)
 	assert_string_equal(apitest_str(doc, "state"), "disputed");
 	assert_string_equal(apitest_str(doc, "complaint"), "warna pudar");
 	json_decref(doc);
+	/* The city officer's list across stores holds the dispute, and only it. */
+	doc = call(w, ADMIN, "GET", "/api/v1/admin/orders?state=disputed", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(doc, "items")), 1);
+	assert_int_equal(apitest_int(json_array_get(json_object_get(doc, "items"), 0), "id"), ids[0]);
+	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+	json_decref(doc);
+	doc = call(w, ADMIN, "GET", "/api/v1/admin/orders?limit=1", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(doc, "items")), 1);
+	assert_true(json_is_string(json_object_get(doc, "next_cursor")));
+	json_decref(doc);
+	expect_error(w, SITI, "GET", "/api/v1/admin/orders?state=disputed", NULL, 403, "forbidden", NULL);
+	expect_error(w, ADMIN, "GET", "/api/v1/admin/orders?state=lost", NULL, 400, "invalid_field", "state");
 	act_ok(w, ADMIN, ids[0], "resolve", "{\"outcome\":\"release\"}", "completed");
 	expect_payable(w, w->store_a, goods - fee, 0);
 	expect_account(w, "platform:fees", fee, 0);

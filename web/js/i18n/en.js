@@ -595,7 +595,6 @@ export default {
 	'admin.complaints.open': 'Open complaints',
 	'admin.complaints.none': 'No open complaint.',
 	'admin.complaints.resolved': 'The complaint on order #{id} is resolved: {state}.',
-	'admin.complaints.first_stores': 'Only the first 100 stores were looked at; open other orders by their number.',
 	'admin.complaint.store': 'Store #{id}',
 	'admin.complaint.buyer': 'buyer #{id}',
 	'admin.complaint.delivered': 'Delivered: {time}',

@@ -595,7 +595,6 @@ export default {
 	'admin.complaints.open': 'Komplain terbuka',
 	'admin.complaints.none': 'Tidak ada komplain terbuka.',
 	'admin.complaints.resolved': 'Komplain pesanan #{id} diselesaikan: {state}.',
-	'admin.complaints.first_stores': 'Hanya 100 toko pertama diperiksa; buka pesanan lain dengan nomornya.',
 	'admin.complaint.store': 'Toko #{id}',
 	'admin.complaint.buyer': 'pembeli #{id}',
 	'admin.complaint.delivered': 'Sampai: {time}',

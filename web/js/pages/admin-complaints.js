@@ -1,9 +1,7 @@
-// Complaints for the city officer: the disputed orders of the verified
-// stores, each with the buyer's reason, to resolve by releasing the money to
-// the store, refunding part, or refunding all. The API has no list of
-// disputed orders across stores, so each store's are asked for (the stores
-// of the first page of verified stores, at most 100); any order, of a
-// suspended store too, can be opened by its number.
+// Complaints for the city officer: the disputed orders of every store (the
+// admin list by state), each with the buyer's reason, to resolve by
+// releasing the money to the store, refunding part, or refunding all; any
+// order can also be opened by its number.
 import { h, field, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -70,9 +68,8 @@ export async function render({ params }) {
 	if (denied) return denied;
 	const wanted = params.get('order') ?? '';
 	const resolved = params.get('resolved');
-	const stores = await get('/api/v1/merchants', { limit: 100 });
-	const perStore = await Promise.all(stores.items.map((s) => get(`/api/v1/merchants/${s.id}/orders`, { state: 'disputed', limit: 100 })));
-	const disputed = perStore.flatMap((p) => p.items).filter((o) => String(o.id) !== wanted); // shown once, found above
+	const listed = await get('/api/v1/admin/orders', { state: 'disputed', limit: 100, cursor: params.get('cursor') });
+	const disputed = listed.items.filter((o) => String(o.id) !== wanted); // shown once, found above
 	const one = wanted ? await get(`/api/v1/orders/${encodeURIComponent(wanted)}`).then(complaintCard, (err) => h('li', {}, errorBox(err))) : null;
 	return screen(
 		h('h1', {}, t('admin.complaints.heading')),
@@ -88,6 +85,6 @@ export async function render({ params }) {
 		h('h2', {}, t('admin.complaints.open'), ' ', h('span', { class: 'count', id: 'complaint-count' }, String(disputed.length))),
 		disputed.length ? h('ul', { class: 'complaints', id: 'complaints' }, disputed.map(complaintCard))
 			: h('p', { class: 'empty' }, t('admin.complaints.none')),
-		stores.next_cursor ? h('p', { class: 'muted small' }, t('admin.complaints.first_stores')) : null,
+		listed.next_cursor ? h('p', {}, h('a', { class: 'button', href: hashWith('#/admin/complaints', { cursor: listed.next_cursor }) }, t('audit.next'))) : null,
 	);
 }
