@@ -891,6 +891,14 @@ bool store_watch_read(const MDB_val *k, const MDB_val *v, uint8_t key[24], uint3
 	return true;
 }
 
+int64_t store_watch_backoff_ms(int64_t first_ms, int64_t max_ms, uint32_t attempts)
+{
+	int64_t wait = first_ms;
+	for (uint32_t i = 0; i < attempts && wait < max_ms; i++)
+		wait *= 2;
+	return wait < max_ms ? wait : max_ms;
+}
+
 int store_watch_put(MDB_txn *txn, MDB_dbi dbi, int64_t due_ms, const uint8_t id[16], uint32_t attempts)
 {
 	uint8_t key[24], val[4] = { (uint8_t)(attempts >> 24), (uint8_t)(attempts >> 16), (uint8_t)(attempts >> 8),

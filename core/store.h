@@ -159,6 +159,8 @@ int store_sweep(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, 
 bool store_watch_read(const MDB_val *k, const MDB_val *v, uint8_t key[24], uint32_t *attempts);
 /* Writes a watch entry within a write txn: due time, a 16-byte id, the attempts. Returns 0 or an LMDB status. */
 int store_watch_put(MDB_txn *txn, MDB_dbi dbi, int64_t due_ms, const uint8_t id[16], uint32_t attempts);
+/* The wait before try `attempts` + 1 of a watched entry: first_ms doubled per attempt, at most max_ms. */
+int64_t store_watch_backoff_ms(int64_t first_ms, int64_t max_ms, uint32_t attempts);
 
 /*
  * Begins a read-only transaction (reused when possible). OUT: *txn, valid

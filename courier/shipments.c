@@ -446,15 +446,6 @@ static void shipment_take_details(struct shipment *sh, const struct courier_even
 		snprintf(sh->plate, sizeof(sh->plate), "%s", ev->plate);
 }
 
-/* Backoff of the n-th failed try to create a shipment. */
-static int64_t shipment_backoff_ms(uint32_t attempts)
-{
-	int64_t wait = SHIPMENT_RETRY_MIN_MS;
-	for (uint32_t i = 0; i < attempts && wait < SHIPMENT_RETRY_MAX_MS; i++)
-		wait *= 2;
-	return wait < SHIPMENT_RETRY_MAX_MS ? wait : SHIPMENT_RETRY_MAX_MS;
-}
-
 static int ship_apply(MDB_txn *txn, void *arg)
 {
 	struct ship_job *j = arg;
@@ -648,9 +639,10 @@ static int shipment_due_apply(MDB_txn *txn, void *arg)
 		 * try of the create (the provider knows a repeat by its reference),
 		 * so a call lost with the process is made again.
 		 */
-		rc = store_watch_put(txn, d->s->due,
-				     clock_now_ms() + (d->poll[i] ? SHIPMENT_POLL_MS : shipment_backoff_ms(d->attempts[i])),
-				     d->ids[i].b, d->poll[i] ? 0 : d->attempts[i] + 1);
+		int64_t wait = d->poll[i] ? SHIPMENT_POLL_MS
+					  : store_watch_backoff_ms(SHIPMENT_RETRY_MIN_MS, SHIPMENT_RETRY_MAX_MS, d->attempts[i]);
+		rc = store_watch_put(txn, d->s->due, clock_now_ms() + wait, d->ids[i].b,
+				     d->poll[i] ? 0 : d->attempts[i] + 1);
 		if (rc != 0)
 			return rc;
 	}

@@ -692,10 +692,7 @@ struct sweep_job {
 
 static int64_t po_backoff_ms(const struct payouts *po, uint32_t attempts)
 {
-	int64_t wait = po->cfg.retry_after_s * 1000, max = po->cfg.retry_max_s * 1000;
-	for (uint32_t i = 0; i < attempts && wait < max; i++)
-		wait *= 2;
-	return wait < max ? wait : max;
+	return store_watch_backoff_ms(po->cfg.retry_after_s * 1000, po->cfg.retry_max_s * 1000, attempts);
 }
 
 static int po_apply_sweep(MDB_txn *txn, void *arg)

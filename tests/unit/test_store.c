@@ -768,9 +768,22 @@ static void test_status_mapping(void **state)
 	store_close(NULL);
 }
 
+/* Waits double from the first, stop at the most, and never overflow however many attempts. */
+static void test_watch_backoff(void **state)
+{
+	(void)state;
+	assert_int_equal(store_watch_backoff_ms(5000, 600000, 0), 5000);
+	assert_int_equal(store_watch_backoff_ms(5000, 600000, 1), 10000);
+	assert_int_equal(store_watch_backoff_ms(5000, 600000, 6), 320000);
+	assert_int_equal(store_watch_backoff_ms(5000, 600000, 7), 600000);
+	assert_int_equal(store_watch_backoff_ms(5000, 600000, UINT32_MAX), 600000);
+	assert_int_equal(store_watch_backoff_ms(60000, 60000, 3), 60000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_watch_backoff),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failing_job_rolls_back_alone, setup,
 						teardown),
