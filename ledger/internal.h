@@ -69,6 +69,8 @@ struct ledger {
 	struct ledger_cache *cache;       /* committed accounts, in the writer's memory */
 	MDB_dbi tree;                     /* ledger_tree: (level, index) -> subtree hash (merkle.c) */
 	bool has_tree;                    /* false: a read-only store older than the tree */
+	MDB_dbi failed;                   /* ledger_failed: transfer id -> the transient result it failed with */
+	bool has_failed;                  /* false: a read-only store older than ledger_failed */
 	bool tree_off;                    /* bench --no-tree: appends leave the tree alone */
 	struct ledger_signer *signer;     /* the checkpoint key and schedule (checkpoint.c), once opened */
 	struct workq *workq;              /* lent by ledger_attach: long reads of the HTTP API run there */
@@ -111,6 +113,8 @@ int ledger_checkpoint_decode(const MDB_val *k, const MDB_val *v, struct ledger_c
  * once, 65,536 entries per commit; on a read-only store it builds nothing.
  */
 int ledger_tree_open(struct ledger *l);
+/* Opens ledger_failed (before store_start); a read-only store older than it has none. */
+int ledger_failed_open(struct ledger *l);
 /*
  * The hook of a write call, around the writing of its appended entries
  * (consecutive sequences, continuing the tree): begin starts hashing them

@@ -86,6 +86,7 @@ static const char *const ledger_result_names[LEDGER_R_COUNT] = {
 	[LEDGER_R_NAME_MUST_BE_VALID] = "name_must_be_valid",
 	[LEDGER_R_NAME_ALREADY_USED] = "name_already_used",
 	[LEDGER_R_EXISTS_WITH_DIFFERENT_NAME] = "exists_with_different_name",
+	[LEDGER_R_ID_ALREADY_FAILED] = "id_already_failed",
 };
 
 const char *ledger_code_name(uint16_t code)
@@ -132,7 +133,8 @@ int ledger_open(struct store *store, struct ledger **out)
 	    (rc = store_dbi_open(store, "ledger_pending", 0, &l->pending)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_expiry", 0, &l->expiry)) != 0 ||
 	    (rc = store_dbi_open(store, "ledger_batches", 0, &l->batches)) != 0 ||
-	    (rc = store_dbi_open(store, "ledger_meta", 0, &l->meta)) != 0 || (rc = ledger_tree_open(l)) != 0) {
+	    (rc = store_dbi_open(store, "ledger_meta", 0, &l->meta)) != 0 || (rc = ledger_failed_open(l)) != 0 ||
+	    (rc = ledger_tree_open(l)) != 0) {
 		ledger_cache_free(l->cache);
 		free(l);
 		return rc;

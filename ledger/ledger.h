@@ -212,9 +212,17 @@ enum ledger_result {
 	LEDGER_R_NAME_MUST_BE_VALID,
 	LEDGER_R_NAME_ALREADY_USED,
 	LEDGER_R_EXISTS_WITH_DIFFERENT_NAME,
+	/* Transfers again, numbered after the rest so that every other number stays: */
+	LEDGER_R_ID_ALREADY_FAILED,
 	LEDGER_R_COUNT
 };
 
+/*
+ * TigerBeetle's transient results (an account or pending transfer not found,
+ * a balance limit, a closed account): the same event could pass at another
+ * time, so an id that failed with one is spent (id_already_failed).
+ */
+bool ledger_result_is_transient(uint32_t result);
 /* "ok", "exists", "exceeds_credits", ...; "unknown" outside the enum. */
 const char *ledger_result_name(uint32_t result);
 /* The reason of a transfer's code (enum ledger_code), or NULL for a code without one. */

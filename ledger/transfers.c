@@ -8,8 +8,14 @@
  * writes everything once: the entries (appended, each chained to the one
  * before), the id index (sorted, appended when the ids are newer than every
  * stored one, as time-ordered ids are), each touched account once, the
- * pending states, the batch record and the head. Nothing of it outlives the
- * transaction if the job rolls back.
+ * pending states, the ids that failed for a reason that may pass later, the
+ * batch record and the head. Nothing of it outlives the transaction if the
+ * job rolls back.
+ *
+ * An id whose event failed for such a reason (an account or pending transfer
+ * not there yet, a balance limit, a closed account) fails every later time
+ * with id_already_failed, as TigerBeetle's does: a movement refused once is
+ * not made later by a retry that happens to come when the money is there.
  */
 #include "internal.h"
 
@@ -70,6 +76,12 @@ struct xindex {
 	size_t mask;
 };
 
+/* An id that failed in this call, with its result. */
+struct xfail {
+	struct ledger_id id;
+	uint32_t result;
+};
+
 /*
  * The buffers of a call, kept between calls (only the writer thread writes
  * to the ledger, one call at a time) so that a busy ledger does not fault in
@@ -80,7 +92,8 @@ struct ledger_buffers {
 	struct ledger_account *owns;   /* accounts of slots the cache does not hold */
 	struct pend_slot *pends;
 	struct ledger_entry *entries;
-	uint64_t *slots;               /* the three indexes, one allocation */
+	struct xfail *fails;
+	uint64_t *slots;               /* the four indexes, one allocation */
 	size_t events_cap;             /* what the buffers were sized for */
 	size_t slots_cap;
 	struct undo *undo;
@@ -94,19 +107,22 @@ struct xfer {
 	uint64_t now;                     /* the clock when the call began: one read per call */
 	struct ledger_id max_stored_id;   /* ids above it are new without a lookup */
 	bool have_stored_ids;
+	bool have_stored_fails;           /* ledger_failed holds ids: look new ids up there */
 	struct ledger_buffers *buf;
-	struct xindex acct_ix, pend_ix, entry_ix;
+	struct xindex acct_ix, pend_ix, entry_ix, fail_ix;
 	struct acct_slot *accts;          /* dense: touched accounts, in order of first use */
 	size_t naccts;
 	struct pend_slot *pends;
 	size_t npends;
 	struct ledger_entry *entries;     /* the entries this call appends */
 	size_t nentries;
+	struct xfail *fails;              /* the ids that failed in this call, to record */
+	size_t nfails;
 	size_t nundo;
 	bool in_chain;
 };
 
-enum xkind { XK_ACCOUNT, XK_PENDING, XK_ENTRY };
+enum xkind { XK_ACCOUNT, XK_PENDING, XK_ENTRY, XK_FAIL };
 
 static uint64_t xfer_hash(const struct ledger_id *id)
 {
@@ -128,6 +144,7 @@ static const struct ledger_id *xfer_key(const struct xfer *x, enum xkind kind, u
 	switch (kind) {
 	case XK_ACCOUNT: return &x->accts[pos].id;
 	case XK_PENDING: return &x->pends[pos].p.id;
+	case XK_FAIL: return &x->fails[pos].id;
 	case XK_ENTRY: break;
 	}
 	return &x->entries[pos].t.id;
@@ -312,6 +329,58 @@ static int xfer_find(struct xfer *x, const struct ledger_id *id, struct ledger_e
 	return ledger_entry_decode(v.mv_data, v.mv_size, out);
 }
 
+/* --- ids that failed for a reason that may pass later --- */
+
+bool ledger_result_is_transient(uint32_t result)
+{
+	switch (result) {
+	case LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND:
+	case LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND:
+	case LEDGER_R_PENDING_TRANSFER_NOT_FOUND:
+	case LEDGER_R_EXCEEDS_CREDITS:
+	case LEDGER_R_EXCEEDS_DEBITS:
+	case LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED:
+	case LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* OUT: *failed when an event with this id failed for such a reason, in this call or before. */
+static int xfer_failed_before(struct xfer *x, const struct ledger_id *id, bool *failed)
+{
+	MDB_val k = { 16, (void *)id->b }, v;
+	int rc;
+	*failed = *xfer_probe(x, &x->fail_ix, XK_FAIL, id) != 0;
+	if (*failed || !x->have_stored_fails)
+		return 0;
+	rc = mdb_get(x->txn, x->l->failed, &k, &v);
+	*failed = rc == 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Notes an event's transient failure, unless its id names a transfer that
+ * exists (a replay with a different, missing account fails without making
+ * the transfer unreplayable).
+ */
+static int xfer_fail(struct xfer *x, const struct ledger_id *id, uint32_t result)
+{
+	struct ledger_entry e;
+	uint64_t *entry_slot, *slot;
+	bool found;
+	int rc = xfer_find(x, id, &e, &found, &entry_slot);
+	if (rc != 0 || found)
+		return rc;
+	slot = xfer_probe(x, &x->fail_ix, XK_FAIL, id);
+	if (*slot == 0) {
+		x->fails[x->nfails] = (struct xfail){ *id, result };
+		xfer_index_set(slot, id, x->nfails++);
+	}
+	return 0;
+}
+
 /* TigerBeetle's order of comparison for a plain or pending transfer that exists. */
 static uint32_t xfer_exists(const struct ledger_transfer *t, const struct ledger_transfer *e)
 {
@@ -456,6 +525,8 @@ static int xfer_create(struct xfer *x, struct ledger_transfer *t, uint32_t *resu
 		return *result = LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO, 0;
 	if (t->amount < 0)
 		return *result = LEDGER_R_AMOUNT_MUST_NOT_BE_NEGATIVE, 0;
+	if ((rc = xfer_failed_before(x, &t->id, &found)) != 0 || found)
+		return rc == 0 ? (*result = LEDGER_R_ID_ALREADY_FAILED, 0) : rc;
 	if (!(dr = xfer_account(x, &t->debit_account_id, &rc)) || !(cr = xfer_account(x, &t->credit_account_id, &rc)))
 		return rc;
 	if ((*result = xfer_check_accounts(t, dr, cr)) != LEDGER_R_OK)
@@ -542,6 +613,8 @@ static int xfer_resolve(struct xfer *x, struct ledger_transfer *t, uint32_t *res
 		return *result = LEDGER_R_PENDING_ID_MUST_BE_DIFFERENT, 0;
 	if (t->timeout != 0)
 		return *result = LEDGER_R_TIMEOUT_RESERVED_FOR_PENDING_TRANSFER, 0;
+	if ((rc = xfer_failed_before(x, &t->id, &found)) != 0 || found)
+		return rc == 0 ? (*result = LEDGER_R_ID_ALREADY_FAILED, 0) : rc;
 	if (!(ps = xfer_pending(x, &t->pending_id, &rc))) {
 		if (rc)
 			return rc;
@@ -700,6 +773,17 @@ static int xfer_write_ids(struct xfer *x)
 	return rc;
 }
 
+static int xfer_write_fails(struct xfer *x)
+{
+	int rc = 0;
+	for (size_t i = 0; i < x->nfails && rc == 0; i++) {
+		uint8_t result = (uint8_t)x->fails[i].result;   /* every result number is below 256 */
+		MDB_val k = { 16, x->fails[i].id.b }, v = { 1, &result };
+		rc = mdb_put(x->txn, x->l->failed, &k, &v, MDB_NOOVERWRITE);
+	}
+	return rc;
+}
+
 static size_t xfer_count_dirty(const struct xfer *x)
 {
 	size_t n = 0;
@@ -821,7 +905,7 @@ static int xfer_write_all(struct xfer *x, const uint8_t head_before[LEDGER_HASH_
 	    ((rc = xfer_write_entries(x, head_before)) != 0 || (rc = xfer_write_ids(x)) != 0 ||
 	     (rc = xfer_write_batch(x)) != 0))
 		return rc;
-	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0)
+	if ((rc = xfer_write_accounts(x, xfer_count_dirty(x))) != 0 || (rc = xfer_write_fails(x)) != 0)
 		return rc;
 	return xfer_write_pending(x);
 }
@@ -842,6 +926,15 @@ static int xfer_flush(struct xfer *x, const uint8_t head_before[LEDGER_HASH_LEN]
 	return rc == 0 ? ledger_meta_write(x->l, x->txn, &x->meta) : rc;
 }
 
+int ledger_failed_open(struct ledger *l)
+{
+	int rc = store_dbi_open(l->store, "ledger_failed", 0, &l->failed);
+	if (rc == STORE_ENOTFOUND)
+		return LEDGER_OK;
+	l->has_failed = rc == STORE_OK;
+	return rc;
+}
+
 /* --- the call --- */
 
 void ledger_buffers_free(struct ledger_buffers *b)
@@ -852,6 +945,7 @@ void ledger_buffers_free(struct ledger_buffers *b)
 	free(b->owns);
 	free(b->pends);
 	free(b->entries);
+	free(b->fails);
 	free(b->slots);
 	free(b->undo);
 	free(b);
@@ -866,11 +960,11 @@ static size_t xfer_capacity(size_t want)
 	return cap;
 }
 
-/* Makes the kept buffers large enough for n events (2n accounts, n pending, n entries). */
+/* Makes the kept buffers large enough for n events (2n accounts, n pending, n entries, n failures). */
 static int xfer_buffers_reserve(struct ledger *l, size_t n)
 {
 	struct ledger_buffers *b = l->buffers;
-	size_t slots = xfer_capacity(2 * n) + 2 * xfer_capacity(n);
+	size_t slots = xfer_capacity(2 * n) + 3 * xfer_capacity(n);
 	if (!b) {
 		b = calloc(1, sizeof(*b));
 		if (!b)
@@ -882,15 +976,18 @@ static int xfer_buffers_reserve(struct ledger *l, size_t n)
 		struct ledger_account *o = a ? realloc(b->owns, 2 * n * sizeof(*o)) : NULL;
 		struct pend_slot *p = o ? realloc(b->pends, n * sizeof(*p)) : NULL;
 		struct ledger_entry *e = p ? realloc(b->entries, n * sizeof(*e)) : NULL;
+		struct xfail *f = e ? realloc(b->fails, n * sizeof(*f)) : NULL;
 		if (a)
 			b->accts = a;
 		if (o)
 			b->owns = o;
 		if (p)
 			b->pends = p;
-		if (!e)
+		if (e)
+			b->entries = e;
+		if (!f)
 			return LEDGER_ENOMEM;
-		b->entries = e;
+		b->fails = f;
 		b->events_cap = n;
 	}
 	if (b->slots_cap < slots) {
@@ -919,17 +1016,26 @@ static int xfer_init(struct xfer *x, struct ledger *l, MDB_txn *txn, size_t n)
 	x->accts = x->buf->accts;
 	x->pends = x->buf->pends;
 	x->entries = x->buf->entries;
+	x->fails = x->buf->fails;
 	x->acct_ix.slots = x->buf->slots;
 	x->acct_ix.mask = acct_slots - 1;
 	x->pend_ix.slots = x->acct_ix.slots + acct_slots;
 	x->pend_ix.mask = other_slots - 1;
 	x->entry_ix.slots = x->pend_ix.slots + other_slots;
 	x->entry_ix.mask = other_slots - 1;
-	memset(x->acct_ix.slots, 0, (acct_slots + 2 * other_slots) * sizeof(uint64_t));
+	x->fail_ix.slots = x->entry_ix.slots + other_slots;
+	x->fail_ix.mask = other_slots - 1;
+	memset(x->acct_ix.slots, 0, (acct_slots + 3 * other_slots) * sizeof(uint64_t));
 	rc = ledger_meta_read(l, txn, &x->meta);
 	if (rc != 0)
 		return rc;
 	x->now = ledger_now_ns();
+	if (l->has_failed) {
+		MDB_stat st;
+		if ((rc = mdb_stat(txn, l->failed, &st)) != 0)
+			return rc;
+		x->have_stored_fails = st.ms_entries > 0;
+	}
 	rc = mdb_cursor_open(txn, l->ids, &cur);
 	if (rc != 0)
 		return rc;
@@ -957,6 +1063,8 @@ static int xfer_run(struct xfer *x, struct ledger_transfer *events, size_t n, ui
 		x->nundo = 0;
 		for (i = start; i <= end && i < n; i++) {
 			rc = xfer_event(x, &events[i], internal, &results[i]);
+			if (rc == 0 && ledger_result_is_transient(results[i]))
+				rc = xfer_fail(x, &events[i].id, results[i]);
 			if (rc != 0)
 				return rc;
 			if (results[i] != LEDGER_R_OK && results[i] != LEDGER_R_EXISTS) {

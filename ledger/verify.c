@@ -868,6 +868,40 @@ static int verify_ids_extra(struct verify *v)
 	return rc == MDB_NOTFOUND ? 0 : store_status_from_mdb(rc);
 }
 
+/* ledger_failed holds ids no entry has, each with a transient result. */
+static int verify_failed_ids(struct verify *v)
+{
+	MDB_cursor *cursor;
+	MDB_val key, val, entry;
+	int rc;
+	if (!v->l->has_failed)
+		return 0;
+	rc = mdb_cursor_open(v->txn, v->l->failed, &cursor);
+	if (rc != 0)
+		return store_status_from_mdb(rc);
+	for (rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT)) {
+		const uint8_t *r = val.mv_data;
+		if (key.mv_size != 16 || val.mv_size != 1 || !ledger_result_is_transient(r[0])) {
+			verify_fail_other(v, "ledger_failed holds a record of %zu and %zu bytes that is not an id and a "
+					  "transient result", key.mv_size, val.mv_size);
+			continue;
+		}
+		rc = mdb_get(v->txn, v->l->ids, &key, &entry);
+		if (rc == 0) {
+			struct ledger_id id;
+			char hex[VERIFY_HEX_LEN];
+			memcpy(id.b, key.mv_data, sizeof(id.b));
+			ledger_id_hex(&id, hex, sizeof(hex));
+			verify_fail_seq(v, ledger_get_u64(entry.mv_data), "ledger_failed holds its id %s as failed", hex);
+		} else if (rc != MDB_NOTFOUND) {
+			break;
+		}
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? 0 : store_status_from_mdb(rc);
+}
+
 static bool verify_pending_equal(const struct ledger_pending *a, const struct ledger_pending *b)
 {
 	return memcmp(&a->debit_account_id, &b->debit_account_id, sizeof(a->debit_account_id)) == 0 &&
@@ -1143,6 +1177,8 @@ int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn 
 		rc = verify_meta(&v);
 	if (rc == 0)
 		rc = verify_ids_extra(&v);
+	if (rc == 0)
+		rc = verify_failed_ids(&v);
 	if (rc == 0)
 		rc = verify_pending_all(&v);
 	if (rc == 0)

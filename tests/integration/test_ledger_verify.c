@@ -416,6 +416,39 @@ static void test_deleted_id(void **state)
 	expect_bad_seq(f, 4, "transfer id");
 }
 
+/*
+ * ledger_failed: the fixture's refused chain left one id there and the
+ * ledger verifies; an entry's id recorded as failed, or a record that is
+ * not an id with a transient result, does not.
+ */
+static void test_failed_ids(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t exceeds = LEDGER_R_EXCEEDS_CREDITS, zero_amount = LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO;
+	struct ledger_id other = ledger_id_from_u64(0xfeed);
+	MDB_val k = { 16, f->by_seq[4].b }, v = { 1, &exceeds };
+	char out[OUTPUT_MAX];
+	struct raw r;
+	MDB_stat st;
+	int code;
+	raw_open(f, "ledger_failed", &r);
+	assert_int_equal(mdb_stat(r.txn, r.dbi, &st), 0);
+	assert_int_equal(st.ms_entries, 1);
+	assert_int_equal(mdb_put(r.txn, r.dbi, &k, &v, 0), 0);
+	raw_commit(&r);
+	expect_bad_seq(f, 4, "ledger_failed holds its id");
+
+	raw_open(f, "ledger_failed", &r);
+	assert_int_equal(mdb_del(r.txn, r.dbi, &k, NULL), 0);
+	k.mv_data = other.b;
+	v.mv_data = &zero_amount;
+	assert_int_equal(mdb_put(r.txn, r.dbi, &k, &v, 0), 0);
+	raw_commit(&r);
+	code = verify_bin(f->dir, out, sizeof(out));
+	if (code != 1 || !strstr(out, "ledger_failed holds a record of 16 and 1 bytes that is not an id and a transient result"))
+		fail_msg("exit %d:\n%s", code, out);
+}
+
 /* The last entry gone while the meta and the batches still count it. */
 static void test_dropped_last_entry(void **state)
 {
@@ -607,6 +640,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deleted_account, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_balances, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_id, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_ids, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_last_entry, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_no_ledger, fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_verify_while_server_writes),

@@ -1049,6 +1049,99 @@ static void test_closed_accounts(void **state)
 	assert_int_equal(head(f, NULL), 0);
 }
 
+/* --- transfers: an id that failed for a reason that may pass later is spent --- */
+
+static void test_id_already_failed(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_transfer t[3];
+	uint32_t results[3];
+	enum { L = 30, NEW = 31, Z = 33, M = 34 };
+	unsigned transient = 0;
+
+	for (uint32_t r = 0; r < LEDGER_R_COUNT; r++)
+		transient += ledger_result_is_transient(r);
+	assert_int_equal(transient, 7);
+
+	/* Refused for the balance: once the money is there, the same id still fails, whatever its fields. */
+	add_account(f, L, LEDGER_IDR, LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS);
+	expect_transfer(f, transfer(100, L, ACC_B, 5, 0), LEDGER_R_EXCEEDS_CREDITS);
+	expect_transfer(f, transfer(101, ACC_A, L, 10, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(100, L, ACC_B, 5, 0), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, transfer(100, ACC_A, ACC_B, 1, LEDGER_PENDING), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, resolve(100, 101, 0, LEDGER_VOID_PENDING), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, transfer(102, L, ACC_B, 5, 0), LEDGER_R_OK);
+	/* The event's own checks still come first. */
+	expect_transfer(f, transfer(100, L, ACC_B, 0, 0), LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO);
+
+	/* An account that is not there yet, either side. */
+	expect_transfer(f, transfer(110, ACC_A, NEW, 1, 0), LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND);
+	expect_transfer(f, transfer(111, NEW, ACC_A, 1, 0), LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND);
+	add_account(f, NEW, LEDGER_IDR, 0);
+	expect_transfer(f, transfer(110, ACC_A, NEW, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, transfer(111, NEW, ACC_A, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+
+	/* A pending transfer that is not there yet. */
+	expect_transfer(f, resolve(120, 121, 0, LEDGER_VOID_PENDING), LEDGER_R_PENDING_TRANSFER_NOT_FOUND);
+	expect_transfer(f, transfer(121, ACC_A, ACC_B, 3, LEDGER_PENDING), LEDGER_R_OK);
+	expect_transfer(f, resolve(120, 121, 0, LEDGER_VOID_PENDING), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, resolve(122, 121, 0, LEDGER_VOID_PENDING), LEDGER_R_OK);
+
+	/* A closed account, either side. */
+	add_account(f, Z, LEDGER_IDR, LEDGER_ACCOUNT_CLOSED);
+	expect_transfer(f, transfer(125, Z, ACC_A, 1, 0), LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED);
+	expect_transfer(f, transfer(125, ACC_E, ACC_A, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, transfer(126, ACC_A, Z, 1, 0), LEDGER_R_CREDIT_ACCOUNT_ALREADY_CLOSED);
+	expect_transfer(f, transfer(126, ACC_A, ACC_E, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+
+	/* The other limit. */
+	add_account(f, M, LEDGER_IDR, LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS);
+	expect_transfer(f, transfer(127, ACC_A, M, 1, 0), LEDGER_R_EXCEEDS_DEBITS);
+	expect_transfer(f, transfer(128, M, ACC_A, 1, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(127, ACC_A, M, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+
+	/* A failure the event itself causes leaves the id free. */
+	expect_transfer(f, transfer(130, ACC_A, ACC_B, 0, 0), LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO);
+	expect_transfer(f, transfer(130, ACC_A, ACC_B, 4, 0), LEDGER_R_OK);
+
+	/* In one call: a later event with the id fails too, though the money came between. */
+	t[0] = transfer(140, L, ACC_B, 1000, 0);
+	t[1] = transfer(141, ACC_A, L, 1000, 0);
+	t[2] = transfer(140, L, ACC_B, 1000, 0);
+	create_transfers(f, t, 3, results);
+	assert_results(results, LEDGER_R_EXCEEDS_CREDITS, LEDGER_R_OK, LEDGER_R_ID_ALREADY_FAILED);
+
+	/* In a chain only the event that failed is spent; the one undone with it may come again. */
+	t[0] = transfer(150, ACC_A, ACC_B, 1, LEDGER_LINKED);
+	t[1] = transfer(151, L, ACC_B, 1000000, 0);
+	create_transfers(f, t, 2, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_EXCEEDS_CREDITS);
+	expect_transfer(f, transfer(150, ACC_A, ACC_B, 1, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(151, L, ACC_B, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+
+	/* A replay of a transfer that exists, naming a missing account, leaves it replayable. */
+	expect_transfer(f, transfer(102, L, MISSING, 5, 0), LEDGER_R_CREDIT_ACCOUNT_NOT_FOUND);
+	expect_transfer(f, transfer(102, L, ACC_B, 5, 0), LEDGER_R_EXISTS);
+
+	/* A job that rolls back records nothing. */
+	t[0] = transfer(160, L, ACC_B, 1000000, 0);
+	assert_int_equal(run_create(f, false, t, 1, results, JOB_ABORT), JOB_ABORT);
+	assert_result(results[0], LEDGER_R_EXCEEDS_CREDITS);
+	expect_transfer(f, transfer(160, L, ACC_B, 1, 0), LEDGER_R_OK);
+
+	/* It is stored: a reopened ledger remembers. */
+	close_ledger(f);
+	open_ledger(f);
+	expect_transfer(f, transfer(100, L, ACC_B, 5, 0), LEDGER_R_ID_ALREADY_FAILED);
+	expect_transfer(f, transfer(140, L, ACC_B, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+	assert_no_transfer(f, 100);
+	assert_no_transfer(f, 110);
+	assert_no_transfer(f, 120);
+	assert_no_transfer(f, 140);
+	assert_balances(f, L, 0, 6, 0, 1010);
+	assert_int_equal(verify_chain(f), 9);
+}
+
 /* --- two-phase transfers --- */
 
 static void test_post_full(void **state)
@@ -2247,6 +2340,7 @@ int main(void)
 		LEDGER_TEST(test_overflows),
 		LEDGER_TEST(test_timeout_largest),
 		LEDGER_TEST(test_closed_accounts),
+		LEDGER_TEST(test_id_already_failed),
 		LEDGER_TEST(test_post_full),
 		LEDGER_TEST(test_post_partial),
 		LEDGER_TEST(test_void),

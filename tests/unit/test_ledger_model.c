@@ -65,6 +65,7 @@ struct macct {
 /* A stored transfer as the model keeps it: effective fields, as the ledger stores them. */
 struct mrec {
 	bool exists;
+	bool failed;                /* an event with this id failed for a transient reason: spent */
 	uint8_t status;             /* pending transfers: enum pend_status */
 	uint16_t flags;
 	uint64_t dr, cr;
@@ -213,6 +214,18 @@ static struct mrec *record_of(struct model *m, uint64_t id)
 	return id < m->nrec && m->rec[id].exists ? &m->rec[id] : NULL;
 }
 
+static bool id_failed(const struct model *m, uint64_t id)
+{
+	return id < m->nrec && m->rec[id].failed;
+}
+
+/* An event that failed for a transient reason spends its id, unless the id names a transfer that exists. */
+static void model_note_failure(struct model *m, uint64_t id, uint32_t result)
+{
+	if (ledger_result_is_transient(result) && id < m->nrec && !m->rec[id].exists)
+		m->rec[id].failed = true;
+}
+
 /* a + b > INT64_MAX, for a, b >= 0. */
 static bool overflows(int64_t a, int64_t b)
 {
@@ -344,6 +357,8 @@ static uint32_t model_create(struct model *m, const struct ledger_transfer *t, c
 		return LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO;
 	if (amount < 0)
 		return LEDGER_R_AMOUNT_MUST_NOT_BE_NEGATIVE;
+	if (id_failed(m, id))
+		return LEDGER_R_ID_ALREADY_FAILED;
 	dr = account_of(m, dr_id);
 	cr = account_of(m, cr_id);
 	if (!dr)
@@ -415,6 +430,8 @@ static uint32_t model_resolve(struct model *m, const struct ledger_transfer *t, 
 		return LEDGER_R_PENDING_ID_MUST_BE_DIFFERENT;
 	if (t->timeout != 0)
 		return LEDGER_R_TIMEOUT_RESERVED_FOR_PENDING_TRANSFER;
+	if (id_failed(m, id))
+		return LEDGER_R_ID_ALREADY_FAILED;
 	p = record_of(m, pid);
 	if (!p)
 		return LEDGER_R_PENDING_TRANSFER_NOT_FOUND;
@@ -528,6 +545,7 @@ static void model_call(struct model *m, const struct ledger_transfer *in, const 
 		m->nundo = 0;
 		for (i = start; i <= last; i++) {
 			want[i] = model_event(m, &in[i], &out[i]);
+			model_note_failure(m, mid(&in[i].id), want[i]);
 			if (want[i] != LEDGER_R_OK && want[i] != LEDGER_R_EXISTS) {
 				bad = i;
 				break;
@@ -1249,6 +1267,7 @@ static void test_model(void **state)
 			LEDGER_R_EXISTS_WITH_DIFFERENT_FLAGS,
 			LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED,
 			LEDGER_R_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER,
+			LEDGER_R_ID_ALREADY_FAILED,
 		};
 		for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
 			if (m->counts[must[i]] == 0)
