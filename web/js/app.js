@@ -1,6 +1,6 @@
 // The page shell: header with navigation, the language switch and the
 // session, and the screen of the current hash in <main>.
-import { h, errorBox, loading } from './dom.js';
+import { h, nodes, errorBox, loading } from './dom.js';
 import { t, initLang, setLang, lang, onLangChange } from './i18n.js';
 import { session, onSessionChange } from './session.js';
 import { signOut } from './api.js';
@@ -116,8 +116,10 @@ function header() {
 }
 
 // Renders the screen for the current hash; a newer navigation wins over a slower older one.
+// After a navigation (moveFocus) whose link went away with the old screen,
+// focus goes to <main>: a keyboard or screen reader user starts on the new screen.
 let generation = 0;
-async function show() {
+async function show({ moveFocus = false } = {}) {
 	const mine = ++generation;
 	leave();
 	const { path, params } = parseHash(location.hash);
@@ -134,15 +136,21 @@ async function show() {
 		content = [h('h1', {}, t('error.title')), errorBox(err)];
 	}
 	if (mine !== generation) return;
-	main.replaceChildren(...[content].flat());
+	main.replaceChildren(...nodes(content));
 	main.setAttribute('aria-busy', 'false');
 	document.title = `${main.querySelector('h1')?.textContent ?? ''} · ${t('app.title')}`;
+	if (moveFocus && (!document.activeElement || document.activeElement === document.body)) main.focus();
 }
 
 initLang();
-onLangChange(show);
+// The switch is drawn anew in the other language (show() redraws the header
+// before it waits for the screen): focus stays on it.
+onLangChange(() => {
+	show();
+	document.getElementById('lang-switch')?.focus();
+});
 const redrawHeader = () => document.getElementById('header').replaceChildren(...header());
 onSessionChange(redrawHeader);
 onCartChange(redrawHeader);
-window.addEventListener('hashchange', show);
+window.addEventListener('hashchange', () => show({ moveFocus: true }));
 show();

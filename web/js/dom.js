@@ -12,11 +12,15 @@ export function h(tag, attrs = {}, ...children) {
 		else if (value === true) el.setAttribute(name, '');
 		else el.setAttribute(name, String(value));
 	}
-	for (const child of children.flat()) {
-		if (child === undefined || child === null || child === false) continue;
-		el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-	}
+	el.append(...nodes(children));
 	return el;
+}
+
+// Children as nodes: arrays flattened, null, undefined and false left out
+// (so a part shown only sometimes can be `cond ? part : null`), the rest as text.
+export function nodes(children) {
+	return [children].flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false)
+		.map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
 }
 
 // A labelled form field; hint (optional) is tied to the input with aria-describedby.
@@ -37,6 +41,12 @@ export function errorBox(err) {
 	return h('div', { class: 'error', role: 'alert', 'data-code': api.code },
 		h('p', { class: 'error-title' }, api.code === 'network' ? t('error.network') : title),
 		api.code === 'network' ? null : h('p', { class: 'error-detail' }, t('error.detail', { message: api.message })));
+}
+
+// A wide table's box, scrolled sideways on a narrow screen: it takes focus, so
+// the keyboard can scroll it too, and is named (label) for screen readers.
+export function scrollBox(label, table) {
+	return h('div', { class: 'table-scroll', role: 'region', tabindex: 0, 'aria-label': label }, table);
 }
 
 export function loading() {

@@ -16,6 +16,7 @@ export default {
 	'nav.skip': 'Skip to content',
 	'session.as': 'Signed in as {username}',
 	'loading': 'Loading…',
+	'table.figures': 'Table of figures',
 	'home.heading': "Shop from the city's stalls",
 	'home.categories': 'Categories',
 	'home.stores': 'Featured stores',

@@ -16,6 +16,7 @@ export default {
 	'nav.skip': 'Langsung ke isi',
 	'session.as': 'Masuk sebagai {username}',
 	'loading': 'Memuat…',
+	'table.figures': 'Tabel angka',
 	'home.heading': 'Belanja dari warung kota',
 	'home.categories': 'Kategori',
 	'home.stores': 'Toko pilihan',

@@ -30,9 +30,9 @@ export async function render() {
 				h('li', { 'data-figure': 'fees' }, h('span', { class: 'big' }, figure('fees', totals.fees)), t('admin.totals.fees'))),
 			table(['', t('admin.totals.count'), t('admin.totals.amount')],
 				TOTALS.map(([count, value]) => [t(`audit.figure.${count}`), String(totals[count]), figure(value, totals[value])]),
-				{ className: 'city-table', numeric: [1, 2] }),
+				{ className: 'city-table', numeric: [1, 2], label: t('admin.totals', { month: month.slice(0, 7) }) }),
 			table(['', t('admin.totals.amount')], ['mdr', 'commission', 'fees'].map((f) => [t(`audit.figure.${f}`), figure(f, totals[f])]),
-				{ className: 'fees-table', numeric: [1] }),
+				{ className: 'fees-table', numeric: [1], label: t('admin.totals.amount') }),
 		] : h('p', { class: 'empty' }, t('admin.totals.none')),
 	);
 }

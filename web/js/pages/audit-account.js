@@ -30,13 +30,13 @@ export async function render({ id, params }) {
 		table(['', ...SIDES.map((s) => t(`audit.side.${s}`))], [
 			[t('audit.account.opening'), ...balances(st.opening)],
 			[t('audit.account.closing'), ...balances(st.closing)],
-		], { className: 'statement-balances', numeric: [1, 2, 3, 4] }),
+		], { className: 'statement-balances', numeric: [1, 2, 3, 4], label: `${t('audit.account.opening')} · ${t('audit.account.closing')}` }),
 		h('h2', {}, t('audit.account.entries')),
 		st.entries.length
 			? table([t('audit.seq'), t('audit.time'), t('audit.filter.reason'), t('audit.amount'), t('audit.account.side'), ...SIDES.map((s) => t(`audit.side.${s}`))],
 				st.entries.map((e) => [String(e.seq), formatTime(e.created_at), e.reason ? t(`audit.reason.${e.reason}`) : String(e.code),
 					formatRupiah(e.amount), e.debit_account_id === st.account.id ? t('audit.debit') : t('audit.credit'), ...balances(e.balances)]),
-				{ className: 'statement', numeric: [0, 3, 5, 6, 7, 8] })
+				{ className: 'statement', numeric: [0, 3, 5, 6, 7, 8], label: t('audit.account.entries') })
 			: h('p', { class: 'empty' }, t('audit.account.none')),
 		st.next_cursor ? h('p', {}, h('a', { class: 'button', id: 'statement-next',
 			href: hashWith(path, { from, to, cursor: st.next_cursor }) }, t('audit.next'))) : null,

@@ -1,7 +1,7 @@
 // What the auditor's and the city officer's screens share: their navigation,
 // WIB dates for the API's filters, downloads that need the bearer token, and
 // tables of figures. Not a screen itself.
-import { h, field, errorBox } from '../dom.js';
+import { h, field, errorBox, scrollBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { open } from '../api.js';
 import { wibParts } from '../format.js';
@@ -85,11 +85,13 @@ export function filterForm(path, fields, className) {
 }
 
 // A table with a header row; rows are arrays of cells (text or nodes); columns
-// in numeric (right-aligned) are given by index.
-export function table(headers, rows, { className = '', numeric = [] } = {}) {
+// in numeric (right-aligned) are given by index; an empty header (the corner
+// above the rows' names) is a plain cell. label names the table's box: it must
+// differ from the other tables' on the screen.
+export function table(headers, rows, { className = '', numeric = [], label = t('table.figures') } = {}) {
 	const cls = (i) => (numeric.includes(i) ? 'n' : null);
-	return h('div', { class: 'table-wrap' }, h('table', { class: `figures ${className}` },
-		h('thead', {}, h('tr', {}, headers.map((text, i) => h('th', { scope: 'col', class: cls(i) }, text)))),
+	return scrollBox(label, h('table', { class: `figures ${className}` },
+		h('thead', {}, h('tr', {}, headers.map((text, i) => h(text === '' ? 'td' : 'th', { scope: text === '' ? null : 'col', class: cls(i) }, text)))),
 		h('tbody', {}, rows.map((row) => h('tr', {}, row.map((cell, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : null, class: cls(i) }, cell)))))));
 }
 

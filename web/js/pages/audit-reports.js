@@ -48,7 +48,7 @@ export async function render({ params }) {
 		h('h2', {}, t('audit.reports.table')),
 		table([t('audit.reports.period'), ...FIGURES.map((f) => t(`audit.figure.${f}`))],
 			report.periods.map((p) => [p.period, ...FIGURES.map((f) => figure(f, p.totals[f]))]),
-			{ className: 'report-table', numeric: FIGURES.map((_, i) => i + 1) }),
+			{ className: 'report-table', numeric: FIGURES.map((_, i) => i + 1), label: t('audit.reports.table') }),
 		h('p', { class: 'muted small' }, t('audit.reports.scanned', { count: report.entries_scanned })),
 	);
 }
