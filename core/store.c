@@ -881,6 +881,19 @@ int store_sweep(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, 
 	return rc == STORE_OK ? store_submit(s, apply, done, arg) : rc;
 }
 
+int store_cursor_last_upto(MDB_cursor *cur, const MDB_val *key, bool before, MDB_val *k, MDB_val *v)
+{
+	int rc, c;
+	*k = *key;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (rc != 0)
+		return rc;
+	c = mdb_cmp(mdb_cursor_txn(cur), mdb_cursor_dbi(cur), k, key);
+	return c > 0 || (c == 0 && before) ? mdb_cursor_get(cur, k, v, MDB_PREV) : 0;
+}
+
 bool store_watch_read(const MDB_val *k, const MDB_val *v, uint8_t key[24], uint32_t *attempts)
 {
 	const uint8_t *a = v->mv_data;

@@ -152,6 +152,13 @@ int store_sweep(struct store *s, MDB_dbi dbi, const MDB_val *from, int64_t now, 
 		store_apply_fn apply, store_done_fn done, void *arg);
 
 /*
+ * Within a transaction: puts cur on the last entry whose key is at most
+ * `key` (with `before`: below it), where a newest-first walk of a DBI
+ * keyed by time or id begins. OUT: *k, *v. Returns 0 or an LMDB status
+ * (MDB_NOTFOUND: there is none).
+ */
+int store_cursor_last_upto(MDB_cursor *cur, const MDB_val *key, bool before, MDB_val *k, MDB_val *v);
+/*
  * Reads an entry of a watch index, the due index payments and payouts keep:
  * key time 8 | id 16, value the attempts so far (4 bytes big-endian; absent
  * is 0). OUT: key (24 bytes), *attempts. False for an entry of another shape.

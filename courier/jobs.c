@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "httpd.h"
 #include "profiles.h"
+#include "record.h"
 #include "role.h"
 #include "router.h"
 #include "shipment_internal.h"
@@ -17,6 +18,8 @@
 #define JOBS_SCAN_MAX 500             /* open jobs one listing reads at most */
 #define JOBS_LIST_MAX 50              /* jobs one listing returns at most */
 #define JOBS_COORD_MAX 180000000      /* millionths of a degree */
+#define JOBS_MINE_MAX 100             /* a courier's own shipments one page returns at most */
+#define JOBS_MINE_DEFAULT 20
 
 /* One open job and how far its pickup is. */
 struct job_item {
@@ -94,7 +97,8 @@ static void jobs_handle_list(struct httpd_req *req, void *ctx)
 	qsort(items, n, sizeof(*items), jobs_cmp);
 	for (size_t i = 0; i < n && i < JOBS_LIST_MAX; i++) {
 		json_t *j;
-		if (shipment_load(s, txn, &items[i].id, sh) != 0 || !(j = shipment_json(sh)))
+		/* Open jobs go to every courier: no phones before one takes it. */
+		if (shipment_load(s, txn, &items[i].id, sh) != 0 || !(j = shipment_json(sh, false)))
 			continue;
 		json_object_set_new(j, "distance_m", items[i].distance_m < 0 ? json_null() :
 						      json_integer((json_int_t)items[i].distance_m));
@@ -232,7 +236,8 @@ static void job_done(int status, void *arg)
 		httpd_reply_error(a->req, a->refusal, a->code, "%s (the shipment is %s)", a->why,
 				  ship_state_name((enum ship_state)a->sh.state));
 	} else {
-		j = shipment_json(&a->sh);
+		/* The caller took it (accept) or is its courier or an admin (status). */
+		j = shipment_json(&a->sh, true);
 		httpd_reply_json(a->req, 200, j);
 	}
 	free(a);
@@ -328,7 +333,112 @@ static void jobs_handle_get(struct httpd_req *req, void *ctx)
 		 !(sh->state == SHIP_PENDING && strcmp(sh->choice.module, "local") == 0))
 		httpd_reply_error(req, 403, "forbidden", "this shipment is another courier's");
 	else
-		httpd_reply_json(req, 200, shipment_json(sh));
+		httpd_reply_json(req, 200,
+				 shipment_json(sh, who->role == ROLE_ADMIN || sh->courier_user_id == who->user_id));
+	free(sh);
+}
+
+/* Reads the query of a courier's own list. Returns 0, or -1 when it answered 400 or 403. */
+static int jobs_mine_query(struct httpd_req *req, uint64_t *courier, uint8_t *list, uint64_t *limit,
+			   struct ledger_id *before, bool *paged)
+{
+	const struct httpd_principal *who = httpd_principal(req);
+	const char *state = httpd_query(req, "state"), *cursor = httpd_query(req, "cursor");
+	bool admin = who->role == ROLE_ADMIN;
+	if (!state || !state[0] || strcmp(state, "active") == 0) {
+		*list = SHIPMENT_LIST_ACTIVE;
+	} else if (strcmp(state, "all") == 0) {
+		*list = SHIPMENT_LIST_ALL;
+	} else {
+		httpd_reply_error(req, 400, "invalid_field", "state must be active or all");
+		return -1;
+	}
+	if (httpd_query_u64_or_400(req, "limit", 1, JOBS_MINE_MAX, JOBS_MINE_DEFAULT, limit) != 0 ||
+	    httpd_query_u64_or_400(req, "courier", 1, UINT64_MAX, admin ? 0 : who->user_id, courier) != 0)
+		return -1;
+	if (!*courier) {
+		httpd_reply_error(req, 400, "invalid_field", "courier (a courier's user id) is required for an admin");
+		return -1;
+	}
+	if (!admin && *courier != who->user_id) {
+		httpd_reply_error(req, 403, "forbidden", "a courier lists their own shipments only");
+		return -1;
+	}
+	*paged = cursor && cursor[0];
+	if (*paged && ledger_id_parse(cursor, before) != LEDGER_OK) {
+		httpd_reply_error(req, 400, "invalid_field", "cursor must be a next_cursor this list gave out");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The shipments a courier took (all, or those not yet over), newest first,
+ * read backwards from the cursor (the last id of the page before) through
+ * the by-courier index.
+ */
+static void jobs_handle_mine(struct httpd_req *req, void *ctx)
+{
+	struct shipments *s = ctx;
+	struct shipment *sh = malloc(sizeof(*sh));
+	struct ledger_id id;
+	uint64_t courier, limit;
+	uint8_t key[SHIPMENT_COURIER_KEY], list;
+	json_t *items = json_array(), *j, *reply;
+	MDB_val start = { sizeof(key), key }, k, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	char next[33];
+	bool paged, more = false;
+	int rc;
+	if (!sh || !items) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		goto free_all;
+	}
+	if (jobs_mine_query(req, &courier, &list, &limit, &id, &paged) != 0)
+		goto free_all;
+	record_be64_put(key, courier);
+	key[8] = list;
+	/* The first page starts above every id; the next ones below the cursor's. */
+	if (paged)
+		memcpy(key + 9, id.b, 16);
+	else
+		memset(key + 9, 0xff, 16);
+	if ((rc = store_read_begin(s->store, &txn)) != 0) {
+		httpd_reply_store_error(req, rc);
+		goto free_all;
+	}
+	rc = mdb_cursor_open(txn, s->by_courier, &cur);
+	/* The last entry below the start. */
+	rc = rc ? rc : store_cursor_last_upto(cur, &start, true, &k, &v);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		if (k.mv_size != sizeof(key) || memcmp(k.mv_data, key, 9) != 0)
+			break;
+		if (json_array_size(items) == limit) {
+			more = true;
+			break;
+		}
+		memcpy(id.b, (const uint8_t *)k.mv_data + 9, 16);
+		if ((rc = shipment_load(s, txn, &id, sh)) != 0)
+			break;
+		if (!(j = shipment_json(sh, true))) {
+			rc = STORE_ENOMEM;
+			break;
+		}
+		json_array_append_new(items, j);
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	store_read_end(s->store, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		httpd_reply_store_error(req, rc < 0 ? rc : store_status_from_mdb(rc));
+		goto free_all;
+	}
+	ledger_id_hex(&id, next, sizeof(next));
+	reply = json_pack("{s:O, s:s?}", "shipments", items, "next_cursor", more ? next : NULL);
+	httpd_reply_json(req, 200, reply);
+free_all:
+	json_decref(items);
 	free(sh);
 }
 
@@ -339,7 +449,9 @@ int shipment_jobs_attach(struct shipments *s, struct httpd *h)
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipments/{id}/accept", ROLE_COURIER, jobs_handle_accept, s)) ||
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipments/{id}/status", ROLE_COURIER | ROLE_ADMIN,
 			      jobs_handle_status, s)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/shipments/{id}", ROLE_COURIER | ROLE_ADMIN, jobs_handle_get, s)))
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/shipments/{id}", ROLE_COURIER | ROLE_ADMIN, jobs_handle_get, s)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/courier/shipments", ROLE_COURIER | ROLE_ADMIN, jobs_handle_mine,
+			      s)))
 		return rc;
 	return 0;
 }

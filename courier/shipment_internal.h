@@ -75,6 +75,7 @@ struct shipments {
 	struct profiles *profiles;                  /* couriers' names, phones, plates */
 	uint8_t key[SHIPMENT_KEY_LEN];              /* signs rate tokens, derives PINs */
 	MDB_dbi shipments, by_provider, by_order, due, jobs;
+	MDB_dbi by_courier;                         /* see shipment_store */
 	shipments_change_fn on_change;
 	void *on_change_ctx;
 	struct event *sweep_timer;
@@ -83,19 +84,46 @@ struct shipments {
 
 /* --- shipment_record.c --- */
 
+/*
+ * The by-courier index (DBI shipment_courier), keys only: courier user id
+ * (8, big-endian) | list (1) | shipment id (16), the id's time first so a
+ * courier's shipments sort by their orders' time. Every shipment a city
+ * courier took is in SHIPMENT_LIST_ALL, those not yet over in
+ * SHIPMENT_LIST_ACTIVE too. User 0 takes nothing: its key (8 zero bytes)
+ * marks the index as built (empty value) or the build's progress (the last
+ * shipment id indexed).
+ */
+enum shipment_list { SHIPMENT_LIST_ALL = 0, SHIPMENT_LIST_ACTIVE = 1 };
+#define SHIPMENT_COURIER_KEY (8 + 1 + 16)
+
 int shipment_load(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, struct shipment *out);
+/*
+ * Writes the record and, in the same txn, its by-courier index entries, so
+ * the index cannot disagree with the record. Returns 0, STORE_ENOMEM or an
+ * LMDB status.
+ */
 int shipment_store(struct shipments *s, MDB_txn *txn, const struct shipment *sh);
+/* Puts the shipment's by-courier entries as its record says (none when no courier took it). */
+int shipment_index(struct shipments *s, MDB_txn *txn, const struct shipment *sh);
 /* Appends a timeline event (dropping the oldest when full). */
 void shipment_event_add(struct shipment *sh, uint8_t state, const char *source, const char *event_id,
 			const char *note, int64_t at_ms);
 /* True when the timeline kept holds event_id. */
 bool shipment_seen(const struct shipment *sh, const char *event_id);
-json_t *shipment_json(const struct shipment *sh);
+/*
+ * The shipment as JSON (new reference, NULL when out of memory). with_phones:
+ * the pickup's and drop's `phone` too — for the courier who took it and the
+ * order's parties, never for couriers looking at an open job.
+ */
+json_t *shipment_json(const struct shipment *sh, bool with_phones);
 /* A stored place as the gateway's (strings lent from sh). */
 void shipment_place_out(const struct shipment_place *in, struct courier_place *out);
 void shipment_place_in(const struct courier_place *in, struct shipment_place *out);
 
 /* --- shipments.c --- */
+
+/* True for the states after which nothing moves: delivered, returned, cancelled, failed. */
+bool shipment_terminal(uint8_t st);
 
 /*
  * Moves sh to `to` if that is forward from where it is, recording the event

@@ -159,7 +159,26 @@ int shipment_store(struct shipments *s, MDB_txn *txn, const struct shipment *sh)
 	v.mv_size = len;
 	rc = v.mv_data ? mdb_put(txn, s->shipments, &k, &v, 0) : STORE_ENOMEM;
 	record_writer_free(&w);
-	return rc;
+	return rc ? rc : shipment_index(s, txn, sh);
+}
+
+int shipment_index(struct shipments *s, MDB_txn *txn, const struct shipment *sh)
+{
+	uint8_t key[SHIPMENT_COURIER_KEY];
+	MDB_val k = { sizeof(key), key }, v = { 0, NULL };
+	int rc;
+	if (!sh->courier_user_id)
+		return 0;
+	record_be64_put(key, sh->courier_user_id);
+	memcpy(key + 9, sh->id.b, 16);
+	key[8] = SHIPMENT_LIST_ALL;
+	if ((rc = mdb_put(txn, s->by_courier, &k, &v, 0)) != 0)
+		return rc;
+	key[8] = SHIPMENT_LIST_ACTIVE;
+	if (!shipment_terminal(sh->state))
+		return mdb_put(txn, s->by_courier, &k, &v, 0);
+	rc = mdb_del(txn, s->by_courier, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 void shipment_event_add(struct shipment *sh, uint8_t state, const char *source, const char *event_id,
@@ -197,7 +216,16 @@ static void shipment_time_text(int64_t ms, char *out, size_t cap)
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-json_t *shipment_json(const struct shipment *sh)
+/* A place as JSON: name, address, postal code, and the phone when asked. */
+static json_t *shipment_place_json(const struct shipment_place *p, bool with_phone)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "name", p->name, "address", p->address, "postal_code", p->postal_code);
+	if (j && with_phone)
+		json_object_set_new(j, "phone", json_string(p->phone));
+	return j;
+}
+
+json_t *shipment_json(const struct shipment *sh, bool with_phones)
 {
 	char id[33], at[64];
 	json_t *timeline = json_array(), *j;
@@ -222,10 +250,8 @@ json_t *shipment_json(const struct shipment *sh)
 	}
 	json_object_set_new(j, "courier_user_id", sh->courier_user_id ? json_integer((json_int_t)sh->courier_user_id)
 								      : json_null());
-	json_object_set_new(j, "pickup", json_pack("{s:s, s:s, s:s}", "name", sh->origin.name, "address",
-						   sh->origin.address, "postal_code", sh->origin.postal_code));
-	json_object_set_new(j, "drop", json_pack("{s:s, s:s, s:s}", "name", sh->destination.name, "address",
-						 sh->destination.address, "postal_code", sh->destination.postal_code));
+	json_object_set_new(j, "pickup", shipment_place_json(&sh->origin, with_phones));
+	json_object_set_new(j, "drop", shipment_place_json(&sh->destination, with_phones));
 	json_object_set_new(j, "weight_g", json_integer((json_int_t)sh->weight_g));
 	json_object_set_new(j, "timeline", timeline);
 	json_object_set_new(j, "timeline_total", json_integer((json_int_t)sh->nevents));

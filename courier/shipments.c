@@ -207,7 +207,7 @@ int shipments_quote(struct shipments *s, uint64_t merchant_id, const uint8_t lin
 
 /* --- the state machine --- */
 
-static bool shipment_terminal(uint8_t st)
+bool shipment_terminal(uint8_t st)
 {
 	return st == SHIP_DELIVERED || st == SHIP_RETURNED || st == SHIP_CANCELLED || st == SHIP_FAILED;
 }
@@ -394,7 +394,8 @@ int shipments_tracking_json(struct shipments *s, MDB_txn *txn, const struct ledg
 	struct shipment *sh = malloc(sizeof(*sh));
 	int rc = sh ? shipment_load(s, txn, id, sh) : STORE_ENOMEM;
 	if (rc == 0) {
-		*out = shipment_json(sh);
+		/* The order's parties (buyer, store, admin, auditor) see its address and phone already. */
+		*out = shipment_json(sh, true);
 		rc = *out ? 0 : STORE_ENOMEM;
 	}
 	free(sh);
@@ -796,6 +797,89 @@ static void shipments_handle_webhook(struct httpd_req *req, void *ctx)
 
 /* --- set-up --- */
 
+#define SHIPMENT_INDEX_CHUNK 1000        /* shipments indexed per commit while building the by-courier index */
+
+/* The by-courier index's build, a chunk per job. */
+struct index_build {
+	struct shipments *s;
+	struct shipment sh;                      /* scratch */
+	uint64_t indexed;                        /* shipments read so far */
+	bool done;
+};
+
+/*
+ * Indexes the next chunk of shipments after the one the marker names (from
+ * the first without a marker), then moves the marker on; at the end it
+ * marks the index built.
+ */
+static int shipments_index_chunk(MDB_txn *txn, void *arg)
+{
+	static const uint8_t mark[8];
+	struct index_build *b = arg;
+	struct shipments *s = b->s;
+	MDB_val mk = { sizeof(mark), (void *)mark }, mv, k, v;
+	uint8_t last[16];
+	MDB_cursor *cur;
+	MDB_cursor_op op = MDB_FIRST;
+	size_t n = 0;
+	int rc = mdb_get(txn, s->by_courier, &mk, &mv);
+	b->done = rc == 0 && mv.mv_size == 0;
+	if (b->done)
+		return 0;
+	if (rc == 0 && mv.mv_size != sizeof(last))
+		return STORE_ECORRUPT;
+	if (rc == 0) {
+		memcpy(last, mv.mv_data, sizeof(last));
+		k = (MDB_val){ sizeof(last), last };
+		op = MDB_SET_RANGE;
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	}
+	if ((rc = mdb_cursor_open(txn, s->shipments, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0 && n < SHIPMENT_INDEX_CHUNK;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct ledger_id id;
+		/* Resuming, the marker's own shipment was indexed already. */
+		if (k.mv_size != 16 || (op == MDB_SET_RANGE && n == 0 && memcmp(k.mv_data, last, 16) == 0))
+			continue;
+		memcpy(id.b, k.mv_data, 16);
+		if ((rc = shipment_load(s, txn, &id, &b->sh)) != 0 || (rc = shipment_index(s, txn, &b->sh)) != 0)
+			break;
+		memcpy(last, id.b, sizeof(last));
+		n++;
+	}
+	mdb_cursor_close(cur);
+	b->indexed += n;
+	if (rc == MDB_NOTFOUND) {
+		b->done = true;
+		mv = (MDB_val){ 0, NULL };
+	} else if (rc == 0) {
+		mv = (MDB_val){ sizeof(last), last };
+	} else {
+		return rc;
+	}
+	return mdb_put(txn, s->by_courier, &mk, &mv, 0);
+}
+
+/*
+ * The by-courier index came after the shipments: a store written before it
+ * gets it on open, a chunk per commit (resumed after a crash), before any
+ * request can read it.
+ */
+static int shipments_index_build(struct shipments *s)
+{
+	struct index_build *b = calloc(1, sizeof(*b));
+	int rc = b ? 0 : STORE_ENOMEM;
+	if (b)
+		b->s = s;
+	while (rc == 0 && !(rc = store_run(s->store, shipments_index_chunk, b)) && !b->done)
+		log_msg(LOG_INFO, "shipments", "indexing the shipments by courier: %llu read",
+			(unsigned long long)b->indexed);
+	free(b);
+	return rc > 0 ? store_status_from_mdb(rc) : rc;
+}
+
 int shipments_open(struct store *store, struct ledger *ledger, struct profiles *profiles, const char *data_dir,
 		   struct shipments **out)
 {
@@ -817,7 +901,9 @@ int shipments_open(struct store *store, struct ledger *ledger, struct profiles *
 	    (rc = store_dbi_open(store, "shipment_provider", 0, &s->by_provider)) != 0 ||
 	    (rc = store_dbi_open(store, "shipment_order", 0, &s->by_order)) != 0 ||
 	    (rc = store_dbi_open(store, "shipment_due", 0, &s->due)) != 0 ||
-	    (rc = store_dbi_open(store, "shipment_jobs", 0, &s->jobs)) != 0) {
+	    (rc = store_dbi_open(store, "shipment_jobs", 0, &s->jobs)) != 0 ||
+	    (rc = store_dbi_open(store, "shipment_courier", 0, &s->by_courier)) != 0 ||
+	    (rc = shipments_index_build(s)) != 0) {
 		free(s);
 		return rc;
 	}

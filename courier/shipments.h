@@ -20,7 +20,9 @@
  *
  * DBIs owned: shipments (id 16 -> record), shipment_provider (provider's
  * order id -> shipment id), shipment_order (order id 8 -> shipment id),
- * shipment_due (due time 8 | id 16 -> attempts).
+ * shipment_due (due time 8 | id 16 -> attempts), shipment_courier (courier
+ * user id 8 | list 1 | id 16: the shipments each city courier took, built on
+ * open for a store older than it).
  */
 #ifndef BANGSOLEH_SHIPMENTS_H
 #define BANGSOLEH_SHIPMENTS_H
@@ -107,6 +109,7 @@ void shipments_stop(struct shipments *s);
  *   POST /api/v1/shipments/{id}/accept        courier: takes a job (one courier wins)
  *   POST /api/v1/shipments/{id}/status        the assigned courier: pickup and delivery steps, PIN
  *   GET  /api/v1/shipments/{id}               its courier, admin
+ *   GET  /api/v1/courier/shipments            courier: the ones they took, newest first (admin: ?courier=)
  * Rates (POST /api/v1/shipping/rates) and the order's tracking are served
  * by the orders module, which knows the goods, through shipments_quote and
  * shipments_tracking_json.

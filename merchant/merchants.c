@@ -19,8 +19,9 @@
 #include "router.h"
 #include "store.h"
 
-#define MERCHANT_VERSION 3
-#define MERCHANT_FIELDS 22
+#define MERCHANT_VERSION 4           /* 4 added the place in the featured list; 3 is a store never featured */
+#define MERCHANT_FIELDS 23
+#define MERCHANT_FIELDS_V3 22
 #define MERCHANT_LAT_MAX 90000000      /* millionths of a degree */
 #define MERCHANT_LNG_MAX 180000000
 /* The platform's acquirer template (tag 26) in every merchant's static QRIS. */
@@ -34,12 +35,12 @@ struct merchants {
 	struct ledger *ledger;
 	struct idem *idem;
 	struct auth *auth;
-	MDB_dbi dbi, by_owner;
+	MDB_dbi dbi, by_owner, featured;
 	merchants_status_fn on_status;
 	void *on_status_ctx;
 };
 
-/* One registration, edit or status change in flight. */
+/* One registration, edit, status or feature change in flight. */
 struct merchant_op {
 	struct merchants *m;
 	struct httpd_req *req;
@@ -47,6 +48,7 @@ struct merchant_op {
 	json_t *changes;                 /* an edit's fields (reference held) */
 	uint8_t to;                      /* a status change's target */
 	uint8_t was;                     /* the status before it */
+	bool featured;                   /* a feature change's target */
 	uint32_t result;
 	int status;                      /* HTTP status of a success */
 	bool replay;                     /* an Idempotency-Key seen before: nothing done */
@@ -67,7 +69,8 @@ int merchants_open(struct store *store, struct ledger *ledger, struct idem *idem
 	m->idem = idem;
 	m->auth = auth;
 	if ((rc = store_dbi_open(store, "merchants", 0, &m->dbi)) != STORE_OK ||
-	    (rc = store_dbi_open(store, "merchant_owner", 0, &m->by_owner)) != STORE_OK) {
+	    (rc = store_dbi_open(store, "merchant_owner", 0, &m->by_owner)) != STORE_OK ||
+	    (rc = store_dbi_open(store, "merchant_featured", 0, &m->featured)) != STORE_OK) {
 		free(m);
 		return rc;
 	}
@@ -130,10 +133,10 @@ int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchan
 	rc = mdb_get(txn, m->dbi, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
-	if (record_reader_open(&r, v.mv_data, v.mv_size, MERCHANT_VERSION, MERCHANT_FIELDS) != RECORD_OK)
+	if (record_reader_open(&r, v.mv_data, v.mv_size, MERCHANT_VERSION, MERCHANT_FIELDS_V3) != RECORD_OK)
 		return STORE_ECORRUPT;
 	/* Version 1 records (before stores had a state) are not read: see docs/api.md, "Stores". */
-	if (r.version != MERCHANT_VERSION) {
+	if (r.version < 3 || (r.version >= 4 && r.count < MERCHANT_FIELDS)) {
 		record_reader_free(&r);
 		return STORE_ECORRUPT;
 	}
@@ -154,6 +157,8 @@ int merchants_get(struct merchants *m, MDB_txn *txn, uint64_t id, struct merchan
 	out->status = (uint8_t)status;
 	if (rc == 0 && (rc = record_get_bool(&r, &out->has_coords)) == 0 && (rc = record_get_i64(&r, &lat)) == 0)
 		rc = record_get_i64(&r, &lng);
+	if (rc == 0 && r.version >= 4)
+		rc = record_get_u64(&r, &out->featured);
 	if (rc == 0 && (lat < -MERCHANT_LAT_MAX || lat > MERCHANT_LAT_MAX || lng < -MERCHANT_LNG_MAX ||
 			lng > MERCHANT_LNG_MAX))
 		rc = STORE_ECORRUPT;
@@ -188,6 +193,7 @@ static int merchant_put(struct merchants *m, MDB_txn *txn, const struct merchant
 	record_put_bool(&w, mc->has_coords);
 	record_put_i64(&w, mc->lat_e6);
 	record_put_i64(&w, mc->lng_e6);
+	record_put_u64(&w, mc->featured);
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
 	record_be64_put(key, mc->id);
@@ -390,6 +396,7 @@ static json_t *merchant_json(const struct merchant *mc, bool full)
 		return NULL;
 	snprintf(url, sizeof(url), "/api/v1/merchants/%llu/products", (unsigned long long)mc->id);
 	json_object_set_new(j, "products_url", json_string(url));
+	json_object_set_new(j, "featured", json_boolean(mc->featured != 0));
 	json_object_set_new(j, "location", mc->has_coords ? json_pack("{s:i, s:i}", "lat_e6", (int)mc->lat_e6, "lng_e6",
 									(int)mc->lng_e6) : json_null());
 	if (full) {
@@ -435,13 +442,31 @@ static int merchant_count_owned(struct merchants *m, MDB_txn *txn, uint64_t owne
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* One above the highest 8-byte key of dbi (1 when it is empty). OUT: *out. Returns 0 or an LMDB code. */
+static int merchant_next_key(MDB_txn *txn, MDB_dbi dbi, uint64_t *out)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		*out = 1;
+	else if (rc == 0 && k.mv_size == 8)
+		*out = record_be64_get(k.mv_data) + 1;
+	else
+		return rc ? rc : STORE_ECORRUPT;
+	return 0;
+}
+
 static int merchant_apply_insert(MDB_txn *txn, void *arg)
 {
 	struct merchant_op *op = arg;
 	struct merchant *mc = &op->mc;
 	struct ledger_account acct = { 0 };
 	struct idem_entry seen;
-	MDB_cursor *cur;
 	MDB_val k, v;
 	uint8_t okey[16];
 	size_t owned;
@@ -473,17 +498,8 @@ static int merchant_apply_insert(MDB_txn *txn, void *arg)
 		op->refused = true;
 		return 0;
 	}
-	rc = mdb_cursor_open(txn, op->m->dbi, &cur);
-	if (rc != 0)
+	if ((rc = merchant_next_key(txn, op->m->dbi, &mc->id)) != 0)
 		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		mc->id = 1;
-	else if (rc == 0 && k.mv_size == 8)
-		mc->id = record_be64_get(k.mv_data) + 1;
-	else
-		return rc ? rc : STORE_ECORRUPT;
 
 	/* The merchant's payable account is made in the same transaction. */
 	snprintf(acct.name, sizeof(acct.name), "merchant:%llu:payable", (unsigned long long)mc->id);
@@ -697,17 +713,15 @@ static void merchant_handle_get(struct httpd_req *req, void *ctx)
 }
 
 /*
- * Lists stores by id from `after` (exclusive): verified ones, or the owner's
- * in every state when owner != 0. Reads at most MERCHANT_SCAN_MAX records.
- */
-/*
  * Which stores a list shows: an owner's own (owner set, every state, their
- * full record), the public list (verified, public fields), or the city
- * officer's (every state, or one, full records).
+ * full record), the public list (verified, public fields; `featured`: the
+ * featured ones, newest featured first), or the city officer's (every
+ * state, or one, full records).
  */
 struct merchant_filter {
 	uint64_t owner;
 	bool admin;
+	bool featured;
 	uint8_t status;      /* admin: 0 for every state */
 };
 
@@ -752,19 +766,30 @@ static void merchant_list(struct merchants *m, struct httpd_req *req, const stru
 	} else {
 		record_be64_put(key, after + 1);
 	}
-	rc = mdb_cursor_open(txn, owner ? m->by_owner : m->dbi, &cur);
-	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	rc = mdb_cursor_open(txn, owner ? m->by_owner : f->featured ? m->featured : m->dbi, &cur);
+	if (rc == 0 && f->featured) {
+		/* Down from the newest place, or from the one below the cursor's. */
+		record_be64_put(key, after);
+		rc = after_text ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
+		rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+	} else if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, f->featured ? MDB_PREV : MDB_NEXT)) {
 		struct merchant mc;
 		uint64_t id;
 		if (owner && (k.mv_size != 16 || record_be64_get(k.mv_data) != owner))
 			break;
-		id = record_be64_get((const uint8_t *)k.mv_data + (owner ? 8 : 0));
+		if (f->featured && (k.mv_size != 8 || v.mv_size != 8)) {
+			rc = STORE_ECORRUPT;
+			break;
+		}
+		id = f->featured ? record_be64_get(v.mv_data) : record_be64_get((const uint8_t *)k.mv_data + (owner ? 8 : 0));
 		if ((int64_t)json_array_size(items) == limit || ++scanned > MERCHANT_SCAN_MAX) {
 			more = true;
 			break;
 		}
-		last = id;
+		last = f->featured ? record_be64_get(k.mv_data) : id;
 		if ((rc = merchants_get(m, txn, id, &mc)) != STORE_OK)
 			break;
 		if (owner || (f->admin && (!f->status || mc.status == f->status)) || (!f->admin && merchants_is_selling(&mc)))
@@ -793,7 +818,12 @@ free_items:
 
 static void merchant_handle_list(struct httpd_req *req, void *ctx)
 {
-	merchant_list(ctx, req, &(struct merchant_filter){ 0 });
+	const char *featured = httpd_query(req, "featured");
+	if (featured && strcmp(featured, "true") != 0 && strcmp(featured, "false") != 0) {
+		httpd_reply_error(req, 400, "invalid_field", "featured must be true or false");
+		return;
+	}
+	merchant_list(ctx, req, &(struct merchant_filter){ .featured = featured && strcmp(featured, "true") == 0 });
 }
 
 static void merchant_handle_mine(struct httpd_req *req, void *ctx)
@@ -833,14 +863,47 @@ static int merchant_apply_edit(MDB_txn *txn, void *arg)
 	return merchant_put(op->m, txn, &op->mc, 0);
 }
 
+/* Takes mc off the featured list (its record is written by the caller). Returns 0 or an LMDB code. */
+static int merchant_unfeature(struct merchants *m, MDB_txn *txn, struct merchant *mc)
+{
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key };
+	int rc;
+	record_be64_put(key, mc->featured);
+	rc = mdb_del(txn, m->featured, &k, NULL);
+	mc->featured = 0;
+	/* An index entry already gone is no reason to keep the store featured. */
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Puts mc at the top of the featured list (its record is written by the caller). Returns 0 or an LMDB code. */
+static int merchant_feature(struct merchants *m, MDB_txn *txn, struct merchant *mc)
+{
+	uint8_t key[8], val[8];
+	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
+	int rc = merchant_next_key(txn, m->featured, &mc->featured);
+	if (rc != 0)
+		return rc;
+	record_be64_put(key, mc->featured);
+	record_be64_put(val, mc->id);
+	return mdb_put(txn, m->featured, &k, &v, MDB_APPEND);
+}
+
+/* Reads op's store within txn and keeps its status as `was`. Returns 0 or a STORE_* status. */
+static int merchant_op_load(MDB_txn *txn, struct merchant_op *op)
+{
+	int rc = merchants_get(op->m, txn, op->mc.id, &op->mc);
+	op->was = op->mc.status;
+	return rc;
+}
+
 static int merchant_apply_status(MDB_txn *txn, void *arg)
 {
 	struct merchant_op *op = arg;
 	struct merchant *mc = &op->mc;
-	int rc = merchants_get(op->m, txn, mc->id, mc);
+	int rc = merchant_op_load(txn, op);
 	if (rc != 0)
 		return rc;
-	op->was = mc->status;
 	op->refused = !((op->to == MERCHANT_VERIFIED && mc->status == MERCHANT_PENDING) ||
 			(op->to == MERCHANT_SUSPENDED && mc->status != MERCHANT_SUSPENDED) ||
 			(op->to == MERCHANT_PENDING && mc->status == MERCHANT_SUSPENDED));
@@ -849,9 +912,30 @@ static int merchant_apply_status(MDB_txn *txn, void *arg)
 	/* Reinstating returns a store to where it was before: verified. */
 	mc->status = op->to == MERCHANT_PENDING ? MERCHANT_VERIFIED : op->to;
 	mc->status_ms = clock_now_ms();
+	/* A suspended store leaves the featured list for good: the city features it again if it wants. */
+	if (mc->status == MERCHANT_SUSPENDED && mc->featured && (rc = merchant_unfeature(op->m, txn, mc)) != 0)
+		return rc;
 	if (op->m->on_status && (rc = op->m->on_status(txn, mc, op->was, op->m->on_status_ctx)) != 0)
 		return rc;
 	return merchant_put(op->m, txn, mc, 0);
+}
+
+/*
+ * Features or unfeatures a store: only a verified store is featured; asking
+ * for what already is changes nothing (a featured store keeps its place).
+ */
+static int merchant_apply_feature(MDB_txn *txn, void *arg)
+{
+	struct merchant_op *op = arg;
+	struct merchant *mc = &op->mc;
+	int rc = merchant_op_load(txn, op);
+	if (rc != 0)
+		return rc;
+	op->refused = op->featured && !merchants_is_selling(mc);
+	if (op->refused || (mc->featured != 0) == op->featured)
+		return 0;
+	rc = op->featured ? merchant_feature(op->m, txn, mc) : merchant_unfeature(op->m, txn, mc);
+	return rc ? rc : merchant_put(op->m, txn, mc, 0);
 }
 
 static void merchant_change_done(int status, void *arg)
@@ -869,23 +953,26 @@ static void merchant_change_done(int status, void *arg)
 	free(op);
 }
 
-static void merchant_submit_change(struct merchants *m, struct httpd_req *req, uint64_t id, json_t *changes,
-				   uint8_t to)
+/* A change of store `id` for req. Replies 500 and returns NULL when out of memory. */
+static struct merchant_op *merchant_change_new(struct merchants *m, struct httpd_req *req, uint64_t id)
 {
 	struct merchant_op *op = calloc(1, sizeof(*op));
-	int rc;
 	if (!op) {
 		httpd_reply_error(req, 500, "internal", "out of memory");
-		return;
+		return NULL;
 	}
 	op->m = m;
 	op->req = req;
 	op->mc.id = id;
-	op->to = to;
-	op->changes = json_incref(changes);
-	rc = store_submit(m->store, changes ? merchant_apply_edit : merchant_apply_status, merchant_change_done, op);
+	return op;
+}
+
+/* Submits op's change (apply: an edit, a status or a feature change); merchant_change_done replies. */
+static void merchant_submit_change(struct merchant_op *op, store_apply_fn apply)
+{
+	int rc = store_submit(op->m->store, apply, merchant_change_done, op);
 	if (rc != STORE_OK) {
-		httpd_reply_store_error(req, rc);
+		httpd_reply_store_error(op->req, rc);
 		json_decref(op->changes);
 		free(op);
 	}
@@ -895,6 +982,7 @@ static void merchant_handle_edit(struct httpd_req *req, void *ctx)
 {
 	struct body_check c = { 0 };
 	struct merchant mc, scratch;
+	struct merchant_op *op;
 	json_t *body;
 	if (httpd_json_body(req, &body) != 0 || merchant_for_caller(ctx, req, &mc) != 0)
 		return;
@@ -902,17 +990,30 @@ static void merchant_handle_edit(struct httpd_req *req, void *ctx)
 		merchant_reply_invalid(req, &c);
 		return;
 	}
-	merchant_submit_change(ctx, req, mc.id, body, 0);
+	if (!(op = merchant_change_new(ctx, req, mc.id)))
+		return;
+	op->changes = json_incref(body);
+	merchant_submit_change(op, merchant_apply_edit);
 }
 
-static void merchant_status_change(struct httpd_req *req, struct merchants *m, uint8_t to)
+/* A change of the store named by {id}; replies (404, 500) and returns NULL when there is none. */
+static struct merchant_op *merchant_change_param(struct merchants *m, struct httpd_req *req)
 {
 	uint64_t id;
 	if (httpd_param_u64(req, "id", &id) != 0) {
 		httpd_reply_error(req, 404, "not_found", "no such merchant");
-		return;
+		return NULL;
 	}
-	merchant_submit_change(m, req, id, NULL, to);
+	return merchant_change_new(m, req, id);
+}
+
+static void merchant_status_change(struct httpd_req *req, struct merchants *m, uint8_t to)
+{
+	struct merchant_op *op = merchant_change_param(m, req);
+	if (!op)
+		return;
+	op->to = to;
+	merchant_submit_change(op, merchant_apply_status);
 }
 
 static void merchant_handle_verify(struct httpd_req *req, void *ctx)
@@ -929,6 +1030,28 @@ static void merchant_handle_suspend(struct httpd_req *req, void *ctx)
 static void merchant_handle_reinstate(struct httpd_req *req, void *ctx)
 {
 	merchant_status_change(req, ctx, MERCHANT_PENDING);
+}
+
+/* The city features a store on the home page, or stops: {"featured": true|false}. */
+static void merchant_handle_feature(struct httpd_req *req, void *ctx)
+{
+	static const char *const keys[] = { "featured", NULL };
+	struct body_check c = { 0 };
+	struct merchant_op *op;
+	json_t *body;
+	bool featured = false;
+	if (httpd_json_body(req, &body) != 0)
+		return;
+	if (body_only(&c, body, keys))
+		featured = body_bool(&c, body, "featured", true, false);
+	if (c.failed) {
+		merchant_reply_invalid(req, &c);
+		return;
+	}
+	if (!(op = merchant_change_param(ctx, req)))
+		return;
+	op->featured = featured;
+	merchant_submit_change(op, merchant_apply_feature);
 }
 
 int merchants_attach(struct merchants *m, struct httpd *h)
@@ -949,6 +1072,7 @@ int merchants_attach(struct merchants *m, struct httpd *h)
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/verify", ROLE_ADMIN, merchant_handle_verify },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/suspend", ROLE_ADMIN, merchant_handle_suspend },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/reinstate", ROLE_ADMIN, merchant_handle_reinstate },
+		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/feature", ROLE_ADMIN, merchant_handle_feature },
 		{ ROUTER_GET, "/api/v1/merchants/{id}/qris", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_qris },
 		{ ROUTER_GET, "/api/v1/merchants/{id}/qris.svg", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_qris_svg },
 	};

@@ -7,9 +7,13 @@
  * verifies it; only a `verified` store sells and is listed. A `suspended`
  * store disappears from the catalogue and keeps its money and history; an
  * admin may reinstate it. Stores an admin registers are verified at once.
+ * The city features verified stores on the home page; suspending a store
+ * takes it off that list (reinstating does not put it back).
  *
  * DBIs owned: merchants (id, 8 bytes big-endian -> record), merchant_owner
- * (owner user id, 8 bytes | store id, 8 bytes -> empty).
+ * (owner user id, 8 bytes | store id, 8 bytes -> empty), merchant_featured
+ * (place, 8 bytes big-endian -> store id, 8 bytes big-endian: the newest
+ * featured has the highest place).
  * Endpoints: see merchants_attach and docs/api.md, "Stores".
  */
 #ifndef BANGSOLEH_MERCHANTS_H
@@ -72,6 +76,7 @@ struct merchant {
 	int64_t status_ms;                      /* when the status last changed */
 	bool has_coords;                        /* where couriers pick up: */
 	int32_t lat_e6, lng_e6;                 /* millionths of a degree */
+	uint64_t featured;                      /* its place in the featured list; 0: not featured */
 };
 
 /*
@@ -92,12 +97,13 @@ void merchants_free(struct merchants *m);
 /*
  * Registers the endpoints on h (lent):
  *   POST /api/v1/merchants                  merchant: registers a store (pending)
- *   GET  /api/v1/merchants                  public: verified stores
+ *   GET  /api/v1/merchants                  public: verified stores (featured=true: the featured ones)
  *   GET  /api/v1/merchants/{id}             public for verified stores; else owner, admin
  *   PUT  /api/v1/merchants/{id}             owner, admin: edits the profile
  *   GET  /api/v1/me/merchants               merchant: the caller's stores in every state
  *   POST /api/v1/admin/merchants            admin: registers a store (verified)
  *   POST /api/v1/admin/merchants/{id}/verify|suspend|reinstate   admin
+ *   POST /api/v1/admin/merchants/{id}/feature  admin: {"featured": bool}, verified stores only
  *   GET  /api/v1/merchants/{id}/qris(.svg)  owner, admin: the static QRIS
  */
 int merchants_attach(struct merchants *m, struct httpd *h);

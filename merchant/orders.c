@@ -185,18 +185,25 @@ static void order_handle_get(struct httpd_req *req, void *ctx)
 	free(ord);
 }
 
-/* The query of a listing: state filter, cursor, limit. Returns 0 or replies 400 and returns -1. */
+/*
+ * The query of a listing: state filter, direction, cursor, limit. The
+ * cursor is the last entry's state and id, "S.ID" walking up and "dS.ID"
+ * walking down, so a cursor cannot be taken the wrong way.
+ */
 struct order_query {
 	uint8_t state;                   /* 0: any */
+	bool desc;                       /* newest (highest key) first */
+	bool has_cursor;
 	uint8_t after_state;             /* the cursor: the last entry's state and id */
 	uint64_t after_id;
 	long limit;
 };
 
+/* Reads the query. Returns 0, or replies 400 and returns -1. */
 static int order_read_query(struct httpd_req *req, struct order_query *q)
 {
 	const char *state = httpd_query(req, "state"), *cursor = httpd_query(req, "cursor");
-	const char *limit = httpd_query(req, "limit");
+	const char *limit = httpd_query(req, "limit"), *order = httpd_query(req, "order");
 	unsigned long long id;
 	unsigned st;
 	char *end;
@@ -207,11 +214,26 @@ static int order_read_query(struct httpd_req *req, struct order_query *q)
 		httpd_reply_error(req, 400, "invalid_field", "state is not an order state");
 		return -1;
 	}
+	if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
+		httpd_reply_error(req, 400, "invalid_field", "order must be asc or desc");
+		return -1;
+	}
+	q->desc = order && strcmp(order, "desc") == 0;
 	if (cursor) {
-		if (sscanf(cursor, "%u.%llu%n", &st, &id, &n) != 2 || cursor[n] || st > 255 || cursor[0] == '-') {
+		bool down = cursor[0] == 'd';
+		const char *c = cursor + (down ? 1 : 0);
+		const char *dot = strchr(c, '.');
+		if (sscanf(c, "%u.%llu%n", &st, &id, &n) != 2 || c[n] || st > 255 || !(c[0] >= '0' && c[0] <= '9') ||
+		    !(dot && dot[1] >= '0' && dot[1] <= '9')) {
 			httpd_reply_error(req, 400, "invalid_field", "cursor is not a cursor of this list");
 			return -1;
 		}
+		if (down != q->desc) {
+			httpd_reply_error(req, 400, "invalid_field", "cursor is a cursor of order=%s",
+					  down ? "desc" : "asc");
+			return -1;
+		}
+		q->has_cursor = true;
 		q->after_state = (uint8_t)st;
 		q->after_id = id;
 	}
@@ -236,47 +258,77 @@ struct order_keys {
 	uint64_t prefix;
 };
 
+#define ORDER_KEY_MAX 17              /* [prefix 8] | [state 1] | order id 8 */
+
+/* Writes the listing key of (state, id) into key. Returns its length. */
+static size_t order_key_put(const struct order_keys *ks, uint8_t key[ORDER_KEY_MAX], uint8_t state, uint64_t id)
+{
+	size_t n = 0;
+	if (ks->with_prefix) {
+		record_be64_put(key, ks->prefix);
+		n = 8;
+	}
+	if (ks->with_state)
+		key[n++] = state;
+	record_be64_put(key + n, id);
+	return n + 8;
+}
+
 /*
- * Lists orders in key order after the cursor, those in q->state only when
- * it is set. Reads at most ORDER_SCAN_MAX entries, so a page may be short
- * while it has a next cursor.
+ * Puts the cursor on the listing's first entry: the range's end (lo walking
+ * up, hi walking down) or, past the cursor's key `at` (when it lies inside
+ * the range), the entry after it in the walk's direction. Returns 0 or an
+ * LMDB status (MDB_NOTFOUND: none).
+ */
+static int order_list_first(MDB_txn *txn, const struct order_keys *ks, MDB_cursor *cur, const MDB_val *lo,
+			    const MDB_val *hi, const MDB_val *at, bool desc, MDB_val *k, MDB_val *v)
+{
+	bool past = at && (desc ? mdb_cmp(txn, ks->dbi, at, hi) < 0 : mdb_cmp(txn, ks->dbi, at, lo) > 0);
+	const MDB_val *from = past ? at : desc ? hi : lo;
+	int rc;
+	if (desc)
+		return store_cursor_last_upto(cur, from, past, k, v);
+	*k = *from;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	return rc == 0 && past && mdb_cmp(txn, ks->dbi, k, from) == 0 ? mdb_cursor_get(cur, k, v, MDB_NEXT) : rc;
+}
+
+/*
+ * Lists orders in key order (q->desc: backwards) after the cursor, those in
+ * q->state only when it is set. Reads at most ORDER_SCAN_MAX entries, so a
+ * page may be short while it has a next cursor.
  */
 static void order_list(struct orders *o, struct httpd_req *req, const struct order_keys *ks, const struct order_query *q)
 {
-	const bool with_state = ks->with_state;
-	const uint64_t prefix = ks->prefix;
 	const size_t plen = ks->with_prefix ? 8 : 0;
 	struct order *ord = malloc(sizeof(*ord));
 	json_t *items = json_array(), *reply;
-	uint8_t key[17], last_state = 0;
-	size_t klen = plen + (with_state ? 1 : 0) + 8, idoff = plen + (with_state ? 1 : 0), scanned = 0;
-	MDB_val k = { klen, key }, v;
+	uint8_t lokey[ORDER_KEY_MAX], hikey[ORDER_KEY_MAX], atkey[ORDER_KEY_MAX], last_state = 0;
+	const size_t klen = order_key_put(ks, lokey, q->state, 0), idoff = klen - 8;
+	MDB_val lo = { klen, lokey }, hi = { klen, hikey }, at = { klen, atkey }, k, v;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
 	uint64_t last_id = 0;
+	size_t scanned = 0;
 	bool more = false;
 	int rc = ord ? store_read_begin(o->store, &txn) : STORE_ENOMEM;
 	if (rc != 0) {
 		httpd_reply_store_error(req, rc);
 		goto free_all;
 	}
-	if (plen)
-		record_be64_put(key, prefix);
-	if (with_state)
-		key[plen] = q->after_id ? q->after_state : q->state;
-	record_be64_put(key + idoff, q->after_id ? q->after_id + 1 : 0);
+	order_key_put(ks, hikey, q->state ? q->state : UINT8_MAX, UINT64_MAX);
+	order_key_put(ks, atkey, q->after_state, q->after_id);
 	rc = mdb_cursor_open(txn, ks->dbi, &cur);
-	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = rc ? rc : order_list_first(txn, ks, cur, &lo, &hi, q->has_cursor ? &at : NULL, q->desc, &k, &v);
+	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, q->desc ? MDB_PREV : MDB_NEXT)) {
 		const uint8_t *kb = k.mv_data;
-		if (k.mv_size != klen || (plen && record_be64_get(kb) != prefix) ||
-		    (with_state && q->state && kb[plen] != q->state))
+		if (k.mv_size != klen || mdb_cmp(txn, ks->dbi, &k, &lo) < 0 || mdb_cmp(txn, ks->dbi, &k, &hi) > 0)
 			break;
 		if ((long)json_array_size(items) == q->limit || ++scanned > ORDER_SCAN_MAX) {
 			more = true;
 			break;
 		}
-		last_state = with_state ? kb[plen] : 0;
+		last_state = ks->with_state ? kb[plen] : 0;
 		last_id = record_be64_get(kb + idoff);
 		if ((rc = order_load(o, txn, last_id, ord)) != 0)
 			break;
@@ -294,7 +346,8 @@ static void order_list(struct orders *o, struct httpd_req *req, const struct ord
 	items = NULL;
 	if (more) {
 		char next[32];
-		snprintf(next, sizeof(next), "%u.%llu", (unsigned)last_state, (unsigned long long)last_id);
+		snprintf(next, sizeof(next), "%s%u.%llu", q->desc ? "d" : "", (unsigned)last_state,
+			 (unsigned long long)last_id);
 		json_object_set_new(reply, "next_cursor", json_string(next));
 	} else {
 		json_object_set_new(reply, "next_cursor", json_null());

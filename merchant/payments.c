@@ -28,6 +28,10 @@
 #define PAYMENT_PROVIDER_MAX 16
 #define PAYMENT_SWEEP_MAX 64          /* watched payments handled per sweep */
 #define PAYMENT_KEEPALIVE_S 15
+#define PAYMENT_LIST_MAX 100          /* charges per page */
+#define PAYMENT_LIST_DEFAULT 20
+#define PAYMENT_SCAN_MAX 1000         /* index entries one listing reads at most */
+#define PAYMENT_INDEX_CHUNK 4096      /* payments one commit of the index's build reads */
 
 enum payment_kind { PAYMENT_ORDER = 1, PAYMENT_INSTORE = 2 };
 
@@ -80,7 +84,7 @@ struct payments {
 	struct merchants *merchants;
 	struct pay_gateway *gw;
 	struct payments_config cfg;
-	MDB_dbi payments, watch;
+	MDB_dbi payments, watch, by_merchant;
 	struct event *sweep_timer, *keepalive_timer;
 	bool sweeping;
 	struct payment_sub *subs;
@@ -246,6 +250,24 @@ static bool pay_seen(const struct payment *pay, const char *event_id)
 static int pay_watch(struct payments *p, MDB_txn *txn, const struct ledger_id *id, int64_t due_ms, uint32_t attempts)
 {
 	return store_watch_put(txn, p->watch, due_ms, id->b, attempts);
+}
+
+/*
+ * The by-merchant index of in-store charges: key merchant 8 | payment id
+ * 16 (ids begin with their creation time, so a store's charges are in time
+ * order), no value. Its one other key, pay_index_mark (1 byte, before every
+ * merchant's), says how far its build got: empty once every charge is in,
+ * else the last payment id the build looked at.
+ */
+static const uint8_t pay_index_mark[1] = { 0 };
+
+static int pay_index_charge(struct payments *p, MDB_txn *txn, const struct payment *pay)
+{
+	uint8_t key[24];
+	MDB_val k = { sizeof(key), key }, v = { 0, key };
+	record_be64_put(key, pay->merchant_id);
+	memcpy(key + 8, pay->id.b, 16);
+	return mdb_put(txn, p->by_merchant, &k, &v, 0);
 }
 
 /* Tells the orders module about an order payment's change, in the change's transaction. */
@@ -1239,6 +1261,8 @@ static int pay_insert(struct payments *p, MDB_txn *txn, struct payment *pay, con
 	pay_history(pay, "local", "created", PAY_STATE_PENDING, pay->amount, note);
 	if ((rc = pay_store(p, txn, pay)) != 0)
 		return rc;
+	if (pay->kind == PAYMENT_INSTORE && (rc = pay_index_charge(p, txn, pay)) != 0)
+		return rc;
 	return pay_watch(p, txn, &pay->id, first_look < pay->expires_ms ? first_look : pay->expires_ms, 0);
 }
 
@@ -1412,6 +1436,156 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 	}
 }
 
+/* --- a store's charges --- */
+
+/* The time of the kept event that marked the payment paid; 0 when it is not paid or that event is gone. */
+static int64_t pay_paid_ms(const struct payment *pay)
+{
+	if (pay->paid_amount == 0)
+		return 0;
+	for (uint8_t i = 0; i < pay->nhist; i++)
+		if (pay->hist[i].state == PAY_STATE_PAID &&
+		    (pay->hist[i].amount == -1 || pay->hist[i].amount == pay->amount))
+			return pay->hist[i].at_ms;
+	return 0;
+}
+
+/* A charge as a store's list shows it (a new reference). */
+static json_t *pay_charge_json(const struct payment *pay)
+{
+	char id[33], created[64], paid[64];
+	int64_t paid_ms = pay_paid_ms(pay);
+	ledger_id_hex(&pay->id, id, sizeof(id));
+	pay_time_text(pay->created_ms, created, sizeof(created));
+	pay_time_text(paid_ms, paid, sizeof(paid));
+	return json_pack("{s:s, s:I, s:I, s:s, s:b, s:I, s:s, s:s?}", "id", id, "amount", (json_int_t)pay->amount,
+			 "mdr", (json_int_t)pay->mdr, "status", pay_state_name((enum pay_state)pay->state), "flagged",
+			 pay->flagged, "refunded", (json_int_t)pay->refunded, "created_at", created, "paid_at",
+			 paid_ms ? paid : NULL);
+}
+
+/* What a listing of charges asks. */
+struct charge_query {
+	uint64_t merchant_id;
+	enum pay_state status;               /* 0: any */
+	uint8_t from[16];                    /* the newest id to show (all 0xff: from the newest) */
+	size_t limit;
+};
+
+/*
+ * The store's charges, newest first, from q->from, those in q->status only
+ * when it is set; reads at most PAYMENT_SCAN_MAX index entries. OUT: list
+ * gets at most q->limit; *next is the id the next page starts at (*more
+ * false when there is none). Returns a storage status.
+ */
+static int pay_list_charges(struct payments *p, MDB_txn *txn, const struct charge_query *q, json_t *list,
+			    struct ledger_id *next, bool *more)
+{
+	struct payment *pay = malloc(sizeof(*pay));
+	uint8_t key[24];
+	MDB_val from = { sizeof(key), key }, k, v;
+	MDB_cursor *cur = NULL;
+	size_t scanned = 0;
+	int rc = pay ? mdb_cursor_open(txn, p->by_merchant, &cur) : STORE_ENOMEM;
+	*more = false;
+	if (rc != 0)
+		goto free_pay;
+	record_be64_put(key, q->merchant_id);
+	memcpy(key + 8, q->from, 16);
+	for (rc = store_cursor_last_upto(cur, &from, false, &k, &v); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		struct ledger_id id;
+		if (k.mv_size != 24 || memcmp(k.mv_data, key, 8) != 0)
+			break;
+		memcpy(id.b, (const uint8_t *)k.mv_data + 8, 16);
+		if (json_array_size(list) == q->limit || ++scanned > PAYMENT_SCAN_MAX) {
+			*next = id;
+			*more = true;
+			break;
+		}
+		if ((rc = pay_load(p, txn, &id, pay)) != 0)
+			break;
+		if (!q->status || pay->state == q->status)
+			json_array_append_new(list, pay_charge_json(pay));
+	}
+	mdb_cursor_close(cur);
+free_pay:
+	free(pay);
+	return rc == MDB_NOTFOUND ? 0 : rc > 0 ? store_status_from_mdb(rc) : rc;
+}
+
+/* Reads status, cursor and limit. Returns 0, or replies 400 and returns -1. */
+static int pay_read_charge_query(struct httpd_req *req, struct charge_query *q)
+{
+	const char *status = httpd_query(req, "status"), *cursor = httpd_query(req, "cursor");
+	struct ledger_id from;
+	uint64_t limit;
+	q->status = 0;
+	memset(q->from, 0xff, sizeof(q->from));
+	if (status) {
+		enum pay_state s = PAY_STATE_PENDING;
+		while (pay_state_name(s) && strcmp(pay_state_name(s), status) != 0)
+			s++;
+		if (!pay_state_name(s)) {
+			httpd_reply_error(req, 400, "invalid_field", "status is not a payment status");
+			return -1;
+		}
+		q->status = s;
+	}
+	if (cursor) {
+		if (ledger_id_parse(cursor, &from) != LEDGER_OK) {
+			httpd_reply_error(req, 400, "invalid_field", "cursor is not one this list gave out");
+			return -1;
+		}
+		memcpy(q->from, from.b, 16);
+	}
+	if (httpd_query_u64_or_400(req, "limit", 1, PAYMENT_LIST_MAX, PAYMENT_LIST_DEFAULT, &limit) != 0)
+		return -1;
+	q->limit = (size_t)limit;
+	return 0;
+}
+
+static void pay_handle_charges(struct httpd_req *req, void *ctx)
+{
+	struct payments *p = ctx;
+	const struct httpd_principal *who = httpd_principal(req);
+	struct charge_query q;
+	struct ledger_id next;
+	struct merchant mc;
+	char next_text[33];
+	json_t *list = NULL;
+	MDB_txn *txn;
+	bool more = false;
+	int rc;
+	if (httpd_param_u64(req, "id", &q.merchant_id) != 0) {
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+		return;
+	}
+	if (pay_read_charge_query(req, &q) != 0)
+		return;
+	if ((rc = store_read_begin(p->store, &txn)) != STORE_OK) {
+		httpd_reply_store_error(req, rc);
+		return;
+	}
+	rc = merchants_get(p->merchants, txn, q.merchant_id, &mc);
+	if (rc == STORE_OK && (who->role == ROLE_AUDITOR || merchants_may_manage(&mc, who)))
+		rc = (list = json_array()) ? pay_list_charges(p, txn, &q, list, &next, &more) : STORE_ENOMEM;
+	store_read_end(p->store, txn);
+	if (rc == STORE_ENOTFOUND)
+		httpd_reply_error(req, 404, "not_found", "no such merchant");
+	else if (rc != STORE_OK)
+		httpd_reply_store_error(req, rc);
+	else if (!list)
+		httpd_reply_error(req, 403, "forbidden", "not your store");
+	else {
+		if (more)
+			ledger_id_hex(&next, next_text, sizeof(next_text));
+		httpd_reply_json(req, 200, json_pack("{s:I, s:O, s:s?}", "merchant_id", (json_int_t)q.merchant_id,
+						     "items", list, "next_cursor", more ? next_text : NULL));
+	}
+	json_decref(list);
+}
+
 /* --- order payments --- */
 
 void payments_on_order(struct payments *p, payments_order_fn fn, void *ctx)
@@ -1516,6 +1690,78 @@ struct pay_gateway *payments_gateway(struct payments *p)
 
 /* --- set-up --- */
 
+/* One commit of the by-merchant index's build: the next PAYMENT_INDEX_CHUNK payments. */
+struct pay_index_build {
+	struct payments *p;
+	bool done;                           /* every charge is in the index */
+};
+
+static int pay_apply_index_build(MDB_txn *txn, void *arg)
+{
+	struct pay_index_build *b = arg;
+	struct payments *p = b->p;
+	struct payment *pay = malloc(sizeof(*pay));
+	uint8_t last[16] = { 0 };
+	MDB_val mk = { sizeof(pay_index_mark), (void *)pay_index_mark }, mv, k, v;
+	MDB_cursor *cur = NULL;
+	bool resume = false;
+	int rc = pay ? mdb_get(txn, p->by_merchant, &mk, &mv) : STORE_ENOMEM;
+	b->done = rc == 0 && mv.mv_size == 0;
+	if (b->done || (rc != 0 && rc != MDB_NOTFOUND))
+		goto free_pay;
+	if (rc == 0 && mv.mv_size != sizeof(last)) {
+		rc = STORE_ECORRUPT;
+		goto free_pay;
+	}
+	if (rc == 0) {
+		memcpy(last, mv.mv_data, sizeof(last));
+		resume = true;
+	}
+	if ((rc = mdb_cursor_open(txn, p->payments, &cur)) != 0)
+		goto free_pay;
+	k.mv_size = sizeof(last);
+	k.mv_data = last;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && resume && k.mv_size == sizeof(last) && memcmp(k.mv_data, last, sizeof(last)) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	for (size_t n = 0; rc == 0 && n < PAYMENT_INDEX_CHUNK; n++) {
+		struct ledger_id id;
+		if (k.mv_size != sizeof(id.b)) {
+			rc = STORE_ECORRUPT;
+			break;
+		}
+		memcpy(id.b, k.mv_data, sizeof(id.b));
+		memcpy(last, id.b, sizeof(last));
+		rc = pay_load(p, txn, &id, pay);
+		if (rc == 0 && pay->kind == PAYMENT_INSTORE)
+			rc = pay_index_charge(p, txn, pay);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	b->done = rc == MDB_NOTFOUND;
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		mv.mv_size = b->done ? 0 : sizeof(last);
+		mv.mv_data = last;
+		rc = mdb_put(txn, p->by_merchant, &mk, &mv, 0);
+	}
+free_pay:
+	free(pay);
+	return rc > 0 ? store_status_from_mdb(rc) : rc;
+}
+
+/* A data folder from before the index gets it now, a chunk per commit. */
+static int pay_index_build(struct payments *p)
+{
+	struct pay_index_build b = { p, false };
+	while (!b.done) {
+		int rc = store_run(p->store, pay_apply_index_build, &b);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct idem *idem,
 		  struct payments **out)
 {
@@ -1528,7 +1774,9 @@ int payments_open(struct store *store, struct ledger *ledger, struct merchants *
 	p->ledger = ledger;
 	p->merchants = merchants;
 	if ((rc = store_dbi_open(store, "payments", 0, &p->payments)) != 0 ||
-	    (rc = store_dbi_open(store, "payment_watch", 0, &p->watch)) != 0) {
+	    (rc = store_dbi_open(store, "payment_watch", 0, &p->watch)) != 0 ||
+	    (rc = store_dbi_open(store, "payment_merchant", 0, &p->by_merchant)) != 0 ||
+	    (rc = pay_index_build(p)) != 0) {
 		free(p);
 		return rc;
 	}
@@ -1563,6 +1811,8 @@ int payments_attach(struct payments *p, struct httpd *h)
 	int rc;
 	if ((rc = httpd_route(h, ROUTER_POST, "/api/v1/merchants/{id}/charges", ROLE_MERCHANT | ROLE_ADMIN,
 			      pay_handle_charge, p)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/merchants/{id}/charges", ROLE_MERCHANT | ROLE_ADMIN | ROLE_AUDITOR,
+			      pay_handle_charges, p)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}", ROLE_ANY, pay_handle_get, p)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/receipt", ROLE_ANY, pay_handle_receipt, p)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/payments/{id}/qr.svg", ROLE_ANY, pay_handle_qr, p)) ||

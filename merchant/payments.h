@@ -22,7 +22,9 @@
  *
  * A payment's record holds its newest events (its history, and how a
  * repeated notification is recognised), so a notification touches one
- * record. DBIs owned: payments, payment_watch (what to look at, and when).
+ * record. DBIs owned: payments, payment_watch (what to look at, and when),
+ * payment_merchant (each store's in-store charges, built on open for a
+ * data folder from before it).
  */
 #ifndef BANGSOLEH_PAYMENTS_H
 #define BANGSOLEH_PAYMENTS_H
@@ -52,7 +54,8 @@ struct payments_config {
 };
 
 /*
- * Opens the DBIs (before store_start). store, ledger, merchants and idem are
+ * Opens the DBIs and builds the by-merchant index where it is missing
+ * (before store_start). store, ledger, merchants and idem are
  * lent for the payments' life. OUT: *out. Returns 0 or a STORE_* status.
  */
 int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct idem *idem,
@@ -68,6 +71,7 @@ int payments_start(struct payments *p, struct event_base *base, struct pay_gatew
 /*
  * Registers the endpoints (see docs/api.md, "Payments") on h (lent):
  *   POST /api/v1/merchants/{id}/charges       merchant (own store), admin (Idempotency-Key)
+ *   GET  /api/v1/merchants/{id}/charges       the store's owner, admin, auditor: newest first
  *   GET  /api/v1/payments/{id}                its owner, admin, auditor
  *   GET  /api/v1/payments/{id}/receipt        its owner, admin, auditor (with its proof)
  *   GET  /api/v1/payments/{id}/qr.svg         its owner, admin

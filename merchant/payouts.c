@@ -333,14 +333,19 @@ static void po_transfer(const struct payout *p, const char *what, uint16_t flags
 	}
 }
 
-/* Credits less debits posted and pending debits: what may still be paid out. OUT: *out. */
-static int po_available(const struct ledger_account *a, int64_t *out)
+int payouts_figures(const struct ledger_balances *b, struct payouts_figures *out)
 {
-	int64_t net;
-	if (__builtin_sub_overflow(a->credits_posted, a->debits_posted, &net) ||
-	    __builtin_sub_overflow(net, a->debits_pending, out))
+	if (__builtin_sub_overflow(b->credits_posted, b->debits_posted, &out->balance) ||
+	    __builtin_sub_overflow(out->balance, b->debits_pending, &out->available))
 		return -1;
 	return 0;
+}
+
+/* The figures of an account as it is now. OUT: *out. Returns 0 or STORE_ECORRUPT. */
+static int po_figures_now(const struct ledger_account *a, struct payouts_figures *out)
+{
+	struct ledger_balances b = { a->debits_pending, a->debits_posted, a->credits_pending, a->credits_posted };
+	return payouts_figures(&b, out) == 0 ? 0 : STORE_ECORRUPT;
 }
 
 /*
@@ -370,6 +375,7 @@ static int po_check(struct payouts *po, MDB_txn *txn, const struct po_payee *pe,
 		    enum payout_refusal *why, int64_t *available)
 {
 	struct ledger_account a;
+	struct payouts_figures f;
 	struct ledger_id open;
 	bool exists;
 	int rc;
@@ -390,10 +396,9 @@ static int po_check(struct payouts *po, MDB_txn *txn, const struct po_payee *pe,
 	}
 	if (rc != STORE_ENOTFOUND)
 		return rc;
-	if ((rc = po_account(po, txn, pe, &a, &exists)) != 0)
+	if ((rc = po_account(po, txn, pe, &a, &exists)) != 0 || (rc = po_figures_now(&a, &f)) != 0)
 		return rc;
-	if (po_available(&a, available) != 0)
-		return STORE_ECORRUPT;
+	*available = f.available;
 	if (amount > *available)
 		*why = REFUSE_INSUFFICIENT;
 	return 0;
@@ -1068,7 +1073,7 @@ static int po_list(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, 
 		   json_t *list, struct ledger_id *next, bool *more)
 {
 	uint8_t key[24];
-	MDB_val k = { sizeof(key), key }, v;
+	MDB_val start = { sizeof(key), key }, k, v;
 	MDB_cursor *cur;
 	int rc;
 	*more = false;
@@ -1076,12 +1081,8 @@ static int po_list(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, 
 	memcpy(key + 8, from, 16);
 	if ((rc = mdb_cursor_open(txn, po->list[pe->kind], &cur)) != 0)
 		return store_status_from_mdb(rc);
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	else if (rc == 0 && (k.mv_size != 24 || memcmp(k.mv_data, key, 24) != 0))
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+	for (rc = store_cursor_last_upto(cur, &start, false, &k, &v); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
 		struct ledger_id id;
 		struct payout p;
 		if (k.mv_size != 24 || memcmp(k.mv_data, key, 8) != 0)
@@ -1141,17 +1142,17 @@ static void po_handle_balance(struct httpd_req *req, void *ctx)
 {
 	struct po_route *rt = ctx;
 	struct ledger_account a;
+	struct payouts_figures f;
 	struct po_payee pe;
 	MDB_txn *txn;
-	int64_t available;
 	bool exists;
 	int rc;
 	if (po_payee_read(rt, req, false, &txn, &pe) != 0)
 		return;
 	rc = po_account(rt->po, txn, &pe, &a, &exists);
 	store_read_end(rt->po->store, txn);
-	if (rc == STORE_OK && po_available(&a, &available) != 0)
-		rc = STORE_ECORRUPT;
+	if (rc == STORE_OK)
+		rc = po_figures_now(&a, &f);
 	if (rc != STORE_OK) {
 		httpd_reply_store_error(req, rc);
 		return;
@@ -1160,73 +1161,62 @@ static void po_handle_balance(struct httpd_req *req, void *ctx)
 			 json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", po_kinds[pe.kind].id_key, (json_int_t)pe.id,
 				   "account", a.name, "credits_posted", (json_int_t)a.credits_posted, "debits_posted",
 				   (json_int_t)a.debits_posted, "credits_pending", (json_int_t)a.credits_pending,
-				   "debits_pending", (json_int_t)a.debits_pending, "balance",
-				   (json_int_t)(a.credits_posted - a.debits_posted), "pending", (json_int_t)a.debits_pending,
-				   "available", (json_int_t)available));
+				   "debits_pending", (json_int_t)a.debits_pending, "balance", (json_int_t)f.balance,
+				   "pending", (json_int_t)a.debits_pending, "available", (json_int_t)f.available));
 }
 
-/* An account's running figures: posted net, and what is pending either way. */
-struct po_running {
-	int64_t posted, debits_pending, credits_pending;
-};
-
 /*
- * What entry e did to `account`. OUT: *d. A post or void releases the whole
- * pending amount, read from the pending transfer. Returns a storage status.
+ * Takes entry e's move back out of `b`, the balances of `account` just
+ * after e, so *b becomes the balances just before it. A post releases the
+ * whole amount of its pending transfer, read from that transfer. Returns 0,
+ * LEDGER_ECORRUPT when a balance would leave 0..INT64_MAX, or a storage
+ * status.
  */
-static int po_effect(struct payouts *po, MDB_txn *txn, const struct ledger_id *account, const struct ledger_entry *e,
-		     struct po_running *d)
+static int po_take_back(struct payouts *po, MDB_txn *txn, const struct ledger_id *account,
+			const struct ledger_entry *e, struct ledger_balances *b)
 {
 	bool debit = memcmp(e->t.debit_account_id.b, account->b, 16) == 0;
-	int64_t *pending = debit ? &d->debits_pending : &d->credits_pending;
-	memset(d, 0, sizeof(*d));
-	if (e->t.flags & LEDGER_PENDING) {
-		*pending = e->t.amount;
-	} else if (e->t.flags & (LEDGER_POST_PENDING | LEDGER_VOID_PENDING)) {
+	int64_t *pending = debit ? &b->debits_pending : &b->credits_pending;
+	int64_t *posted = debit ? &b->debits_posted : &b->credits_posted;
+	int64_t reserved = 0, dp, dq;
+	int rc;
+	if (e->t.flags & LEDGER_POST_PENDING) {
 		struct ledger_entry held;
-		int rc = ledger_transfer_get(po->ledger, txn, &e->t.pending_id, &held);
-		if (rc != 0)
+		if ((rc = ledger_transfer_get(po->ledger, txn, &e->t.pending_id, &held)) != 0)
 			return rc;
-		*pending = -held.t.amount;
-		if (e->t.flags & LEDGER_POST_PENDING)
-			d->posted = debit ? -e->t.amount : e->t.amount;
-	} else {
-		d->posted = debit ? -e->t.amount : e->t.amount;
+		reserved = held.t.amount;
 	}
-	return 0;
-}
-
-/* Takes an entry's effect back out of the running figures (walking to older entries). */
-static int po_undo(struct po_running *run, const struct po_running *d)
-{
-	if (__builtin_sub_overflow(run->posted, d->posted, &run->posted) ||
-	    __builtin_sub_overflow(run->debits_pending, d->debits_pending, &run->debits_pending) ||
-	    __builtin_sub_overflow(run->credits_pending, d->credits_pending, &run->credits_pending))
-		return STORE_ECORRUPT;
+	if ((rc = ledger_entry_move(&e->t, reserved, &dp, &dq)) != 0)
+		return rc;
+	if (__builtin_sub_overflow(*pending, dp, pending) || __builtin_sub_overflow(*posted, dq, posted) ||
+	    *pending < 0 || *posted < 0)
+		return LEDGER_ECORRUPT;
 	return 0;
 }
 
 /*
- * Walks the account's entries newer than `upto` (newest first), taking them
- * out of *run, so *run becomes the figures just after entry `upto`. Costs a
- * read of every newer entry: deep pages of a long history cost more.
+ * The sequence of the account's newest entry at or before upto (0 when
+ * none). Costs a read of each newer entry of the account.
  */
-static int po_rewind(struct payouts *po, MDB_txn *txn, const struct ledger_id *account, uint64_t upto,
-		     struct ledger_entry *buf, struct po_running *run)
+static int po_newest_upto(struct payouts *po, MDB_txn *txn, const struct ledger_account *a, uint64_t upto,
+			  struct ledger_entry *buf, uint64_t *start)
 {
 	uint64_t cursor = 0, next;
 	size_t n;
+	*start = 0;
+	if (a->last_seq <= upto) {
+		*start = a->last_seq;
+		return 0;
+	}
 	do {
-		int rc = ledger_statement(po->ledger, txn, account, cursor, STATEMENT_WALK, buf, &n, &next);
+		int rc = ledger_statement(po->ledger, txn, &a->id, cursor, STATEMENT_WALK, buf, &n, &next);
 		if (rc != 0)
 			return rc;
-		for (size_t i = 0; i < n; i++) {
-			struct po_running d;
-			if (buf[i].t.seq <= upto)
+		for (size_t i = 0; i < n; i++)
+			if (buf[i].t.seq <= upto) {
+				*start = buf[i].t.seq;
 				return 0;
-			if ((rc = po_effect(po, txn, account, &buf[i], &d)) != 0 || (rc = po_undo(run, &d)) != 0)
-				return rc;
-		}
+			}
 		cursor = next;
 	} while (cursor != 0);
 	return 0;
@@ -1254,7 +1244,7 @@ static const char *po_entry_kind(uint16_t flags)
 
 /* One statement line, with the figures just after it. */
 static json_t *po_entry_json(struct payouts *po, MDB_txn *txn, const struct ledger_id *account,
-			     const struct ledger_entry *e, const struct po_running *after)
+			     const struct ledger_entry *e, const struct payouts_figures *after)
 {
 	bool debit = memcmp(e->t.debit_account_id.b, account->b, 16) == 0;
 	struct ledger_account other;
@@ -1266,65 +1256,145 @@ static json_t *po_entry_json(struct payouts *po, MDB_txn *txn, const struct ledg
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "seq", (json_int_t)e->t.seq, "transfer_id",
 			 id, "at", at, "reason", po_code_name(e->t.code), "kind", po_entry_kind(e->t.flags), "direction",
 			 debit ? "debit" : "credit", "amount", (json_int_t)e->t.amount, "counterparty", other.name,
-			 "balance", (json_int_t)after->posted, "available",
-			 (json_int_t)(after->posted - after->debits_pending));
+			 "balance", (json_int_t)after->balance, "available", (json_int_t)after->available);
+}
+
+static json_t *po_figures_json(const struct payouts_figures *f)
+{
+	return json_pack("{s:I, s:I}", "balance", (json_int_t)f->balance, "available", (json_int_t)f->available);
+}
+
+/* A statement request (checked before the read) and what its read found. */
+struct po_statement {
+	bool from_given, to_given;
+	int64_t from_ms, to_ms;               /* the period: from inclusive, to exclusive */
+	uint64_t cursor;                      /* 0: the period's newest entry */
+	size_t limit;
+	struct ledger_account a;              /* as it is now; zeros when not made yet */
+	bool exists;
+	struct payouts_figures now, opening, closing;
+	json_t *entries;                      /* newest first */
+	uint64_t next;                        /* the next page's cursor, 0 on the last */
+};
+
+/*
+ * The figures after entry seq: zeros before the first entry, the current
+ * ones at the head, else the ledger's balances as of seq. OUT: *f.
+ */
+static int po_figures_at(struct payouts *po, MDB_txn *txn, const struct ledger_account *a, uint64_t seq,
+			 uint64_t head, struct ledger_balances *b, struct payouts_figures *f)
+{
+	int rc = 0;
+	if (seq == 0)
+		*b = (struct ledger_balances){ 0, 0, 0, 0 };
+	else if (seq >= head)
+		*b = (struct ledger_balances){ a->debits_pending, a->debits_posted, a->credits_pending, a->credits_posted };
+	else
+		rc = ledger_balances_at(po->ledger, txn, &a->id, seq, b);
+	if (rc == 0 && payouts_figures(b, f) != 0)
+		rc = LEDGER_ECORRUPT;
+	return rc;
+}
+
+/*
+ * Reads the statement of the payee's account within txn: the period's
+ * sequences from its times (from: the first entry at or after it; to: the
+ * last before it), the figures before and after it, and one page of its
+ * entries, newest first from the cursor, each with the figures after it
+ * (walking back from those after the page's first entry). buf holds
+ * STATEMENT_WALK entries. Returns 0, LEDGER_EINVAL (a cursor outside the
+ * period or not this account's), LEDGER_ECORRUPT or a storage status.
+ */
+static int po_statement_read(struct payouts *po, MDB_txn *txn, const struct po_payee *pe, struct po_statement *s,
+			     struct ledger_entry *buf)
+{
+	uint8_t hash[LEDGER_HASH_LEN];
+	uint64_t head, from_seq = 1, to_seq, start = s->cursor;
+	struct ledger_balances run;
+	struct payouts_figures f;
+	size_t n = 0;
+	int rc;
+	if ((rc = po_account(po, txn, pe, &s->a, &s->exists)) != 0 || (rc = po_figures_now(&s->a, &s->now)) != 0 ||
+	    (rc = ledger_head(po->ledger, txn, &head, hash)) != 0)
+		return rc;
+	to_seq = head;
+	if (s->from_given && (rc = ledger_seq_at(po->ledger, txn, ledger_time_from_ms(s->from_ms), &from_seq)) != 0)
+		return rc;
+	if (s->to_given && (rc = ledger_seq_at(po->ledger, txn, ledger_time_from_ms(s->to_ms), &to_seq)) != 0)
+		return rc;
+	if (s->to_given)
+		to_seq--;
+	/* An account not made yet has no entries, and gave out no cursor. */
+	if (s->cursor && (!s->exists || s->cursor < from_seq || s->cursor > to_seq))
+		return LEDGER_EINVAL;
+	if (!s->exists) {
+		s->opening = s->closing = s->now;
+		return 0;
+	}
+	if ((rc = po_figures_at(po, txn, &s->a, from_seq - 1, head, &run, &s->opening)) != 0 ||
+	    (rc = po_figures_at(po, txn, &s->a, to_seq, head, &run, &s->closing)) != 0)
+		return rc;
+	if (!start && (rc = po_newest_upto(po, txn, &s->a, to_seq, buf, &start)) != 0)
+		return rc;
+	if (start < from_seq)
+		return 0;
+	if ((s->cursor && (rc = po_figures_at(po, txn, &s->a, start, head, &run, &f)) != 0) ||
+	    (rc = ledger_statement(po->ledger, txn, &s->a.id, start, s->limit, buf, &n, &s->next)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && buf[i].t.seq >= from_seq; i++) {
+		if (payouts_figures(&run, &f) != 0)
+			return LEDGER_ECORRUPT;
+		json_array_append_new(s->entries, po_entry_json(po, txn, &s->a.id, &buf[i], &f));
+		if ((rc = po_take_back(po, txn, &s->a.id, &buf[i], &run)) != 0)
+			return rc;
+	}
+	if (s->next < from_seq)
+		s->next = 0;
+	return 0;
 }
 
 static void po_handle_statement(struct httpd_req *req, void *ctx)
 {
 	struct po_route *rt = ctx;
 	struct payouts *po = rt->po;
+	struct po_statement s = { 0 };
 	struct ledger_entry *buf = NULL;
-	struct ledger_account a;
-	struct po_running run;
 	struct po_payee pe;
-	uint64_t cursor, limit, next = 0;
-	int64_t available = 0;
-	json_t *list = NULL;
+	uint64_t limit;
 	MDB_txn *txn;
-	size_t n = 0;
-	bool exists = false;
 	char next_text[24];
 	int rc;
-	if (httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &cursor) != 0 ||
+	if (httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &s.cursor) != 0 ||
 	    httpd_query_u64_or_400(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
-	    po_payee_read(rt, req, false, &txn, &pe) != 0)
+	    httpd_query_time(req, "from", false, &s.from_ms, &s.from_given) != 0 ||
+	    httpd_query_time(req, "to", false, &s.to_ms, &s.to_given) != 0)
 		return;
-	buf = calloc(STATEMENT_WALK, sizeof(*buf));
-	list = json_array();
-	rc = buf && list ? po_account(po, txn, &pe, &a, &exists) : STORE_ENOMEM;
-	if (rc == 0 && po_available(&a, &available) != 0)
-		rc = STORE_ECORRUPT;
-	/* An account not made yet has no entries, and gave out no cursor. */
-	if (rc == 0 && !exists && cursor)
-		rc = LEDGER_EINVAL;
-	if (rc == 0)
-		run = (struct po_running){ a.credits_posted - a.debits_posted, a.debits_pending, a.credits_pending };
-	if (rc == 0 && exists && cursor)
-		rc = po_rewind(po, txn, &pe.payable, cursor, buf, &run);
-	if (rc == 0 && exists)
-		rc = ledger_statement(po->ledger, txn, &pe.payable, cursor, (size_t)limit, buf, &n, &next);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct po_running d;
-		json_array_append_new(list, po_entry_json(po, txn, &pe.payable, &buf[i], &run));
-		if ((rc = po_effect(po, txn, &pe.payable, &buf[i], &d)) == 0)
-			rc = po_undo(&run, &d);
+	if (s.from_given && s.to_given && s.to_ms < s.from_ms) {
+		httpd_reply_error(req, 400, "invalid_field", "to is before from");
+		return;
 	}
+	if (po_payee_read(rt, req, false, &txn, &pe) != 0)
+		return;
+	s.limit = (size_t)limit;
+	buf = calloc(STATEMENT_WALK, sizeof(*buf));
+	s.entries = json_array();
+	rc = buf && s.entries ? po_statement_read(po, txn, &pe, &s, buf) : STORE_ENOMEM;
 	store_read_end(po->store, txn);
 	if (rc == LEDGER_EINVAL)
-		httpd_reply_error(req, 400, "invalid_field", "cursor is not one this statement gave out");
+		httpd_reply_error(req, 400, "invalid_field", "cursor is not one this statement gave out for this period");
 	else if (rc != 0)
 		httpd_reply_store_error(req, rc == LEDGER_ECORRUPT ? STORE_ECORRUPT : rc == LEDGER_ENOMEM ? STORE_ENOMEM : rc);
 	if (rc != 0)
 		goto free_list;
-	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)next);
+	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)s.next);
 	httpd_reply_json(req, 200,
-			 json_pack("{s:I, s:s, s:I, s:I, s:O, s:s?}", po_kinds[pe.kind].id_key, (json_int_t)pe.id, "account", a.name,
-				   "balance", (json_int_t)(a.credits_posted - a.debits_posted), "available",
-				   (json_int_t)available, "entries", list,
-				   "next_cursor", next ? next_text : NULL));
+			 json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:O, s:s?}", po_kinds[pe.kind].id_key, (json_int_t)pe.id,
+				   "account", s.a.name, "balance", (json_int_t)s.now.balance, "available",
+				   (json_int_t)s.now.available, "opening", po_figures_json(&s.opening), "closing",
+				   po_figures_json(&s.closing), "entries", s.entries, "next_cursor",
+				   s.next ? next_text : NULL));
 free_list:
-	json_decref(list);
+	json_decref(s.entries);
 	free(buf);
 }
 

@@ -46,6 +46,7 @@ struct event_base;
 struct httpd;
 struct idem;
 struct ledger;
+struct ledger_balances;
 struct merchants;
 struct payments;
 struct profiles;
@@ -98,6 +99,18 @@ int payouts_start(struct payouts *po, struct event_base *base, const struct payo
  *   GET  /api/v1/payouts/{id}               its store's owner or courier, admin, auditor
  */
 int payouts_attach(struct payouts *po, struct httpd *h);
+
+/* A payable account's two figures at one point (its balance, its statement's lines, opening and closing). */
+struct payouts_figures {
+	int64_t balance;             /* credits_posted - debits_posted */
+	int64_t available;           /* balance - debits_pending: what payouts do not hold, what a payout may take */
+};
+
+/*
+ * The figures of an account's four balances (any, as of any point). Pure.
+ * OUT: *out. Returns 0, or -1 when a figure would leave int64_t.
+ */
+int payouts_figures(const struct ledger_balances *b, struct payouts_figures *out);
 
 /* Stops the sweep. Before store_stop; disbursements in flight come back harmlessly. */
 void payouts_stop(struct payouts *po);

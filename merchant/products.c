@@ -23,6 +23,7 @@
 #define PRODUCT_IDEM_SCOPE "products.create"
 #define PRODUCT_JSON_TYPE "application/json; charset=utf-8"   /* what httpd_reply_json sends */
 #define PRODUCT_TEXT_FIRST 4096         /* bytes a reply body starts with: a page of 20 takes two doublings */
+#define PRODUCT_IDS_MAX 50              /* ids one batch read takes: a cart's lines at most */
 
 /* Fields of a create or update body, as bits of struct product_op.fields. */
 enum product_field {
@@ -710,6 +711,21 @@ free_op:
 }
 
 /*
+ * What the caller is to p: a manager (owner, admin: sees every product), and
+ * whether p is listed (everyone sees it). A product whose store cannot be
+ * found is neither. OUT: *manager, *listed. Returns 0 or a STORE_* status.
+ */
+static int product_visibility(struct products *pr, MDB_txn *txn, const struct product *p,
+			      const struct httpd_principal *who, bool *manager, bool *listed)
+{
+	struct merchant mc;
+	int rc = merchants_get(pr->merchants, txn, p->merchant_id, &mc);
+	*manager = rc == STORE_OK && merchants_may_manage(&mc, who);
+	*listed = rc == STORE_OK && p->active && merchants_is_selling(&mc);
+	return rc == STORE_ENOTFOUND ? STORE_OK : rc;
+}
+
+/*
  * Loads the product named by {id} for the caller: managers (owner, admin)
  * see every product, others only listed ones. Replies 404 and returns -1
  * otherwise. OUT: *p, *manager, *listed.
@@ -717,7 +733,6 @@ free_op:
 static int product_for_caller(struct products *pr, struct httpd_req *req, struct product *p, bool *manager,
 			      bool *listed)
 {
-	struct merchant mc;
 	uint64_t id;
 	MDB_txn *txn;
 	int rc;
@@ -729,16 +744,15 @@ static int product_for_caller(struct products *pr, struct httpd_req *req, struct
 		httpd_reply_store_error(req, rc);
 		return -1;
 	}
+	*manager = *listed = false;
 	rc = products_get(pr, txn, id, p);
 	if (rc == STORE_OK)
-		rc = merchants_get(pr->merchants, txn, p->merchant_id, &mc);
+		rc = product_visibility(pr, txn, p, httpd_principal(req), manager, listed);
 	store_read_end(pr->store, txn);
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND) {
 		httpd_reply_store_error(req, rc);
 		return -1;
 	}
-	*manager = rc == STORE_OK && merchants_may_manage(&mc, httpd_principal(req));
-	*listed = rc == STORE_OK && p->active && merchants_is_selling(&mc);
 	if (!*manager && !*listed) {
 		httpd_reply_error(req, 404, "not_found", "no such product");
 		return -1;
@@ -889,12 +903,108 @@ static void product_reply_query(struct products *pr, struct httpd_req *req, cons
 	}
 }
 
+/*
+ * Reads a list of 1..PRODUCT_IDS_MAX product ids: positive decimal numbers
+ * separated by commas; an id given twice is kept once. OUT: ids (room for
+ * PRODUCT_IDS_MAX), *n. Returns 0, or -1 when text is not such a list.
+ */
+static int product_ids_parse(const char *text, uint64_t *ids, size_t *n)
+{
+	size_t given = 0;
+	*n = 0;
+	for (const char *s = text;; s++) {
+		const char *start = s;
+		uint64_t id = 0;
+		bool seen = false;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			if (id > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+				return -1;
+			id = id * 10 + (uint64_t)(*s - '0');
+		}
+		if (s == start || id == 0 || (*s != ',' && *s != '\0') || ++given > PRODUCT_IDS_MAX)
+			return -1;
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = ids[i] == id;
+		if (!seen)
+			ids[(*n)++] = id;
+		if (*s == '\0')
+			return 0;
+	}
+}
+
+/*
+ * The products of `ids` the caller sees (as product_for_caller), in the
+ * order asked, and the ids of the others under "missing": the cart's
+ * lines in one read transaction.
+ */
+static void product_reply_ids(struct products *pr, struct httpd_req *req, const uint64_t *ids, size_t n)
+{
+	struct product *p = malloc(sizeof(*p));
+	struct product_text t = { 0 };
+	uint64_t missing[PRODUCT_IDS_MAX];
+	size_t nmissing = 0, shown = 0;
+	MDB_txn *txn;
+	int rc = p ? store_read_begin(pr->store, &txn) : STORE_ENOMEM;
+	if (rc != STORE_OK) {
+		free(p);
+		httpd_reply_store_error(req, rc);
+		return;
+	}
+	text_lit(&t, "{\"products\":[");
+	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+		bool manager = false, listed = false;
+		rc = products_get(pr, txn, ids[i], p);
+		if (rc == STORE_OK)
+			rc = product_visibility(pr, txn, p, httpd_principal(req), &manager, &listed);
+		if (rc == STORE_ENOTFOUND || (rc == STORE_OK && !manager && !listed)) {
+			missing[nmissing++] = ids[i];
+			rc = STORE_OK;
+		} else if (rc == STORE_OK) {
+			if (shown++)
+				text_put(&t, ",", 1);
+			product_render(&t, p, false, listed);
+		}
+	}
+	store_read_end(pr->store, txn);
+	free(p);
+	text_lit(&t, "],\"missing\":[");
+	for (size_t i = 0; i < nmissing; i++) {
+		if (i)
+			text_put(&t, ",", 1);
+		text_int(&t, (int64_t)missing[i]);
+	}
+	text_lit(&t, "]}");
+	if (rc != STORE_OK) {
+		free(t.data);
+		httpd_reply_store_error(req, rc);
+	} else {
+		product_reply_text(req, 200, &t);
+	}
+}
+
+/* ids=: the batch read, which takes no other parameter; else a catalogue query. */
 static void product_handle_list(struct httpd_req *req, void *ctx)
 {
 	struct catalogue_params p;
 	struct catalogue_query q;
-	const char *bad;
+	const char *bad, *ids_text = httpd_query(req, "ids");
+	uint64_t ids[PRODUCT_IDS_MAX];
+	size_t n;
 	product_params(req, &p);
+	if (ids_text &&
+	    (p.q || p.category || p.merchant_id || p.min_price || p.max_price || p.sort || p.cursor || p.limit)) {
+		httpd_reply_error(req, 400, "invalid_field", "ids takes no other parameter");
+		return;
+	}
+	if (ids_text && product_ids_parse(ids_text, ids, &n) != 0) {
+		httpd_reply_error(req, 400, "invalid_field", "ids must be 1 to %d positive whole numbers, comma-separated",
+				  PRODUCT_IDS_MAX);
+		return;
+	}
+	if (ids_text) {
+		product_reply_ids(ctx, req, ids, n);
+		return;
+	}
 	if (catalogue_query_parse(&p, &q, &bad) != 0) {
 		httpd_reply_error(req, 400, "invalid_field", "%s is not valid", bad);
 		return;

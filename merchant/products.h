@@ -75,7 +75,7 @@ void products_free(struct products *pr);
  * Registers the endpoints on h (lent):
  *   POST /api/v1/merchants/{id}/products  owner, admin (Idempotency-Key)
  *   GET  /api/v1/merchants/{id}/products  public (verified store); owner, admin see all
- *   GET  /api/v1/products                 public: listing and search, ETag
+ *   GET  /api/v1/products                 public: listing and search, ETag; ids=: a batch read
  *   GET  /api/v1/products/{id}            public when listed; owner, admin always
  *   PUT  /api/v1/products/{id}            owner, admin: partial update
  *   GET  /api/v1/categories               public

@@ -1,7 +1,8 @@
 // The city officer's screens in a real browser against the real server and
 // the sandbox provider: the city's totals of this month, a store a merchant
-// registered verified in the page (then suspended and reinstated), and a
-// buyer's complaint resolved in the page. The tests build on each other.
+// registered verified in the page (then suspended and reinstated), a store
+// featured on the home page from the page, and a buyer's complaint resolved
+// in the page. The tests build on each other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWithSandbox } from './lib/sandbox.mjs';
@@ -84,6 +85,27 @@ test('a pending store is listed, verified in the page, then suspended and reinst
 	await rerender(page, 'admin-stores', () => page.click('form.store-lookup button[type="submit"]'));
 	assert.equal(await page.getAttribute(`#store-found .admin-store[data-store-id="${warung.store.id}"]`, 'data-status'), 'verified');
 	await finish(page, PHONE, 'admin-store-verified-phone');
+});
+
+test('a verified store is featured on the home page from the page, and stops being', async () => {
+	const page = await adminPage(`#/admin/stores?id=${warung.store.id}`, 'admin-stores');
+	const card = `#store-found .admin-store[data-store-id="${warung.store.id}"]`;
+	assert.equal(await page.$$eval(`#stores-pending .store-feature`, (els) => els.length), 0, 'a pending store has no such button');
+	await rerender(page, 'admin-stores', () => page.click(`${card} .store-feature`));
+	assert.equal(await page.textContent(`${card} .store-featured`), 'Pilihan');
+	assert.ok(await page.isVisible(`${card} .store-unfeature`));
+	const featured = await expect(server.url, 200, 'GET', '/api/v1/merchants?featured=true');
+	assert.deepEqual(featured.items.map((s) => s.id), [warung.store.id]);
+	await page.goto('/#/');
+	await settled(page, 'home');
+	assert.deepEqual(await page.$$eval('#home-stores + ul .store-card', (els) => els.map((e) => e.dataset.storeId)), [String(warung.store.id)]);
+	await screenshot(page, 'admin-store-featured-home-phone');
+
+	await page.goto(`/#/admin/stores?id=${warung.store.id}`);
+	await settled(page, 'admin-stores');
+	await rerender(page, 'admin-stores', () => page.click(`${card} .store-unfeature`));
+	assert.ok(await page.isVisible(`${card} .store-feature`));
+	assert.equal((await expect(server.url, 200, 'GET', '/api/v1/merchants?featured=true')).items.length, 0);
 });
 
 test('a complaint is resolved in the page, releasing the money to the store', async () => {

@@ -1,9 +1,11 @@
 // The shopper's catalogue screens in a real browser, over products seeded
-// through the API: home, search with filters, product and store pages.
+// through the API: home, search with filters, product and store pages, and
+// the home page's stores once the city features one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { seedStore } from './lib/seed.mjs';
+import { seedStore, login, expect } from './lib/seed.mjs';
+import { ADMIN } from './lib/server.mjs';
 import { launch, settled, screenshot, visit, finish, errorAlert, PHONE, DESKTOP } from './lib/browser.mjs';
 
 let server;
@@ -59,6 +61,7 @@ for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
 			['camilan (1)', 'lauk (2)', 'minuman (1)']);
 		assert.deepEqual(await page.$$eval('.store-card .card-title', (els) => els.map((e) => e.textContent)),
 			['Warung Bu Siti', 'Kopi Pak Udin']);
+		assert.equal(await page.textContent('#home-stores'), 'Toko (kota belum memilih toko pilihan)', 'none is featured yet');
 		await finish(page, viewport, `catalogue-home-${label}`);
 	});
 }
@@ -128,4 +131,35 @@ test('the product page and the store page', async () => {
 	assert.equal(await alert.getAttribute('data-code'), 'not_found');
 	assert.equal(await page.textContent('main h1'), 'Terjadi kesalahan');
 	await page.context().close();
+});
+
+test('the cart reads all its lines in one request: prices brought up to date, a product gone marked', async () => {
+	const kawa = kopi.products[0];
+	const page = await visit(browser, server, '', 'home');
+	await page.evaluate((lines) => localStorage.setItem('bangsoleh.cart', JSON.stringify(lines)), [
+		{ product_id: kawa.id, merchant_id: kopi.store.id, title: 'Kopi lama', price: 7000, quantity: 2 },
+		{ product_id: 999999, merchant_id: kopi.store.id, title: 'Kopi hilang', price: 5000, quantity: 1 },
+	]);
+	const reads = [];
+	page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/v1/products')) reads.push(new URL(r.url()).search); });
+	await page.goto('/#/cart');
+	await settled(page, 'cart');
+	assert.deepEqual(reads, [`?ids=${kawa.id}%2C999999`]);
+	const line = (id) => `.cart-line[data-product-id="${id}"]`;
+	assert.equal(await page.textContent(`${line(kawa.id)} .card-title`), 'Kopi Kawa Daun');
+	assert.equal(await page.textContent(`${line(kawa.id)} .line-total`), 'Rp16.000');
+	assert.equal(await page.locator(`${line(kawa.id)} .error-title`).count(), 0);
+	assert.equal(await page.textContent(`${line(999999)} .error-title`), 'Produk ini tidak dijual lagi.');
+	assert.equal(await page.locator('#to-checkout').count(), 0, 'no checkout while a line is gone');
+	await finish(page, PHONE, 'catalogue-cart-batch-phone');
+});
+
+test('home shows the stores the city features, and only those', async () => {
+	const admin = await login(server.url, ADMIN.username, ADMIN.password);
+	await expect(server.url, 200, 'POST', `/api/v1/admin/merchants/${kopi.store.id}/feature`, { token: admin, body: { featured: true } });
+	const page = await visit(browser, server, '', 'home');
+	assert.equal(await page.textContent('#home-stores'), 'Toko pilihan');
+	assert.equal(await page.getAttribute('#home-stores + ul.stores', 'data-featured'), 'true');
+	assert.deepEqual(await page.$$eval('.store-card .card-title', (els) => els.map((e) => e.textContent)), ['Kopi Pak Udin']);
+	await finish(page, PHONE, 'catalogue-home-featured-phone');
 });

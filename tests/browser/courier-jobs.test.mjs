@@ -1,16 +1,7 @@
-// Unit tests of web/js/courier-jobs.js (node --test), over an in-memory localStorage.
-import { test, beforeEach } from 'node:test';
+// Unit tests of web/js/courier-jobs.js (node --test).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-
-const memory = new Map();
-globalThis.localStorage = {
-	getItem: (k) => (memory.has(k) ? memory.get(k) : null),
-	setItem: (k, v) => memory.set(k, String(v)),
-	removeItem: (k) => memory.delete(k),
-};
-const jobs = await import('../../web/js/courier-jobs.js');
-
-beforeEach(() => memory.clear());
+import * as jobs from '../../web/js/courier-jobs.js';
 
 test('a courier steps forward to delivered, and nothing follows it', () => {
 	const seen = [];
@@ -19,8 +10,6 @@ test('a courier steps forward to delivered, and nothing follows it', () => {
 	assert.equal(jobs.nextStep('pending'), null, 'an open job is accepted, not stepped');
 	assert.equal(jobs.nextStep('on_hold'), null);
 	assert.equal(jobs.nextStep('toString'), null, 'no inherited property is a step');
-	assert.equal(jobs.jobDone('delivered'), true);
-	assert.equal(jobs.jobDone('in_transit'), false);
 });
 
 test('degrees become whole millionths; anything else is refused', () => {
@@ -50,21 +39,12 @@ test('distances read as metres, then kilometres with one decimal', () => {
 	assert.equal(jobs.formatDistance(1.5), '');
 });
 
-test('taken jobs are remembered per courier, newest first, bounded, and forgotten', () => {
-	const id = (n) => n.toString(16).padStart(32, '0');
-	jobs.rememberJob(7, id(1));
-	jobs.rememberJob(7, id(2));
-	jobs.rememberJob(7, id(1));
-	jobs.rememberJob(8, id(3));
-	assert.deepEqual(jobs.myJobs(7), [id(1), id(2)]);
-	assert.deepEqual(jobs.myJobs(8), [id(3)]);
-	jobs.forgetJob(7, id(1));
-	assert.deepEqual(jobs.myJobs(7), [id(2)]);
-	for (let n = 10; n < 10 + jobs.MAX_JOBS + 5; n++) jobs.rememberJob(7, id(n));
-	assert.equal(jobs.myJobs(7).length, jobs.MAX_JOBS);
-	assert.throws(() => jobs.rememberJob(7, '../x'), RangeError);
-	memory.set('bangsoleh.courier.9.jobs', '{not json');
-	assert.deepEqual(jobs.myJobs(9), []);
-	memory.set('bangsoleh.courier.9.jobs', JSON.stringify([id(4), 'nope', 5]));
-	assert.deepEqual(jobs.myJobs(9), [id(4)]);
+test('a phone number becomes a tel: link of its digits, or nothing', () => {
+	assert.equal(jobs.telHref('+6281234567890'), 'tel:+6281234567890');
+	assert.equal(jobs.telHref('0812-3456 7890'), 'tel:081234567890');
+	assert.equal(jobs.telHref(' +62 (812) 345'), 'tel:+62812345');
+	assert.equal(jobs.telHref('javascript:alert(1)'), 'tel:1', 'only digits reach the link');
+	assert.equal(jobs.telHref(''), null);
+	assert.equal(jobs.telHref('-'), null);
+	assert.equal(jobs.telHref(undefined), null);
 });

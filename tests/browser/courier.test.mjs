@@ -1,7 +1,9 @@
 // A city courier's journey (courier.gateway = local) in a real browser: two
 // stores' paid orders are confirmed, so two jobs are open; the courier sets up
-// a profile, sees the jobs nearest first, takes the nearer one, steps it to the
-// buyer, enters a wrong PIN (the error shows) and then the buyer's; the
+// a profile, sees the jobs nearest first (no phones), takes the nearer one
+// (the job page then offers to call the store and the buyer), finds it among
+// their jobs on another device, steps it to the buyer, enters a wrong PIN (the
+// error shows) and then the buyer's; the
 // shopper confirms receipt in the page; the courier's earnings show the fee,
 // and a payout asked for in the page appears in the list and completes.
 // The tests run in order and build on each other.
@@ -9,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWithSandbox } from './lib/sandbox.mjs';
 import { seedStore, registerUser, login, expect } from './lib/seed.mjs';
-import { paidOrder, waitFor } from './lib/orders.mjs';
+import { paidOrder, waitFor, SHIP_TO } from './lib/orders.mjs';
 import { ADMIN } from './lib/server.mjs';
 import { launch, openPage, settled, signIn, finish, errorAlert, screenshot, PHONE, DESKTOP } from './lib/browser.mjs';
 import { formatRupiah } from '../../web/js/format.js';
@@ -20,6 +22,7 @@ let browser;
 const rizal = { username: 'rizal', password: 'rizal-password-1' };
 const budi = { username: 'budi', password: 'budi-password-1' };
 const near = { lat_e6: -223000, lng_e6: 100633000 };   // the courier and Siti's store, in Payakumbuh
+const SITI_PHONE = '081234567890';
 const state = {};  // what one step leaves for the next
 
 before(async () => {
@@ -33,7 +36,7 @@ before(async () => {
 	const stores = [
 		{ owner: 'udin', name: 'Kopi Pak Udin', details: { address: 'Jl. Soekarno-Hatta 5', phone: '081299990000', lat_e6: -300000, lng_e6: 100700000 },
 			products: [{ title: 'Kopi Kawa Daun', price: 8000, category: 'minuman', weight_g: 250 }] },
-		{ owner: 'siti', name: 'Warung Bu Siti', details: { address: 'Jl. Sudirman 12', phone: '081234567890', lat_e6: -223100, lng_e6: 100633100 },
+		{ owner: 'siti', name: 'Warung Bu Siti', details: { address: 'Jl. Sudirman 12', phone: SITI_PHONE, lat_e6: -223100, lng_e6: 100633100 },
 			products: [{ title: 'Rendang Sapi', price: 45000, category: 'lauk', weight_g: 500 }] },
 	];
 	// The far store's order first, so "nearest first" is the API's order, not the orders'.
@@ -68,6 +71,7 @@ async function bothWidths(hash, name, keys, shot) {
 		const page = await openPage(browser, server, viewport);
 		await signIn(page, rizal, hash, name);
 		for (const key of keys) assert.equal(await page.isVisible(key), true, `${shot} ${suffix}: ${key}`);
+		assert.doesNotMatch(await page.textContent('main'), /\bnull\b|undefined|\[object/, `${shot} ${suffix}: stray text`);
 		expectFailed(page, 404);
 		await finish(page, viewport, `${shot}-${suffix}`);
 	}
@@ -107,22 +111,33 @@ test('open jobs come nearest first; the courier takes the near one and steps it 
 	assert.equal(await page.textContent('#open-count'), '2');
 	assert.match(await page.textContent('#open-jobs > li:first-child .distance'), /^\d+ m dari Anda$/);
 	assert.match(await page.textContent('#open-jobs > li:last-child .distance'), /^\d+,\d km dari Anda$/);
+	const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('bangsoleh.session')).token);
+	const jobs = await expect(server.url, 200, 'GET', '/api/v1/courier/jobs', { token });
+	assert.ok(jobs.jobs.every((j) => !('phone' in j.pickup) && !('phone' in j.drop)), 'open jobs show no phones');
 	await page.click('#open-jobs > li:first-child button.accept');
 	await settled(page, 'courier-job');
+	// Taken: the store's and the buyer's phones, to call.
+	assert.equal(await page.getAttribute('#call-store', 'href'), `tel:${SITI_PHONE}`);
+	assert.equal(await page.getAttribute('#call-buyer', 'href'), `tel:${SHIP_TO.phone}`);
+	assert.equal(await page.textContent('#call-store'), 'Telepon toko');
+	assert.equal(await page.textContent('#call-buyer'), 'Telepon pembeli');
+	await screenshot(page, 'courier-job-calls');
 	for (const step of ['picking_up', 'picked', 'in_transit']) {
 		assert.equal(await page.getAttribute('#next-step', 'data-step'), step);
 		await page.click('#next-step');
 		await page.waitForSelector(`article.courier-job[data-state="${step}"]`);
 		await settled(page, 'courier-job');
 	}
-	// The list remembers the job on this device.
 	await page.goto('/#/courier');
 	await settled(page, 'courier');
-	assert.deepEqual(await page.$$eval('#my-jobs > li', (els) => els.map((e) => e.dataset.shipmentId)), [state.order.shipment_id]);
+	assert.equal(await page.$$eval('#my-jobs > li', (els) => els.length), 1);
+	assert.equal(await page.isVisible('#my-jobs-more'), false, 'one job: no next page');
 	assert.equal(await page.textContent('#open-count'), '1');
 	expectFailed(page, 404);
 	await finish(page, PHONE, 'courier-jobs-mine');
-	await bothWidths('#/courier', 'courier', ['#open-jobs', '#open-count', '#locate', '#nav-earnings'], 'courier-jobs');
+	// Other devices (browser contexts of their own, nothing stored) list the job from the API.
+	await bothWidths('#/courier', 'courier', [`#my-jobs > li[data-shipment-id="${state.order.shipment_id}"]`, '#open-jobs',
+		'#open-count', '#locate', '#nav-earnings'], 'courier-jobs');
 });
 
 test('a wrong PIN shows an error with the tries left; the buyer\'s PIN delivers', async () => {
@@ -201,5 +216,5 @@ test('a payout over the available money is refused in the page; one within it is
 		['payout/posted', 'payout/held', 'shipping/transfer']);
 	await finish(page, PHONE, 'courier-payout');
 	await bothWidths('#/courier/earnings', 'earnings', ['#balance', '#payout-form', '#payouts', '#statement'], 'courier-earnings');
-	await bothWidths(`#/courier/job/${state.order.shipment_id}`, 'courier-job', ['article.courier-job', '.timeline'], 'courier-job');
+	await bothWidths(`#/courier/job/${state.order.shipment_id}`, 'courier-job', ['article.courier-job', '.timeline', '#call-store', '#call-buyer'], 'courier-job');
 });

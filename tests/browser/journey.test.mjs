@@ -198,6 +198,9 @@ test('a shopper buys from two stores, pays through the sandbox, and the page tur
 	await settled(page, 'orders');
 	const states = await page.$$eval('.order-card .badge', (els) => els.map((e) => e.dataset.state));
 	assert.deepEqual(states, ['paid', 'paid']);
+	const listed = await page.$$eval('.order-card', (els) => els.map((e) => Number(e.dataset.orderId)));
+	assert.deepEqual(listed, [...listed].sort((a, b) => b - a), 'newest first');
+	assert.equal(await page.isVisible('#orders-more'), false, 'one page');
 	state.order = Number(await page.getAttribute(`.order-card:has-text("Rp${(90000 + 12500 + fee).toLocaleString('de-DE')}")`, 'data-order-id'));
 	assert.ok(state.order > 0);
 
@@ -297,6 +300,12 @@ test('an in-store charge turns to paid on the merchant\'s screen', async () => {
 	await sandbox.pay(paymentId); // the customer's e-wallet
 	await page.waitForSelector('.payment-panel[data-status="paid"]');
 	assert.equal(await text(page, '.pay-status'), 'Lunas');
+	// Today's charges below the form follow: the paid charge, with its receipt.
+	const row = `#todays-charges .charge-row[data-payment-id="${paymentId}"]`;
+	await page.waitForSelector(`${row}[data-status="paid"]`);
+	assert.match(await text(page, row), /Rp25\.000/);
+	assert.equal(await page.getAttribute(`${row} a.charge-receipt`, 'href'), `#/receipt/${paymentId}`);
+	assert.match(await text(page, '#todays-paid'), /1 lunas, Rp25\.000/);
 	await screenshot(page, 'journey-charge-paid');
 	await page.click('#to-receipt');
 	await settled(page, 'receipt');

@@ -1,7 +1,7 @@
 // A store's money and its print views in a real browser: the balance after
 // an in-store charge, a payout that fails (the sandbox refuses accounts that
 // start with 000) and gives the money back, one that completes, the statement
-// with its opening and closing figures; the packing slip of an order and the
+// with its opening and closing figures, over a period picked in the page; the packing slip of an order and the
 // static QRIS poster, each printed on its paper (A5, or A4 for the poster
 // when chosen) by css/print.css. The tests run in order and build on each other.
 import { test, before, after } from 'node:test';
@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { startWithSandbox } from './lib/sandbox.mjs';
 import { seedStore, registerUser, login, expect } from './lib/seed.mjs';
 import { paidOrder, waitFor } from './lib/orders.mjs';
-import { launch, openPage, settled, signIn, finish, PHONE, DESKTOP } from './lib/browser.mjs';
+import { launch, openPage, settled, signIn, finish, errorAlert, PHONE, DESKTOP } from './lib/browser.mjs';
+import { rerender } from './audit-activity.mjs';
 
 let server;
 let sandbox;
@@ -101,6 +102,51 @@ test('with a good account a payout completes; the statement opens at zero and cl
 			assert.equal(await p.isVisible(key), true, `${suffix}: ${key}`);
 		await finish(p, viewport, `money-${suffix}`);
 	}
+});
+
+// 'YYYY-MM-DD' of the WIB day `days` from today.
+const wibDay = (days) => new Date(Date.now() + (7 * 60 + days * 24 * 60) * 60000).toISOString().slice(0, 10);
+
+// Picks the statement's period in the page (dates, '' for open) and waits for the screen it leads to.
+async function period(page, from, to) {
+	await page.fill('#f-from', from);
+	await page.fill('#f-to', to);
+	await rerender(page, 'balance', () => page.click('form.statement-filters button[type="submit"]'));
+}
+
+const figure = (page, row, column) => page.textContent(`#${row} td:nth-child(${column === 'balance' ? 3 : 4})`);
+
+test('the statement over a period shows the server\'s opening and closing; the period is in the hash', async () => {
+	const page = await openPage(browser, server);
+	await signIn(page, siti, money(), 'balance');
+	// Yesterday to today (WIB, both included) holds every entry, made moments ago.
+	await period(page, wibDay(-1), wibDay(0));
+	assert.equal(await page.evaluate(() => location.hash), `${money()}?from=${wibDay(-1)}&to=${wibDay(0)}`);
+	assert.equal(await page.inputValue('#f-from'), wibDay(-1), 'the filter shows the period it came from');
+	assert.deepEqual(await statementRows(page), ['payout/posted', 'payout/held', 'payout/voided', 'payout/held', 'payment/transfer']);
+	assert.equal(await figure(page, 'opening', 'balance'), 'Rp0');
+	assert.equal(await figure(page, 'closing', 'balance'), 'Rp150.000');
+	assert.equal(await figure(page, 'closing', 'available'), 'Rp150.000');
+	// From tomorrow: no entry yet, and the period opens and closes at today's balance (no page of entries could say so).
+	await period(page, wibDay(1), '');
+	assert.deepEqual(await statementRows(page), []);
+	assert.equal(await page.isVisible('#no-entries'), true);
+	assert.equal(await figure(page, 'opening', 'balance'), 'Rp150.000');
+	assert.equal(await figure(page, 'opening', 'available'), 'Rp150.000');
+	assert.equal(await figure(page, 'closing', 'balance'), 'Rp150.000');
+	await finish(page, PHONE, 'money-period-empty');
+	// Until long ago: nothing, at zero.
+	const old = await openPage(browser, server);
+	await signIn(old, siti, `${money()}?to=2000-01-01`, 'balance');
+	assert.deepEqual(await statementRows(old), []);
+	assert.equal(await figure(old, 'opening', 'balance'), 'Rp0');
+	assert.equal(await figure(old, 'closing', 'available'), 'Rp0');
+	// A date that is not one: its message in the statement's place, the rest of the screen stays.
+	await rerender(old, 'balance', () => old.evaluate((hash) => { location.hash = hash; }, `${money()}?from=2026-02-30`));
+	await errorAlert(old);
+	assert.equal(await old.isVisible('#balance'), true);
+	assert.equal(await old.isVisible('#statement'), false);
+	await finish(old, PHONE, 'money-period-bad');
 });
 
 // The paper size of a PDF's pages (points) and how many there are, as

@@ -1,16 +1,8 @@
-// Unit tests of web/js/money.js (node --test): a payable account's statement
-// figures, and the checks of a payout request.
+// Unit tests of web/js/money.js (node --test): what a statement's entries do
+// to the figures, the period picked in dates, and the checks of a payout request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effect, pageFigures, payoutProblem, payoutOpen, PAYOUT_MAX } from '../../web/js/money.js';
-
-// docs/api.md's example of a store's statement, with the two entries before it.
-const entries = [
-	{ seq: 7, reason: 'payout', kind: 'posted', direction: 'debit', amount: 150000, balance: 50000, available: 50000 },
-	{ seq: 6, reason: 'payout', kind: 'held', direction: 'debit', amount: 150000, balance: 200000, available: 50000 },
-	{ seq: 4, reason: 'release', kind: 'transfer', direction: 'credit', amount: 120000, balance: 200000, available: 200000 },
-	{ seq: 2, reason: 'release', kind: 'transfer', direction: 'credit', amount: 80000, balance: 80000, available: 80000 },
-];
+import { effect, statementPeriod, payoutProblem, payoutOpen, PAYOUT_MAX } from '../../web/js/money.js';
 
 test('each kind of entry moves the balance and the available money as the ledger does', () => {
 	assert.deepEqual(effect({ kind: 'transfer', direction: 'credit', amount: 12000 }), { balance: 12000n, available: 12000n });
@@ -29,26 +21,24 @@ test('an entry the statement cannot hold is refused, not guessed', () => {
 	assert.throws(() => effect({ kind: 'transfer', direction: 'debit', amount: 2 ** 53 }), RangeError);
 });
 
-test('a page opens at the figures before its oldest entry and closes at its newest', () => {
-	assert.deepEqual(pageFigures(entries), { opening: { balance: 0n, available: 0n }, closing: { balance: 50000n, available: 50000n } });
-	assert.deepEqual(pageFigures(entries.slice(0, 2)),
-		{ opening: { balance: 200000n, available: 200000n }, closing: { balance: 50000n, available: 50000n } });
-	assert.equal(pageFigures([]), null);
-});
-
-test('a statement whose running figures do not add up is refused', () => {
-	const wrong = entries.map((e) => ({ ...e }));
-	wrong[1].balance = 199999;
-	assert.throws(() => pageFigures(wrong), /entry 6 does not add up/);
-});
-
-test('sums beyond 2^53 stay exact', () => {
+test('amounts beyond 2^53 stay exact', () => {
 	const big = Number.MAX_SAFE_INTEGER;
-	const page = [
-		{ seq: 2, kind: 'transfer', direction: 'credit', amount: 10, balance: big, available: big },
-		{ seq: 1, kind: 'transfer', direction: 'credit', amount: big - 10, balance: big - 10, available: big - 10 },
-	];
-	assert.deepEqual(pageFigures(page).opening, { balance: 0n, available: 0n });
+	assert.deepEqual(effect({ kind: 'posted', direction: 'debit', amount: big }), { balance: -BigInt(big), available: 0n });
+});
+
+test('the period picked in WIB dates includes both days: to goes as the day after', () => {
+	assert.deepEqual(statementPeriod('2026-11-01', '2026-11-30'), { from: '2026-11-01', to: '2026-12-01' });
+	assert.deepEqual(statementPeriod('', '2026-12-31'), { from: undefined, to: '2027-01-01' });
+	assert.deepEqual(statementPeriod('2026-11-28', ''), { from: '2026-11-28', to: undefined });
+	assert.deepEqual(statementPeriod('', ''), { from: undefined, to: undefined });
+	assert.deepEqual(statementPeriod('2028-02-28', '2028-02-28'), { from: '2028-02-28', to: '2028-02-29' });
+});
+
+test('a date that is not one is refused, not rolled over', () => {
+	assert.throws(() => statementPeriod('2026-02-30', ''), RangeError);
+	assert.throws(() => statementPeriod('', '2026-13-01'), RangeError);
+	assert.throws(() => statementPeriod('28-11-2026', ''), RangeError);
+	assert.throws(() => statementPeriod('', '2026-11-28T10:00'), RangeError);
 });
 
 test('a payout must be a whole amount of at least Rp1, within what is available', () => {

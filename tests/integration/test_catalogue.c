@@ -641,6 +641,86 @@ static void test_listing_shape(void **state)
 	json_decref(one);
 }
 
+/* GET /api/v1/products?ids=<ids> as who: the products' ids in order (OUT: got, *n) and the missing ones (OUT: gone, *ngone). */
+static void batch_read(const struct world *w, enum who who, const char *ids, uint64_t *got, size_t *n, uint64_t *gone,
+		       size_t *ngone)
+{
+	char path[2 * PATH_MAX_LEN];
+	json_t *doc, *item;
+	size_t i;
+	snprintf(path, sizeof(path), "/api/v1/products?ids=%s", ids);
+	doc = call(w, who, "GET", path, NULL, 200);
+	*n = *ngone = 0;
+	json_array_foreach(json_object_get(doc, "products"), i, item) {
+		assert_true(*n < IDS_MAX);
+		got[(*n)++] = (uint64_t)apitest_int(item, "id");
+		assert_non_null(json_object_get(item, "price"));
+		assert_null(json_object_get(item, "description"));
+	}
+	json_array_foreach(json_object_get(doc, "missing"), i, item) {
+		assert_true(*ngone < IDS_MAX && json_is_integer(item));
+		gone[(*ngone)++] = (uint64_t)json_integer_value(item);
+	}
+	assert_int_equal(json_object_size(doc), 2);
+	json_decref(doc);
+}
+
+/*
+ * The cart's batch read: the products the caller sees, in the order asked,
+ * each once; the rest (unknown, or another store's unlisted product) under
+ * "missing"; at most 50 ids, each a positive number, and no other parameter.
+ */
+static void test_batch_ids(void **state)
+{
+	struct world *w = *state;
+	static const char *const junk[] = { "ids=", "ids=0", "ids=-1", "ids=1,,2", "ids=1,", "ids=,1", "ids=1%2B2",
+					    "ids=x", "ids=1.5", "ids=18446744073709551616", "ids=1&limit=5",
+					    "ids=1&q=kopi", "ids=1&category=batch", "ids=1&cursor=ab" };
+	uint64_t p1 = product_add(w, SITI, w->warung, "Kopi Aren", 12000, "batch");
+	uint64_t p2 = product_add(w, SITI, w->warung, "Teh Tarik", 9000, "batch");
+	uint64_t hidden = product_add(w, BUDI, w->toko, "Kopi Rahasia", 30000, "batch");
+	uint64_t got[IDS_MAX], gone[IDS_MAX];
+	char ids[PATH_MAX_LEN], path[2 * PATH_MAX_LEN];
+	size_t n, ngone, len = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/products/%llu", (unsigned long long)hidden);
+	expect_status(w, BUDI, "PUT", path, "{\"active\":false}", 200);
+	snprintf(ids, sizeof(ids), "%llu,999999,%llu,%llu,%llu", (unsigned long long)p2, (unsigned long long)hidden,
+		 (unsigned long long)p1, (unsigned long long)p2);
+	batch_read(w, PUBLIC, ids, got, &n, gone, &ngone);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0], p2);
+	assert_int_equal(got[1], p1);
+	assert_int_equal(ngone, 2);
+	assert_int_equal(gone[0], 999999);
+	assert_int_equal(gone[1], hidden);
+	/* Another merchant does not see it either; its owner and admins do. */
+	batch_read(w, SITI, ids, got, &n, gone, &ngone);
+	assert_int_equal(n, 2);
+	assert_int_equal(ngone, 2);
+	for (enum who who = BUDI; who <= ADMIN; who += ADMIN - BUDI) {
+		batch_read(w, who, ids, got, &n, gone, &ngone);
+		assert_int_equal(n, 3);
+		assert_int_equal(got[1], hidden);
+		assert_int_equal(ngone, 1);
+	}
+
+	/* 50 ids are answered; 51 are refused, as is anything that is not a list of positive numbers. */
+	for (int i = 1; i <= 50; i++)
+		len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%d", i > 1 ? "," : "", 1000000 + i);
+	batch_read(w, PUBLIC, ids, got, &n, gone, &ngone);
+	assert_int_equal(n, 0);
+	assert_int_equal(ngone, 50);
+	snprintf(ids + len, sizeof(ids) - len, ",%llu", (unsigned long long)p1);
+	snprintf(path, sizeof(path), "/api/v1/products?ids=%s", ids);
+	apitest_expect_error(w->srv, NULL, "GET", path, NULL, 400, "invalid_field", "ids");
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		print_message("query %s\n", junk[i]);
+		snprintf(path, sizeof(path), "/api/v1/products?%s", junk[i]);
+		apitest_expect_error(w->srv, NULL, "GET", path, NULL, 400, "invalid_field", "ids");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_idempotency),
 		cmocka_unit_test(test_cache_fresh),
 		cmocka_unit_test(test_listing_shape),
+		cmocka_unit_test(test_batch_ids),
 	};
 	return cmocka_run_group_tests(tests, world_setup, world_teardown);
 }

@@ -1090,6 +1090,40 @@ static void expect_same_ids(const uint64_t *ids, size_t n, const uint64_t *want,
 	}
 }
 
+/* desc[0..n) is asc[0..nasc) backwards. */
+static void expect_reversed(const uint64_t *desc, size_t n, const uint64_t *asc, size_t nasc)
+{
+	assert_int_equal(n, nasc);
+	for (size_t i = 0; i < n; i++)
+		if (desc[i] != asc[n - 1 - i])
+			fail_msg("order=desc lists %llu at %zu, order=asc %llu at %zu", (unsigned long long)desc[i], i,
+				 (unsigned long long)asc[n - 1 - i], n - 1 - i);
+}
+
+/* Pages through path (a query may be in it) both ways with limit; newest first is oldest first backwards. */
+static void expect_desc_reverses(const struct world *w, enum who who, const char *path, int limit, size_t want)
+{
+	char desc[PATH_MAX_LEN + 32];
+	uint64_t up[LIST_ORDERS], down[LIST_ORDERS];
+	size_t nup, ndown;
+	snprintf(desc, sizeof(desc), "%s%corder=desc", path, strchr(path, '?') ? '&' : '?');
+	list_all(w, who, path, limit, up, &nup);
+	list_all(w, who, desc, limit, down, &ndown);
+	assert_int_equal(nup, want);
+	expect_reversed(down, ndown, up, nup);
+}
+
+/* The first page's next_cursor of path (with limit=1), which must have one. */
+static void first_cursor(const struct world *w, enum who who, const char *path, char *out, size_t cap)
+{
+	char page[PATH_MAX_LEN + 32];
+	json_t *doc;
+	snprintf(page, sizeof(page), "%s%climit=1", path, strchr(path, '?') ? '&' : '?');
+	doc = call(w, who, "GET", page, NULL, 200);
+	snprintf(out, cap, "%s", apitest_str(doc, "next_cursor"));
+	json_decref(doc);
+}
+
 static void test_bad_input(void **state)
 {
 	struct world *w = *state;
@@ -1263,6 +1297,43 @@ static void test_bad_input(void **state)
 			snprintf(filtered, sizeof(filtered), "%s?state=awaiting_payment", path);
 			list_all(w, ADMIN, filtered, limit, listed_ids, &n);
 			assert_int_equal(n, LIST_ORDERS - npaid);
+		}
+	}
+
+	/* Newest first: the same entries as oldest first, backwards, page by page; with a state too. */
+	for (int limit = 1; limit <= 3; limit++) {
+		char filtered[PATH_MAX_LEN + 32];
+		expect_desc_reverses(w, ANI, "/api/v1/orders", limit, LIST_ORDERS);
+		expect_desc_reverses(w, ANI, "/api/v1/orders?state=paid", limit, npaid);
+		expect_desc_reverses(w, ADMIN, "/api/v1/admin/orders", limit, LIST_ORDERS);
+		expect_desc_reverses(w, ADMIN, "/api/v1/admin/orders?state=awaiting_payment", limit, LIST_ORDERS - npaid);
+		expect_desc_reverses(w, DEDI, path, limit, LIST_ORDERS);
+		snprintf(filtered, sizeof(filtered), "%s?state=paid", path);
+		expect_desc_reverses(w, AUDITOR, filtered, limit, npaid);
+	}
+	list_all(w, ANI, "/api/v1/orders?order=desc", 2, listed_ids, &n);
+	assert_int_equal(listed_ids[0], ids[LIST_ORDERS - 1]);
+	/* A cursor goes only the way it was given; `order` is asc or desc. */
+	{
+		const char *lists[] = { "/api/v1/orders", "/api/v1/admin/orders", path };
+		const enum who callers[] = { ANI, ADMIN, DEDI };
+		char cursor[64], url[PATH_MAX_LEN + 128];
+		for (size_t i = 0; i < 3; i++) {
+			first_cursor(w, callers[i], lists[i], cursor, sizeof(cursor));
+			snprintf(url, sizeof(url), "%s?order=desc&cursor=%s", lists[i], cursor);
+			expect_error(w, callers[i], "GET", url, NULL, 400, "invalid_field", "order=asc");
+			snprintf(url, sizeof(url), "%s?order=desc", lists[i]);
+			first_cursor(w, callers[i], url, cursor, sizeof(cursor));
+			snprintf(url, sizeof(url), "%s?cursor=%s", lists[i], cursor);
+			expect_error(w, callers[i], "GET", url, NULL, 400, "invalid_field", "order=desc");
+			snprintf(url, sizeof(url), "%s?order=asc&cursor=%s", lists[i], cursor);
+			expect_error(w, callers[i], "GET", url, NULL, 400, "invalid_field", "order=desc");
+			snprintf(url, sizeof(url), "%s?order=newest", lists[i]);
+			expect_error(w, callers[i], "GET", url, NULL, 400, "invalid_field", "order");
+			snprintf(url, sizeof(url), "%s?order=", lists[i]);
+			expect_error(w, callers[i], "GET", url, NULL, 400, "invalid_field", "order");
+			snprintf(url, sizeof(url), "%s?order=desc&cursor=d1.x", lists[i]);
+			expect_error(w, callers[i], "GET", url, NULL, 400, "invalid_field", "cursor");
 		}
 	}
 	world_finish(w);

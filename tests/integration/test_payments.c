@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <lmdb.h>
 
 #include "crypto.h"
 #include "ledger.h"
@@ -52,6 +53,7 @@ struct world {
 	char admin[TOKEN_MAX], auditor[TOKEN_MAX], shopper[TOKEN_MAX];
 	char siti[TOKEN_MAX], budi[TOKEN_MAX];   /* merchant users: warung's and toko's */
 	uint64_t warung, toko;         /* merchant ids: UMI and UKE */
+	char moved[TESTSRV_PATH_MAX];  /* where a restarted server's data went, removed at the end */
 };
 
 /* --- HTTP helpers --- */
@@ -186,6 +188,8 @@ static int world_teardown(void **state)
 	if (w) {
 		testsrv_free(w->srv);
 		sandboxtest_stop(&w->sb);
+		if (w->moved[0])
+			testsrv_rmtree(w->moved);
 	}
 	free(w);
 	return 0;
@@ -194,7 +198,9 @@ static int world_teardown(void **state)
 /* Ends a test: the books verify, and both programs stop with status 0. */
 static void world_finish(struct world *w)
 {
-	sandboxtest_ledger_verify(w->srv->data_dir);
+	char moved[TESTSRV_PATH_MAX + 8];
+	snprintf(moved, sizeof(moved), "%s/data", w->moved);
+	sandboxtest_ledger_verify(w->moved[0] ? moved : w->srv->data_dir);
 	assert_true(testsrv_stopped_cleanly(w->srv));
 	testsrv_free(w->srv);
 	w->srv = NULL;
@@ -1241,6 +1247,177 @@ static void test_receipt(void **state)
 	world_finish(w);
 }
 
+/* --- a store's charges --- */
+
+#define LIST_CHARGES 5            /* warung's charges the listing test pages through */
+
+/*
+ * Follows GET path (a store's charges, `query` added) page by page with
+ * `limit` as who. OUT: ids[0..*n) as listed (at most max), paid[i] whether
+ * item i has a paid_at. Checks each page's size and that ids come newest
+ * first (strictly descending: an id begins with its creation time).
+ */
+static void charges_all(const struct world *w, const char *token, const char *path, const char *query, int limit,
+			char ids[][ID_MAX], bool *paid, size_t max, size_t *n)
+{
+	char page[PATH_MAX_LEN + 128], cursor[ID_MAX] = "";
+	*n = 0;
+	for (size_t pages = 0;; pages++) {
+		json_t *doc, *item;
+		size_t i;
+		assert_true(pages <= 2 * max + 1);
+		snprintf(page, sizeof(page), "%s?limit=%d%s%s%s", path, limit, query, cursor[0] ? "&cursor=" : "",
+			 cursor);
+		doc = call(w, token, "GET", page, NULL, 200);
+		assert_true(json_array_size(json_object_get(doc, "items")) <= (size_t)limit);
+		json_array_foreach(json_object_get(doc, "items"), i, item) {
+			assert_true(*n < max);
+			snprintf(ids[*n], ID_MAX, "%s", apitest_str(item, "id"));
+			if (*n > 0 && strcmp(ids[*n - 1], ids[*n]) <= 0)
+				fail_msg("%s listed after %s", ids[*n], ids[*n - 1]);
+			assert_true(apitest_int(item, "amount") > 0);
+			assert_true(apitest_str(item, "created_at")[0] != '\0');
+			paid[*n] = !json_is_null(json_object_get(item, "paid_at"));
+			(*n)++;
+		}
+		if (json_is_null(json_object_get(doc, "next_cursor"))) {
+			json_decref(doc);
+			return;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", apitest_str(doc, "next_cursor"));
+		json_decref(doc);
+	}
+}
+
+/* ids[0..n) are exactly want[0..nwant), each once. */
+static void expect_same_charges(char ids[][ID_MAX], size_t n, char want[][ID_MAX], size_t nwant)
+{
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < nwant; i++) {
+		size_t seen = 0;
+		for (size_t j = 0; j < n; j++)
+			seen += strcmp(ids[j], want[i]) == 0;
+		if (seen != 1)
+			fail_msg("charge %s listed %zu times", want[i], seen);
+	}
+}
+
+/*
+ * Kills the server, drops the by-merchant index of charges from its data
+ * (a data folder from before the index has none) and starts another server
+ * on it, which builds the index as it opens. The owners sign in again.
+ */
+static void restart_without_charge_index(struct world *w)
+{
+	char data[TESTSRV_PATH_MAX + 8], base_url[64];
+	const char *const env[] = { COST_ENV, base_url, NULL };
+	const char *args[] = { "--data", data, NULL };
+	MDB_env *db;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
+	assert_int_equal(testsrv_crash_keep_data(w->srv, w->moved, sizeof(w->moved), data, sizeof(data)), 0);
+	testsrv_free(w->srv);
+	w->srv = NULL;
+	assert_int_equal(mdb_env_create(&db), 0);
+	assert_int_equal(mdb_env_set_maxdbs(db, 64), 0);
+	assert_int_equal(mdb_env_open(db, data, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(db, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "payment_merchant", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(db);
+	w->srv = testsrv_new(args, env);
+	assert_non_null(w->srv);
+	login(w, "siti", w->siti);
+	login(w, "budi", w->budi);
+}
+
+/*
+ * GET /api/v1/merchants/{id}/charges: each store lists its own charges,
+ * newest first, page by page without gaps or duplicates; the status filter;
+ * paid_at on paid ones only; who may look; bad parameters; a data folder
+ * from before the index gets it when the server opens it.
+ */
+static void test_charge_list(void **state)
+{
+	struct world *w = *state;
+	char warung[LIST_CHARGES][ID_MAX], toko[2][ID_MAX], got[LIST_CHARGES][ID_MAX], paid_ids[2][ID_MAX];
+	char wpath[PATH_MAX_LEN], tpath[PATH_MAX_LEN], url[PATH_MAX_LEN + 64];
+	bool paid[LIST_CHARGES];
+	size_t n;
+
+	world_start(w, NULL);
+	snprintf(wpath, sizeof(wpath), "/api/v1/merchants/%llu/charges", (unsigned long long)w->warung);
+	snprintf(tpath, sizeof(tpath), "/api/v1/merchants/%llu/charges", (unsigned long long)w->toko);
+	charges_all(w, w->siti, wpath, "", 20, got, paid, LIST_CHARGES, &n);
+	assert_int_equal(n, 0);
+	for (size_t i = 0; i < LIST_CHARGES; i++) {
+		charge_id(w, w->siti, w->warung, 1000 + (int64_t)i, warung[i]);
+		if (i < 2)
+			charge_id(w, w->budi, w->toko, 5000 + (int64_t)i, toko[i]);
+	}
+	snprintf(paid_ids[0], ID_MAX, "%s", warung[1]);
+	snprintf(paid_ids[1], ID_MAX, "%s", warung[3]);
+	for (size_t i = 0; i < 2; i++) {
+		sandboxtest_pay(&w->sb, paid_ids[i], 0);
+		json_decref(wait_payment(w, paid_ids[i], "paid", 0));
+	}
+
+	for (int limit = 1; limit <= 3; limit++) {
+		charges_all(w, w->siti, wpath, "", limit, got, paid, LIST_CHARGES, &n);
+		expect_same_charges(got, n, warung, LIST_CHARGES);
+		/* Newest first: the last charge made leads. */
+		assert_string_equal(got[0], warung[LIST_CHARGES - 1]);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(paid[i], strcmp(got[i], warung[1]) == 0 || strcmp(got[i], warung[3]) == 0);
+		charges_all(w, w->siti, wpath, "&status=paid", limit, got, paid, LIST_CHARGES, &n);
+		expect_same_charges(got, n, paid_ids, 2);
+		assert_true(paid[0] && paid[1]);
+		charges_all(w, w->auditor, wpath, "&status=pending", limit, got, paid, LIST_CHARGES, &n);
+		assert_int_equal(n, LIST_CHARGES - 2);
+		charges_all(w, w->budi, tpath, "", limit, got, paid, LIST_CHARGES, &n);
+		expect_same_charges(got, n, toko, 2);
+		charges_all(w, w->admin, tpath, "&status=refunded", limit, got, paid, LIST_CHARGES, &n);
+		assert_int_equal(n, 0);
+	}
+	{
+		json_t *doc = call(w, w->siti, "GET", wpath, NULL, 200);
+		const json_t *first = json_array_get(json_object_get(doc, "items"), 0);
+		assert_int_equal(apitest_int(doc, "merchant_id"), w->warung);
+		assert_string_equal(apitest_str(first, "id"), warung[LIST_CHARGES - 1]);
+		assert_int_equal(apitest_int(first, "amount"), 1000 + LIST_CHARGES - 1);
+		assert_string_equal(apitest_str(first, "status"), "pending");
+		json_decref(doc);
+	}
+
+	/* Who may look. */
+	expect_error(w, w->budi, "GET", wpath, NULL, 403, "forbidden");
+	expect_error(w, w->shopper, "GET", wpath, NULL, 403, "forbidden");
+	expect_error(w, NULL, "GET", wpath, NULL, 401, "unauthorized");
+	expect_error(w, w->siti, "GET", "/api/v1/merchants/999/charges", NULL, 404, "not_found");
+	expect_error(w, w->admin, "GET", "/api/v1/merchants/999/charges", NULL, 404, "not_found");
+	/* Bad parameters. */
+	{
+		const char *bad[] = { "status=lost", "status=", "cursor=abc", "cursor=0123", "limit=0", "limit=101",
+				      "limit=x" };
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(url, sizeof(url), "%s?%s", wpath, bad[i]);
+			expect_error(w, w->siti, "GET", url, NULL, 400, "invalid_field");
+		}
+	}
+
+	restart_without_charge_index(w);
+	charges_all(w, w->siti, wpath, "", 2, got, paid, LIST_CHARGES, &n);
+	expect_same_charges(got, n, warung, LIST_CHARGES);
+	assert_string_equal(got[0], warung[LIST_CHARGES - 1]);
+	charges_all(w, w->budi, tpath, "", 2, got, paid, LIST_CHARGES, &n);
+	expect_same_charges(got, n, toko, 2);
+	charges_all(w, w->siti, wpath, "&status=paid", 2, got, paid, LIST_CHARGES, &n);
+	expect_same_charges(got, n, paid_ids, 2);
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1255,6 +1432,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_amount_mismatch, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_authorization_and_refunds, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_charge_list, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,7 +668,6 @@ static void test_restart_sweep(void **state)
 	struct world *w = *state;
 	char base_url[64], id[ID_MAX];
 	const char *env[] = { COST_ENV, RETRY_ENV, LOCAL_ENV, FEE_ENV, base_url, NULL };
-	int code;
 	json_t *doc;
 	world_start(w);
 	fund(w, w->siti, w->warung, 80000);
@@ -677,12 +675,7 @@ static void test_restart_sweep(void **state)
 	payout(w, w->siti, w->warung, 80000, id);
 	sandboxtest_sleep_ms(300);
 	expect_balance(w, w->warung, 80000, 0, 80000, 0);
-	assert_int_equal(kill(w->srv->pid, SIGKILL), 0);
-	/* Keep the store: move it out of the dead server's folder before that is removed. */
-	assert_int_equal(testsrv_tmpdir(w->moved, sizeof(w->moved)), 0);
-	snprintf(w->data, sizeof(w->data), "%s/data", w->moved);
-	assert_int_equal(rename(w->srv->data_dir, w->data), 0);
-	testsrv_stop(w->srv, &code);
+	assert_int_equal(testsrv_crash_keep_data(w->srv, w->moved, sizeof(w->moved), w->data, sizeof(w->data)), 0);
 	testsrv_free(w->srv);
 	snprintf(base_url, sizeof(base_url), "BANGSOLEH_PAYMENT_BASE_URL=http://127.0.0.1:%d", w->sb.port);
 	{
@@ -1027,6 +1020,253 @@ static void test_courier_authorization(void **state)
 	world_finish(w);
 }
 
+/* --- statements over a period --- */
+
+#define NEVER_BEFORE "2000-01-01T00:00:00.000Z"   /* before every entry, in the statement's time format */
+#define NEVER_AFTER "2100-01-01T00:00:00.000Z"    /* after every entry */
+
+/* A statement's two figures. */
+struct figs {
+	int64_t balance, available;
+};
+
+static struct figs figs_of(const json_t *o)
+{
+	return (struct figs){ apitest_int(o, "balance"), apitest_int(o, "available") };
+}
+
+static void expect_figs(const json_t *o, const char *what, int64_t balance, int64_t available)
+{
+	struct figs f = figs_of(json_object_get(o, what));
+	if (f.balance != balance || f.available != available)
+		fail_msg("%s: balance %lld available %lld, want %lld %lld", what, (long long)f.balance,
+			 (long long)f.available, (long long)balance, (long long)available);
+}
+
+/* What an entry did to the two figures (docs/api.md; web/js/money.js's effect). */
+static struct figs entry_effect(const json_t *e)
+{
+	const char *kind = apitest_str(e, "kind");
+	int64_t a = apitest_int(e, "amount");
+	if (strcmp(apitest_str(e, "direction"), "debit") == 0)
+		a = -a;
+	if (strcmp(kind, "transfer") == 0)
+		return (struct figs){ a, a };
+	if (strcmp(kind, "held") == 0)
+		return (struct figs){ 0, a };
+	if (strcmp(kind, "posted") == 0)
+		return (struct figs){ a, 0 };
+	assert_true(strcmp(kind, "voided") == 0 || strcmp(kind, "expired") == 0);
+	return (struct figs){ 0, -a };
+}
+
+/*
+ * GET prefix/statement as token for the period from..to (NULL: open) with
+ * `extra` query members, each after an "&" ("" for none; limit=200 unless
+ * they give one).
+ */
+static json_t *statement_get(const struct world *w, const char *token, const char *prefix, const char *from,
+			     const char *to, const char *extra, int status)
+{
+	char path[PATH_MAX_LEN + 160], query[160];
+	/* Each member after an "&" (extra's too); the query is never empty. */
+	snprintf(query, sizeof(query), "%s%s%s%s%s%s", strstr(extra, "limit=") ? "" : "&limit=200", from ? "&from=" : "",
+		 from ? from : "", to ? "&to=" : "", to ? to : "", extra);
+	snprintf(path, sizeof(path), "%s/statement?%s", prefix, query + 1);
+	return call(w, token, "GET", path, NULL, status);
+}
+
+/*
+ * The statement of the period [from, to) (NULL: open) at prefix, read as
+ * token, agrees with `all`, the whole statement: its entries are those of
+ * `all` whose time is within the period, newest first; its opening and
+ * closing are the figures after the newest entry before the period's start
+ * and before its end (zeros when none); the opening plus the entries'
+ * effects, oldest first, gives each entry's figures and then the closing,
+ * for both figures. Read again one entry a page, the same entries. Returns
+ * how many there are.
+ */
+static size_t expect_period(const struct world *w, const char *token, const char *prefix, const json_t *all,
+			    const char *from, const char *to)
+{
+	const json_t *whole = json_object_get(all, "entries");
+	json_t *doc = statement_get(w, token, prefix, from, to, "", 200);
+	json_t *entries = json_object_get(doc, "entries");
+	struct figs open = { 0, 0 }, close = { 0, 0 }, run;
+	bool open_found = false, close_found = false;
+	char cursor[32] = "", extra[64];
+	size_t n = 0, i;
+	for (i = 0; i < json_array_size(whole); i++) {
+		const json_t *e = json_array_get(whole, i);
+		const char *at = apitest_str(e, "at");
+		bool before_end = !to || strcmp(at, to) < 0, before_start = from && strcmp(at, from) < 0;
+		if (before_end && !close_found) {
+			close = figs_of(e);
+			close_found = true;
+		}
+		if (before_start && !open_found) {
+			open = figs_of(e);
+			open_found = true;
+		}
+		if (!before_end || before_start)
+			continue;
+		if (n >= json_array_size(entries) || apitest_int(json_array_get(entries, n), "seq") != apitest_int(e, "seq"))
+			fail_msg("period %s..%s: entry %zu is not seq %lld", from ? from : "", to ? to : "", n,
+				 (long long)apitest_int(e, "seq"));
+		n++;
+	}
+	assert_int_equal(json_array_size(entries), n);
+	expect_figs(doc, "opening", open.balance, open.available);
+	expect_figs(doc, "closing", close.balance, close.available);
+	run = open;
+	for (i = n; i-- > 0;) {
+		const json_t *e = json_array_get(entries, i);
+		struct figs d = entry_effect(e), after = figs_of(e);
+		run.balance += d.balance;
+		run.available += d.available;
+		if (after.balance != run.balance || after.available != run.available)
+			fail_msg("entry seq %lld does not add up", (long long)apitest_int(e, "seq"));
+	}
+	assert_int_equal(run.balance, close.balance);
+	assert_int_equal(run.available, close.available);
+	/* Today's figures whatever the period. */
+	assert_int_equal(apitest_int(doc, "balance"), apitest_int(all, "balance"));
+	assert_int_equal(apitest_int(doc, "available"), apitest_int(all, "available"));
+	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+	for (i = 0; i < n; i++) {
+		json_t *page;
+		snprintf(extra, sizeof(extra), "&limit=1%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		page = statement_get(w, token, prefix, from, to, extra, 200);
+		assert_int_equal(json_array_size(json_object_get(page, "entries")), 1);
+		assert_int_equal(apitest_int(json_array_get(json_object_get(page, "entries"), 0), "seq"),
+				 apitest_int(json_array_get(entries, i), "seq"));
+		assert_true(json_equal(json_object_get(page, "opening"), json_object_get(doc, "opening")));
+		assert_true(json_equal(json_object_get(page, "closing"), json_object_get(doc, "closing")));
+		if (i + 1 < n)
+			snprintf(cursor, sizeof(cursor), "%s", apitest_str(page, "next_cursor"));
+		else
+			assert_true(json_is_null(json_object_get(page, "next_cursor")));
+		json_decref(page);
+	}
+	json_decref(doc);
+	return n;
+}
+
+/* The time of entry i (newest first) of a statement. OUT: at (32 bytes). */
+static const char *entry_at(const json_t *doc, size_t i, char at[32])
+{
+	snprintf(at, 32, "%s", apitest_str(json_array_get(json_object_get(doc, "entries"), i), "at"));
+	return at;
+}
+
+/* The period from..to (NULL: open) at prefix, read as token, opens and closes at these figures. */
+static void expect_ends(const struct world *w, const char *token, const char *prefix, const char *from, const char *to,
+			const struct figs opening, const struct figs closing)
+{
+	json_t *doc = statement_get(w, token, prefix, from, to, "", 200);
+	expect_figs(doc, "opening", opening.balance, opening.available);
+	expect_figs(doc, "closing", closing.balance, closing.available);
+	json_decref(doc);
+}
+
+/* The sandbox completes payout id; returns the whole statement at prefix read as token, which has n entries. */
+static json_t *completed_statement(const struct world *w, const char *id, const char *token, const char *prefix,
+				   size_t n)
+{
+	json_t *all;
+	sandboxtest_sleep_ms(5);
+	sandbox_finish(w, id, "completed");
+	json_decref(wait_payout(w, id, "completed"));
+	all = statement_get(w, token, prefix, NULL, NULL, "", 200);
+	assert_int_equal(json_array_size(json_object_get(all, "entries")), n);
+	return all;
+}
+
+/*
+ * Statements over a period, a store's and a courier's: periods that cut
+ * through the entries, a payout's hold seen in `available` only, empty
+ * periods, paging within a period, and the refusals.
+ */
+static void test_statement_periods(void **state)
+{
+	struct world *w = *state;
+	char prefix[PATH_MAX_LEN], id[ID_MAX], at_t1[32], at_hold[32], at_t2[32], at_post[32], extra[64];
+	json_t *all, *doc;
+	world_start(w);
+	store_prefix(w->warung, prefix);
+	sandboxtest_fault(&w->sb, "global", "\"payout_manual\":true");
+	/* Each step a few milliseconds after the one before, so no two entries share a statement time. */
+	fund(w, w->siti, w->warung, 200000);
+	sandboxtest_sleep_ms(5);
+	payout(w, w->siti, w->warung, 150000, id);
+	sandboxtest_sleep_ms(5);
+	fund(w, w->siti, w->warung, 30000);
+	all = completed_statement(w, id, w->siti, prefix, 4);
+	entry_at(all, 0, at_post);
+	entry_at(all, 1, at_t2);
+	entry_at(all, 2, at_hold);
+	entry_at(all, 3, at_t1);
+	/* No period: from the start (zeros) to now. */
+	expect_figs(all, "opening", 0, 0);
+	expect_figs(all, "closing", 80000, 80000);
+	assert_int_equal(expect_period(w, w->siti, prefix, all, NULL, NULL), 4);
+
+	/* From the hold to before the post: the hold took from what is available, not from the balance. */
+	assert_int_equal(expect_period(w, w->siti, prefix, all, at_hold, at_post), 2);
+	expect_ends(w, w->auditor, prefix, at_hold, at_post, (struct figs){ 200000, 200000 }, (struct figs){ 230000, 80000 });
+	assert_int_equal(expect_period(w, w->siti, prefix, all, at_t2, NULL), 2);
+	assert_int_equal(expect_period(w, w->siti, prefix, all, NULL, at_hold), 1);
+	assert_int_equal(expect_period(w, w->siti, prefix, all, at_t1, at_t2), 2);
+	/* Empty periods: the figures stand still. */
+	assert_int_equal(expect_period(w, w->siti, prefix, all, at_t2, at_t2), 0);
+	expect_ends(w, w->siti, prefix, at_t2, at_t2, (struct figs){ 200000, 50000 }, (struct figs){ 200000, 50000 });
+	assert_int_equal(expect_period(w, w->siti, prefix, all, NEVER_AFTER, NULL), 0);
+	assert_int_equal(expect_period(w, w->siti, prefix, all, NULL, NEVER_BEFORE), 0);
+	/* A bare date is midnight WIB. */
+	doc = statement_get(w, w->siti, prefix, "2000-01-01", "2100-01-01", "", 200);
+	assert_true(json_equal(doc, all));
+	json_decref(doc);
+
+	/* Refusals. */
+	json_decref(statement_get(w, w->siti, prefix, at_post, at_hold, "", 400));
+	json_decref(statement_get(w, w->siti, prefix, "yesterday", NULL, "", 400));
+	json_decref(statement_get(w, w->siti, prefix, NULL, "2026-13-01", "", 400));
+	json_decref(statement_get(w, w->siti, prefix, "2026-11-28T25:00:00Z", NULL, "", 400));
+	json_decref(statement_get(w, w->siti, prefix, "1969-12-31T00:00:00Z", NULL, "", 400));
+	snprintf(extra, sizeof(extra), "&cursor=%lld",
+		 (long long)apitest_int(json_array_get(json_object_get(all, "entries"), 3), "seq"));
+	json_decref(statement_get(w, w->siti, prefix, at_hold, at_post, extra, 400));
+	json_decref(statement_get(w, w->budi, prefix, at_hold, at_post, "", 403));
+	json_decref(statement_get(w, w->courier, prefix, at_hold, NULL, "", 403));
+	json_decref(all);
+
+	/* A courier's: the fee, then a payout held and posted. */
+	json_decref(profile_put(w, w->courier, "{\"bank_code\":\"BRI\",\"bank_account\":\"9876543210\","
+					       "\"bank_name\":\"Rizal\"}", 201));
+	expect_ends(w, w->courier, COURIER_SELF, NEVER_BEFORE, NULL, (struct figs){ 0, 0 }, (struct figs){ 0, 0 });
+	courier_journey(w, w->courier, "journey-p");
+	sandboxtest_sleep_ms(5);
+	json_decref(payout_at(w, w->courier, COURIER_SELF, 10000, id));
+	all = statement_get(w, w->courier, COURIER_SELF, NULL, NULL, "", 200);
+	assert_int_equal(json_array_size(json_object_get(all, "entries")), 2);
+	entry_at(all, 0, at_hold);
+	expect_ends(w, w->courier, COURIER_SELF, at_hold, NULL, (struct figs){ COURIER_FEE, COURIER_FEE },
+		    (struct figs){ COURIER_FEE, COURIER_FEE - 10000 });
+	json_decref(all);
+	all = completed_statement(w, id, w->courier, COURIER_SELF, 3);
+	entry_at(all, 0, at_post);
+	entry_at(all, 2, at_t1);
+	assert_int_equal(expect_period(w, w->courier, COURIER_SELF, all, at_hold, at_post), 1);
+	assert_int_equal(expect_period(w, w->courier, COURIER_SELF, all, at_hold, NULL), 2);
+	assert_int_equal(expect_period(w, w->courier, COURIER_SELF, all, at_t1, at_hold), 1);
+	assert_int_equal(expect_period(w, w->courier, COURIER_SELF, all, at_post, at_post), 0);
+	json_decref(statement_get(w, w->courier, COURIER_SELF, at_post, at_t1, "", 400));
+	json_decref(statement_get(w, w->courier, COURIER_SELF, "2026-11-31", NULL, "", 400));
+	json_decref(statement_get(w, w->siti, COURIER_SELF, at_t1, NULL, "", 403));
+	json_decref(all);
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1037,6 +1277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_sweep, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_courier_payout, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_courier_authorization, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_statement_periods, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,8 @@
 #define RETRY_MAX_S 601           /* past the longest backoff of a create (10 minutes) */
 #define PIN_TRIES 5
 #define SHIP_TO_POSTAL "40115"    /* the buyer's; the stores are at 40111 */
+#define STORE_PHONE "+6281234567890"
+#define BUYER_PHONE "+6281200001111"
 /* The city's tariff the local tests set, and its arithmetic. */
 #define LOCAL_FLAT 7000
 #define LOCAL_PER_KM 1500
@@ -374,7 +376,7 @@ static uint64_t store_add(const struct world *w, const char *name, enum who owne
 		w->p.srv, w->tok[ADMIN], "POST", "/api/v1/admin/merchants",
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name", name, "city", "BANDUNG", "postal_code",
 			  "40111", "criteria", "UMI", "nmid", "ID1020021181745", "address", "Jl. Braga 12", "phone",
-			  "+6281234567890", "owner_user_id", (json_int_t)w->uid[owner]),
+			  STORE_PHONE, "owner_user_id", (json_int_t)w->uid[owner]),
 		201);
 	uint64_t id = (uint64_t)apitest_int(doc, "id");
 	assert_string_equal(apitest_str(doc, "status"), "verified");
@@ -506,7 +508,7 @@ static const json_t *rate_of(const json_t *doc, const char *courier, const char 
 static char *checkout_body(const struct line *lines, size_t n, const char *postal, uint64_t store, const char *token)
 {
 	json_t *b = json_pack("{s:o, s:{s:s, s:s, s:s, s:s, s:s}}", "items", items_json(lines, n), "ship_to", "name",
-			      "Ani Lestari", "phone", "+6281200001111", "address", "Jl. Merdeka 5", "city", "Bandung",
+			      "Ani Lestari", "phone", BUYER_PHONE, "address", "Jl. Merdeka 5", "city", "Bandung",
 			      "postal_code", postal);
 	char key[32], *text;
 	if (token) {
@@ -1336,6 +1338,191 @@ static void test_company_not_local(void **state)
 	world_finish(w);
 }
 
+/* --- 4. a courier's own shipments --- */
+
+#define MINE_MAX 8                /* shipments one courier's list holds in these tests, at most */
+
+/* The place's phone is shown (want: the number) or absent (want NULL). */
+static void expect_phone(const json_t *shipment, const char *place, const char *want)
+{
+	const json_t *phone = json_object_get(json_object_get(shipment, place), "phone");
+	if (want)
+		assert_string_equal(json_string_value(phone), want);
+	else
+		assert_null(phone);
+}
+
+static void expect_phones(const json_t *shipment, bool shown)
+{
+	expect_phone(shipment, "pickup", shown ? STORE_PHONE : NULL);
+	expect_phone(shipment, "drop", shown ? BUYER_PHONE : NULL);
+}
+
+/*
+ * GET /api/v1/courier/shipments`query` as who, each listed with its phones.
+ * OUT: ids (ID_MAX each, at most max), next (the next cursor, "" at the end).
+ * Returns how many were listed.
+ */
+static size_t mine(const struct world *w, enum who who, const char *query, char (*ids)[ID_MAX], size_t max,
+		   char *next)
+{
+	char path[PATH_MAX_LEN];
+	json_t *doc, *s;
+	const json_t *cursor;
+	size_t i, n = 0;
+	snprintf(path, sizeof(path), "/api/v1/courier/shipments%s", query);
+	doc = call(w, who, "GET", path, NULL, 200);
+	json_array_foreach(json_object_get(doc, "shipments"), i, s) {
+		assert_true(n < max);
+		expect_phones(s, true);
+		snprintf(ids[n++], ID_MAX, "%s", apitest_str(s, "id"));
+	}
+	cursor = json_object_get(doc, "next_cursor");
+	assert_true(json_is_null(cursor) || json_is_string(cursor));
+	snprintf(next, ID_MAX, "%s", json_is_string(cursor) ? json_string_value(cursor) : "");
+	json_decref(doc);
+	return n;
+}
+
+/*
+ * The list (mine's) holds exactly the shipments sid[want[0]], sid[want[1]] ...
+ * (n), in that order. OUT: next as mine's.
+ */
+static void expect_mine(const struct world *w, enum who who, const char *query, char (*sid)[ID_MAX],
+			const size_t *want, size_t n, char *next)
+{
+	char got[MINE_MAX][ID_MAX];
+	assert_int_equal(mine(w, who, query, got, MINE_MAX, next), n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(got[i], sid[want[i]]);
+}
+
+/*
+ * Two couriers take five jobs: each lists only their own, newest first,
+ * paged; a delivered one leaves the active list and stays in all; phones
+ * show to the courier who took a job and the order's parties, never in the
+ * open jobs; bad queries and other roles are refused.
+ */
+static void test_courier_shipments(void **state)
+{
+	enum { NJOBS = 5 };
+	struct world *w = *state;
+	char payment[ID_MAX], path[PATH_MAX_LEN], next[ID_MAX], pin[7], body[64], query[PATH_MAX_LEN];
+	char sid[NJOBS][ID_MAX];
+	uint64_t p, order[NJOBS];
+	const json_t *r, *job;
+	json_t *doc;
+	size_t i;
+
+	world_start(w, "local", 0);
+	p = product_add(w, SITI, w->store_a, "Rendang", 20000, 900, 20);
+	const struct line cart[] = { { p, 1 } };
+	doc = rates(w, w->store_a, cart, 1, SHIP_TO_POSTAL);
+	r = rate_of(doc, "local", "ojek");
+	for (i = 0; i < NJOBS; i++) {
+		/* A second apart: a courier's list is newest first by the orders' time. */
+		clock_advance(w, 1);
+		order[i] = buy_shipped(w, cart, 1, w->store_a, apitest_str(r, "rate_token"), 20000, LOCAL_FLAT, payment);
+		order_act(w, SITI, order[i], "confirm", "confirmed");
+		order_shipment(w, order[i], sid[i]);
+	}
+	json_decref(doc);
+
+	/* Open jobs carry no phones, not even to a courier opening one. */
+	doc = call(w, KURIR, "GET", "/api/v1/courier/jobs", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(doc, "jobs")), NJOBS);
+	json_array_foreach(json_object_get(doc, "jobs"), i, job) {
+		expect_phones(job, false);
+	}
+	json_decref(doc);
+	shipment_path(path, sid[0], "");
+	doc = call(w, OJEK, "GET", path, NULL, 200);
+	expect_phones(doc, false);
+	json_decref(doc);
+	expect_mine(w, KURIR, "", sid, NULL, 0, next);
+	assert_string_equal(next, "");
+
+	/* Kurir takes jobs 0, 2, 4; ojek 1 and 3. The taker sees the phones at once. */
+	for (i = 0; i < NJOBS; i++) {
+		shipment_path(path, sid[i], "/accept");
+		doc = call(w, i % 2 ? OJEK : KURIR, "POST", path, NULL, 200);
+		expect_phones(doc, true);
+		json_decref(doc);
+	}
+	shipment_path(path, sid[0], "");
+	doc = call(w, KURIR, "GET", path, NULL, 200);
+	expect_phones(doc, true);
+	json_decref(doc);
+	doc = call(w, ADMIN, "GET", path, NULL, 200);
+	expect_phones(doc, true);
+	json_decref(doc);
+	refused(w, OJEK, "GET", path, NULL, 403, "forbidden", NULL);
+	/* The order's buyer and store see them in its tracking. */
+	order_path(path, order[0], "/tracking");
+	for (i = 0; i < 2; i++) {
+		doc = call(w, i ? SITI : ANI, "GET", path, NULL, 200);
+		expect_phones(json_object_get(doc, "shipment"), true);
+		json_decref(doc);
+	}
+
+	/* Each courier sees their own, newest first: kurir 4, 2, 0; ojek 3, 1. */
+	{
+		const size_t kurir[] = { 4, 2, 0 }, ojek[] = { 3, 1 };
+		expect_mine(w, KURIR, "", sid, kurir, 3, next);
+		assert_string_equal(next, "");
+		expect_mine(w, KURIR, "?state=all&limit=100", sid, kurir, 3, next);
+		snprintf(query, sizeof(query), "?courier=%llu", (unsigned long long)w->uid[KURIR]);
+		expect_mine(w, KURIR, query, sid, kurir, 3, next);
+		expect_mine(w, ADMIN, query, sid, kurir, 3, next);
+		expect_mine(w, OJEK, "?state=active", sid, ojek, 2, next);
+		/* Pages of two: 4, 2, then 0 and the end. */
+		expect_mine(w, KURIR, "?limit=2", sid, kurir, 2, next);
+		assert_string_not_equal(next, "");
+		snprintf(query, sizeof(query), "?limit=2&cursor=%s", next);
+		expect_mine(w, KURIR, query, sid, kurir + 2, 1, next);
+		assert_string_equal(next, "");
+	}
+
+	/* Kurir delivers job 2: it leaves the active list and stays in all. */
+	buyer_pin(w, order[2], pin);
+	courier_move(w, KURIR, sid[2], "{\"status\":\"picking_up\"}", "picking_up");
+	courier_move(w, KURIR, sid[2], "{\"status\":\"picked\"}", "picked");
+	courier_move(w, KURIR, sid[2], "{\"status\":\"in_transit\"}", "in_transit");
+	snprintf(body, sizeof(body), "{\"status\":\"delivered\",\"pin\":\"%s\"}", pin);
+	courier_move(w, KURIR, sid[2], body, "delivered");
+	{
+		const size_t active[] = { 4, 0 }, all[] = { 4, 2, 0 };
+		expect_mine(w, KURIR, "?state=active", sid, active, 2, next);
+		expect_mine(w, KURIR, "?state=all&limit=1", sid, all, 1, next);
+		snprintf(query, sizeof(query), "?state=all&limit=1&cursor=%s", next);
+		expect_mine(w, KURIR, query, sid, all + 1, 1, next);
+	}
+	/* Ojek's cancelled job (the store rejects the order before pickup) is over too. */
+	order_act(w, SITI, order[1], "reject", "cancelled");
+	{
+		const size_t active[] = { 3 }, all[] = { 3, 1 };
+		expect_mine(w, OJEK, "", sid, active, 1, next);
+		expect_mine(w, OJEK, "?state=all", sid, all, 2, next);
+	}
+
+	/* Bad queries. */
+	refused(w, KURIR, "GET", "/api/v1/courier/shipments?state=done", NULL, 400, "invalid_field", "state");
+	refused(w, KURIR, "GET", "/api/v1/courier/shipments?limit=0", NULL, 400, "invalid_field", "limit");
+	refused(w, KURIR, "GET", "/api/v1/courier/shipments?limit=101", NULL, 400, "invalid_field", "limit");
+	refused(w, KURIR, "GET", "/api/v1/courier/shipments?limit=ten", NULL, 400, "invalid_field", "limit");
+	refused(w, KURIR, "GET", "/api/v1/courier/shipments?cursor=zz", NULL, 400, "invalid_field", "cursor");
+	refused(w, ADMIN, "GET", "/api/v1/courier/shipments", NULL, 400, "invalid_field", "courier");
+	refused(w, ADMIN, "GET", "/api/v1/courier/shipments?courier=0", NULL, 400, "invalid_field", "courier");
+	snprintf(path, sizeof(path), "/api/v1/courier/shipments?courier=%llu", (unsigned long long)w->uid[OJEK]);
+	refused(w, KURIR, "GET", path, NULL, 403, "forbidden", NULL);
+	{
+		/* Ojek's list:               NOBODY ANI  CITRA SITI DEDI KURIR OJEK AUDITOR ADMIN */
+		const int list[WHO_N] = { 401, 403, 403, 403, 403, 403, 200, 403, 200 };
+		expect_statuses(w, "GET", path, NULL, list);
+	}
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1347,6 +1534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_rates, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_local_roles, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_company_not_local, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_courier_shipments, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

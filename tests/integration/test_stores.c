@@ -3,7 +3,7 @@
  * serve` on loopback with one user of every role (two merchants), signed in
  * over HTTP. Registration, verification, suspension and reinstatement with
  * what each caller then sees; every endpoint with every role; bad input;
- * Idempotency-Key replays.
+ * Idempotency-Key replays; the city's featured stores.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,13 +11,17 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <lmdb.h>
+#include <msgpack.h>
 
 #include "apitest.h"
+#include "record.h"
 #include "testsrv.h"
 
 #define PASSWORD "correct horse battery"
@@ -36,6 +40,7 @@ struct world {
 	char admin[TOKEN_MAX], auditor[TOKEN_MAX], courier[TOKEN_MAX], shopper[TOKEN_MAX];
 	char siti[TOKEN_MAX], budi[TOKEN_MAX];     /* two merchants */
 	int64_t siti_id;
+	char moved[TESTSRV_PATH_MAX];              /* where a restarted server's data went, removed at the end */
 };
 
 static int world_setup(void **state)
@@ -75,6 +80,8 @@ static int world_teardown(void **state)
 	struct world *w = *state;
 	if (w)
 		testsrv_free(w->srv);
+	if (w && w->moved[0])
+		testsrv_rmtree(w->moved);
 	free(w);
 	return 0;
 }
@@ -376,6 +383,204 @@ static void test_store_limit(void **state)
 	world_finish(w);
 }
 
+/* Siti's store, verified by the admin; returns its id. */
+static int64_t verified_store(struct world *w)
+{
+	char action[PATH_LEN];
+	int64_t id = register_store(w);
+	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/verify", (long long)id);
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	return id;
+}
+
+/* POSTs {"featured": on} for store id as token, expecting status (on 200, the store says so). */
+static void feature(struct world *w, const char *token, int64_t id, bool on, int status)
+{
+	char path[PATH_LEN];
+	json_t *st;
+	snprintf(path, sizeof(path), "/api/v1/admin/merchants/%lld/feature", (long long)id);
+	st = apitest_call(w->srv, token, "POST", path, on ? "{\"featured\":true}" : "{\"featured\":false}", status);
+	if (status == 200)
+		assert_true(json_is_true(json_object_get(st, "featured")) == on);
+	json_decref(st);
+}
+
+/* The public featured list is exactly want[0..n), in one page and walked a page of one at a time. */
+static void expect_featured(struct world *w, const int64_t *want, size_t n)
+{
+	char path[PATH_LEN] = "/api/v1/merchants?featured=true";
+	json_t *doc = apitest_call(w->srv, NULL, "GET", path, NULL, 200), *items = json_object_get(doc, "items"), *it;
+	size_t i, got = 0;
+	assert_int_equal(json_array_size(items), n);
+	json_array_foreach(items, i, it) {
+		assert_int_equal(apitest_int(it, "id"), want[i]);
+		assert_true(json_is_true(json_object_get(it, "featured")));
+		assert_null(json_object_get(it, "nmid"));
+	}
+	json_decref(doc);
+	snprintf(path, sizeof(path), "/api/v1/merchants?featured=true&limit=1");
+	for (;;) {
+		json_t *next;
+		doc = apitest_call(w->srv, NULL, "GET", path, NULL, 200);
+		items = json_object_get(doc, "items");
+		assert_true(json_array_size(items) <= 1);
+		json_array_foreach(items, i, it) {
+			assert_true(got < n);
+			assert_int_equal(apitest_int(it, "id"), want[got++]);
+		}
+		next = json_object_get(doc, "next_cursor");
+		if (!json_is_string(next)) {
+			json_decref(doc);
+			break;
+		}
+		snprintf(path, sizeof(path), "/api/v1/merchants?featured=true&limit=1&cursor=%s", json_string_value(next));
+		json_decref(doc);
+	}
+	assert_int_equal(got, n);
+}
+
+/* Whether the store's page (read by its owner) says it is featured. */
+static bool is_featured(struct world *w, int64_t id)
+{
+	char path[PATH_LEN];
+	json_t *st;
+	bool featured;
+	path_of(path, id, "");
+	st = apitest_call(w->srv, w->siti, "GET", path, NULL, 200);
+	assert_true(json_is_boolean(json_object_get(st, "featured")));
+	featured = json_is_true(json_object_get(st, "featured"));
+	json_decref(st);
+	return featured;
+}
+
+/*
+ * Writes store id's record in the data folder back as version 3 (the 22
+ * fields before the featured place), as a data folder from before featuring
+ * holds it. The server must not be running.
+ */
+static void store_to_version_3(const char *data, int64_t id)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t key[8];
+	MDB_val k = { sizeof(key), key }, v;
+	struct record_reader r;
+	msgpack_sbuffer buf;
+	msgpack_packer pk;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+	assert_int_equal(mdb_env_open(env, data, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "merchants", 0, &dbi), 0);
+	record_be64_put(key, (uint64_t)id);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_int_equal(record_reader_open(&r, v.mv_data, v.mv_size, 4, 23), RECORD_OK);
+	assert_int_equal(r.version, 4);
+	assert_int_equal(r.count, 23);
+	msgpack_sbuffer_init(&buf);
+	msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 23);
+	msgpack_pack_uint32(&pk, 3);
+	for (uint32_t i = 0; i < 22; i++)
+		assert_int_equal(msgpack_pack_object(&pk, r.items[i]), 0);
+	record_reader_free(&r);
+	v.mv_data = buf.data;
+	v.mv_size = buf.size;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	msgpack_sbuffer_destroy(&buf);
+	mdb_env_close(env);
+}
+
+/*
+ * Kills the server and starts another on its data (moved out of the dead
+ * one's folder), store `old` written back as version 3 in between; the admin
+ * and Siti sign in again.
+ */
+static void restart(struct world *w, int64_t old)
+{
+	char data[TESTSRV_PATH_MAX + 8];
+	const char *const env[] = { COST_ENV, NULL };
+	const char *args[] = { "--data", data, NULL };
+	assert_int_equal(testsrv_crash_keep_data(w->srv, w->moved, sizeof(w->moved), data, sizeof(data)), 0);
+	testsrv_free(w->srv);
+	store_to_version_3(data, old);
+	w->srv = testsrv_new(args, env);
+	assert_non_null(w->srv);
+	apitest_login(w->srv, "admin", PASSWORD, w->admin);
+	apitest_login(w->srv, "siti", PASSWORD, w->siti);
+}
+
+/*
+ * The city's featured stores: only admins feature, only verified stores,
+ * newest featured first; featuring again keeps a store's place; suspending
+ * takes a store off the list for good; the list survives a restart, and a
+ * store record from before featuring (version 3) still reads.
+ */
+static void test_featured(void **state)
+{
+	struct world *w = *state;
+	const char *tokens[] = { NULL, w->shopper, w->courier, w->auditor, w->budi, w->siti };
+	static const int denied[] = { 401, 403, 403, 403, 403, 403 };
+	int64_t a = verified_store(w), b = verified_store(w), c = verified_store(w), pending = register_store(w);
+	char path[PATH_LEN], action[PATH_LEN];
+
+	expect_featured(w, NULL, 0);
+	for (size_t r = 0; r < sizeof(tokens) / sizeof(tokens[0]); r++)
+		feature(w, tokens[r], a, true, denied[r]);
+	expect_featured(w, NULL, 0);
+	snprintf(path, sizeof(path), "/api/v1/admin/merchants/%lld/feature", (long long)pending);
+	apitest_expect_error(w->srv, w->admin, "POST", path, "{\"featured\":true}", 409, "invalid_state", "pending");
+	apitest_expect_error(w->srv, w->admin, "POST", path, "{}", 400, "invalid_field", "featured");
+	apitest_expect_error(w->srv, w->admin, "POST", path, "{\"featured\":1}", 400, "invalid_field", "featured");
+	apitest_expect_error(w->srv, w->admin, "POST", path, "{\"featured\":true,\"top\":1}", 400, "unknown_field",
+			     "top");
+	apitest_expect_error(w->srv, w->admin, "POST", "/api/v1/admin/merchants/999/feature", "{\"featured\":true}",
+			     404, "not_found", NULL);
+	apitest_expect_error(w->srv, NULL, "GET", "/api/v1/merchants?featured=yes", NULL, 400, "invalid_field",
+			     "featured");
+	feature(w, w->admin, pending, false, 200);
+	assert_false(is_featured(w, pending));
+
+	feature(w, w->admin, a, true, 200);
+	feature(w, w->admin, c, true, 200);
+	feature(w, w->admin, b, true, 200);
+	expect_featured(w, (const int64_t[]){ b, c, a }, 3);
+	feature(w, w->admin, a, true, 200);
+	expect_featured(w, (const int64_t[]){ b, c, a }, 3);
+	assert_true(is_featured(w, a));
+	assert_int_equal(listed(w, pending), 0);
+	assert_int_equal(listed_in(w, NULL, "featured=false", a), 1);
+	assert_int_equal(listed_in(w, NULL, "featured=false", pending), 0);
+
+	feature(w, w->admin, c, false, 200);
+	feature(w, w->admin, c, false, 200);
+	expect_featured(w, (const int64_t[]){ b, a }, 2);
+	assert_false(is_featured(w, c));
+
+	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/suspend", (long long)b);
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	expect_featured(w, (const int64_t[]){ a }, 1);
+	feature(w, w->admin, b, true, 409);
+	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/reinstate", (long long)b);
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	assert_false(is_featured(w, b));
+	expect_featured(w, (const int64_t[]){ a }, 1);
+
+	feature(w, w->admin, c, true, 200);
+	expect_featured(w, (const int64_t[]){ c, a }, 2);
+	/* b's record from before featuring: read as never featured, and featured like any other. */
+	restart(w, b);
+	expect_featured(w, (const int64_t[]){ c, a }, 2);
+	assert_true(is_featured(w, c));
+	assert_false(is_featured(w, b));
+	expect_status(w, NULL, b, "verified");
+	feature(w, w->admin, b, true, 200);
+	expect_featured(w, (const int64_t[]){ b, c, a }, 3);
+	world_finish(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_authorization_matrix, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_store_limit, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_featured, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -441,6 +441,24 @@ int testsrv_exec(const char *const *args, const char *const *env, int *exit_code
 	return rc;
 }
 
+int testsrv_crash_keep_data(struct testsrv *srv, char *moved, size_t cap, char *data, size_t data_cap)
+{
+	int n, code, rc;
+	if (srv->pid <= 0 || kill(srv->pid, SIGKILL) != 0)
+		return TESTSRV_ESYS;
+	if ((rc = testsrv_tmpdir(moved, cap)) != 0)
+		return rc;
+	n = snprintf(data, data_cap, "%s/data", moved);
+	if (n < 0 || (size_t)n >= data_cap)
+		return TESTSRV_ETOOBIG;
+	if (rename(srv->data_dir, data) != 0) {
+		fprintf(stderr, "testsrv: rename %s: %s\n", srv->data_dir, strerror(errno));
+		return TESTSRV_ESYS;
+	}
+	testsrv_stop(srv, &code);
+	return 0;
+}
+
 int testsrv_tmpdir(char *buf, size_t cap)
 {
 	const char *base = getenv("TMPDIR");

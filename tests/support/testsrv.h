@@ -106,6 +106,14 @@ bool testsrv_stopped_cleanly(struct testsrv *srv);
 int testsrv_exec(const char *const *args, const char *const *env, int *exit_code,
 		 char *out, size_t cap);
 
+/*
+ * Kills srv (SIGKILL: a crash), moves its data folder to `data` =
+ * `moved`/data in a fresh temp folder `moved` (the caller removes it with
+ * testsrv_rmtree), and stops srv (its own folder removed; free it after),
+ * so another server can be started on the data with `--data`. OUT: moved
+ * (cap bytes), data (data_cap bytes). Returns 0.
+ */
+int testsrv_crash_keep_data(struct testsrv *srv, char *moved, size_t cap, char *data, size_t data_cap);
 /* Makes a fresh private temp folder; OUT: its path in buf. Returns 0. */
 int testsrv_tmpdir(char *buf, size_t cap);
 /* Removes a folder and everything in it (does not follow links). Returns 0. */

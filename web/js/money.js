@@ -1,7 +1,8 @@
 // A payable account's statement (a store's or a courier's, docs/api.md
 // "Payouts and statements") in whole rupiah, without the DOM: what each entry
-// did to the two running figures, and the figures before a page of entries.
-// Sums are BigInt, so no total can lose a rupiah.
+// did to the two running figures (BigInt, so no amount can lose a rupiah),
+// and the period a person picks in WIB dates as the API takes it. The
+// period's opening and closing figures are the server's.
 
 // What an entry did to {balance, available} (BigInt each). A pending payout
 // ("held") takes only from what is available; its post takes the balance
@@ -24,26 +25,27 @@ export function effect(entry) {
 	}
 }
 
-// The figures before the oldest entry of a page (entries newest first, each
-// with the figures just after it, as the API gives them), and after its
-// newest: {opening, closing} of {balance, available}, or null for an empty
-// page. Throws RangeError when an entry's figures do not follow from the one
-// before it (a statement that does not add up is not shown as if it did).
-export function pageFigures(entries) {
-	if (!entries.length) return null;
-	const after = (e) => ({ balance: BigInt(e.balance), available: BigInt(e.available) });
-	const oldest = entries[entries.length - 1];
-	const first = effect(oldest);
-	const opening = { balance: after(oldest).balance - first.balance, available: after(oldest).available - first.available };
-	let running = opening;
-	for (let i = entries.length - 1; i >= 0; i--) {
-		const d = effect(entries[i]);
-		running = { balance: running.balance + d.balance, available: running.available + d.available };
-		const stated = after(entries[i]);
-		if (stated.balance !== running.balance || stated.available !== running.available)
-			throw new RangeError(`statement entry ${entries[i].seq} does not add up`);
-	}
-	return { opening, closing: after(entries[0]) };
+// The statement's period for the API from the dates a person picked
+// ('YYYY-MM-DD', WIB, '' for open): from the start of `from` to the end of
+// `to`, both days included. The API reads a date as midnight WIB and `to` as
+// the end before it, so `to` goes as the day after. Throws RangeError on a
+// date that is not one (2026-02-30).
+export function statementPeriod(from, to) {
+	if (from) checkedDate(from);
+	return { from: from || undefined, to: to ? dayAfter(to) : undefined };
+}
+
+function checkedDate(date) {
+	const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+	const at = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+	if (!at || at.toISOString().slice(0, 10) !== date) throw new RangeError(`not a date: ${date}`);
+	return at;
+}
+
+function dayAfter(date) {
+	const at = checkedDate(date);
+	at.setUTCDate(at.getUTCDate() + 1);
+	return at.toISOString().slice(0, 10);
 }
 
 // Checks a payout amount a person typed (digits from format.js's parseRupiah,

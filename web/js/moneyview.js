@@ -1,15 +1,17 @@
 // The money of a payable account on screen, for a store's owner and for a
 // city courier alike (the same endpoints under base: "/api/v1/merchants/{id}"
 // or "/api/v1/courier", docs/api.md "Payouts and statements"): the balance,
-// a payout request, the payouts with their states, and the statement with the
-// figures before and after the page shown.
-import { h, field, errorBox, onSubmit } from './dom.js';
+// a payout request, the payouts with their states, and the statement over a
+// period the person picks (WIB dates, in the hash) with the server's opening
+// and closing figures of the period.
+import { h, field, errorBox, onSubmit, scrollBox } from './dom.js';
 import { t } from './i18n.js';
 import { get, post, idempotencyKey } from './api.js';
 import { formatRupiah, parseRupiah } from './format.js';
 import { formatTime } from './time.js';
 import { navigate } from './router.js';
-import { pageFigures, effect, payoutProblem, payoutOpen } from './money.js';
+import { effect, payoutProblem, payoutOpen, statementPeriod } from './money.js';
+import { filterForm, hashWith } from './pages/audit-common.js';
 
 const PAGE = 20;
 
@@ -61,46 +63,51 @@ function entryAmount(e) {
 	return formatRupiah(d.balance !== 0n ? d.balance : d.available);
 }
 
-function statementTable(entries, figures) {
+// The statement's page between the period's closing (top: newest first) and opening.
+function statementTable(statement) {
 	const row = (label, f, id) => h('tr', { class: 'figures', id },
 		h('th', { scope: 'row', colspan: 2 }, label), h('td', { class: 'n' }, ''),
 		h('td', { class: 'n' }, formatRupiah(f.balance)), h('td', { class: 'n' }, formatRupiah(f.available)));
-	return h('div', { class: 'table-scroll' }, h('table', { class: 'statement', id: 'statement' },
+	return scrollBox(t('money.statement'), h('table', { class: 'statement', id: 'statement' },
 		h('caption', { class: 'muted' }, t('money.statement_caption')),
 		h('thead', {}, h('tr', {}, ...['money.col.time', 'money.col.what', 'money.col.amount', 'money.col.balance', 'money.col.available']
 			.map((k) => h('th', { scope: 'col' }, t(k))))),
 		h('tbody', {},
-			row(t('money.closing'), figures.closing, 'closing'),
-			entries.map((e) => h('tr', { 'data-seq': e.seq, 'data-reason': e.reason, 'data-kind': e.kind },
+			row(t('money.closing'), statement.closing, 'closing'),
+			statement.entries.length ? null : h('tr', { id: 'no-entries' }, h('td', { colspan: 5, class: 'empty' }, t('money.no_entries'))),
+			statement.entries.map((e) => h('tr', { 'data-seq': e.seq, 'data-reason': e.reason, 'data-kind': e.kind },
 				h('td', {}, h('time', { datetime: e.at }, formatTime(e.at))),
 				h('td', {}, t(`money.reason.${e.reason}`), e.kind === 'transfer' ? '' : ` · ${t(`money.kind.${e.kind}`)}`),
 				h('td', { class: 'n amount' }, entryAmount(e)),
 				h('td', { class: 'n' }, formatRupiah(e.balance)), h('td', { class: 'n' }, formatRupiah(e.available)))),
-			row(t('money.opening'), figures.opening, 'opening'))));
+			row(t('money.opening'), statement.opening, 'opening'))));
 }
 
 // The screen's parts for the account at base. hashPath is the screen's own
-// hash without parameters (the statement's older pages add ?cursor=).
+// hash without parameters (the period adds ?from=&to=, older pages &cursor=).
 export async function moneyView(base, hashPath, params) {
 	const cursor = params.get('cursor') ?? undefined;
-	const [balance, statement, payouts] = await Promise.all([get(`${base}/balance`),
-		get(`${base}/statement`, { cursor, limit: PAGE }), get(`${base}/payouts`, { limit: PAGE })]);
-	const again = () => navigate(`#${hashPath}`);
-	let table;
-	try {
-		const figures = pageFigures(statement.entries);
-		table = figures ? statementTable(statement.entries, figures) : h('p', { class: 'empty', id: 'no-entries' }, t('money.no_entries'));
-	} catch (err) {
-		table = errorBox(err);
-	}
+	const from = params.get('from') ?? '';
+	const to = params.get('to') ?? '';
+	const path = `#${hashPath}`;
+	// A bad period shows its error in the statement's place; the rest of the screen stays.
+	const statementCall = (async () => get(`${base}/statement`, { ...statementPeriod(from, to), cursor, limit: PAGE }))()
+		.catch((err) => ({ err }));
+	const [balance, statement, payouts] = await Promise.all([get(`${base}/balance`), statementCall,
+		get(`${base}/payouts`, { limit: PAGE })]);
+	const again = () => navigate(path);
 	return [
 		balancePanel(balance),
 		...payoutForm(base, balance, payouts.payouts, again),
 		h('h2', {}, t('money.payouts')),
 		payoutList(payouts.payouts),
 		h('h2', {}, t('money.statement')),
-		table,
-		h('p', {}, cursor ? h('a', { href: `#${hashPath}`, id: 'statement-newest' }, t('money.newest')) : null, ' ',
-			statement.next_cursor ? h('a', { href: `#${hashPath}?cursor=${encodeURIComponent(statement.next_cursor)}`, id: 'statement-older' }, t('money.older')) : null),
+		filterForm(path, [
+			{ name: 'from', label: t('money.filter.from'), type: 'date', value: from },
+			{ name: 'to', label: t('money.filter.to'), type: 'date', value: to },
+		], 'statement-filters'),
+		statement.err ? errorBox(statement.err) : statementTable(statement),
+		h('p', {}, cursor ? h('a', { href: hashWith(path, { from, to }), id: 'statement-newest' }, t('money.newest')) : null, ' ',
+			statement.next_cursor ? h('a', { href: hashWith(path, { from, to, cursor: statement.next_cursor }), id: 'statement-older' }, t('money.older')) : null),
 	];
 }

@@ -1,5 +1,7 @@
 // Complaints for the city officer: the disputed orders of every store (the
-// admin list by state), each with the buyer's reason, to resolve by
+// admin list by state, newest orders first: complaints come days after
+// delivery, so they sit among the newest orders, where a walk from the
+// newest finds them at once), each with the buyer's reason, to resolve by
 // releasing the money to the store, refunding part, or refunding all; any
 // order can also be opened by its number.
 import { h, field, errorBox } from '../dom.js';
@@ -68,7 +70,7 @@ export async function render({ params }) {
 	if (denied) return denied;
 	const wanted = params.get('order') ?? '';
 	const resolved = params.get('resolved');
-	const listed = await get('/api/v1/admin/orders', { state: 'disputed', limit: 100, cursor: params.get('cursor') });
+	const listed = await get('/api/v1/admin/orders', { state: 'disputed', order: 'desc', limit: 100, cursor: params.get('cursor') });
 	const disputed = listed.items.filter((o) => String(o.id) !== wanted); // shown once, found above
 	const one = wanted ? await get(`/api/v1/orders/${encodeURIComponent(wanted)}`).then(complaintCard, (err) => h('li', {}, errorBox(err))) : null;
 	return screen(

@@ -1,7 +1,8 @@
 // Stores for the city officer: those waiting for verification (the admin
 // list by state), the verified ones, and any store by its number; each can
 // be verified (pending), suspended (pending or verified) or reinstated
-// (suspended).
+// (suspended); a verified store can be featured on the home page or stop
+// being (suspending one stops it too).
 import { h, field, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -10,13 +11,18 @@ import { navigate } from '../router.js';
 import { needRole, hashWith, screen } from './audit-common.js';
 
 const ACTIONS = { pending: ['verify', 'suspend'], verified: ['suspend'], suspended: ['reinstate'] };
+// The feature endpoint's bodies, by button.
+const FEATURE = { feature: { featured: true }, unfeature: { featured: false } };
+
+const actionsOf = (store) => [...(ACTIONS[store.status] ?? []),
+	...(store.status === 'verified' ? [store.featured ? 'unfeature' : 'feature'] : [])];
 
 function storeCard(store) {
 	const status = h('div', { 'aria-live': 'assertive' });
 	const act = async (action, button) => {
 		button.disabled = true;
 		try {
-			await post(`/api/v1/admin/merchants/${store.id}/${action}`);
+			await post(`/api/v1/admin/merchants/${store.id}/${FEATURE[action] ? 'feature' : action}`, FEATURE[action]);
 			navigate(hashWith('#/admin/stores', { id: store.id }));
 		} catch (err) {
 			status.replaceChildren(errorBox(err));
@@ -25,11 +31,12 @@ function storeCard(store) {
 	};
 	return h('li', { class: 'panel admin-store', 'data-store-id': store.id, 'data-status': store.status },
 		h('p', {}, h('strong', {}, store.name), ' ', t('admin.store.number', { id: store.id }), ' ',
-			h('span', { class: `badge store-${store.status}` }, t(`store.status.${store.status}`))),
+			h('span', { class: `badge store-${store.status}` }, t(`store.status.${store.status}`)),
+			store.featured ? [' ', h('span', { class: 'badge store-featured' }, t('admin.store.featured'))] : null),
 		h('p', { class: 'muted small' }, [store.category, store.address, store.city, store.phone].filter(Boolean).join(' · ')),
 		store.nmid ? h('p', { class: 'small' }, t('admin.store.details', { criteria: store.criteria, nmid: store.nmid, owner: store.owner_user_id })) : null,
 		h('p', { class: 'muted small' }, t('admin.store.since', { time: formatTime(store.status_changed_at ?? store.created_at) })),
-		h('div', { class: 'row' }, (ACTIONS[store.status] ?? []).map((action) => h('button', { type: 'button',
+		h('div', { class: 'row' }, actionsOf(store).map((action) => h('button', { type: 'button',
 			class: `store-${action}${action === 'suspend' ? ' danger' : ''}`, onclick: (e) => act(action, e.target) }, t(`admin.store.${action}`)))),
 		status);
 }

@@ -1,6 +1,7 @@
 // The cart across stores: lines by store, quantities, the total, and the way
-// to checkout. Prices are refreshed from the catalogue; a product no longer
-// sold is marked and must be taken out before checking out.
+// to checkout. Prices are refreshed from the catalogue, every line in one
+// request (ids=: at most 50, the cart's bound); a product no longer sold is
+// marked and must be taken out before checking out.
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { get } from '../api.js';
@@ -31,11 +32,16 @@ export async function render() {
 		return [h('h1', {}, t('cart.heading')), h('p', { class: 'empty' }, t('cart.empty')), h('p', {}, h('a', { href: '#/search' }, t('cart.browse')))];
 	const unavailable = new Set();
 	const stores = new Map();
-	const refreshed = await Promise.allSettled(current.map((l) => get(`/api/v1/products/${l.product_id}`)));
-	refreshed.forEach((r, i) => {
-		if (r.status === 'fulfilled' && r.value.listed !== false && r.value.active !== false) cart.refresh(r.value);
-		else if (r.status === 'rejected' && r.reason.status === 404) unavailable.add(current[i].product_id);
-	});
+	try {
+		const found = await get('/api/v1/products', { ids: current.map((l) => l.product_id).join(',') });
+		for (const p of found.products) {
+			if (p.listed) cart.refresh(p);
+			else unavailable.add(p.id);
+		}
+		for (const id of found.missing) unavailable.add(id);
+	} catch {
+		// The lines keep the prices they were added at; checkout checks every one again.
+	}
 	const merchants = await Promise.allSettled([...cart.byStore().keys()].map((id) => get(`/api/v1/merchants/${id}`)));
 	for (const m of merchants) if (m.status === 'fulfilled') stores.set(m.value.id, m.value.name);
 	const list = h('div', { class: 'cart' });

@@ -1,7 +1,8 @@
-// One job of a city courier: where to pick up and deliver, and the next step
-// (on the way to the store, picked up, on the way, delivered). Delivery asks
-// for the buyer's 6-digit PIN; a wrong one shows the server's error with the
-// tries left.
+// One job of a city courier: where to pick up and deliver (with the store's
+// and the buyer's phones to call, which the API shows the courier who took
+// it), and the next step (on the way to the store, picked up, on the way,
+// delivered). Delivery asks for the buyer's 6-digit PIN; a wrong one shows
+// the server's error with the tries left.
 import { h, field, errorBox, onSubmit } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -9,7 +10,7 @@ import { formatRupiah } from '../format.js';
 import { navigate } from '../router.js';
 import { session } from '../session.js';
 import { timeline } from '../status.js';
-import { nextStep, rememberJob, forgetJob, jobDone } from '../courier-jobs.js';
+import { nextStep, telHref } from '../courier-jobs.js';
 import { shipmentBadge, route } from './courier.js';
 
 function stepButton(s, status) {
@@ -41,16 +42,24 @@ function stepButton(s, status) {
 	} }, t(`courier.step.${step}`));
 }
 
+// "Call the store", "Call the buyer": tel: links for the phones the shipment shows.
+function calls(s) {
+	const links = [['call-store', s.pickup.phone, 'courier.call_store'], ['call-buyer', s.drop.phone, 'courier.call_buyer']]
+		.map(([id, phone, key]) => [id, telHref(phone), key])
+		.filter(([, href]) => href)
+		.map(([id, href, key]) => h('a', { class: 'button secondary', id, href }, t(key)));
+	return links.length ? h('p', { class: 'shop-nav calls' }, links) : null;
+}
+
 export async function render({ id }) {
 	const s = await get(`/api/v1/shipments/${encodeURIComponent(id)}`);
 	const userId = session()?.user.id;
-	if (jobDone(s.state)) forgetJob(userId, s.id);
-	else if (s.courier_user_id === userId) rememberJob(userId, s.id);
 	const status = h('div', { class: 'form-status', 'aria-live': 'assertive' });
 	return [h('article', { class: 'courier-job', 'data-shipment-id': s.id, 'data-state': s.state },
 		h('h1', {}, t('courier.job_heading', { order: s.order_id })),
 		h('p', {}, shipmentBadge(s.state), ' ', h('span', { class: 'price' }, formatRupiah(s.fee)), ' ', h('span', { class: 'muted' }, t('courier.weight', { grams: s.weight_g }))),
 		route(s),
+		calls(s),
 		s.state === 'on_hold' ? h('p', { class: 'error', role: 'alert' }, t('courier.on_hold')) : null,
 		s.courier_user_id === userId ? stepButton(s, status) : null,
 		status,

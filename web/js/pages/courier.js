@@ -1,13 +1,13 @@
 // The city courier's jobs: the open ones (nearest pickup first when the
 // courier shares a position), taken with one button, and the ones this
-// courier took on this device, with their state.
+// courier took and has not finished (from the API, so on any device), with
+// their state.
 import { h, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, ApiError } from '../api.js';
 import { formatRupiah } from '../format.js';
 import { navigate } from '../router.js';
-import { session } from '../session.js';
-import { toE6, positionOf, formatDistance, myJobs, rememberJob, forgetJob, jobDone } from '../courier-jobs.js';
+import { toE6, positionOf, formatDistance } from '../courier-jobs.js';
 
 export function shipmentBadge(state) {
 	return h('span', { class: `badge ship-${state}`, 'data-state': state }, t(`shipment.state.${state}`));
@@ -19,12 +19,11 @@ export function route(s) {
 		h('p', { class: 'job-to' }, t('courier.to', { name: s.drop.name, address: s.drop.address || '-', postal_code: s.drop.postal_code }))];
 }
 
-function jobCard(s, userId, status) {
+function jobCard(s, status) {
 	const accept = async (event) => {
 		event.target.disabled = true;
 		try {
 			await post(`/api/v1/shipments/${s.id}/accept`);
-			rememberJob(userId, s.id);
 			navigate(`#/courier/job/${s.id}`);
 		} catch (err) {
 			status.replaceChildren(errorBox(err));
@@ -39,13 +38,31 @@ function jobCard(s, userId, status) {
 		h('button', { type: 'button', class: 'accept', onclick: accept, 'aria-label': t('courier.accept_named', { name: s.pickup.name }) }, t('courier.accept')));
 }
 
-// Reads the jobs remembered on this device; the ones that are over (or gone) are forgotten.
-async function mine(userId) {
-	const found = await Promise.all(myJobs(userId).map((id) => get(`/api/v1/shipments/${id}`).catch((err) => {
-		if (err instanceof ApiError && (err.status === 404 || err.status === 403)) forgetJob(userId, id);
-		return null;
-	})));
-	return found.filter((s) => s && !jobDone(s.state));
+const MINE = '/api/v1/courier/shipments'; // the caller's jobs not yet over, newest first
+
+function mineItem(s) {
+	return h('li', { class: 'card-row', 'data-shipment-id': s.id },
+		h('a', { href: `#/courier/job/${s.id}` }, t('courier.job_to', { name: s.drop.name })), ' ', shipmentBadge(s.state));
+}
+
+// The first page of the courier's jobs, and a button for the next ones while the API has more.
+function mineList(page, status) {
+	if (!page.shipments.length) return h('p', { class: 'empty' }, t('courier.none_mine'));
+	const list = h('ul', { class: 'jobs mine', id: 'my-jobs' }, page.shipments.map(mineItem));
+	let cursor = page.next_cursor;
+	const more = h('button', { type: 'button', class: 'secondary', id: 'my-jobs-more', hidden: !cursor, onclick: async () => {
+		more.disabled = true;
+		try {
+			const next = await get(MINE, { cursor });
+			list.append(...next.shipments.map(mineItem));
+			cursor = next.next_cursor;
+			more.hidden = !cursor;
+		} catch (err) {
+			status.replaceChildren(errorBox(err));
+		}
+		more.disabled = false;
+	} }, t('search.more'));
+	return h('div', {}, list, more);
 }
 
 function locate(status) {
@@ -64,12 +81,11 @@ function locate(status) {
 }
 
 export async function render({ params }) {
-	const userId = session()?.user.id;
 	const here = positionOf(params);
 	const [profile, open, taken] = await Promise.all([
 		get('/api/v1/courier/profile').catch((err) => { if (err instanceof ApiError && err.status === 404) return null; throw err; }),
 		get('/api/v1/courier/jobs', here ?? {}),
-		mine(userId)]);
+		get(MINE)]);
 	const status = h('div', { 'aria-live': 'assertive' });
 	return [h('h1', {}, t('courier.heading')),
 		profile ? null : h('p', { class: 'note setup', id: 'profile-missing' }, t('courier.no_profile'), ' ',
@@ -78,13 +94,11 @@ export async function render({ params }) {
 			h('a', { class: 'button secondary', href: '#/courier/earnings', id: 'to-earnings' }, t('nav.earnings')),
 			h('a', { class: 'button secondary', href: '#/courier/profile', id: 'to-profile' }, t('courier.profile'))),
 		h('h2', {}, t('courier.mine')),
-		taken.length ? h('ul', { class: 'jobs mine', id: 'my-jobs' }, taken.map((s) => h('li', { class: 'card-row', 'data-shipment-id': s.id },
-			h('a', { href: `#/courier/job/${s.id}` }, t('courier.job_to', { name: s.drop.name })), ' ', shipmentBadge(s.state))))
-			: h('p', { class: 'empty' }, t('courier.none_mine')),
+		mineList(taken, status),
 		h('h2', { id: 'open-heading' }, t('courier.open'), ' ', h('span', { class: 'count', id: 'open-count' }, String(open.jobs.length))),
 		h('p', {}, here ? t('courier.sorted') : t('courier.unsorted'), ' ',
 			h('button', { type: 'button', class: 'secondary', id: 'locate', onclick: locate(status) }, t('courier.locate'))),
 		status,
-		open.jobs.length ? h('ul', { class: 'jobs', id: 'open-jobs', 'aria-labelledby': 'open-heading' }, open.jobs.map((s) => jobCard(s, userId, status)))
+		open.jobs.length ? h('ul', { class: 'jobs', id: 'open-jobs', 'aria-labelledby': 'open-heading' }, open.jobs.map((s) => jobCard(s, status)))
 			: h('p', { class: 'empty', id: 'no-jobs' }, t('courier.none_open'))];
 }

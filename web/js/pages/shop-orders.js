@@ -1,5 +1,7 @@
-// A store's orders: the paid ones waiting for the store, to confirm or
-// reject (with a reason), and the others by state.
+// A store's orders: the paid ones waiting for the store, oldest first (first
+// come, first served), to confirm or reject (with a reason); then the newest
+// 20 of the others, whatever their state. The store's index is by state, so
+// the others are the newest 20 of each state (order=desc), merged by id.
 import { h, field, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -7,6 +9,9 @@ import { formatRupiah } from '../format.js';
 import { formatTime } from '../time.js';
 import { navigate } from '../router.js';
 import { stateBadge } from '../status.js';
+
+const OTHERS = 20;
+const OTHER_STATES = ['awaiting_payment', 'confirmed', 'shipped', 'delivered', 'disputed', 'completed', 'cancelled', 'refunded'];
 
 function orderCard(o, actions) {
 	return h('li', { class: 'card shop-order', 'data-order-id': o.id },
@@ -45,10 +50,11 @@ function decide(o, again) {
 
 export async function render({ id }) {
 	const path = `/api/v1/merchants/${encodeURIComponent(id)}/orders`;
-	const [store, waiting, all] = await Promise.all([get(`/api/v1/merchants/${encodeURIComponent(id)}`),
-		get(path, { state: 'paid', limit: 100 }), get(path, { limit: 100 })]);
+	const [store, waiting, ...byState] = await Promise.all([get(`/api/v1/merchants/${encodeURIComponent(id)}`),
+		get(path, { state: 'paid', limit: 100 }),
+		...OTHER_STATES.map((state) => get(path, { state, order: 'desc', limit: OTHERS }))]);
 	const again = () => navigate(location.hash);
-	const others = all.items.filter((o) => o.state !== 'paid');
+	const others = byState.flatMap((page) => page.items).sort((a, b) => b.id - a.id).slice(0, OTHERS);
 	return [
 		h('h1', {}, t('shop_orders.heading', { store: store.name })),
 		h('p', {}, h('a', { href: `#/merchant/${store.id}` }, t('product_form.back')), ' · ',
