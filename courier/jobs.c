@@ -381,7 +381,7 @@ static void jobs_handle_mine(struct httpd_req *req, void *ctx)
 {
 	struct shipments *s = ctx;
 	struct shipment *sh = malloc(sizeof(*sh));
-	struct ledger_id id;
+	struct ledger_id id = { { 0 } };
 	uint64_t courier, limit;
 	uint8_t key[SHIPMENT_COURIER_KEY], list;
 	json_t *items = json_array(), *j, *reply;

@@ -1694,6 +1694,7 @@ struct pay_gateway *payments_gateway(struct payments *p)
 struct pay_index_build {
 	struct payments *p;
 	bool done;                           /* every charge is in the index */
+	uint64_t read;                       /* payments read so far, for the log */
 };
 
 static int pay_apply_index_build(MDB_txn *txn, void *arg)
@@ -1733,6 +1734,7 @@ static int pay_apply_index_build(MDB_txn *txn, void *arg)
 		memcpy(id.b, k.mv_data, sizeof(id.b));
 		memcpy(last, id.b, sizeof(last));
 		rc = pay_load(p, txn, &id, pay);
+		b->read++;
 		if (rc == 0 && pay->kind == PAYMENT_INSTORE)
 			rc = pay_index_charge(p, txn, pay);
 		if (rc == 0)
@@ -1753,13 +1755,12 @@ free_pay:
 /* A data folder from before the index gets it now, a chunk per commit. */
 static int pay_index_build(struct payments *p)
 {
-	struct pay_index_build b = { p, false };
-	while (!b.done) {
-		int rc = store_run(p->store, pay_apply_index_build, &b);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
+	struct pay_index_build b = { p, false, 0 };
+	int rc;
+	while ((rc = store_run(p->store, pay_apply_index_build, &b)) == 0 && !b.done)
+		log_msg(LOG_INFO, "payments", "indexing the in-store charges by store: %llu payments read",
+			(unsigned long long)b.read);
+	return rc;
 }
 
 int payments_open(struct store *store, struct ledger *ledger, struct merchants *merchants, struct idem *idem,

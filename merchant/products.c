@@ -917,7 +917,8 @@ static int product_ids_parse(const char *text, uint64_t *ids, size_t *n)
 		uint64_t id = 0;
 		bool seen = false;
 		for (; *s >= '0' && *s <= '9'; s++) {
-			if (id > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			/* Product ids are int64 in every answer. */
+			if (id > (INT64_MAX - (uint64_t)(*s - '0')) / 10)
 				return -1;
 			id = id * 10 + (uint64_t)(*s - '0');
 		}

@@ -674,7 +674,8 @@ static void test_batch_ids(void **state)
 {
 	struct world *w = *state;
 	static const char *const junk[] = { "ids=", "ids=0", "ids=-1", "ids=1,,2", "ids=1,", "ids=,1", "ids=1%2B2",
-					    "ids=x", "ids=1.5", "ids=18446744073709551616", "ids=1&limit=5",
+					    "ids=x", "ids=1.5", "ids=18446744073709551616", "ids=18446744073709551615",
+					    "ids=9223372036854775808", "ids=1&limit=5",
 					    "ids=1&q=kopi", "ids=1&category=batch", "ids=1&cursor=ab" };
 	uint64_t p1 = product_add(w, SITI, w->warung, "Kopi Aren", 12000, "batch");
 	uint64_t p2 = product_add(w, SITI, w->warung, "Teh Tarik", 9000, "batch");

@@ -27,7 +27,9 @@ function freePort() {
 // (serverArgs after `serve`; the server's books are verified when it stops).
 // Resolves to {server, sandbox}; sandbox has url, pay(id) (its test control:
 // pays a pending charge named by our payment id, like its page's Pay button),
-// shipments(), moveShipment(id, status) and stop().
+// shipments(), shipmentsAtLeast(n) (waits until the server's calls made n: they
+// go out a moment after the step that asks for them), moveShipment(id, status)
+// and stop().
 export async function startWithSandbox(serverArgs = [], { sandboxArgs = [] } = {}) {
 	const bin = process.env.BANGSOLEH_SANDBOX_BIN;
 	if (!bin) throw new Error('BANGSOLEH_SANDBOX_BIN is not set (tests/browser/meson.build sets it)');
@@ -50,6 +52,13 @@ export async function startWithSandbox(serverArgs = [], { sandboxArgs = [] } = {
 		pay: (id) => control('POST', `/simulate/pay/${encodeURIComponent(id)}`),
 		charges: async () => (await control('GET', '/simulate/charges')).charges,
 		shipments: async () => (await control('GET', '/simulate/shipments')).shipments,
+		shipmentsAtLeast: async (n) => {
+			for (;;) {
+				const { shipments } = await control('GET', '/simulate/shipments');
+				if (shipments.length >= n) return shipments;
+				await new Promise((resolve) => setTimeout(resolve, 50));
+			}
+		},
 		moveShipment: (id, status) => control('POST', `/simulate/shipment/${encodeURIComponent(id)}`, { status }),
 	};
 	try {

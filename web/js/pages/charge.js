@@ -48,9 +48,11 @@ function todaysSection(storeId) {
 		let body;
 		try {
 			const items = await todaysCharges(storeId);
-			const paid = items.filter(hasReceipt).reduce((sum, c) => sum + c.amount, 0);
+			// What the day's charges brought in: paid ones less what was refunded of them.
+			const settled = items.filter(hasReceipt);
+			const paid = settled.reduce((sum, c) => sum + BigInt(c.amount) - BigInt(c.refunded), 0n);
 			body = items.length
-				? [h('p', { id: 'todays-paid' }, t('charge.today_paid', { count: items.filter(hasReceipt).length, amount: formatRupiah(paid) })),
+				? [h('p', { id: 'todays-paid' }, t('charge.today_paid', { count: settled.length, amount: formatRupiah(paid) })),
 					h('ul', { class: 'payouts charges', id: 'todays-charges' }, items.map(chargeRow))]
 				: [h('p', { class: 'empty' }, t('charge.none_today'))];
 		} catch (err) {
