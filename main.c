@@ -346,7 +346,8 @@ static int app_serve(int argc, char **argv)
 		    WORKQ_OK ||
 	    workq_new(app.base, (unsigned)app.cfg.audit_workers, (unsigned)app.cfg.work_queue_max,
 		      &app.audit_reads) != WORKQ_OK ||
-	    ledger_start(app.ledger, app.base) != LEDGER_OK) {
+	    ledger_start(app.ledger, app.base) != LEDGER_OK || auth_start(app.auth, app.base) != 0 ||
+	    idem_start(app.idem, app.base) != 0) {
 		log_msg(LOG_ERROR, "main", "cannot start the writer or the work pool");
 		goto stop_all;
 	}
@@ -364,6 +365,8 @@ stop_all:
 	workq_free(app.audit_reads);
 	if (app.ledger)
 		ledger_stop(app.ledger);
+	auth_stop(app.auth);
+	idem_stop(app.idem);
 	orders_stop(app.orders);
 	shipments_stop(app.shipments);
 	payouts_stop(app.payouts);

@@ -19,6 +19,7 @@
 
 #include <lmdb.h>
 
+struct event_base;
 struct httpd;
 struct store;
 struct workq;
@@ -33,6 +34,7 @@ struct auth;
 #define AUTH_USERNAME_MAX 32
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 256
+#define AUTH_PURGE_S 3600            /* how often expired login tokens are dropped */
 
 struct auth_config {
 	int64_t token_ttl_s;
@@ -48,7 +50,17 @@ struct auth_config {
  * AUTH_* status.
  */
 int auth_open(struct store *store, const struct auth_config *cfg, struct auth **out);
+/* Frees; auth_stop first when started. */
 void auth_free(struct auth *a);
+/*
+ * Drops expired login tokens (refused already) every AUTH_PURGE_S
+ * (core/purge.h), after store_start; auth_stop before store_stop. Returns 0
+ * or STORE_ENOMEM.
+ */
+int auth_start(struct auth *a, struct event_base *base);
+void auth_stop(struct auth *a);
+/* One purge pass now, through store_run (tests, tools). OUT: *dropped. Returns 0 or a STORE_* status. */
+int auth_purge(struct auth *a, uint64_t *dropped);
 
 /*
  * Registers the endpoints and the token resolver on `h`, hashing on `w`.

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "httpd.h"
+#include "purge.h"
 #include "record.h"
 #include "store.h"
 
@@ -16,6 +17,7 @@
 struct idem {
 	struct store *store;
 	MDB_dbi dbi;
+	struct purge *purge;
 };
 
 int idem_open(struct store *store, struct idem **out)
@@ -37,6 +39,48 @@ int idem_open(struct store *store, struct idem **out)
 void idem_free(struct idem *idem)
 {
 	free(idem);
+}
+
+static bool idem_expired(const MDB_val *key, const MDB_val *val, int64_t now_ms, void *ctx)
+{
+	struct record_reader rd;
+	uint8_t hash[32];
+	int64_t status, created_ms;
+	bool ok;
+	(void)key;
+	(void)ctx;
+	/* A record that does not read is left alone: not ours to judge here. */
+	if (record_reader_open(&rd, val->mv_data, val->mv_size, IDEM_VERSION, IDEM_FIELDS) != RECORD_OK)
+		return false;
+	ok = record_get_bin_exact(&rd, hash, sizeof(hash)) == RECORD_OK && record_get_i64(&rd, &status) == RECORD_OK &&
+	     record_get_i64(&rd, &created_ms) == RECORD_OK;
+	record_reader_free(&rd);
+	return ok && now_ms - created_ms > (int64_t)IDEM_KEEP_S * 1000;
+}
+
+static struct purge_config idem_purge_config(const struct idem *idem)
+{
+	return (struct purge_config){ idem->dbi, "idempotency keys", idem_expired, NULL, IDEM_PURGE_S, NULL };
+}
+
+int idem_start(struct idem *idem, struct event_base *base)
+{
+	struct purge_config cfg = idem_purge_config(idem);
+	return purge_start(idem->store, base, &cfg, &idem->purge);
+}
+
+int idem_purge(struct idem *idem, uint64_t *dropped)
+{
+	struct purge_config cfg = idem_purge_config(idem);
+	return purge_pass(idem->store, &cfg, dropped);
+}
+
+void idem_stop(struct idem *idem)
+{
+	if (!idem)
+		return;
+	purge_stop(idem->purge);
+	idem->purge = NULL;
 }
 
 /* Printable ASCII, as keys are echoed in logs and errors. */
@@ -139,8 +183,8 @@ int idem_lookup(struct idem *idem, MDB_txn *txn, const struct idem_req *r, struc
 	record_reader_free(&rd);
 	out->status = (int)status;
 	out->ref_len = ref_len;
-	/* A key past its keeping time is free again: the next save overwrites it. */
-	if (clock_now_ms() - out->created_ms > (int64_t)IDEM_KEEP_S * 1000)
+	/* A key past its keeping time is free again: the next save overwrites it (or the purge drops it). */
+	if (idem_expired(&k, &v, clock_now_ms(), NULL))
 		return IDEM_NEW;
 	return crypto_equal(hash, r->request_hash, sizeof(hash)) ? IDEM_REPLAY : IDEM_CONFLICT;
 }

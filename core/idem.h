@@ -33,13 +33,16 @@
 
 #include <lmdb.h>
 
+struct event_base;
 struct httpd_req;
 struct store;
+struct purge;
 struct idem;
 
 #define IDEM_KEY_MAX 64
 #define IDEM_REF_MAX 32
 #define IDEM_KEEP_S 86400
+#define IDEM_PURGE_S 3600
 
 #define IDEM_NEW 0
 #define IDEM_REPLAY 1
@@ -62,7 +65,16 @@ struct idem_entry {
 
 /* Opens the DBI (before store_start); store is lent. OUT: *out. Returns 0 or a STORE_* status. */
 int idem_open(struct store *store, struct idem **out);
+/* Frees; idem_stop first when started. */
 void idem_free(struct idem *idem);
+/*
+ * Drops keys past IDEM_KEEP_S every IDEM_PURGE_S (core/purge.h), after
+ * store_start; idem_stop before store_stop. Returns 0 or STORE_ENOMEM.
+ */
+int idem_start(struct idem *idem, struct event_base *base);
+void idem_stop(struct idem *idem);
+/* One purge pass now, through store_run (tests, tools). OUT: *dropped. Returns 0 or a STORE_* status. */
+int idem_purge(struct idem *idem, uint64_t *dropped);
 
 /*
  * Reads the Idempotency-Key of req for `scope` (a route's name, <= 64

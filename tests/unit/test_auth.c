@@ -192,6 +192,7 @@ static int login(struct env *e, const char *user, const char *password, char *ou
 static void test_register_login_me_logout(void **state)
 {
 	struct env *e = *state;
+	uint64_t dropped;
 	char token[64];
 	struct reply r;
 	r = call(e, EVHTTP_REQ_POST, "/api/v1/auth/register", NULL,
@@ -202,6 +203,9 @@ static void test_register_login_me_logout(void **state)
 	assert_int_equal(login(e, "siti", "rendang-enak", token), 200);
 	/* Usernames are case-insensitive at sign-in. */
 	assert_int_equal(login(e, "SITI", "rendang-enak", token), 200);
+	/* Tokens within their time are not the purge's. */
+	assert_int_equal(auth_purge(e->auth, &dropped), 0);
+	assert_int_equal(dropped, 0);
 	r = call(e, EVHTTP_REQ_GET, "/api/v1/me", token, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(json_string_value(json_object_get(r.body, "username")), "siti");
@@ -253,9 +257,16 @@ static void test_bad_tokens(void **state)
 static void test_expired_token(void **state)
 {
 	struct env *e = *state;
+	uint64_t dropped;
 	char token[64];
 	reg(e, "eka", "password-1");
 	assert_int_equal(login(e, "eka", "password-1", token), 200);
+	expect(call(e, EVHTTP_REQ_GET, "/api/v1/me", token, NULL), 401, "unauthorized");
+	/* The purge drops the refused token, once. */
+	assert_int_equal(auth_purge(e->auth, &dropped), 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(auth_purge(e->auth, &dropped), 0);
+	assert_int_equal(dropped, 0);
 	expect(call(e, EVHTTP_REQ_GET, "/api/v1/me", token, NULL), 401, "unauthorized");
 }
 
