@@ -94,9 +94,11 @@ int audit_attribute(const struct audit *a, MDB_txn *txn, const struct ledger_ent
 	if ((rc = ledger_account_get(a->src.ledger, txn, &t->debit_account_id, &acc)) != 0)
 		return rc;
 	audit_attr_account(out, acc.name);
+	memcpy(out->debit_name, acc.name, sizeof(out->debit_name));
 	if ((rc = ledger_account_get(a->src.ledger, txn, &t->credit_account_id, &acc)) != 0)
 		return rc;
 	audit_attr_account(out, acc.name);
+	memcpy(out->credit_name, acc.name, sizeof(out->credit_name));
 	switch (t->code) {
 	case LEDGER_CODE_PAYMENT:
 	case LEDGER_CODE_REFUND:
@@ -279,11 +281,19 @@ static bool audit_filter_store(const struct audit_filter *f, const struct audit_
 	return false;
 }
 
-/* The entry with its attribution appended to list. Returns 0 or LEDGER_ENOMEM. */
+/* The entry with its accounts' names and its attribution appended to list. Returns 0 or LEDGER_ENOMEM. */
 static int audit_append_entry(json_t *list, const struct ledger_entry *e, const struct audit_attr *at)
 {
 	json_t *j = ledger_entry_json(e), *attr = audit_attr_json(at);
-	if (!j || !attr || json_object_set_new(j, "attribution", attr) != 0) {
+	if (!j || !attr) {
+		json_decref(j);
+		json_decref(attr);
+		return LEDGER_ENOMEM;
+	}
+	/* Each set takes its value over, even when it fails. */
+	if (json_object_set_new(j, "attribution", attr) != 0 ||
+	    json_object_set_new(j, "debit_account_name", json_string(at->debit_name)) != 0 ||
+	    json_object_set_new(j, "credit_account_name", json_string(at->credit_name)) != 0) {
 		json_decref(j);
 		return LEDGER_ENOMEM;
 	}

@@ -58,6 +58,8 @@ struct audit_attr {
 	uint64_t stores[AUDIT_STORES_MAX];
 	char courier[AUDIT_NAME_MAX + 1];     /* the X of a courier:X:payable side; "" none */
 	char provider[AUDIT_NAME_MAX + 1];    /* the P of a gateway:P:clearing side; "" none */
+	char debit_name[LEDGER_NAME_MAX + 1]; /* the two accounts' names, for the journal's readers */
+	char credit_name[LEDGER_NAME_MAX + 1];
 };
 
 /* Attributes an entry, read within txn. Returns 0 or a STORE_* status. */

@@ -76,7 +76,7 @@ test('the journal shows the payments with their attribution and filters them by 
 	assert.ok(payments.some((e) => /di toko/.test(e.text) && e.text.includes(`toko ${warung.store.id}`)), JSON.stringify(entries));
 	assert.ok(payments.some((e) => /daring/.test(e.text) && e.text.includes(`toko ${kopi.store.id}`) && /penyedia sandbox/.test(e.text)));
 	assert.ok(await page.isVisible('#journal-end'));
-	// Accounts are named (the trial balance's names), and lead to their statements.
+	// Accounts are named (the journal entries name them), and lead to their statements.
 	assert.deepEqual(await page.$$eval('#journal .entry[data-seq="1"] a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')])),
 		[['gateway:sandbox:clearing', `#/audit/account/${await accountId('gateway:sandbox:clearing')}`],
 			[`merchant:${warung.store.id}:payable`, `#/audit/account/${warung.store.payable_account}`]]);

@@ -391,12 +391,27 @@ static void expect_journal(const struct world *w, const char *query, const char 
 	}
 }
 
-/* The attribution of the only entry the query gives. Returns it (a new reference). */
+/* The entry names the account of its `side` ("debit" or "credit") as the ledger names it. */
+static void expect_account_name(const struct world *w, const json_t *e, const char *side)
+{
+	char key[32], path[PATH_MAX_LEN];
+	json_t *account;
+	snprintf(key, sizeof(key), "%s_account_id", side);
+	snprintf(path, sizeof(path), "/api/v1/ledger/accounts/%s", apitest_str(e, key));
+	account = call(w, AUDITOR, "GET", path, NULL, 200);
+	snprintf(key, sizeof(key), "%s_account_name", side);
+	assert_string_equal(apitest_str(e, key), apitest_str(account, "name"));
+	json_decref(account);
+}
+
+/* The attribution of the only entry the query gives, whose accounts it names. Returns it (a new reference). */
 static json_t *only_attribution(const struct world *w, const char *query)
 {
 	char got[ENTRIES_MAX][48];
 	json_t *e, *attr;
 	assert_int_equal(journal(w, query, 10, got, &e), 1);
+	expect_account_name(w, e, "debit");
+	expect_account_name(w, e, "credit");
 	attr = json_incref(json_object_get(e, "attribution"));
 	json_decref(e);
 	return attr;

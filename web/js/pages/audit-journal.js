@@ -11,15 +11,8 @@ import { auditNav, filterForm, hashWith, wibParam, needRole, screen } from './au
 const REASONS = ['payment', 'release', 'commission', 'shipping', 'refund', 'payout', 'settlement', 'voucher', 'adjustment'];
 const FILTERS = ['from', 'to', 'account', 'store', 'courier', 'provider', 'reason'];
 
-// An account by its name when known (names: id → name), else its id.
-const accountLink = (id, names) => h('a', { class: names.has(id) ? null : 'mono', href: `#/audit/account/${id}` }, names.get(id) ?? id);
-
-// The names of the accounts (the first 1,000 by id; the trial balance at the
-// head lists them and costs no pass over the log).
-async function accountNames() {
-	const tb = await get('/api/v1/ledger/trial-balance', { limit: 1000 });
-	return new Map(tb.accounts.map((a) => [a.id, a.name]));
-}
+// An account by its name (each journal entry names both), leading to its statement.
+const accountLink = (id, name) => h('a', { href: `#/audit/account/${id}`, title: id }, name);
 
 function attribution(a) {
 	const parts = [t(`audit.kind.${a.kind}`)];
@@ -31,12 +24,12 @@ function attribution(a) {
 	return h('p', { class: 'attribution', 'data-kind': a.kind }, parts.join(' · '));
 }
 
-function entry(e, names) {
+function entry(e) {
 	return h('li', { class: 'entry', 'data-seq': e.seq, 'data-reason': e.reason ?? '' },
 		h('p', {}, h('strong', {}, `#${e.seq}`), ' ', h('span', { class: 'badge' }, e.reason ? t(`audit.reason.${e.reason}`) : String(e.code)),
 			' ', h('span', { class: 'price' }, formatRupiah(e.amount)), ' ', h('time', { datetime: e.created_at }, formatTime(e.created_at)),
 			e.flags.length ? h('span', { class: 'muted' }, ` (${e.flags.join(', ')})`) : null),
-		h('p', { class: 'small' }, t('audit.debit'), ' ', accountLink(e.debit_account_id, names), ' → ', t('audit.credit'), ' ', accountLink(e.credit_account_id, names)),
+		h('p', { class: 'small' }, t('audit.debit'), ' ', accountLink(e.debit_account_id, e.debit_account_name), ' → ', t('audit.credit'), ' ', accountLink(e.credit_account_id, e.credit_account_name)),
 		attribution(e.attribution));
 }
 
@@ -44,9 +37,9 @@ export async function render({ params }) {
 	const denied = needRole(['auditor', 'admin']);
 	if (denied) return denied;
 	const filters = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? '']));
-	const [page, names] = await Promise.all([get('/api/v1/audit/journal', {
+	const page = await get('/api/v1/audit/journal', {
 		...filters, from: wibParam(filters.from), to: wibParam(filters.to), cursor: params.get('cursor'), limit: 50,
-	}), accountNames()]);
+	});
 	const form = filterForm('#/audit/journal', [
 		{ name: 'from', label: t('audit.filter.from'), type: 'datetime-local', value: filters.from },
 		{ name: 'to', label: t('audit.filter.to'), type: 'datetime-local', value: filters.to },
@@ -63,7 +56,7 @@ export async function render({ params }) {
 		h('details', { class: 'filter-box', open: FILTERS.some((k) => filters[k]) }, h('summary', {}, t('audit.filter.title')), form),
 		h('p', { class: 'muted', id: 'journal-scanned' }, t('audit.journal.scanned', { scanned: page.scanned, max: page.scan_max })),
 		page.entries.length
-			? h('ol', { class: 'journal', id: 'journal' }, page.entries.map((e) => entry(e, names)))
+			? h('ol', { class: 'journal', id: 'journal' }, page.entries.map(entry))
 			: h('p', { class: 'empty' }, t('audit.journal.none')),
 		page.next_cursor
 			? h('p', {}, h('a', { id: 'journal-next', class: 'button', href: hashWith('#/audit/journal', { ...filters, cursor: page.next_cursor }) }, t('audit.next')))
