@@ -555,7 +555,8 @@ static void httpd_dispatch(struct httpd_req *r)
 		return;
 	}
 	if (rc == ROUTER_EMETHOD) {
-		r->route = "unmatched";
+		/* Counted under the path's route: a wrong method on it, not an unknown path. */
+		r->route = r->match.pattern;
 		httpd_set_header(r, "Allow", router_methods_text(r->match.allowed, allow, sizeof(allow)));
 		httpd_reply_error(r, 405, "method_not_allowed", "allowed: %s", allow);
 		return;

@@ -195,8 +195,8 @@ static bool router_route_matches(const struct router_route *rt, const struct rou
 int router_match(const struct router *r, unsigned method, const char *path, struct router_match *m)
 {
 	struct router_path p;
-	const struct router_route *best = NULL;
-	unsigned best_spec = 0;
+	const struct router_route *best = NULL, *best_any = NULL;
+	unsigned best_spec = 0, any_spec = 0;
 	unsigned allowed = 0;
 	m->data = NULL;
 	m->pattern = NULL;
@@ -210,9 +210,13 @@ int router_match(const struct router *r, unsigned method, const char *path, stru
 		if (!router_route_matches(rt, &p))
 			continue;
 		allowed |= rt->methods;
+		spec = router_specificity(rt);
+		if (!best_any || spec > any_spec) {
+			best_any = rt;
+			any_spec = spec;
+		}
 		if (!(rt->methods & method))
 			continue;
-		spec = router_specificity(rt);
 		if (!best || spec > best_spec) {
 			best = rt;
 			best_spec = spec;
@@ -220,6 +224,7 @@ int router_match(const struct router *r, unsigned method, const char *path, stru
 	}
 	if (!best) {
 		m->allowed = allowed;
+		m->pattern = best_any ? best_any->pattern : NULL;
 		return allowed ? ROUTER_EMETHOD : ROUTER_ENOTFOUND;
 	}
 	for (size_t i = 0, used = 0; i < best->nsegments; i++) {

@@ -45,7 +45,8 @@ struct router;
 
 struct router_match {
 	void *data;                 /* what router_add was given */
-	const char *pattern;        /* the matched pattern, owned by the router */
+	const char *pattern;        /* the matched pattern, owned by the router (on ROUTER_EMETHOD: the
+				       most specific pattern of the path, for other methods) */
 	unsigned allowed;           /* on ROUTER_EMETHOD: methods the path accepts */
 	size_t nparams;
 	struct {

@@ -226,6 +226,12 @@ static void test_wrong_method_is_405_with_allow(void **state)
 	assert_non_null(strstr(allow, "GET"));
 	assert_true(testsrv_error_is(&resp, "method_not_allowed"));
 	testsrv_response_free(&resp);
+	/* Counted under the path's route, not as an unknown path. */
+	get(srv, "/metrics", NULL, &resp);
+	assert_int_equal(resp.status, 200);
+	if (!has_line(resp.body, "bangsoleh_http_requests_total{", "route=\"/healthz\",status=\"405\""))
+		fail_msg("no 405 series for /healthz in:\n%s", resp.body);
+	testsrv_response_free(&resp);
 	assert_true(testsrv_stopped_cleanly(srv));
 }
 

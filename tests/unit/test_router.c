@@ -78,9 +78,11 @@ static void test_not_found_and_method(void **state)
 	assert_int_equal(router_match(*state, ROUTER_GET, "/api/v1/orders/1/extra", &m), ROUTER_ENOTFOUND);
 	assert_int_equal(router_match(*state, ROUTER_PUT, "/api/v1/orders", &m), ROUTER_EMETHOD);
 	assert_int_equal(m.allowed, ROUTER_GET | ROUTER_POST);
+	assert_string_equal(m.pattern, "/api/v1/orders");
 	assert_string_equal(router_methods_text(m.allowed, allow, sizeof(allow)), "GET, POST");
 	assert_int_equal(router_match(*state, ROUTER_POST, "/api/v1/orders/9", &m), ROUTER_EMETHOD);
 	assert_int_equal(m.allowed, ROUTER_GET | ROUTER_DELETE);
+	assert_string_equal(m.pattern, "/api/v1/orders/{id}");
 }
 
 static void test_bad_paths(void **state)
