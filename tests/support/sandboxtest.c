@@ -42,15 +42,20 @@ void sandboxtest_sleep_ms(int ms)
 
 int sandboxtest_free_port(void)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	socklen_t len = sizeof(addr);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s >= 0);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&addr, &len), 0);
-	close(s);
-	return ntohs(addr.sin_port);
+	for (int tries = 0; tries < SANDBOXTEST_PORT_TRIES; tries++) {
+		struct sockaddr_in addr = { .sin_family = AF_INET };
+		int port = SANDBOXTEST_PORT_LOW + (int)arc4random_uniform(SANDBOXTEST_PORT_HIGH - SANDBOXTEST_PORT_LOW + 1);
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+		assert_true(s >= 0);
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		addr.sin_port = htons((uint16_t)port);
+		rc = bind(s, (struct sockaddr *)&addr, sizeof(addr));
+		close(s);
+		if (rc == 0)
+			return port;
+	}
+	fail_msg("no free loopback port in %d tries", SANDBOXTEST_PORT_TRIES);
+	return -1;
 }
 
 void sandboxtest_init(struct sandboxtest *sb)

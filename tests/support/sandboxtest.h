@@ -84,7 +84,15 @@ json_t *sandboxtest_charge(const struct sandboxtest *sb, const char *reference);
 int64_t sandboxtest_now_ms(void);
 /* Sleeps ms milliseconds (resumed after signals): a poll's step, never a wait for an outcome. */
 void sandboxtest_sleep_ms(int ms);
-/* A loopback port that was free a moment ago (for a server the sandbox must know before it starts). */
+/*
+ * A loopback port that was free a moment ago (for a server the sandbox must
+ * know before it starts), picked at random below Linux's ephemeral range
+ * (32768-60999 by default), where neither outgoing connections nor the
+ * other tests' port-0 listeners land while the server is on its way.
+ */
+#define SANDBOXTEST_PORT_LOW 20000
+#define SANDBOXTEST_PORT_HIGH 32767
+#define SANDBOXTEST_PORT_TRIES 64
 int sandboxtest_free_port(void);
 
 /* `bangsoleh ledger verify --data data_dir` exits 0 and says ok; fails the test otherwise. */

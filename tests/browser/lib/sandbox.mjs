@@ -11,16 +11,27 @@ import { startProgram, startServer } from './server.mjs';
 const COURIER_TOKEN = 'sandbox-courier-token'; // the server's default courier.webhook_token
 
 // A loopback port that was free a moment ago: the sandbox must know the
-// server's port before the server starts.
-function freePort() {
-	return new Promise((resolve, reject) => {
+// server's port before the server starts. Picked at random below Linux's
+// ephemeral range (32768-60999 by default), where neither outgoing
+// connections nor other tests' port-0 listeners land meanwhile (as
+// tests/support/sandboxtest.c does).
+const PORT_LOW = 20000;
+const PORT_HIGH = 32767;
+
+function portFree(port) {
+	return new Promise((resolve) => {
 		const probe = createServer();
-		probe.on('error', reject);
-		probe.listen(0, '127.0.0.1', () => {
-			const { port } = probe.address();
-			probe.close(() => resolve(port));
-		});
+		probe.once('error', () => resolve(false));
+		probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
 	});
+}
+
+async function freePort() {
+	for (let tries = 0; tries < 64; tries++) {
+		const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW + 1));
+		if (await portFree(port)) return port;
+	}
+	throw new Error('no free loopback port in 64 tries');
 }
 
 // Starts the sandbox (sandboxArgs more arguments), then a server using it
