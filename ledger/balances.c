@@ -18,17 +18,12 @@
 #include "store.h"
 
 #define BAL_KINDS (LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
-#define BAL_MAP_MIN 16
 
 /* What one entry does to each of its two accounts: the debit side's debits, the credit side's credits. */
 struct bal_move {
 	int64_t pending, posted;
 };
 
-static bool bal_id_equal(const struct ledger_id *a, const struct ledger_id *b)
-{
-	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
-}
 
 /* The reservation a post releases: the amount of the pending transfer it names. */
 static int bal_pending_amount(struct ledger *l, MDB_txn *txn, const struct ledger_id *pending_id, int64_t *amount)
@@ -150,8 +145,8 @@ static int bal_walk(struct ledger *l, MDB_txn *txn, const struct ledger_account 
 	while (seq > stop) {
 		if ((rc = ledger_entry_get(l, txn, seq, &e)) != LEDGER_OK)
 			return rc == STORE_ENOTFOUND ? LEDGER_ECORRUPT : rc;
-		debit = bal_id_equal(&e.t.debit_account_id, &a->id);
-		if (!debit && !bal_id_equal(&e.t.credit_account_id, &a->id))
+		debit = ledger_id_same(&e.t.debit_account_id, &a->id);
+		if (!debit && !ledger_id_same(&e.t.credit_account_id, &a->id))
 			return LEDGER_ECORRUPT;
 		if ((rc = bal_move_of(l, txn, &e, &m)) != LEDGER_OK)
 			return rc;
@@ -302,76 +297,33 @@ bool ledger_sum_equal(const struct ledger_sum *a, const struct ledger_sum *b)
 	return a->hi == b->hi && a->lo == b->lo;
 }
 
-/* The net moves of a run of entries, per account (open addressing; the zero id marks a free slot). */
+/* The net moves of a run of entries, per account (a ledger_idmap of these). */
 struct bal_slot {
 	struct ledger_id id;
 	struct ledger_balances b;
 };
 
-struct bal_map {
-	struct bal_slot *slots;
-	size_t cap;                          /* a power of two, over twice `max` */
-	size_t len;
-	size_t max;                          /* the stored accounts: no run moves more */
-};
-
-static int bal_map_init(struct bal_map *m, size_t accounts)
+/*
+ * Adds a move to one side of the account id. The map has room for every
+ * stored account: LEDGER_ECORRUPT when more accounts move than exist.
+ */
+static int bal_map_add(struct ledger_idmap *m, size_t accounts, const struct ledger_id *id, bool debit,
+		       const struct bal_move *mv)
 {
-	m->cap = BAL_MAP_MIN;
-	while (m->cap / 2 < accounts) {
-		if (m->cap > SIZE_MAX / 2 / sizeof(struct bal_slot))
-			return LEDGER_ENOMEM;
-		m->cap *= 2;
-	}
-	m->slots = calloc(m->cap, sizeof(*m->slots));
-	m->len = 0;
-	m->max = accounts;
-	return m->slots ? LEDGER_OK : LEDGER_ENOMEM;
-}
-
-/* A 64-bit finalizer (MurmurHash3's): every input bit reaches the low bits the map uses. */
-static uint64_t bal_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdu;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53u;
-	return x ^ x >> 33;
-}
-
-static size_t bal_map_home(const struct bal_map *m, const struct ledger_id *id)
-{
-	uint64_t hi, lo;
-	memcpy(&hi, id->b, 8);
-	memcpy(&lo, id->b + 8, 8);
-	return (size_t)(bal_mix(hi ^ bal_mix(lo)) & (m->cap - 1));
-}
-
-/* The slot of id, or the free slot where it would go. */
-static struct bal_slot *bal_map_slot(const struct bal_map *m, const struct ledger_id *id)
-{
-	size_t i = bal_map_home(m, id);
-	while (!ledger_id_is_zero(&m->slots[i].id) && !bal_id_equal(&m->slots[i].id, id))
-		i = (i + 1) & (m->cap - 1);
-	return &m->slots[i];
-}
-
-/* Adds a move to one side of the account id. LEDGER_ECORRUPT when more accounts move than exist. */
-static int bal_map_add(struct bal_map *m, const struct ledger_id *id, bool debit, const struct bal_move *mv)
-{
-	struct bal_slot *s = bal_map_slot(m, id);
-	if (ledger_id_is_zero(&s->id)) {
-		if (m->len == m->max)
-			return LEDGER_ECORRUPT;
-		s->id = *id;
-		m->len++;
-	}
+	bool added;
+	struct bal_slot *s;
+	if (ledger_id_is_zero(id))
+		return LEDGER_ECORRUPT;
+	s = ledger_idmap_put(m, id, &added);
+	/* Room was made for every stored account; one more still fits, and is damage. */
+	if (added && m->len > accounts)
+		return LEDGER_ECORRUPT;
 	return bal_apply(&s->b, debit, mv, 1);
 }
 
 /* Adds the moves of entries first..last (all in the log) to the map. */
-static int bal_map_run(struct ledger *l, MDB_txn *txn, uint64_t first, uint64_t last, struct bal_map *m,
-		       uint64_t *read)
+static int bal_map_run(struct ledger *l, MDB_txn *txn, uint64_t first, uint64_t last, struct ledger_idmap *m,
+		       size_t accounts, uint64_t *read)
 {
 	struct ledger_entry e;
 	struct bal_move mv;
@@ -399,8 +351,8 @@ static int bal_map_run(struct ledger *l, MDB_txn *txn, uint64_t first, uint64_t 
 			break;
 		(*read)++;
 		if ((rc = bal_move_of(l, txn, &e, &mv)) == LEDGER_OK &&
-		    (rc = bal_map_add(m, &e.t.debit_account_id, true, &mv)) == LEDGER_OK)
-			rc = bal_map_add(m, &e.t.credit_account_id, false, &mv);
+		    (rc = bal_map_add(m, accounts, &e.t.debit_account_id, true, &mv)) == LEDGER_OK)
+			rc = bal_map_add(m, accounts, &e.t.credit_account_id, false, &mv);
 	}
 	mdb_cursor_close(cur);
 	return rc;
@@ -424,13 +376,13 @@ static struct ledger_trial_total *bal_trial_total(struct ledger_trial *t, uint32
 }
 
 /* One account of the trial balance: its balances as of the trial's sequence, totals, fn. */
-static int bal_trial_account(struct ledger_trial *t, const struct bal_map *m, const struct ledger_account *a,
+static int bal_trial_account(struct ledger_trial *t, const struct ledger_idmap *m, const struct ledger_account *a,
 			     uint64_t created_before, ledger_trial_fn fn, void *arg, size_t *matched)
 {
-	struct bal_slot *s = bal_map_slot(m, &a->id);
+	const struct bal_slot *s = ledger_idmap_find(m, &a->id);
 	struct ledger_balances b = { 0 };
 	struct ledger_trial_total *total;
-	bool moved = !ledger_id_is_zero(&s->id);
+	bool moved = s != NULL;
 	*matched += moved;
 	if (!t->forward) {
 		/* Current minus what entries seq+1..head did. */
@@ -460,7 +412,7 @@ static int bal_trial_account(struct ledger_trial *t, const struct bal_map *m, co
 }
 
 /* Every stored account through bal_trial_account, in id order. */
-static int bal_trial_accounts(struct ledger *l, MDB_txn *txn, struct ledger_trial *t, const struct bal_map *m,
+static int bal_trial_accounts(struct ledger *l, MDB_txn *txn, struct ledger_trial *t, const struct ledger_idmap *m,
 			      uint64_t created_before, ledger_trial_fn fn, void *arg)
 {
 	struct ledger_account a;
@@ -494,7 +446,7 @@ int ledger_trial_balance(struct ledger *l, MDB_txn *txn, uint64_t seq, uint64_t 
 			 ledger_trial_fn fn, void *arg, struct ledger_trial *out)
 {
 	uint8_t hash[LEDGER_HASH_LEN];
-	struct bal_map m;
+	struct ledger_idmap m;
 	MDB_stat st;
 	uint64_t head;
 	int rc;
@@ -505,12 +457,12 @@ int ledger_trial_balance(struct ledger *l, MDB_txn *txn, uint64_t seq, uint64_t 
 		return LEDGER_EINVAL;
 	if ((rc = mdb_stat(txn, l->accounts, &st)) != 0)
 		return store_status_from_mdb(rc);
-	if ((rc = bal_map_init(&m, st.ms_entries)) != LEDGER_OK)
+	if ((rc = ledger_idmap_init(&m, sizeof(struct bal_slot), st.ms_entries)) != LEDGER_OK)
 		return rc;
 	out->seq = seq;
 	out->forward = seq <= head - seq;
-	rc = out->forward ? bal_map_run(l, txn, 1, seq, &m, &out->entries_read)
-			  : bal_map_run(l, txn, seq + 1, head, &m, &out->entries_read);
+	rc = out->forward ? bal_map_run(l, txn, 1, seq, &m, st.ms_entries, &out->entries_read)
+			  : bal_map_run(l, txn, seq + 1, head, &m, st.ms_entries, &out->entries_read);
 	if (rc == LEDGER_OK)
 		rc = bal_trial_accounts(l, txn, out, &m, created_before, fn, arg);
 	for (size_t i = 0; rc == LEDGER_OK && i < out->n; i++) {
@@ -518,6 +470,6 @@ int ledger_trial_balance(struct ledger *l, MDB_txn *txn, uint64_t seq, uint64_t 
 		g->balanced = ledger_sum_equal(&g->debits_pending, &g->credits_pending) &&
 			      ledger_sum_equal(&g->debits_posted, &g->credits_posted);
 	}
-	free(m.slots);
+	ledger_idmap_free(&m);
 	return rc;
 }

@@ -20,7 +20,6 @@
 #include "internal.h"
 #include "store.h"
 
-#define REPLAY_MAP_MIN 64            /* slots of a new map */
 #define REPLAY_HEX 33                /* 32 hex characters and NUL */
 
 /* --- the compact range --- */
@@ -72,129 +71,35 @@ int ledger_compact_root(const struct ledger_compact *c, uint8_t out[LEDGER_HASH_
 	return LEDGER_OK;
 }
 
-/* --- a map from 128-bit ids to fixed-size values (linear probing) --- */
+/* --- the replay's maps (ledger_idmap) --- */
 
-struct replay_map {
-	size_t cap;                      /* a power of two, or 0 */
-	size_t count;
-	size_t vsize;                    /* bytes of a value; each starts with its ledger_id */
-	uint8_t *used;                   /* cap flags */
-	uint8_t *values;                 /* cap * vsize */
-};
-
-static size_t map_slot(const struct replay_map *m, const struct ledger_id *id)
+/* A new zeroed value under id (not yet there, not zero). OUT: *out. */
+static int map_add(struct ledger_idmap *m, const struct ledger_id *id, void **out)
 {
-	/* The low bytes of an id are random (docs/ledger.md, "Ids"); small ids mix in too. */
-	uint64_t h = ledger_get_u64(id->b + 8) ^ (ledger_get_u64(id->b) * 0x9e3779b97f4a7c15u);
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9u;
-	h ^= h >> 32;
-	return (size_t)h & (m->cap - 1);
-}
-
-static void *map_find(const struct replay_map *m, const struct ledger_id *id)
-{
-	if (m->cap == 0)
-		return NULL;
-	for (size_t i = map_slot(m, id);; i = (i + 1) & (m->cap - 1)) {
-		uint8_t *v = m->values + i * m->vsize;
-		if (!m->used[i])
-			return NULL;
-		if (memcmp(v, id, sizeof(*id)) == 0)
-			return v;
-	}
-}
-
-static int map_grow(struct replay_map *m)
-{
-	struct replay_map bigger = { m->cap ? m->cap * 2 : REPLAY_MAP_MIN, m->count, m->vsize, NULL, NULL };
-	bigger.used = calloc(bigger.cap, 1);
-	bigger.values = calloc(bigger.cap, m->vsize);
-	if (!bigger.used || !bigger.values) {
-		free(bigger.used);
-		free(bigger.values);
+	bool added;
+	if (ledger_id_is_zero(id) || ledger_idmap_reserve(m, 1) != LEDGER_OK)
 		return LEDGER_ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		const uint8_t *v = m->values + i * m->vsize;
-		size_t j;
-		if (!m->used[i])
-			continue;
-		for (j = map_slot(&bigger, (const struct ledger_id *)(const void *)v); bigger.used[j];
-		     j = (j + 1) & (bigger.cap - 1))
-			;
-		bigger.used[j] = 1;
-		memcpy(bigger.values + j * m->vsize, v, m->vsize);
-	}
-	free(m->used);
-	free(m->values);
-	*m = bigger;
+	*out = ledger_idmap_put(m, id, &added);
 	return LEDGER_OK;
-}
-
-/* A new zeroed value under id (not yet there). OUT: *out. */
-static int map_add(struct replay_map *m, const struct ledger_id *id, void **out)
-{
-	size_t i;
-	/* Kept at most half full, so probes stay short. */
-	if ((m->count + 1) * 2 > m->cap && map_grow(m) != LEDGER_OK)
-		return LEDGER_ENOMEM;
-	for (i = map_slot(m, id); m->used[i]; i = (i + 1) & (m->cap - 1))
-		;
-	m->used[i] = 1;
-	memset(m->values + i * m->vsize, 0, m->vsize);
-	memcpy(m->values + i * m->vsize, id, sizeof(*id));
-	m->count++;
-	*out = m->values + i * m->vsize;
-	return LEDGER_OK;
-}
-
-/* Removes the value v points to (from map_find), moving later ones of its run back. */
-static void map_remove(struct replay_map *m, void *v)
-{
-	size_t i = (size_t)((uint8_t *)v - m->values) / m->vsize;
-	size_t j = i;
-	m->used[i] = 0;
-	m->count--;
-	for (;;) {
-		size_t home;
-		j = (j + 1) & (m->cap - 1);
-		if (!m->used[j])
-			return;
-		home = map_slot(m, (const struct ledger_id *)(const void *)(m->values + j * m->vsize));
-		/* j stays when its home lies cyclically in (i, j]. */
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-			continue;
-		memcpy(m->values + i * m->vsize, m->values + j * m->vsize, m->vsize);
-		m->used[i] = 1;
-		m->used[j] = 0;
-		i = j;
-	}
-}
-
-static void map_free(struct replay_map *m)
-{
-	free(m->used);
-	free(m->values);
 }
 
 /* The values in id order. OUT: *out (malloc'd, NULL when empty), *n. */
-static int map_sorted(const struct replay_map *m, void **out, size_t *n,
+static int map_sorted(const struct ledger_idmap *m, void **out, size_t *n,
 		      int (*cmp)(const void *, const void *))
 {
 	uint8_t *list;
+	const void *v;
 	size_t k = 0;
 	*out = NULL;
 	*n = 0;
-	if (m->count == 0)
+	if (m->len == 0)
 		return LEDGER_OK;
-	list = malloc(m->count * m->vsize);
+	list = malloc(m->len * m->slot_size);
 	if (!list)
 		return LEDGER_ENOMEM;
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->used[i])
-			memcpy(list + k++ * m->vsize, m->values + i * m->vsize, m->vsize);
-	qsort(list, k, m->vsize, cmp);
+	for (size_t pos = 0; (v = ledger_idmap_next(m, &pos)) != NULL;)
+		memcpy(list + k++ * m->slot_size, v, m->slot_size);
+	qsort(list, k, m->slot_size, cmp);
 	*out = list;
 	*n = k;
 	return LEDGER_OK;
@@ -203,8 +108,8 @@ static int map_sorted(const struct replay_map *m, void **out, size_t *n,
 /* --- replay --- */
 
 struct ledger_replay {
-	struct replay_map accounts;      /* struct ledger_balance */
-	struct replay_map pending;       /* struct ledger_open_pending */
+	struct ledger_idmap accounts;    /* struct ledger_balance */
+	struct ledger_idmap pending;     /* struct ledger_open_pending */
 };
 
 int ledger_replay_new(struct ledger_replay **out)
@@ -212,8 +117,11 @@ int ledger_replay_new(struct ledger_replay **out)
 	struct ledger_replay *r = calloc(1, sizeof(*r));
 	if (!r)
 		return LEDGER_ENOMEM;
-	r->accounts.vsize = sizeof(struct ledger_balance);
-	r->pending.vsize = sizeof(struct ledger_open_pending);
+	if (ledger_idmap_init(&r->accounts, sizeof(struct ledger_balance), 0) != LEDGER_OK ||
+	    ledger_idmap_init(&r->pending, sizeof(struct ledger_open_pending), 0) != LEDGER_OK) {
+		ledger_replay_free(r);
+		return LEDGER_ENOMEM;
+	}
 	*out = r;
 	return LEDGER_OK;
 }
@@ -222,16 +130,16 @@ void ledger_replay_free(struct ledger_replay *r)
 {
 	if (!r)
 		return;
-	map_free(&r->accounts);
-	map_free(&r->pending);
+	ledger_idmap_free(&r->accounts);
+	ledger_idmap_free(&r->pending);
 	free(r);
 }
 
 int ledger_replay_add_account(struct ledger_replay *r, const struct ledger_balance *b)
 {
 	void *v;
-	if (map_find(&r->accounts, &b->id) || b->debits_pending < 0 || b->debits_posted < 0 ||
-	    b->credits_pending < 0 || b->credits_posted < 0)
+	if (ledger_id_is_zero(&b->id) || ledger_idmap_find(&r->accounts, &b->id) || b->debits_pending < 0 ||
+	    b->debits_posted < 0 || b->credits_pending < 0 || b->credits_posted < 0)
 		return LEDGER_EINVAL;
 	if (map_add(&r->accounts, &b->id, &v) != LEDGER_OK)
 		return LEDGER_ENOMEM;
@@ -242,7 +150,7 @@ int ledger_replay_add_account(struct ledger_replay *r, const struct ledger_balan
 int ledger_replay_add_pending(struct ledger_replay *r, const struct ledger_open_pending *p)
 {
 	void *v;
-	if (map_find(&r->pending, &p->id) || p->amount <= 0)
+	if (ledger_id_is_zero(&p->id) || ledger_idmap_find(&r->pending, &p->id) || p->amount <= 0)
 		return LEDGER_EINVAL;
 	if (map_add(&r->pending, &p->id, &v) != LEDGER_OK)
 		return LEDGER_ENOMEM;
@@ -255,7 +163,11 @@ static int replay_account(struct ledger_replay *r, const struct ledger_id *id, u
 			  struct ledger_balance **out, char *msg, size_t cap)
 {
 	char hex[REPLAY_HEX];
-	void *v = map_find(&r->accounts, id);
+	void *v = ledger_idmap_find(&r->accounts, id);
+	if (!v && ledger_id_is_zero(id)) {
+		snprintf(msg, cap, "has a zero %s account", side);
+		return LEDGER_ECORRUPT;
+	}
 	if (!v) {
 		if (map_add(&r->accounts, id, &v) != LEDGER_OK)
 			return LEDGER_ENOMEM;
@@ -287,7 +199,7 @@ static int replay_resolve(struct ledger_replay *r, const struct ledger_entry *e,
 	const struct ledger_transfer *t = &e->t;
 	const char *verb = (t->flags & LEDGER_POST_PENDING) ? "posts" : "voids";
 	char hex[REPLAY_HEX];
-	struct ledger_open_pending *p = map_find(&r->pending, &t->pending_id);
+	struct ledger_open_pending *p = ledger_idmap_find(&r->pending, &t->pending_id);
 	ledger_id_hex(&t->pending_id, hex, sizeof(hex));
 	if (!p) {
 		snprintf(msg, cap, "%s pending transfer %s, which is not open", verb, hex);
@@ -319,9 +231,9 @@ int ledger_replay_apply(struct ledger_replay *r, const struct ledger_entry *e, c
 	size_t accounts;
 	int rc;
 
-	if (t->amount <= 0 || (kind & (kind - 1)) != 0 ||
+	if (ledger_id_is_zero(&t->id) || t->amount <= 0 || (kind & (kind - 1)) != 0 ||
 	    memcmp(&t->debit_account_id, &t->credit_account_id, sizeof(t->debit_account_id)) == 0) {
-		snprintf(msg, cap, "is not a valid transfer (amount, flags or accounts)");
+		snprintf(msg, cap, "is not a valid transfer (id, amount, flags or accounts)");
 		return LEDGER_ECORRUPT;
 	}
 	if ((kind == LEDGER_POST_PENDING || kind == LEDGER_VOID_PENDING) &&
@@ -332,26 +244,26 @@ int ledger_replay_apply(struct ledger_replay *r, const struct ledger_entry *e, c
 		return LEDGER_ECORRUPT;
 	}
 	rc = replay_account(r, &t->debit_account_id, t->ledger, "debit", &d, msg, cap);
-	accounts = r->accounts.count;
+	accounts = r->accounts.len;
 	if (rc == LEDGER_OK)
 		rc = replay_account(r, &t->credit_account_id, t->ledger, "credit", &c, msg, cap);
 	if (rc != LEDGER_OK)
 		return rc;
 	/* Adding the credit account may have moved the debit one. */
-	if (r->accounts.count != accounts)
-		d = map_find(&r->accounts, &t->debit_account_id);
+	if (r->accounts.len != accounts)
+		d = ledger_idmap_find(&r->accounts, &t->debit_account_id);
 	if (!replay_add(&d->debits_pending, pending) || !replay_add(&c->credits_pending, pending) ||
 	    !replay_add(&d->debits_posted, posted) || !replay_add(&c->credits_posted, posted)) {
 		snprintf(msg, cap, "makes a balance overflow or go below zero");
 		return LEDGER_ECORRUPT;
 	}
 	if (p) {
-		map_remove(&r->pending, p);
+		ledger_idmap_remove(&r->pending, p);
 	} else if (kind == LEDGER_PENDING) {
 		struct ledger_open_pending open = { t->id, t->debit_account_id, t->credit_account_id, t->amount,
 						    t->ledger, t->code };
 		if (ledger_replay_add_pending(r, &open) != LEDGER_OK) {
-			if (map_find(&r->pending, &t->id)) {
+			if (ledger_idmap_find(&r->pending, &t->id)) {
 				snprintf(msg, cap, "reuses the id of a pending transfer still open");
 				return LEDGER_ECORRUPT;
 			}
@@ -384,19 +296,16 @@ int ledger_replay_pendings(const struct ledger_replay *r, struct ledger_open_pen
 
 size_t ledger_replay_account_count(const struct ledger_replay *r)
 {
-	return r->accounts.count;
+	return r->accounts.len;
 }
 
 int ledger_replay_trial(const struct ledger_replay *r, struct ledger_trial_total *out, size_t *n)
 {
-	const struct replay_map *m = &r->accounts;
+	const struct ledger_balance *b;
 	*n = 0;
-	for (size_t i = 0; i < m->cap; i++) {
-		const struct ledger_balance *b = (const void *)(m->values + i * m->vsize);
+	for (size_t pos = 0; (b = ledger_idmap_next(&r->accounts, &pos)) != NULL;) {
 		struct ledger_trial_total *t = NULL;
 		size_t k;
-		if (!m->used[i])
-			continue;
 		for (k = 0; k < *n && out[k].ledger < b->ledger; k++)
 			;
 		if (k < *n && out[k].ledger == b->ledger) {

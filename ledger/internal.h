@@ -6,6 +6,7 @@
 #define BANGSOLEH_LEDGER_INTERNAL_H
 
 #include <limits.h>
+#include <string.h>
 
 #include "ledger.h"
 
@@ -113,6 +114,45 @@ int ledger_checkpoint_decode(const MDB_val *k, const MDB_val *v, struct ledger_c
  * once, 65,536 entries per commit; on a read-only store it builds nothing.
  */
 int ledger_tree_open(struct ledger *l);
+/* Two ids, compared as two 64-bit halves: per-entry hot paths (memcmp is a call). */
+static inline bool ledger_id_same(const void *a, const void *b)
+{
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, (const uint8_t *)a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, (const uint8_t *)b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/*
+ * An open-addressing map from ledger ids to fixed-size slots (idmap.c), each
+ * slot beginning with its 16-byte id; the zero id marks a free slot (no
+ * account, transfer or pending id is zero). Slots move when the map grows
+ * (reserve) or loses an id (remove): a pointer into it lasts until then.
+ */
+struct ledger_idmap {
+	unsigned char *slots;
+	size_t slot_size;
+	size_t cap;                       /* a power of two, at least twice len */
+	size_t len;
+};
+/* A map with room for `expect` ids. Returns LEDGER_OK or LEDGER_ENOMEM. */
+int ledger_idmap_init(struct ledger_idmap *m, size_t slot_size, size_t expect);
+void ledger_idmap_free(struct ledger_idmap *m);
+/* The slot of id, or NULL. */
+void *ledger_idmap_find(const struct ledger_idmap *m, const struct ledger_id *id);
+/* Starts loading id's home slot (a map larger than the cache waits on memory otherwise). */
+void ledger_idmap_prefetch(const struct ledger_idmap *m, const struct ledger_id *id);
+/* Makes room for `extra` more ids. Returns LEDGER_OK or LEDGER_ENOMEM. */
+int ledger_idmap_reserve(struct ledger_idmap *m, size_t extra);
+/* The slot of id (not zero), added zeroed but for its id when absent (room reserved beforehand). OUT: *added. */
+void *ledger_idmap_put(struct ledger_idmap *m, const struct ledger_id *id, bool *added);
+/* Removes the slot (from find or put). */
+void ledger_idmap_remove(struct ledger_idmap *m, void *slot);
+/* The next used slot from *pos (start at 0), or NULL at the end; advances *pos. */
+void *ledger_idmap_next(const struct ledger_idmap *m, size_t *pos);
+
 /* Opens ledger_failed (before store_start); a read-only store older than it has none. */
 int ledger_failed_open(struct ledger *l);
 /*

@@ -26,7 +26,6 @@
 #include "store.h"
 
 #define VERIFY_PROGRESS_EVERY 16384  /* entries between progress calls */
-#define VERIFY_MAP_MIN 1024          /* slots of a new map */
 #define VERIFY_HEX_LEN 33            /* an id as hex, with its NUL */
 #define VERIFY_NS_PER_S 1000000000u
 #define VERIFY_KINDS (LEDGER_PENDING | LEDGER_POST_PENDING | LEDGER_VOID_PENDING)
@@ -51,13 +50,6 @@ struct verify_pending {
  * with its struct ledger_id key; zero ids (never valid) mark empty slots.
  * The load stays at most one half.
  */
-struct verify_map {
-	unsigned char *slots;
-	size_t slot_size;
-	size_t cap;             /* a power of two */
-	size_t len;
-};
-
 /* A ledger's totals over its accounts, in 128 bits (int64 sums can overflow). */
 struct verify_ledger {
 	uint32_t ledger;
@@ -68,8 +60,8 @@ struct verify {
 	struct ledger *l;
 	MDB_txn *txn;
 	struct ledger_verify_result *out;
-	struct verify_map accounts;
-	struct verify_map pending;
+	struct ledger_idmap accounts;
+	struct ledger_idmap pending;
 	struct verify_ledger *ledgers;   /* distinct ledgers of the stored accounts */
 	size_t ledgers_len, ledgers_cap;
 	uint8_t chain[LEDGER_HASH_LEN];  /* recomputed hash after the last entry walked */
@@ -173,126 +165,6 @@ static void verify_fail_other(struct verify *v, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* --- the maps --- */
-
-static size_t verify_hash(const struct ledger_id *id)
-{
-	uint64_t hi, lo, h;
-	memcpy(&hi, id->b, 8);
-	memcpy(&lo, id->b + 8, 8);
-	/* Time-ordered ids share their high bytes: mix both halves fully. */
-	h = hi * 0x9e3779b97f4a7c15u ^ lo;
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9u;
-	h ^= h >> 29;
-	return (size_t)h;
-}
-
-/* Id comparisons on the two 64-bit halves: the maps' hot path (memcmp is a call). */
-static bool verify_id_equal(const void *a, const void *b)
-{
-	uint64_t a0, a1, b0, b1;
-	memcpy(&a0, a, 8);
-	memcpy(&a1, (const uint8_t *)a + 8, 8);
-	memcpy(&b0, b, 8);
-	memcpy(&b1, (const uint8_t *)b + 8, 8);
-	return a0 == b0 && a1 == b1;
-}
-
-static bool verify_id_zero(const void *a)
-{
-	return verify_id_equal(a, &verify_zero_id);
-}
-
-static int verify_map_init(struct verify_map *m, size_t slot_size, size_t expect)
-{
-	size_t cap = VERIFY_MAP_MIN;
-	while (cap / 2 < expect && cap < SIZE_MAX / 4 / slot_size)
-		cap *= 2;
-	m->slots = calloc(cap, slot_size);
-	m->slot_size = slot_size;
-	m->cap = cap;
-	m->len = 0;
-	return m->slots ? 0 : LEDGER_ENOMEM;
-}
-
-static void verify_map_free(struct verify_map *m)
-{
-	free(m->slots);
-	m->slots = NULL;
-}
-
-/* The slot holding id, or the empty slot where it belongs. */
-static unsigned char *verify_map_probe(const struct verify_map *m, const struct ledger_id *id)
-{
-	size_t mask = m->cap - 1;
-	size_t i = verify_hash(id) & mask;
-	for (;;) {
-		unsigned char *slot = m->slots + i * m->slot_size;
-		if (verify_id_equal(slot, id) || verify_id_zero(slot))
-			return slot;
-		i = (i + 1) & mask;
-	}
-}
-
-/*
- * Starts loading id's home slot: the accounts map is larger than the
- * cache, so its probes wait on memory unless loaded ahead.
- */
-static void verify_map_prefetch(const struct verify_map *m, const struct ledger_id *id)
-{
-	__builtin_prefetch(m->slots + (verify_hash(id) & (m->cap - 1)) * m->slot_size);
-}
-
-/* The slot of id, or NULL. */
-static void *verify_map_find(const struct verify_map *m, const struct ledger_id *id)
-{
-	unsigned char *slot = verify_map_probe(m, id);
-	return verify_id_zero(slot) ? NULL : slot;
-}
-
-/*
- * Makes room for `extra` more ids, so that pointers into the map stay valid
- * across that many inserts.
- */
-static int verify_map_reserve(struct verify_map *m, size_t extra)
-{
-	struct verify_map bigger;
-	if ((m->len + extra) * 2 <= m->cap)
-		return 0;
-	if (m->cap > SIZE_MAX / 4 / m->slot_size)
-		return LEDGER_ENOMEM;
-	bigger.slots = calloc(m->cap * 2, m->slot_size);
-	if (!bigger.slots)
-		return LEDGER_ENOMEM;
-	bigger.slot_size = m->slot_size;
-	bigger.cap = m->cap * 2;
-	bigger.len = m->len;
-	for (size_t i = 0; i < m->cap; i++) {
-		unsigned char *slot = m->slots + i * m->slot_size;
-		if (!verify_id_zero(slot))
-			memcpy(verify_map_probe(&bigger, (const struct ledger_id *)slot), slot, m->slot_size);
-	}
-	free(m->slots);
-	*m = bigger;
-	return 0;
-}
-
-/*
- * The slot of id, added zeroed but for its id when absent (room reserved
- * beforehand). OUT: *added. id must not be zero.
- */
-static void *verify_map_put(struct verify_map *m, const struct ledger_id *id, bool *added)
-{
-	unsigned char *slot = verify_map_probe(m, id);
-	*added = verify_id_zero(slot);
-	if (*added) {
-		memcpy(slot, id, sizeof(*id));
-		m->len++;
-	}
-	return slot;
-}
-
 /* --- replaying entries --- */
 
 /*
@@ -306,7 +178,7 @@ static int verify_id_index(struct verify *v, const struct ledger_entry *e)
 	MDB_val key = { sizeof(e->t.id), (void *)e->t.id.b };
 	MDB_val next, val;
 	int rc = mdb_cursor_get(v->ids_cursor, &next, &val, MDB_NEXT);
-	if (rc != 0 || next.mv_size != sizeof(e->t.id) || !verify_id_equal(next.mv_data, e->t.id.b))
+	if (rc != 0 || next.mv_size != sizeof(e->t.id) || !ledger_id_same(next.mv_data, e->t.id.b))
 		rc = mdb_cursor_get(v->ids_cursor, &key, &val, MDB_SET_KEY);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return store_status_from_mdb(rc);
@@ -344,7 +216,7 @@ static void verify_link(struct verify *v, const struct ledger_entry *e, const st
 static bool verify_resolve(struct verify *v, const struct ledger_entry *e, int64_t *reserved)
 {
 	const struct ledger_transfer *t = &e->t;
-	struct verify_pending *p = verify_map_find(&v->pending, &t->pending_id);
+	struct verify_pending *p = ledger_idmap_find(&v->pending, &t->pending_id);
 	bool post = (t->flags & LEDGER_POST_PENDING) != 0;
 	char hex[VERIFY_HEX_LEN];
 
@@ -380,10 +252,14 @@ static int verify_reserve(struct verify *v, const struct ledger_entry *e)
 	const struct ledger_transfer *t = &e->t;
 	struct verify_pending *p;
 	bool added;
-	int rc = verify_map_reserve(&v->pending, 1);
+	int rc = ledger_idmap_reserve(&v->pending, 1);
 	if (rc != 0)
 		return rc;
-	p = verify_map_put(&v->pending, &t->id, &added);
+	if (ledger_id_is_zero(&t->id)) {
+		verify_fail_seq(v, t->seq, "a pending transfer with a zero id");
+		return 0;
+	}
+	p = ledger_idmap_put(&v->pending, &t->id, &added);
 	if (!added) {
 		verify_fail_seq(v, t->seq, "repeats the id of pending transfer at sequence %" PRIu64, p->p.seq);
 		return 0;
@@ -427,11 +303,11 @@ static int verify_effects(struct verify *v, const struct ledger_entry *e)
 		verify_fail_seq(v, t->seq, "debits and credits the same account");
 		return 0;
 	}
-	rc = verify_map_reserve(&v->accounts, 2);
+	rc = ledger_idmap_reserve(&v->accounts, 2);
 	if (rc != 0)
 		return rc;
-	dr = verify_map_put(&v->accounts, &t->debit_account_id, &added);
-	cr = verify_map_put(&v->accounts, &t->credit_account_id, &added);
+	dr = ledger_idmap_put(&v->accounts, &t->debit_account_id, &added);
+	cr = ledger_idmap_put(&v->accounts, &t->credit_account_id, &added);
 	verify_link(v, e, dr, e->debit_prev_seq, "debit");
 	verify_link(v, e, cr, e->credit_prev_seq, "credit");
 	dr->last_seq = cr->last_seq = t->seq;
@@ -543,8 +419,8 @@ static int verify_entry(struct verify *v, const MDB_val *key, const MDB_val *val
 		return verify_batch_step(v, seq);
 	}
 	/* Its accounts' slots load while the id index is read. */
-	verify_map_prefetch(&v->accounts, &e.t.debit_account_id);
-	verify_map_prefetch(&v->accounts, &e.t.credit_account_id);
+	ledger_idmap_prefetch(&v->accounts, &e.t.debit_account_id);
+	ledger_idmap_prefetch(&v->accounts, &e.t.credit_account_id);
 	if (memcmp(chain, e.hash, LEDGER_HASH_LEN) != 0)
 		verify_fail_seq(v, seq, "chain hash mismatch");
 	if (e.t.seq != seq)
@@ -924,7 +800,7 @@ static void verify_pending_record(struct verify *v, const MDB_val *key, const MD
 	}
 	ledger_id_hex(&stored.id, hex, sizeof(hex));
 	if (!ledger_id_is_zero(&stored.id))
-		r = verify_map_find(&v->pending, &stored.id);
+		r = ledger_idmap_find(&v->pending, &stored.id);
 	if (!r) {
 		verify_fail_other(v, "ledger_pending holds transfer %s, which no pending entry created", hex);
 		return;
@@ -945,6 +821,7 @@ static int verify_pending_all(struct verify *v)
 	MDB_cursor *cursor;
 	MDB_val key, val;
 	MDB_stat st;
+	const struct verify_pending *r;
 	uint64_t deadlines = 0;
 	int rc = mdb_cursor_open(v->txn, v->l->pending, &cursor);
 	if (rc != 0)
@@ -955,12 +832,9 @@ static int verify_pending_all(struct verify *v)
 	mdb_cursor_close(cursor);
 	if (rc != MDB_NOTFOUND)
 		return store_status_from_mdb(rc);
-	for (size_t i = 0; i < v->pending.cap; i++) {
-		const struct verify_pending *r = (const void *)(v->pending.slots + i * v->pending.slot_size);
+	for (size_t pos = 0; (r = ledger_idmap_next(&v->pending, &pos)) != NULL;) {
 		uint8_t deadline[8 + sizeof(r->p.id)];
 		MDB_val k = { sizeof(deadline), deadline };
-		if (ledger_id_is_zero(&r->p.id))
-			continue;
 		if (!r->stored)
 			verify_fail_seq(v, r->p.seq, "the pending transfer has no ledger_pending record");
 		if (r->p.status != LEDGER_PENDING_OPEN || r->p.expires_at == 0)
@@ -1037,7 +911,7 @@ static bool verify_balance(struct verify *v, const struct ledger_account *a, con
 static void verify_account(struct verify *v, const MDB_val *key, const struct ledger_account *a)
 {
 	static const struct verify_account untouched;
-	struct verify_account *r = verify_map_find(&v->accounts, &a->id);
+	struct verify_account *r = ledger_idmap_find(&v->accounts, &a->id);
 	const struct verify_account *want = r ? r : &untouched;
 
 	if (key->mv_size != sizeof(a->id) || memcmp(key->mv_data, a->id.b, sizeof(a->id)) != 0) {
@@ -1064,6 +938,7 @@ static int verify_accounts(struct verify *v)
 	MDB_cursor *cursor;
 	MDB_val key, val, bal;
 	MDB_stat st;
+	const struct verify_account *r;
 	int status = 0;
 	int rc = mdb_cursor_open(v->txn, v->l->accounts, &cursor);
 	if (rc != 0)
@@ -1098,9 +973,7 @@ static int verify_accounts(struct verify *v)
 		return status;
 	if (rc != MDB_NOTFOUND)
 		return store_status_from_mdb(rc);
-	for (size_t i = 0; i < v->accounts.cap; i++) {
-		const struct verify_account *r =
-			(const void *)(v->accounts.slots + i * v->accounts.slot_size);
+	for (size_t pos = 0; (r = ledger_idmap_next(&v->accounts, &pos)) != NULL;) {
 		if (r->last_seq != 0 && !r->stored)
 			verify_fail_account(v, &r->id, NULL, "entries move it (the last is %" PRIu64 ")", r->last_seq);
 	}
@@ -1146,10 +1019,10 @@ int ledger_verify_txn(struct ledger *l, MDB_txn *txn, ledger_verify_progress_fn 
 	rc = mdb_stat(txn, l->accounts, &st);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
-	rc = verify_map_init(&v.accounts, sizeof(struct verify_account), st.ms_entries);
+	rc = ledger_idmap_init(&v.accounts, sizeof(struct verify_account), st.ms_entries);
 	if (rc != 0)
 		return rc;
-	rc = verify_map_init(&v.pending, sizeof(struct verify_pending), 0);
+	rc = ledger_idmap_init(&v.pending, sizeof(struct verify_pending), 0);
 	if (rc != 0)
 		goto free_accounts;
 	rc = mdb_cursor_open(txn, l->batches, &v.batch_cursor);
@@ -1193,9 +1066,9 @@ close_ids:
 close_batches:
 	mdb_cursor_close(v.batch_cursor);
 free_pending:
-	verify_map_free(&v.pending);
+	ledger_idmap_free(&v.pending);
 free_accounts:
-	verify_map_free(&v.accounts);
+	ledger_idmap_free(&v.accounts);
 	return rc;
 }
 
