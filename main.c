@@ -237,7 +237,7 @@ static int app_start_http(struct app *app)
 	if (httpd_new(app->base, &hc, &app->httpd) != HTTPD_OK || ops_attach(app->httpd, app->store) ||
 	    auth_attach(app->auth, app->httpd, app->workq) != AUTH_OK ||
 	    ledger_attach(app->ledger, app->httpd, app->audit_reads) != 0 || merchants_attach(app->merchants, app->httpd) != 0 ||
-	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd) != 0 ||
+	    payments_attach(app->payments, app->httpd) != 0 || payouts_attach(app->payouts, app->httpd, app->audit_reads) != 0 ||
 	    audit_attach(app->audit, app->httpd, app->audit_reads) != 0 ||
 	    products_attach(app->products, app->httpd) != 0 || orders_attach(app->orders, app->httpd) != 0 ||
 	    shipments_attach(app->shipments, app->httpd) != 0 || profiles_attach(app->profiles, app->httpd) != 0 ||

@@ -130,6 +130,7 @@ struct payouts {
 	MDB_dbi payouts, watch;
 	MDB_dbi list[PAYEE_KINDS], open[PAYEE_KINDS];   /* per kind: see struct po_kind */
 	struct po_route routes[ROUTES];
+	struct workq *reads;                 /* lent by payouts_attach: statements are read there */
 	struct event *sweep_timer;
 	bool sweeping;
 };
@@ -1353,49 +1354,86 @@ static int po_statement_read(struct payouts *po, MDB_txn *txn, const struct po_p
 	return 0;
 }
 
+/* A statement on its way: checked on the loop, read on the read pool, answered on the loop. */
+struct po_statement_job {
+	struct payouts *po;
+	struct httpd_req *req;
+	struct po_payee pe;
+	struct po_statement s;
+	struct ledger_entry buf[STATEMENT_WALK];
+};
+
+static void po_statement_job_free(struct po_statement_job *j)
+{
+	json_decref(j->s.entries);
+	free(j);
+}
+
+static int po_statement_job_read(MDB_txn *txn, void *arg)
+{
+	struct po_statement_job *j = arg;
+	return po_statement_read(j->po, txn, &j->pe, &j->s, j->buf);
+}
+
+static void po_statement_job_done(int rc, void *arg)
+{
+	struct po_statement_job *j = arg;
+	struct po_statement *s = &j->s;
+	char next_text[24];
+	if (rc == LEDGER_EINVAL)
+		httpd_reply_error(j->req, 400, "invalid_field", "cursor is not one this statement gave out for this period");
+	else if (rc != 0)
+		httpd_reply_store_error(j->req, rc == LEDGER_ECORRUPT ? STORE_ECORRUPT
+						: rc == LEDGER_ENOMEM ? STORE_ENOMEM : rc);
+	if (rc != 0)
+		goto free_job;
+	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)s->next);
+	httpd_reply_json(j->req, 200,
+			 json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:O, s:s?}", po_kinds[j->pe.kind].id_key,
+				   (json_int_t)j->pe.id, "account", s->a.name, "balance", (json_int_t)s->now.balance,
+				   "available", (json_int_t)s->now.available, "opening", po_figures_json(&s->opening),
+				   "closing", po_figures_json(&s->closing), "entries", s->entries, "next_cursor",
+				   s->next ? next_text : NULL));
+free_job:
+	po_statement_job_free(j);
+}
+
 static void po_handle_statement(struct httpd_req *req, void *ctx)
 {
 	struct po_route *rt = ctx;
-	struct payouts *po = rt->po;
-	struct po_statement s = { 0 };
-	struct ledger_entry *buf = NULL;
-	struct po_payee pe;
+	struct po_statement_job *j = calloc(1, sizeof(*j));
+	struct po_statement *s;
 	uint64_t limit;
 	MDB_txn *txn;
-	char next_text[24];
 	int rc;
-	if (httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &s.cursor) != 0 ||
-	    httpd_query_u64_or_400(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
-	    httpd_query_time(req, "from", false, &s.from_ms, &s.from_given) != 0 ||
-	    httpd_query_time(req, "to", false, &s.to_ms, &s.to_given) != 0)
-		return;
-	if (s.from_given && s.to_given && s.to_ms < s.from_ms) {
-		httpd_reply_error(req, 400, "invalid_field", "to is before from");
-		return;
+	if (!j || !(j->s.entries = json_array())) {
+		httpd_reply_error(req, 500, "internal", "out of memory");
+		goto free_job;
 	}
-	if (po_payee_read(rt, req, false, &txn, &pe) != 0)
+	j->po = rt->po;
+	j->req = req;
+	s = &j->s;
+	if (httpd_query_u64_or_400(req, "cursor", 1, UINT64_MAX, 0, &s->cursor) != 0 ||
+	    httpd_query_u64_or_400(req, "limit", 1, STATEMENT_LIMIT_MAX, STATEMENT_LIMIT_DEFAULT, &limit) != 0 ||
+	    httpd_query_time(req, "from", false, &s->from_ms, &s->from_given) != 0 ||
+	    httpd_query_time(req, "to", false, &s->to_ms, &s->to_given) != 0)
+		goto free_job;
+	if (s->from_given && s->to_given && s->to_ms < s->from_ms) {
+		httpd_reply_error(req, 400, "invalid_field", "to is before from");
+		goto free_job;
+	}
+	s->limit = (size_t)limit;
+	/* Who may read it is settled here; the entries, whose cost grows with the books, off the loop. */
+	if (po_payee_read(rt, req, false, &txn, &j->pe) != 0)
+		goto free_job;
+	store_read_end(rt->po->store, txn);
+	if ((rc = store_read_async(rt->po->store, rt->po->reads, po_statement_job_read, po_statement_job_done, j)) ==
+	    STORE_OK)
 		return;
-	s.limit = (size_t)limit;
-	buf = calloc(STATEMENT_WALK, sizeof(*buf));
-	s.entries = json_array();
-	rc = buf && s.entries ? po_statement_read(po, txn, &pe, &s, buf) : STORE_ENOMEM;
-	store_read_end(po->store, txn);
-	if (rc == LEDGER_EINVAL)
-		httpd_reply_error(req, 400, "invalid_field", "cursor is not one this statement gave out for this period");
-	else if (rc != 0)
-		httpd_reply_store_error(req, rc == LEDGER_ECORRUPT ? STORE_ECORRUPT : rc == LEDGER_ENOMEM ? STORE_ENOMEM : rc);
-	if (rc != 0)
-		goto free_list;
-	snprintf(next_text, sizeof(next_text), "%llu", (unsigned long long)s.next);
-	httpd_reply_json(req, 200,
-			 json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:O, s:s?}", po_kinds[pe.kind].id_key, (json_int_t)pe.id,
-				   "account", s.a.name, "balance", (json_int_t)s.now.balance, "available",
-				   (json_int_t)s.now.available, "opening", po_figures_json(&s.opening), "closing",
-				   po_figures_json(&s.closing), "entries", s.entries, "next_cursor",
-				   s.next ? next_text : NULL));
-free_list:
-	json_decref(s.entries);
-	free(buf);
+	httpd_reply_store_error(req, rc);
+free_job:
+	if (j)
+		po_statement_job_free(j);
 }
 
 /* --- set-up --- */
@@ -1461,9 +1499,10 @@ static int po_route_add(struct httpd *h, unsigned method, struct po_route *rt, c
 	return httpd_route(h, method, path, roles, fn, rt);
 }
 
-int payouts_attach(struct payouts *po, struct httpd *h)
+int payouts_attach(struct payouts *po, struct httpd *h, struct workq *reads)
 {
 	int rc;
+	po->reads = reads;
 	/* Each family's owner reads a payout by id; the handler checks it is theirs. */
 	if ((rc = httpd_route(h, ROUTER_GET, "/api/v1/payouts/{id}",
 			      ROLE_MERCHANT | ROLE_COURIER | ROLE_ADMIN | ROLE_AUDITOR, po_handle_get, po)) != 0)

@@ -50,6 +50,7 @@ struct ledger_balances;
 struct merchants;
 struct payments;
 struct profiles;
+struct workq;
 struct store;
 struct payouts;
 
@@ -88,7 +89,8 @@ int payouts_start(struct payouts *po, struct event_base *base, const struct payo
 
 /*
  * Registers the endpoints (see docs/api.md, "Payouts and statements") on h
- * (lent):
+ * (lent); statements are read on `reads` (lent; their cost grows with the
+ * books, so they stay off the loop):
  *   POST /api/v1/merchants/{id}/payouts     the store's owner (Idempotency-Key)
  *   GET  /api/v1/merchants/{id}/payouts     owner, admin, auditor
  *   GET  /api/v1/merchants/{id}/balance     owner, admin, auditor
@@ -98,7 +100,7 @@ int payouts_start(struct payouts *po, struct event_base *base, const struct payo
  *   GET  /api/v1/couriers/{user_id}/payouts|balance|statement   admin, auditor
  *   GET  /api/v1/payouts/{id}               its store's owner or courier, admin, auditor
  */
-int payouts_attach(struct payouts *po, struct httpd *h);
+int payouts_attach(struct payouts *po, struct httpd *h, struct workq *reads);
 
 /* A payable account's two figures at one point (its balance, its statement's lines, opening and closing). */
 struct payouts_figures {
