@@ -19,7 +19,7 @@
 #include "router.h"
 #include "store.h"
 
-#define PAYMENT_VERSION 1
+#define PAYMENT_VERSION 2             /* 2: the paid time after the history */
 #define PAYMENT_FIELDS 20             /* before the history entries */
 #define PAYMENT_HISTORY_FIELDS 6      /* per history entry */
 #define PAYMENT_HISTORY_MAX 16        /* entries kept in the record: the newest */
@@ -64,6 +64,7 @@ struct payment {
 	bool flagged;                         /* held for review: not credited */
 	bool late;                            /* paid after it expired: refunded */
 	int64_t created_ms, updated_ms, expires_ms;
+	int64_t paid_ms;                      /* when it was marked paid; 0 when not (or not known) */
 	uint64_t nevents;                     /* events ever recorded */
 	uint8_t nhist;                        /* the newest of them kept below, oldest first */
 	struct payment_event hist[PAYMENT_HISTORY_MAX];
@@ -130,6 +131,21 @@ int64_t payments_mdr(const char *criteria, int64_t amount)
 
 /* --- records --- */
 
+/*
+ * A version 1 record's paid time, from the kept event that marked it paid;
+ * 0 when it is not paid or that event has left the history.
+ */
+static int64_t pay_paid_ms_kept(const struct payment *pay)
+{
+	if (pay->paid_amount == 0)
+		return 0;
+	for (uint8_t i = 0; i < pay->nhist; i++)
+		if (pay->hist[i].state == PAY_STATE_PAID &&
+		    (pay->hist[i].amount == -1 || pay->hist[i].amount == pay->amount))
+			return pay->hist[i].at_ms;
+	return 0;
+}
+
 /* Reads a payment; `id` may point into `out` (it is copied first). */
 static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id, struct payment *out)
 {
@@ -170,6 +186,10 @@ static int pay_load(struct payments *p, MDB_txn *txn, const struct ledger_id *id
 	out->nhist = (uint8_t)nhist;
 	out->kind = (uint8_t)kind;
 	out->state = (uint8_t)state;
+	if (rc == 0 && r.version >= 2 && record_get_i64(&r, &out->paid_ms))
+		rc = STORE_ECORRUPT;
+	else if (rc == 0 && r.version < 2)
+		out->paid_ms = pay_paid_ms_kept(out);
 	record_reader_free(&r);
 	return rc;
 }
@@ -181,7 +201,7 @@ static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
 	size_t len;
 	int rc;
 	pay->updated_ms = clock_now_ms();
-	record_writer_init(&w, PAYMENT_VERSION, PAYMENT_FIELDS + (uint32_t)pay->nhist * PAYMENT_HISTORY_FIELDS);
+	record_writer_init(&w, PAYMENT_VERSION, PAYMENT_FIELDS + (uint32_t)pay->nhist * PAYMENT_HISTORY_FIELDS + 1);
 	record_put_u64(&w, pay->kind);
 	record_put_u64(&w, pay->merchant_id);
 	record_put_u64(&w, pay->owner_user_id);
@@ -211,6 +231,7 @@ static int pay_store(struct payments *p, MDB_txn *txn, struct payment *pay)
 		record_put_i64(&w, e->amount);
 		record_put_str(&w, e->note, strlen(e->note));
 	}
+	record_put_i64(&w, pay->paid_ms);
 	v.mv_data = (void *)record_data(&w, &len);
 	v.mv_size = len;
 	rc = v.mv_data ? mdb_put(txn, p->payments, &k, &v, 0) : STORE_ENOMEM;
@@ -494,6 +515,7 @@ static int pay_transition(struct payments *p, MDB_txn *txn, struct pay_job *job,
 		pay->late = pay->state != PAY_STATE_PENDING;
 		pay->state = PAY_STATE_PAID;
 		pay->paid_amount = pay->amount;
+		pay->paid_ms = clock_now_ms();
 		job->needs_refund = pay->late;
 		job->outcome = OUTCOME_APPLIED;
 		snprintf(note, cap, pay->late ? "paid after it ended: to be refunded" : "paid");
@@ -1438,23 +1460,12 @@ static void pay_handle_charge(struct httpd_req *req, void *ctx)
 
 /* --- a store's charges --- */
 
-/* The time of the kept event that marked the payment paid; 0 when it is not paid or that event is gone. */
-static int64_t pay_paid_ms(const struct payment *pay)
-{
-	if (pay->paid_amount == 0)
-		return 0;
-	for (uint8_t i = 0; i < pay->nhist; i++)
-		if (pay->hist[i].state == PAY_STATE_PAID &&
-		    (pay->hist[i].amount == -1 || pay->hist[i].amount == pay->amount))
-			return pay->hist[i].at_ms;
-	return 0;
-}
 
 /* A charge as a store's list shows it (a new reference). */
 static json_t *pay_charge_json(const struct payment *pay)
 {
 	char id[33], created[64], paid[64];
-	int64_t paid_ms = pay_paid_ms(pay);
+	int64_t paid_ms = pay->paid_ms;
 	ledger_id_hex(&pay->id, id, sizeof(id));
 	pay_time_text(pay->created_ms, created, sizeof(created));
 	pay_time_text(paid_ms, paid, sizeof(paid));

@@ -1304,11 +1304,14 @@ static void expect_same_charges(char ids[][ID_MAX], size_t n, char want[][ID_MAX
 
 /*
  * Kills the server, drops the by-merchant index of charges from its data
- * (a data folder from before the index has none) and starts another server
- * on it, which builds the index as it opens. The owners sign in again.
+ * (a data folder from before the index has none), writes charge `old` back
+ * as a version 1 record (from before the paid time was kept), and starts
+ * another server on it, which builds the index as it opens. The owners sign
+ * in again.
  */
-static void restart_without_charge_index(struct world *w)
+static void restart_without_charge_index(struct world *w, const char *old)
 {
+	struct ledger_id old_id;
 	char data[TESTSRV_PATH_MAX + 8], base_url[64];
 	const char *const env[] = { COST_ENV, base_url, NULL };
 	const char *args[] = { "--data", data, NULL };
@@ -1327,6 +1330,9 @@ static void restart_without_charge_index(struct world *w)
 	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(db);
+	/* Version 2 added the paid time, after the kept events. */
+	assert_int_equal(ledger_id_parse(old, &old_id), 0);
+	apitest_record_older(data, "payments", old_id.b, sizeof(old_id.b), 2);
 	w->srv = testsrv_new(args, env);
 	assert_non_null(w->srv);
 	login(w, "siti", w->siti);
@@ -1407,7 +1413,7 @@ static void test_charge_list(void **state)
 		}
 	}
 
-	restart_without_charge_index(w);
+	restart_without_charge_index(w, paid_ids[0]);
 	charges_all(w, w->siti, wpath, "", 2, got, paid, LIST_CHARGES, &n);
 	expect_same_charges(got, n, warung, LIST_CHARGES);
 	assert_string_equal(got[0], warung[LIST_CHARGES - 1]);
@@ -1415,6 +1421,8 @@ static void test_charge_list(void **state)
 	expect_same_charges(got, n, toko, 2);
 	charges_all(w, w->siti, wpath, "&status=paid", 2, got, paid, LIST_CHARGES, &n);
 	expect_same_charges(got, n, paid_ids, 2);
+	/* The version 1 record's paid time comes from its history. */
+	assert_true(paid[0] && paid[1]);
 	world_finish(w);
 }
 

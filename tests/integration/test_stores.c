@@ -17,8 +17,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <lmdb.h>
-#include <msgpack.h>
 
 #include "apitest.h"
 #include "record.h"
@@ -454,46 +452,6 @@ static bool is_featured(struct world *w, int64_t id)
 }
 
 /*
- * Writes store id's record in the data folder back as version 3 (the 22
- * fields before the featured place), as a data folder from before featuring
- * holds it. The server must not be running.
- */
-static void store_to_version_3(const char *data, int64_t id)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	uint8_t key[8];
-	MDB_val k = { sizeof(key), key }, v;
-	struct record_reader r;
-	msgpack_sbuffer buf;
-	msgpack_packer pk;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-	assert_int_equal(mdb_env_open(env, data, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "merchants", 0, &dbi), 0);
-	record_be64_put(key, (uint64_t)id);
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_int_equal(record_reader_open(&r, v.mv_data, v.mv_size, 4, 23), RECORD_OK);
-	assert_int_equal(r.version, 4);
-	assert_int_equal(r.count, 23);
-	msgpack_sbuffer_init(&buf);
-	msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 23);
-	msgpack_pack_uint32(&pk, 3);
-	for (uint32_t i = 0; i < 22; i++)
-		assert_int_equal(msgpack_pack_object(&pk, r.items[i]), 0);
-	record_reader_free(&r);
-	v.mv_data = buf.data;
-	v.mv_size = buf.size;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	msgpack_sbuffer_destroy(&buf);
-	mdb_env_close(env);
-}
-
-/*
  * Kills the server and starts another on its data (moved out of the dead
  * one's folder), store `old` written back as version 3 in between; the admin
  * and Siti sign in again.
@@ -503,9 +461,12 @@ static void restart(struct world *w, int64_t old)
 	char data[TESTSRV_PATH_MAX + 8];
 	const char *const env[] = { COST_ENV, NULL };
 	const char *args[] = { "--data", data, NULL };
+	uint8_t key[8];
 	assert_int_equal(testsrv_crash_keep_data(w->srv, w->moved, sizeof(w->moved), data, sizeof(data)), 0);
 	testsrv_free(w->srv);
-	store_to_version_3(data, old);
+	/* Version 4 added the featured place, its last field. */
+	record_be64_put(key, (uint64_t)old);
+	apitest_record_older(data, "merchants", key, sizeof(key), 4);
 	w->srv = testsrv_new(args, env);
 	assert_non_null(w->srv);
 	apitest_login(w->srv, "admin", PASSWORD, w->admin);

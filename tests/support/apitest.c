@@ -11,6 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "record.h"
+
 json_t *apitest_call_keyed(const struct testsrv *srv, const char *token, const char *method, const char *path,
 			   const char *key, const char *body, int status)
 {
@@ -125,4 +130,37 @@ void apitest_login(const struct testsrv *srv, const char *username, const char *
 					json_pack("{s:s, s:s}", "username", username, "password", password), 200);
 	snprintf(token, APITEST_TOKEN_MAX, "%s", apitest_str(doc, "token"));
 	json_decref(doc);
+}
+
+void apitest_record_older(const char *data, const char *dbi, const void *key, size_t key_len, uint32_t from)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi d;
+	MDB_val k = { key_len, (void *)key }, v;
+	struct record_reader r;
+	msgpack_sbuffer buf;
+	msgpack_packer pk;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+	assert_int_equal(mdb_env_open(env, data, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, dbi, 0, &d), 0);
+	assert_int_equal(mdb_get(txn, d, &k, &v), 0);
+	assert_int_equal(record_reader_open(&r, v.mv_data, v.mv_size, from, 1), RECORD_OK);
+	assert_int_equal(r.version, from);
+	msgpack_sbuffer_init(&buf);
+	msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+	/* The version and every field but the last. */
+	msgpack_pack_array(&pk, r.count);
+	msgpack_pack_uint32(&pk, from - 1);
+	for (uint32_t i = 0; i + 1 < r.count; i++)
+		assert_int_equal(msgpack_pack_object(&pk, r.items[i]), 0);
+	record_reader_free(&r);
+	v.mv_data = buf.data;
+	v.mv_size = buf.size;
+	assert_int_equal(mdb_put(txn, d, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	msgpack_sbuffer_destroy(&buf);
+	mdb_env_close(env);
 }

@@ -57,4 +57,12 @@ void apitest_user_add_cli(const struct testsrv *srv, const char *const *env, con
 /* Signs in over HTTP; OUT: token (APITEST_TOKEN_MAX bytes). */
 void apitest_login(const struct testsrv *srv, const char *username, const char *password, char *token);
 
+/*
+ * Writes one stored record back as an earlier build wrote it: in the data
+ * folder `data` (no server running on it), the record under key in DBI
+ * `dbi`, now of version `from`, becomes version `from` - 1 without its last
+ * field (how records grow: one field at the end per version).
+ */
+void apitest_record_older(const char *data, const char *dbi, const void *key, size_t key_len, uint32_t from);
+
 #endif
