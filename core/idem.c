@@ -41,21 +41,39 @@ void idem_free(struct idem *idem)
 	free(idem);
 }
 
-static bool idem_expired(const MDB_val *key, const MDB_val *val, int64_t now_ms, void *ctx)
+/* A stored key's record. OUT: hash (the request's), *out. Returns 0 or STORE_ECORRUPT. */
+static int idem_decode(const MDB_val *v, uint8_t hash[32], struct idem_entry *out)
 {
 	struct record_reader rd;
+	int64_t status = 0;
+	size_t ref_len = 0;
+	int rc = 0;
+	if (record_reader_open(&rd, v->mv_data, v->mv_size, IDEM_VERSION, IDEM_FIELDS) != RECORD_OK)
+		return STORE_ECORRUPT;
+	memset(out, 0, sizeof(*out));
+	if (record_get_bin_exact(&rd, hash, 32) || record_get_i64(&rd, &status) ||
+	    record_get_i64(&rd, &out->created_ms) || record_get_bin(&rd, out->ref, sizeof(out->ref), &ref_len))
+		rc = STORE_ECORRUPT;
+	record_reader_free(&rd);
+	out->status = (int)status;
+	out->ref_len = ref_len;
+	return rc;
+}
+
+/* A key past its keeping time is free again: the next save overwrites it, or the purge drops it. */
+static bool idem_past_keeping(const struct idem_entry *e, int64_t now_ms)
+{
+	return now_ms - e->created_ms > (int64_t)IDEM_KEEP_S * 1000;
+}
+
+static bool idem_expired(const MDB_val *key, const MDB_val *val, int64_t now_ms, void *ctx)
+{
+	struct idem_entry e;
 	uint8_t hash[32];
-	int64_t status, created_ms;
-	bool ok;
 	(void)key;
 	(void)ctx;
 	/* A record that does not read is left alone: not ours to judge here. */
-	if (record_reader_open(&rd, val->mv_data, val->mv_size, IDEM_VERSION, IDEM_FIELDS) != RECORD_OK)
-		return false;
-	ok = record_get_bin_exact(&rd, hash, sizeof(hash)) == RECORD_OK && record_get_i64(&rd, &status) == RECORD_OK &&
-	     record_get_i64(&rd, &created_ms) == RECORD_OK;
-	record_reader_free(&rd);
-	return ok && now_ms - created_ms > (int64_t)IDEM_KEEP_S * 1000;
+	return idem_decode(val, hash, &e) == 0 && idem_past_keeping(&e, now_ms);
 }
 
 static struct purge_config idem_purge_config(const struct idem *idem)
@@ -160,10 +178,7 @@ fail:
 int idem_lookup(struct idem *idem, MDB_txn *txn, const struct idem_req *r, struct idem_entry *out)
 {
 	MDB_val k = { sizeof(r->key), (void *)r->key }, v;
-	struct record_reader rd;
 	uint8_t hash[32];
-	int64_t status;
-	size_t ref_len = 0;
 	int rc;
 	if (!r->present)
 		return IDEM_NEW;
@@ -172,19 +187,9 @@ int idem_lookup(struct idem *idem, MDB_txn *txn, const struct idem_req *r, struc
 		return IDEM_NEW;
 	if (rc != 0)
 		return store_status_from_mdb(rc);
-	if (record_reader_open(&rd, v.mv_data, v.mv_size, IDEM_VERSION, IDEM_FIELDS) != RECORD_OK)
-		return STORE_ECORRUPT;
-	memset(out, 0, sizeof(*out));
-	if (record_get_bin_exact(&rd, hash, sizeof(hash)) || record_get_i64(&rd, &status) ||
-	    record_get_i64(&rd, &out->created_ms) || record_get_bin(&rd, out->ref, sizeof(out->ref), &ref_len)) {
-		record_reader_free(&rd);
-		return STORE_ECORRUPT;
-	}
-	record_reader_free(&rd);
-	out->status = (int)status;
-	out->ref_len = ref_len;
-	/* A key past its keeping time is free again: the next save overwrites it (or the purge drops it). */
-	if (idem_expired(&k, &v, clock_now_ms(), NULL))
+	if ((rc = idem_decode(&v, hash, out)) != 0)
+		return rc;
+	if (idem_past_keeping(out, clock_now_ms()))
 		return IDEM_NEW;
 	return crypto_equal(hash, r->request_hash, sizeof(hash)) ? IDEM_REPLAY : IDEM_CONFLICT;
 }
