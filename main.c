@@ -138,13 +138,17 @@ static int app_load_config(struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* Opens the store and the modules' DBIs. Returns 0 or 1 (logged). */
-static int app_open_store(struct app *app)
+/*
+ * Opens the store and the modules' DBIs; `exclusive` for the server, which
+ * must be the only one serving the folder. Returns 0 or 1 (logged).
+ */
+static int app_open_store(struct app *app, bool exclusive)
 {
 	struct store_config sc;
 	struct auth_config ac;
 	int rc;
 	app_store_config(&app->cfg, &sc);
+	sc.exclusive = exclusive;
 	rc = store_open(&sc, &app->store);
 	if (rc != STORE_OK) {
 		log_msg(LOG_ERROR, "main", "cannot open the store in %s: %s", app->cfg.data_dir,
@@ -336,7 +340,7 @@ static int app_serve(int argc, char **argv)
 		return rc;
 	metrics_init();
 	rc = 1;
-	if (app_open_store(&app) != 0)
+	if (app_open_store(&app, true) != 0)
 		goto close_store;
 	app.base = event_base_new();
 	if (!app.base)
@@ -448,7 +452,7 @@ static int app_user_add(int argc, char **argv)
 	if (rc)
 		goto free_rest;
 	rc = 1;
-	if (app_open_store(&app) != 0)
+	if (app_open_store(&app, false) != 0)
 		goto close_store;
 	switch (auth_user_add(app.auth, username, password, role, &id)) {
 	case AUTH_OK:

@@ -6,8 +6,11 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -26,6 +29,8 @@
 #define STORE_BATCH_LIMIT 65536u
 /* Reset read transactions kept for reuse; each keeps one reader slot. */
 #define STORE_READ_POOL 16
+/* The lock file of exclusive opens, in the data folder. */
+#define STORE_LOCK_NAME "/writer.lock"
 
 /*
  * A queued write. Jobs from store_submit are malloc'd and freed after their
@@ -47,6 +52,7 @@ struct store {
 	unsigned queue_max;
 	unsigned batch_max;
 	bool read_only;
+	int lock_fd;             /* writer.lock of an exclusive open, or -1 */
 	struct store_hooks hooks[STORE_HOOKS_MAX];
 	unsigned nhooks;
 	char label_ok[METRICS_LABELS_MAX];
@@ -118,7 +124,7 @@ int store_status_from_mdb(int rc)
 		break;
 	}
 	/* Already a store status: keep it, so mapping twice is harmless. */
-	if (rc < 0 && rc >= STORE_ECORRUPT)
+	if (rc < 0 && rc >= STORE_ELOCKED)
 		return rc;
 	return STORE_EIO;
 }
@@ -144,6 +150,8 @@ const char *store_strerror(int status)
 		return "out of memory";
 	case STORE_ECORRUPT:
 		return "stored record does not decode";
+	case STORE_ELOCKED:
+		return "another process holds this data folder";
 	default:
 		return "unknown store status";
 	}
@@ -210,6 +218,43 @@ static void store_note_map_size(struct store *s)
 }
 
 /*
+ * Takes <path>/writer.lock exclusively into s->lock_fd. flock: the kernel
+ * drops it when the process dies, so a crash never leaves the folder held.
+ */
+static int store_lock_take(struct store *s, const char *path)
+{
+	char name[PATH_MAX];
+	int n = snprintf(name, sizeof(name), "%s" STORE_LOCK_NAME, path);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return STORE_EINVAL;
+	s->lock_fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		log_msg(LOG_ERROR, "store", "cannot open %s: %s", name, strerror(errno));
+		return store_status_from_mdb(errno);
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+		close(s->lock_fd);
+		s->lock_fd = -1;
+		if (err == EWOULDBLOCK) {
+			log_msg(LOG_ERROR, "store", "%s is in use by another process", path);
+			return STORE_ELOCKED;
+		}
+		log_msg(LOG_ERROR, "store", "cannot lock %s: %s", name, strerror(err));
+		return store_status_from_mdb(err);
+	}
+	return 0;
+}
+
+/* Releases what store_lock_take took (nothing when it took nothing). */
+static void store_lock_drop(struct store *s)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
+}
+
+/*
  * Creates and opens the environment, then clears the reader slots of dead
  * processes. Returns an LMDB/errno code; on failure s->env is closed.
  */
@@ -262,21 +307,29 @@ int store_open(const struct store_config *cfg, struct store **out)
 		goto free_s;
 	}
 	s->read_only = cfg->read_only;
+	s->lock_fd = -1;
 	if (!cfg->read_only && mkdir(cfg->path, 0700) != 0 && errno != EEXIST) {
 		log_msg(LOG_ERROR, "store", "cannot create %s: %s", cfg->path, strerror(errno));
 		rc = store_status_from_mdb(errno);
 		goto destroy_sync;
 	}
+	if (cfg->exclusive) {
+		rc = store_lock_take(s, cfg->path);
+		if (rc != 0)
+			goto destroy_sync;
+	}
 	rc = store_env_open(s, cfg, &dead);
 	if (rc != 0) {
 		log_msg(LOG_ERROR, "store", "cannot open %s: %s", cfg->path, mdb_strerror(rc));
 		rc = store_status_from_mdb(rc);
-		goto destroy_sync;
+		goto drop_lock;
 	}
 	log_msg(LOG_INFO, "store", "opened %s, cleared %d stale reader slots", cfg->path, dead);
 	store_note_map_size(s);
 	*out = s;
 	return 0;
+drop_lock:
+	store_lock_drop(s);
 destroy_sync:
 	store_sync_destroy(s);
 free_s:
@@ -744,6 +797,7 @@ void store_close(struct store *s)
 	for (i = 0; i < s->pool_len; i++)
 		mdb_txn_abort(s->pool[i]);
 	mdb_env_close(s->env);
+	store_lock_drop(s);
 	store_sync_destroy(s);
 	free(s);
 }

@@ -46,6 +46,7 @@ struct store;
 #define STORE_EINVAL (-6)     /* bad argument */
 #define STORE_ENOMEM (-7)
 #define STORE_ECORRUPT (-8)   /* a stored record does not decode */
+#define STORE_ELOCKED (-9)    /* another process holds the data folder (exclusive opens) */
 
 struct store_config {
 	const char *path;       /* data folder; created if missing (0700) */
@@ -56,6 +57,13 @@ struct store_config {
 	unsigned batch_max;     /* jobs per commit, default 1024 */
 	bool group_commit;      /* false: one commit per job (benchmarks) */
 	bool read_only;         /* open for reading only (verifiers): no writer, no DBI creation */
+	/*
+	 * Hold an exclusive lock on <path>/writer.lock until store_close: the
+	 * server and the benchmark keep state in memory beside their DBIs
+	 * (account balances), which another process writing the same folder
+	 * would make stale. Short tools (user add) open without it.
+	 */
+	bool exclusive;
 };
 
 /* Maps an LMDB or errno code to a STORE_* status (the one place that does). */
@@ -65,7 +73,8 @@ const char *store_strerror(int status);
 
 /*
  * Opens (creating) the environment in cfg->path and clears stale reader
- * slots. OUT: *out, closed with store_close. Returns 0 or a STORE_* status.
+ * slots. OUT: *out, closed with store_close. Returns 0 or a STORE_* status;
+ * STORE_ELOCKED when cfg->exclusive and another process holds the folder.
  */
 int store_open(const struct store_config *cfg, struct store **out);
 

@@ -239,6 +239,7 @@ static int bench_open(struct bench *b)
 	sc.map_size = BENCH_MAP_SIZE;
 	sc.map_max = BENCH_MAP_MAX;
 	sc.group_commit = true;
+	sc.exclusive = true;
 	rc = store_open(&sc, &b->store);
 	if (rc == 0)
 		rc = ledger_open(b->store, &b->l);

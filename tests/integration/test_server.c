@@ -291,6 +291,29 @@ static void assert_serve_refused(const char *const *args, const char *const *env
 		fail_msg("expected exit 2 naming \"%s\", got %d: %s", needle, code, out);
 }
 
+/*
+ * A second server on a folder another one serves would write balances
+ * behind the first one's cache: it must refuse, and the first go on.
+ */
+static void test_second_server_on_folder_refused(void **state)
+{
+	struct testsrv *srv = *state;
+	struct testsrv_response resp;
+	char out[OUTPUT_MAX];
+	int code;
+
+	assert_int_equal(testsrv_exec((const char *[]){ "serve", "--listen", "127.0.0.1:0", "--data",
+							srv->data_dir, NULL },
+				      NULL, &code, out, sizeof(out)),
+			 0);
+	if (code != 1 || !strstr(out, "in use by another process"))
+		fail_msg("expected exit 1 saying the folder is in use, got %d: %s", code, out);
+	get(srv, "/healthz", NULL, &resp);
+	assert_int_equal(resp.status, 200);
+	testsrv_response_free(&resp);
+	assert_true(testsrv_stopped_cleanly(srv));
+}
+
 static void test_bad_listen_exits_2(void **state)
 {
 	(void)state;
@@ -381,6 +404,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigterm_with_idle_client_exits_zero,
 						server_setup, server_teardown),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test_setup_teardown(test_second_server_on_folder_refused, server_setup,
+						server_teardown),
 		cmocka_unit_test(test_bad_listen_exits_2),
 		cmocka_unit_test(test_bad_env_value_exits_2),
 		cmocka_unit_test_teardown(test_config_file_sets_max_body, server_teardown),
