@@ -71,6 +71,8 @@ int ledger_account_lookup(struct ledger *l, MDB_txn *txn, const char *ref, struc
 /* Field checks that need no storage, in TigerBeetle's order. */
 static uint32_t ledger_account_check(const struct ledger_account *a)
 {
+	if (a->timestamp != 0)
+		return LEDGER_R_TIMESTAMP_MUST_BE_ZERO;
 	if (a->flags & ~LEDGER_ACCOUNT_FLAGS)
 		return LEDGER_R_RESERVED_FLAG;
 	if (ledger_id_is_zero(&a->id))
@@ -79,6 +81,15 @@ static uint32_t ledger_account_check(const struct ledger_account *a)
 		return LEDGER_R_ID_MUST_NOT_BE_INT_MAX;
 	if ((a->flags & LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS) && (a->flags & LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS))
 		return LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE;
+	/* Balances come from transfers only: an account opens at zero. */
+	if (a->debits_pending != 0)
+		return LEDGER_R_DEBITS_PENDING_MUST_BE_ZERO;
+	if (a->debits_posted != 0)
+		return LEDGER_R_DEBITS_POSTED_MUST_BE_ZERO;
+	if (a->credits_pending != 0)
+		return LEDGER_R_CREDITS_PENDING_MUST_BE_ZERO;
+	if (a->credits_posted != 0)
+		return LEDGER_R_CREDITS_POSTED_MUST_BE_ZERO;
 	if (a->ledger == 0)
 		return LEDGER_R_LEDGER_MUST_NOT_BE_ZERO;
 	if (a->code == 0)
@@ -141,7 +152,6 @@ static int ledger_account_create(struct ledger *l, MDB_txn *txn, struct ledger_m
 	}
 	if (rc != MDB_NOTFOUND)
 		return rc;
-	a->debits_pending = a->debits_posted = a->credits_pending = a->credits_posted = 0;
 	a->last_seq = 0;
 	a->timestamp = ledger_tick(meta, ledger_now_ns());
 	v.mv_size = 16;
@@ -161,6 +171,15 @@ static int ledger_account_create(struct ledger *l, MDB_txn *txn, struct ledger_m
 	return mdb_put(txn, l->balances, &k, &v, MDB_NOOVERWRITE);
 }
 
+void ledger_accounts_clear(struct ledger_account *accounts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ledger_account *a = &accounts[i];
+		a->debits_pending = a->debits_posted = a->credits_pending = a->credits_posted = 0;
+		a->last_seq = a->timestamp = 0;
+	}
+}
+
 int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account *accounts, size_t n,
 			   uint32_t *results)
 {
@@ -174,38 +193,43 @@ int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account
 	if (rc != LEDGER_OK)
 		return rc;
 	while (i < n) {
-		/* A chain runs to the first event without `linked` (a lone event is a chain of one). */
-		size_t start = i, end = i;
+		/*
+		 * A chain runs to the first event without `linked` (a lone event is a
+		 * chain of one). As TigerBeetle: the last event of a call that is still
+		 * linked is not run (linked_event_chain_open), the event that broke a
+		 * chain keeps its own result, the chain's others get linked_event_failed.
+		 */
+		size_t start = i, end = i, bad = n, stop;
 		uint64_t clock = meta.clock;
 		MDB_txn *child;
-		bool failed = false;
 		while (end < n && (accounts[end].flags & LEDGER_ACCOUNT_LINKED))
 			end++;
+		stop = end < n ? end + 1 : n - 1;
 		rc = mdb_txn_begin(mdb_txn_env(txn), txn, 0, &child);
 		if (rc != 0)
 			return rc;
-		for (i = start; i <= end && i < n; i++) {
+		for (i = start; i < stop; i++) {
 			rc = ledger_account_create(l, child, &meta, &accounts[i], &results[i]);
 			if (rc != 0) {
 				mdb_txn_abort(child);
 				return rc;
 			}
 			if (results[i] != LEDGER_R_OK && results[i] != LEDGER_R_EXISTS) {
-				failed = true;
+				bad = i;
 				break;
 			}
 		}
-		if (end == n && !failed) {
-			/* The batch ended inside a chain. */
+		if (end == n) {
 			results[n - 1] = LEDGER_R_LINKED_EVENT_CHAIN_OPEN;
-			failed = true;
-			i = n - 1;
+			if (bad == n)
+				bad = n - 1;
 		}
-		if (failed) {
-			size_t bad = i;
+		if (bad != n) {
 			mdb_txn_abort(child);
 			meta.clock = clock;
-			for (i = start; i <= end && i < n; i++)
+			/* Those before the failure were ok or exists: what the ledger filled in goes. */
+			ledger_accounts_clear(&accounts[start], bad - start);
+			for (i = start; i < stop; i++)
 				if (i != bad)
 					results[i] = LEDGER_R_LINKED_EVENT_FAILED;
 		} else {

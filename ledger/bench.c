@@ -91,11 +91,7 @@ static int bench_apply_accounts(MDB_txn *txn, void *arg)
 {
 	struct bench_job *job = arg;
 	/* A re-run after map growth starts from the inputs again. */
-	for (size_t i = 0; i < job->n; i++) {
-		struct ledger_account *a = &job->accounts[i];
-		a->debits_pending = a->debits_posted = a->credits_pending = a->credits_posted = 0;
-		a->timestamp = a->last_seq = 0;
-	}
+	ledger_accounts_clear(job->accounts, job->n);
 	return ledger_create_accounts(job->l, txn, job->accounts, job->n, job->results);
 }
 
@@ -104,8 +100,7 @@ static int bench_apply_transfers(MDB_txn *txn, void *arg)
 	struct bench_job *job = arg;
 	uint64_t start = ledger_tools_now_ns();
 	int rc;
-	for (size_t i = 0; i < job->n; i++)
-		job->transfers[i].timestamp = job->transfers[i].seq = 0;
+	ledger_transfers_clear(job->transfers, job->n);
 	rc = ledger_create_transfers(job->l, txn, job->transfers, job->n, job->results);
 	job->apply_ns += ledger_tools_now_ns() - start;
 	return rc;

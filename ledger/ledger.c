@@ -87,6 +87,11 @@ static const char *const ledger_result_names[LEDGER_R_COUNT] = {
 	[LEDGER_R_NAME_ALREADY_USED] = "name_already_used",
 	[LEDGER_R_EXISTS_WITH_DIFFERENT_NAME] = "exists_with_different_name",
 	[LEDGER_R_ID_ALREADY_FAILED] = "id_already_failed",
+	[LEDGER_R_TIMESTAMP_MUST_BE_ZERO] = "timestamp_must_be_zero",
+	[LEDGER_R_DEBITS_PENDING_MUST_BE_ZERO] = "debits_pending_must_be_zero",
+	[LEDGER_R_DEBITS_POSTED_MUST_BE_ZERO] = "debits_posted_must_be_zero",
+	[LEDGER_R_CREDITS_PENDING_MUST_BE_ZERO] = "credits_pending_must_be_zero",
+	[LEDGER_R_CREDITS_POSTED_MUST_BE_ZERO] = "credits_posted_must_be_zero",
 };
 
 const char *ledger_code_name(uint16_t code)

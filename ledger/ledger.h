@@ -81,13 +81,13 @@ enum ledger_transfer_flags {
  */
 struct ledger_account {
 	struct ledger_id id;                 /* not 0, not 2^128-1 */
-	/* Set by the ledger: */
+	/* Set by the ledger; the four balances must be 0 on input (*_must_be_zero), last_seq is ignored: */
 	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
 	uint64_t last_seq;                   /* newest entry touching it, 0 if none */
 	uint32_t ledger;                     /* LEDGER_IDR */
 	uint16_t code;                       /* account type (chart of accounts) */
 	uint16_t flags;
-	uint64_t timestamp;                  /* creation, ns; set by the ledger */
+	uint64_t timestamp;                  /* creation, ns; set by the ledger, 0 on input */
 	struct ledger_id user_data_128;      /* e.g. the owning merchant */
 	uint64_t user_data_64;
 	uint32_t user_data_32;
@@ -107,7 +107,7 @@ struct ledger_transfer {
 	uint32_t ledger;
 	uint16_t code;                       /* reason: enum ledger_code */
 	uint16_t flags;
-	/* Set by the ledger on `ok` and `exists`: */
+	/* Set by the ledger on `ok` and `exists`; timestamp must be 0 on input, seq is ignored: */
 	uint64_t timestamp;
 	uint64_t seq;
 };
@@ -214,6 +214,12 @@ enum ledger_result {
 	LEDGER_R_EXISTS_WITH_DIFFERENT_NAME,
 	/* Transfers again, numbered after the rest so that every other number stays: */
 	LEDGER_R_ID_ALREADY_FAILED,
+	/* Both (a field the ledger sets, given non-zero), then accounts only; numbered last for the same reason: */
+	LEDGER_R_TIMESTAMP_MUST_BE_ZERO,
+	LEDGER_R_DEBITS_PENDING_MUST_BE_ZERO,
+	LEDGER_R_DEBITS_POSTED_MUST_BE_ZERO,
+	LEDGER_R_CREDITS_PENDING_MUST_BE_ZERO,
+	LEDGER_R_CREDITS_POSTED_MUST_BE_ZERO,
 	LEDGER_R_COUNT
 };
 
@@ -241,7 +247,12 @@ void ledger_close(struct ledger *l);
 /*
  * Creates accounts. results[i] is a ledger_result for accounts[i]; on `ok`
  * and `exists` the ledger fills timestamp (and, for `exists`, the stored
- * balances). n in 1..LEDGER_BATCH_MAX. Returns 0 (whatever the results), or
+ * balances), and puts them back to 0 when the event's chain fails after
+ * all. Those fields must be 0 on input (timestamp_must_be_zero,
+ * debits_pending_must_be_zero, ...), so a job's apply that may run again
+ * starts from a fresh copy of its events or clears them first
+ * (ledger_accounts_clear). n in 1..LEDGER_BATCH_MAX. Returns 0 (whatever
+ * the results), or
  * a nonzero status when the transaction itself failed — a LEDGER_* code or
  * LMDB's own (MDB_MAP_FULL among them, which the store answers by growing
  * the map): the job must then return it, so the store rolls the job back.
@@ -252,10 +263,20 @@ int ledger_create_accounts(struct ledger *l, MDB_txn *txn, struct ledger_account
 /*
  * Creates transfers, in order, each seeing the effects of those before it.
  * results[i] for transfers[i]; timestamp and seq are filled on `ok` (and on
- * `exists`, from the stored transfer). Returns as ledger_create_accounts.
+ * `exists`, from the stored transfer), and put back to 0 when the event's
+ * chain fails after all. timestamp must be 0 on input, as for accounts.
+ * Returns as ledger_create_accounts.
  */
 int ledger_create_transfers(struct ledger *l, MDB_txn *txn, struct ledger_transfer *transfers, size_t n,
 			    uint32_t *results);
+
+/*
+ * Put back to 0 what the create calls fill in (an account's timestamp,
+ * balances and last_seq; a transfer's timestamp and seq), so the events are
+ * input again: for a job's apply that may run more than once on them.
+ */
+void ledger_accounts_clear(struct ledger_account *accounts, size_t n);
+void ledger_transfers_clear(struct ledger_transfer *transfers, size_t n);
 
 /*
  * Records the expiry of up to `max` pending transfers whose deadline is at

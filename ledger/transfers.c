@@ -701,6 +701,9 @@ static int xfer_event(struct xfer *x, struct ledger_transfer *t, bool internal, 
 	uint16_t allowed = LEDGER_TRANSFER_FLAGS | (internal ? LEDGER_EXPIRY : 0);
 	unsigned kinds = !!(t->flags & LEDGER_PENDING) + !!(t->flags & LEDGER_POST_PENDING) +
 			 !!(t->flags & LEDGER_VOID_PENDING);
+	/* The ledger sets the timestamp; as TigerBeetle, before any of the event's own checks. */
+	if (t->timestamp != 0)
+		return *result = LEDGER_R_TIMESTAMP_MUST_BE_ZERO, 0;
 	if (t->flags & ~allowed)
 		return *result = LEDGER_R_RESERVED_FLAG, 0;
 	if (ledger_id_is_zero(&t->id))
@@ -1048,20 +1051,28 @@ static int xfer_init(struct xfer *x, struct ledger *l, MDB_txn *txn, size_t n)
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Runs the events chain by chain; `internal` allows the ledger's own flags. */
+/*
+ * Runs the events chain by chain; `internal` allows the ledger's own flags.
+ * As TigerBeetle: the last event of a call that is still linked is not run
+ * (linked_event_chain_open); the event that broke a chain keeps its own
+ * result and the chain's others get linked_event_failed. Only an event's own
+ * transient failure spends its id.
+ */
 static int xfer_run(struct xfer *x, struct ledger_transfer *events, size_t n, uint32_t *results, bool internal)
 {
 	size_t i = 0;
 	int rc;
 	while (i < n) {
-		size_t start = i, end = i, bad = n;
+		size_t start = i, end = i, bad = n, stop;
 		size_t entries_at = x->nentries;
 		struct ledger_meta meta_at = x->meta;
 		while (end < n && (events[end].flags & LEDGER_LINKED))
 			end++;
+		/* The events that run: the chain, less the last event of an open one. */
+		stop = end < n ? end + 1 : n - 1;
 		x->in_chain = end > start;
 		x->nundo = 0;
-		for (i = start; i <= end && i < n; i++) {
+		for (i = start; i < stop; i++) {
 			rc = xfer_event(x, &events[i], internal, &results[i]);
 			if (rc == 0 && ledger_result_is_transient(results[i]))
 				rc = xfer_fail(x, &events[i].id, results[i]);
@@ -1072,13 +1083,16 @@ static int xfer_run(struct xfer *x, struct ledger_transfer *events, size_t n, ui
 				break;
 			}
 		}
-		if (bad == n && end == n) {
-			bad = n - 1;
-			results[bad] = LEDGER_R_LINKED_EVENT_CHAIN_OPEN;
+		if (end == n) {
+			results[n - 1] = LEDGER_R_LINKED_EVENT_CHAIN_OPEN;
+			if (bad == n)
+				bad = n - 1;
 		}
 		if (bad != n) {
 			xfer_rollback(x, entries_at, &meta_at);
-			for (i = start; i <= end && i < n; i++)
+			/* Those before the failure were ok or exists: they report no place now. */
+			ledger_transfers_clear(&events[start], bad - start);
+			for (i = start; i < stop; i++)
 				if (i != bad)
 					results[i] = LEDGER_R_LINKED_EVENT_FAILED;
 		}
@@ -1104,6 +1118,12 @@ static int xfer_call(struct ledger *l, MDB_txn *txn, struct ledger_transfer *eve
 	if (rc == 0)
 		rc = xfer_flush(&x, head_before);
 	return rc;
+}
+
+void ledger_transfers_clear(struct ledger_transfer *transfers, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		transfers[i].timestamp = transfers[i].seq = 0;
 }
 
 int ledger_create_transfers(struct ledger *l, MDB_txn *txn, struct ledger_transfer *transfers, size_t n,

@@ -62,8 +62,12 @@ static const char *const account_names[ACCOUNTS] = { "test:a", "test:b", "test:c
 static int apply_job(MDB_txn *txn, void *arg)
 {
 	struct job *j = arg;
-	if (j->accounts)
+	/* A re-run after the map grew: what an undone run filled in is no input (timestamp_must_be_zero). */
+	if (j->accounts) {
+		ledger_accounts_clear(j->accounts, j->n);
 		return ledger_create_accounts(j->l, txn, j->accounts, j->n, j->results);
+	}
+	ledger_transfers_clear(j->transfers, j->n);
 	return ledger_create_transfers(j->l, txn, j->transfers, j->n, j->results);
 }
 

@@ -554,7 +554,7 @@ static void test_accounts_invalid(void **state)
 		const char *what;
 		struct ledger_account a;
 		uint32_t want;
-	} cases[24];
+	} cases[32];
 	size_t n = 0;
 	uint64_t id = 100;
 	struct ledger_account a;
@@ -568,6 +568,9 @@ static void test_accounts_invalid(void **state)
 		cases[n++].want = result;                           \
 	} while (0)
 
+	ACCOUNT_CASE("timestamp", a.timestamp = 1, LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	ACCOUNT_CASE("timestamp before flags", a.timestamp = UINT64_MAX; a.flags = 1u << 14,
+		     LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
 	ACCOUNT_CASE("bit 14", a.flags = 1u << 14, LEDGER_R_RESERVED_FLAG);
 	ACCOUNT_CASE("bit 3", a.flags = 1u << 3, LEDGER_R_RESERVED_FLAG);
 	ACCOUNT_CASE("bit 15", a.flags = 1u << 15, LEDGER_R_RESERVED_FLAG);
@@ -576,6 +579,17 @@ static void test_accounts_invalid(void **state)
 	ACCOUNT_CASE("both limits",
 		     a.flags = LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS | LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS,
 		     LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE);
+	ACCOUNT_CASE("debits pending", a.debits_pending = 1, LEDGER_R_DEBITS_PENDING_MUST_BE_ZERO);
+	ACCOUNT_CASE("debits posted", a.debits_posted = -1, LEDGER_R_DEBITS_POSTED_MUST_BE_ZERO);
+	ACCOUNT_CASE("credits pending", a.credits_pending = INT64_MAX, LEDGER_R_CREDITS_PENDING_MUST_BE_ZERO);
+	ACCOUNT_CASE("credits posted", a.credits_posted = 5, LEDGER_R_CREDITS_POSTED_MUST_BE_ZERO);
+	ACCOUNT_CASE("balances in order", a.credits_posted = 5; a.debits_posted = 5,
+		     LEDGER_R_DEBITS_POSTED_MUST_BE_ZERO);
+	ACCOUNT_CASE("balances before the ledger", a.credits_pending = 5; a.ledger = 0,
+		     LEDGER_R_CREDITS_PENDING_MUST_BE_ZERO);
+	ACCOUNT_CASE("limits before balances",
+		     a.flags = LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS | LEDGER_CREDITS_MUST_NOT_EXCEED_DEBITS;
+		     a.debits_pending = 5, LEDGER_R_FLAGS_ARE_MUTUALLY_EXCLUSIVE);
 	ACCOUNT_CASE("ledger zero", a.ledger = 0, LEDGER_R_LEDGER_MUST_NOT_BE_ZERO);
 	ACCOUNT_CASE("code zero", a.code = 0, LEDGER_R_CODE_MUST_NOT_BE_ZERO);
 	ACCOUNT_CASE("empty name", a.name[0] = '\0', LEDGER_R_NAME_MUST_BE_VALID);
@@ -693,6 +707,63 @@ static void test_accounts_exists(void **state)
 	assert_balances(f, 20, 0, 0, 0, 5);
 }
 
+/* The last account of a call still linked: as TigerBeetle, it is never run and its chain is undone. */
+static void test_accounts_chain_open(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_account a[4];
+	struct ledger_account got;
+	uint32_t results[4];
+
+	/* Its own result would be name_already_used if it ran. */
+	a[0] = account(50, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[1] = account(51, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	strcpy(a[1].name, "acct-1");
+	create_accounts(f, a, 2, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+	/* The undone one hands back nothing the ledger filled in. */
+	assert_int_equal(a[0].timestamp, 0);
+
+	/* One fails first: it keeps its result, the one after it is not run, the last is open. */
+	a[0] = account(52, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[1] = account(53, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[1].code = 0;
+	a[2] = account(54, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[3] = account(55, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	create_accounts(f, a, 4, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_CODE_MUST_NOT_BE_ZERO,
+		       LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+
+	/* One that exists, undone with an open chain, hands back none of the stored fields. */
+	a[0] = account(56, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[1] = account(57, LEDGER_IDR, 0);
+	create_accounts(f, a, 2, results);
+	assert_results(results, LEDGER_R_OK, LEDGER_R_OK);
+	expect_transfer(f, transfer(100, 56, 57, 3, 0), LEDGER_R_OK);
+	a[0] = account(56, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[1] = account(58, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	create_accounts(f, a, 2, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+	assert_int_equal(a[0].timestamp, 0);
+	assert_int_equal(a[0].debits_posted, 0);
+	assert_int_equal(a[0].last_seq, 0);
+	/* Alone it is `exists`, with what is stored. */
+	a[0] = account(56, LEDGER_IDR, LEDGER_ACCOUNT_LINKED);
+	a[1] = account(57, LEDGER_IDR, 0);
+	create_accounts(f, a, 2, results);
+	assert_results(results, LEDGER_R_EXISTS, LEDGER_R_EXISTS);
+	assert_int_equal(a[0].debits_posted, 3);
+	assert_int_equal(a[0].last_seq, 1);
+	for (uint64_t id = 50; id <= 55; id++)
+		assert_int_equal(read_account(f, id, &got), STORE_ENOTFOUND);
+	assert_int_equal(read_account(f, 58, &got), STORE_ENOTFOUND);
+
+	/* Sent again unlinked, each is made: nothing of the open chains was kept. */
+	assert_result(create_account(f, account(51, LEDGER_IDR, 0)), LEDGER_R_OK);
+	assert_result(create_account(f, account(55, LEDGER_IDR, 0)), LEDGER_R_OK);
+	assert_result(create_account(f, account(50, LEDGER_IDR, 0)), LEDGER_R_OK);
+}
+
 static void test_accounts_linked(void **state)
 {
 	struct fixture *f = *state;
@@ -784,6 +855,9 @@ static size_t invalid_transfers(struct transfer_case *c)
 		c[n++] = (struct transfer_case){ desc, t, result };         \
 	} while (0)
 
+	PLAIN("timestamp", t.timestamp = 1, LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	PLAIN("timestamp before flags", t.timestamp = UINT64_MAX; t.flags = 1u << 14, LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	POST("timestamp on a post", t.timestamp = 1, LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
 	PLAIN("bit 14", t.flags = 1u << 14, LEDGER_R_RESERVED_FLAG);
 	PLAIN("bit 4", t.flags = 1u << 4, LEDGER_R_RESERVED_FLAG);
 	PLAIN("expiry flag", t.flags = LEDGER_EXPIRY, LEDGER_R_RESERVED_FLAG);
@@ -1030,6 +1104,53 @@ static void test_timeout_largest(void **state)
 	assert_int_equal(expire(f, deadline, 10), 1);
 	assert_balances(f, ACC_A, 0, 0, 0, 0);
 	assert_balances(f, ACC_B, 0, 0, 0, 0);
+}
+
+/* Sets the ledger's clock (the last timestamp given out) in a store job. */
+struct clock_job {
+	struct ledger *l;
+	uint64_t clock;
+};
+
+static int clock_apply(MDB_txn *txn, void *arg)
+{
+	struct clock_job *j = arg;
+	struct ledger_meta m;
+	int rc = ledger_meta_read(j->l, txn, &m);
+	if (rc != 0)
+		return rc;
+	m.clock = j->clock;
+	return ledger_meta_write(j->l, txn, &m);
+}
+
+static void test_overflows_timeout(void **state)
+{
+	struct fixture *f = *state;
+	/* The last timestamp the largest timeout fits after: its deadline is 2^64 - 1 ns. */
+	const uint64_t last = UINT64_MAX - (uint64_t)UINT32_MAX * NS_PER_S;
+	struct clock_job j = { f->l, last - 1 };
+	struct ledger_transfer t = transfer(100, ACC_A, ACC_B, 7, LEDGER_PENDING);
+
+	assert_int_equal(store_run(f->s, clock_apply, &j), 0);
+	t.timeout = UINT32_MAX;
+	assert_result(submit(f, &t), LEDGER_R_OK);
+	assert_int_equal(t.timestamp, last);
+	/* One nanosecond later it does not fit. */
+	t = transfer(101, ACC_A, ACC_B, 7, LEDGER_PENDING);
+	t.timeout = UINT32_MAX;
+	assert_result(submit(f, &t), LEDGER_R_OVERFLOWS_TIMEOUT);
+	assert_no_transfer(f, 101);
+	/* A shorter one still does, and the id that overflowed is not spent. */
+	t.timeout = UINT32_MAX - 1;
+	assert_result(submit(f, &t), LEDGER_R_OK);
+	assert_balances(f, ACC_A, 14, 0, 0, 0);
+	/* The deadlines: 2^64 - 1 exactly for the first, a second less (and a few ns) for the other. */
+	assert_int_equal(expire(f, UINT64_MAX - 1, 10), 1);
+	assert_int_equal(get_transfer(f, 100).t.timeout, UINT32_MAX);
+	assert_balances(f, ACC_A, 7, 0, 0, 0);
+	assert_int_equal(expire(f, UINT64_MAX, 10), 1);
+	assert_balances(f, ACC_A, 0, 0, 0, 0);
+	assert_int_equal(verify_chain(f), 4);
 }
 
 static void test_closed_accounts(void **state)
@@ -1622,6 +1743,119 @@ static void test_linked_transfers(void **state)
 	assert_int_equal(verify_chain(f), 12);
 }
 
+/* The last event of a call still linked: as TigerBeetle, it is never run and its chain is undone. */
+static void test_chain_open(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_transfer t[4];
+	uint32_t results[4];
+	enum { L = 30 };
+
+	add_account(f, L, LEDGER_IDR, LEDGER_DEBITS_MUST_NOT_EXCEED_CREDITS);
+
+	/* The last would exceed L's credits if it ran: it does not, so its id is not spent. */
+	t[0] = transfer(100, ACC_A, L, 10, LEDGER_LINKED);
+	t[1] = transfer(101, L, ACC_B, 50, LEDGER_LINKED);
+	create_transfers(f, t, 2, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+	/* The undone one hands back no place in the journal. */
+	assert_int_equal(t[0].seq, 0);
+	assert_int_equal(t[0].timestamp, 0);
+
+	/* One before it fails: it keeps its own result, and only its own id is spent. */
+	t[0] = transfer(102, L, ACC_B, 1000, LEDGER_LINKED);
+	t[1] = transfer(101, L, ACC_B, 50, LEDGER_LINKED);
+	create_transfers(f, t, 2, results);
+	assert_results(results, LEDGER_R_EXCEEDS_CREDITS, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+
+	/* A failure of the event's own making, then the open end. */
+	t[0] = transfer(103, ACC_A, ACC_B, 0, LEDGER_LINKED);
+	t[1] = transfer(104, ACC_A, ACC_B, 5, LEDGER_LINKED);
+	create_transfers(f, t, 2, results);
+	assert_results(results, LEDGER_R_AMOUNT_MUST_NOT_BE_ZERO, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+
+	/* Ok, broken, not run, open. */
+	t[0] = transfer(105, ACC_A, ACC_B, 1, LEDGER_LINKED);
+	t[1] = transfer(106, ACC_A, ACC_B, 1, LEDGER_LINKED);
+	t[1].code = 0;
+	t[2] = transfer(107, MISSING, ACC_B, 1, LEDGER_LINKED);
+	t[3] = transfer(108, L, ACC_B, 50, LEDGER_LINKED);
+	create_transfers(f, t, 4, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_CODE_MUST_NOT_BE_ZERO,
+		       LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_LINKED_EVENT_CHAIN_OPEN);
+	assert_int_equal(head(f, NULL), 0);
+	assert_balances(f, ACC_A, 0, 0, 0, 0);
+	assert_balances(f, L, 0, 0, 0, 0);
+
+	/* Sent again unlinked once the money is there: the events that never ran pass. */
+	expect_transfer(f, transfer(109, ACC_A, L, 100, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(101, L, ACC_B, 50, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(100, ACC_A, L, 10, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(104, ACC_A, ACC_B, 5, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(107, MISSING, ACC_B, 1, 0), LEDGER_R_DEBIT_ACCOUNT_NOT_FOUND);
+	expect_transfer(f, transfer(108, L, ACC_B, 50, 0), LEDGER_R_OK);
+	expect_transfer(f, transfer(102, L, ACC_B, 1, 0), LEDGER_R_ID_ALREADY_FAILED);
+	assert_balances(f, L, 0, 100, 0, 110);
+	assert_int_equal(verify_chain(f), 5);
+}
+
+/* The fields the ledger sets: timestamp must come in as 0 (TigerBeetle's rule), seq is ignored. */
+static void test_fields_the_ledger_sets(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_transfer t = transfer(100, ACC_A, ACC_B, 5, 0);
+	struct ledger_transfer again, c[2];
+	struct ledger_account a;
+	uint32_t results[2];
+
+	assert_result(submit(f, &t), LEDGER_R_OK);
+	assert_int_equal(t.seq, 1);
+	assert_int_not_equal(t.timestamp, 0);
+	/* Handed back as the ledger filled it in: refused, and left as it was. */
+	again = t;
+	assert_result(submit(f, &again), LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	assert_int_equal(again.timestamp, t.timestamp);
+	/* With the timestamp cleared it is the same transfer; a seq of the caller's changes nothing. */
+	again.timestamp = 0;
+	again.seq = 77;
+	assert_result(submit(f, &again), LEDGER_R_EXISTS);
+	assert_int_equal(again.seq, 1);
+	assert_int_equal(again.timestamp, t.timestamp);
+	t = transfer(101, ACC_A, ACC_B, 5, 0);
+	t.seq = 99;
+	assert_result(submit(f, &t), LEDGER_R_OK);
+	assert_int_equal(t.seq, 2);
+
+	/* It breaks a chain like any other failure, and spends no id. */
+	c[0] = transfer(102, ACC_A, ACC_B, 1, LEDGER_LINKED);
+	c[1] = transfer(103, ACC_A, ACC_B, 1, 0);
+	c[1].timestamp = 1;
+	create_transfers(f, c, 2, results);
+	assert_results(results, LEDGER_R_LINKED_EVENT_FAILED, LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	ledger_transfers_clear(c, 2);
+	create_transfers(f, c, 2, results);
+	assert_results(results, LEDGER_R_OK, LEDGER_R_OK);
+	/* Cleared, a filled-in batch is input again: a replay. */
+	ledger_transfers_clear(c, 2);
+	create_transfers(f, c, 2, results);
+	assert_results(results, LEDGER_R_EXISTS, LEDGER_R_EXISTS);
+
+	/* An account as the ledger gives it back: its timestamp first, then its balances. */
+	a = get_account(f, ACC_A);
+	assert_int_equal(a.debits_posted, 12);
+	assert_result(create_account(f, a), LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	a.timestamp = 0;
+	assert_result(create_account(f, a), LEDGER_R_DEBITS_POSTED_MUST_BE_ZERO);
+	ledger_accounts_clear(&a, 1);
+	create_accounts(f, &a, 1, results);
+	assert_results(results, LEDGER_R_EXISTS);
+	assert_int_equal(a.debits_posted, 12);
+	a = get_account(f, ACC_B);
+	a.timestamp = 0;
+	assert_result(create_account(f, a), LEDGER_R_CREDITS_POSTED_MUST_BE_ZERO);
+	assert_int_equal(verify_chain(f), 4);
+}
+
 /* --- the chain and the read functions --- */
 
 static void test_chain_and_queries(void **state)
@@ -1848,6 +2082,10 @@ static void test_rollback_with_job(void **state)
 	assert_results(results, LEDGER_R_OK, LEDGER_R_OK);
 	assert_int_equal(t[0].seq, 2);
 	assert_int_equal(t[1].seq, 3);
+	/* The account as the undone call filled it in is no input: a retry starts from a fresh copy. */
+	assert_int_not_equal(a.timestamp, 0);
+	assert_result(create_account(f, a), LEDGER_R_TIMESTAMP_MUST_BE_ZERO);
+	ledger_accounts_clear(&a, 1);
 	assert_result(create_account(f, a), LEDGER_R_OK);
 	assert_balances(f, ACC_A, 0, 13, 0, 0);
 	assert_int_equal(verify_chain(f), 3);
@@ -2283,7 +2521,8 @@ static void test_ids(void **state)
 static void test_result_names(void **state)
 {
 	const char *docs = getenv("BANGSOLEH_DOCS");
-	char path[4096], text[1 << 16], *p, *end;
+	static char text[1 << 17];
+	char path[4096], *p, *end;
 	bool seen[LEDGER_R_COUNT] = { false };
 	size_t len;
 	FILE *f;
@@ -2334,11 +2573,13 @@ int main(void)
 		LEDGER_TEST(test_accounts_invalid),
 		LEDGER_TEST(test_accounts_exists),
 		LEDGER_TEST(test_accounts_linked),
+		LEDGER_TEST(test_accounts_chain_open),
 		LEDGER_TEST(test_transfers_invalid),
 		LEDGER_TEST(test_transfer_posts),
 		LEDGER_TEST(test_limits),
 		LEDGER_TEST(test_overflows),
 		LEDGER_TEST(test_timeout_largest),
+		LEDGER_TEST(test_overflows_timeout),
 		LEDGER_TEST(test_closed_accounts),
 		LEDGER_TEST(test_id_already_failed),
 		LEDGER_TEST(test_post_full),
@@ -2350,6 +2591,8 @@ int main(void)
 		LEDGER_TEST(test_transfers_exists),
 		LEDGER_TEST(test_replay_batch),
 		LEDGER_TEST(test_linked_transfers),
+		LEDGER_TEST(test_chain_open),
+		LEDGER_TEST(test_fields_the_ledger_sets),
 		LEDGER_TEST(test_chain_and_queries),
 		LEDGER_TEST(test_empty_ledger),
 		LEDGER_TEST(test_rollback_with_job),

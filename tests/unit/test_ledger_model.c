@@ -2,7 +2,7 @@
  * A randomized model test of the ledger. Random batches of transfers (valid
  * and invalid mixed: limit flags, closed accounts, accounts on two ledgers,
  * amounts of 0, below 0 and near INT64_MAX, pending / post / void, linked
- * chains, repeated ids, changed retries, bad ids and flags) go through
+ * chains, repeated ids, changed retries, bad ids, flags and timestamps) go through
  * store_run, and a small reference model written here from the rules
  * (TigerBeetle's, as ledger.h states them) computes every event's result
  * and every balance on its own. After each batch every result must agree;
@@ -494,6 +494,8 @@ static uint32_t model_event(struct model *m, const struct ledger_transfer *t, co
 	uint64_t id = mid(&t->id);
 	int kinds = !!(t->flags & LEDGER_PENDING) + !!(t->flags & LEDGER_POST_PENDING) +
 		    !!(t->flags & LEDGER_VOID_PENDING);
+	if (t->timestamp != 0)
+		return LEDGER_R_TIMESTAMP_MUST_BE_ZERO;
 	if (t->flags & ~allowed)
 		return LEDGER_R_RESERVED_FLAG;
 	if (id == 0)
@@ -522,46 +524,49 @@ static void model_rollback(struct model *m, uint64_t seq)
 }
 
 /*
- * A whole call: chain by chain (an unlinked event is a chain of one). A
- * chain's events run in order; the first that is neither ok nor exists
- * fails it; a chain still open at the end of the call fails on its last
- * event. A failed chain leaves no trace, its other events get
- * linked_event_failed.
+ * A whole call, written after TigerBeetle's loop rather than the ledger's:
+ * events in order; a linked event opens a chain when none is open. The last
+ * event of the call, when linked, is not run (linked_event_chain_open);
+ * after a chain broke, its later events are not run (linked_event_failed).
+ * The event that breaks a chain keeps its own result, the chain's events
+ * before it become linked_event_failed and all the chain did is undone. Only
+ * an event that ran and failed for a transient reason spends its id, even
+ * when its chain is undone.
  */
 static void model_call(struct model *m, const struct ledger_transfer *in, const struct ledger_transfer *out,
 		       size_t n, uint32_t *want)
 {
-	size_t i = 0;
-	while (i < n) {
-		size_t start = i;
-		size_t end = i;
-		size_t last;
-		size_t bad = n;
-		uint64_t seq = m->seq;
-		while (end < n && (in[end].flags & LEDGER_LINKED))
-			end++;
-		last = end < n ? end : n - 1;
-		memcpy(m->saved, m->acc, sizeof(m->acc));
-		m->nundo = 0;
-		for (i = start; i <= last; i++) {
-			want[i] = model_event(m, &in[i], &out[i]);
-			model_note_failure(m, mid(&in[i].id), want[i]);
-			if (want[i] != LEDGER_R_OK && want[i] != LEDGER_R_EXISTS) {
-				bad = i;
-				break;
+	size_t chain = n;   /* the open chain's first event; n: none open */
+	bool broken = false;
+	uint64_t seq = m->seq;
+	for (size_t i = 0; i < n; i++) {
+		bool linked = in[i].flags & LEDGER_LINKED;
+		if (chain == n) {
+			m->nundo = 0;
+			if (linked) {
+				chain = i;
+				seq = m->seq;
+				memcpy(m->saved, m->acc, sizeof(m->acc));
 			}
 		}
-		if (bad == n && end == n) {
-			bad = n - 1;
-			want[bad] = LEDGER_R_LINKED_EVENT_CHAIN_OPEN;
+		if (linked && i == n - 1) {
+			want[i] = LEDGER_R_LINKED_EVENT_CHAIN_OPEN;
+		} else if (broken) {
+			want[i] = LEDGER_R_LINKED_EVENT_FAILED;
+		} else {
+			want[i] = model_event(m, &in[i], &out[i]);
+			model_note_failure(m, mid(&in[i].id), want[i]);
 		}
-		if (bad != n) {
+		if (want[i] != LEDGER_R_OK && want[i] != LEDGER_R_EXISTS && chain != n && !broken) {
+			broken = true;
 			model_rollback(m, seq);
-			for (i = start; i <= last; i++)
-				if (i != bad)
-					want[i] = LEDGER_R_LINKED_EVENT_FAILED;
+			for (size_t k = chain; k < i; k++)
+				want[k] = LEDGER_R_LINKED_EVENT_FAILED;
 		}
-		i = last + 1;
+		if (chain != n && (!linked || want[i] == LEDGER_R_LINKED_EVENT_CHAIN_OPEN)) {
+			chain = n;
+			broken = false;
+		}
 	}
 }
 
@@ -828,7 +833,7 @@ static void gen_replay(struct model *m, struct ledger_transfer *t)
 static void gen_junk(struct model *m, struct ledger_transfer *t)
 {
 	gen_create(m, t);
-	switch (below(m, 6)) {
+	switch (below(m, 7)) {
 	case 0:
 		t->flags = (uint16_t)rnd(m);
 		break;
@@ -843,6 +848,9 @@ static void gen_junk(struct model *m, struct ledger_transfer *t)
 		break;
 	case 4:
 		t->id = mkid(m, 0);
+		break;
+	case 5:
+		t->timestamp = 1 + below(m, UINT64_MAX - 1);
 		break;
 	default:
 		t->id = mkid(m, ID_MAX);
@@ -1025,6 +1033,9 @@ static bool compare_call(struct model *m, const struct ledger_transfer *in, cons
 			m->last_ts = out[i].timestamp;
 		} else if (!bad && want[i] == LEDGER_R_EXISTS) {
 			bad = !r || out[i].seq != r->seq || out[i].timestamp != r->timestamp;
+		} else if (!bad) {
+			/* A failed event, one undone with its chain too, hands nothing back. */
+			bad = out[i].seq != in[i].seq || out[i].timestamp != in[i].timestamp;
 		}
 		if (bad) {
 			print_error("batch %" PRIu64 " event %zu of %zu: ledger %s, model %s\n", batch, i, n,
@@ -1268,6 +1279,7 @@ static void test_model(void **state)
 			LEDGER_R_DEBIT_ACCOUNT_ALREADY_CLOSED,
 			LEDGER_R_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER,
 			LEDGER_R_ID_ALREADY_FAILED,
+			LEDGER_R_TIMESTAMP_MUST_BE_ZERO,
 		};
 		for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
 			if (m->counts[must[i]] == 0)
