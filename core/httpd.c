@@ -259,19 +259,36 @@ void httpd_reply_json(struct httpd_req *r, int status, json_t *body)
 	free(text);
 }
 
-void httpd_reply_error(struct httpd_req *r, int status, const char *code, const char *fmt, ...)
+static void httpd_reply_error_v(struct httpd_req *r, int status, const char *code, json_t *extra, const char *fmt,
+				va_list ap)
 {
 	char msg[HTTPD_MESSAGE_MAX];
-	va_list ap;
 	json_t *body;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* json_pack fails on invalid UTF-8 that a message may echo from input. */
 	body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
 	if (!body)
 		body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", code);
+	if (body && extra)
+		json_object_update_missing(json_object_get(body, "error"), extra);
+	json_decref(extra);
 	httpd_reply_json(r, status, body);
+}
+
+void httpd_reply_error(struct httpd_req *r, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	httpd_reply_error_v(r, status, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void httpd_reply_error_with(struct httpd_req *r, int status, const char *code, json_t *extra, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	httpd_reply_error_v(r, status, code, extra, fmt, ap);
+	va_end(ap);
 }
 
 void httpd_reply_unavailable(struct httpd_req *r, const char *reason)

@@ -140,6 +140,13 @@ void httpd_reply_json(struct httpd_req *r, int status, json_t *body);
 /* Replies with the error envelope; message printf-formatted. */
 void httpd_reply_error(struct httpd_req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/*
+ * As httpd_reply_error, with the members of `extra` (an object, reference
+ * stolen; NULL: none) added to the error object beside code and message,
+ * such as the current "state" of a 409.
+ */
+void httpd_reply_error_with(struct httpd_req *r, int status, const char *code, json_t *extra, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Replies 503 with Retry-After, for a full queue or a store that cannot write. */
 void httpd_reply_unavailable(struct httpd_req *r, const char *reason);
 /*

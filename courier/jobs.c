@@ -231,10 +231,12 @@ static void job_done(int status, void *arg)
 	} else if (status != 0) {
 		httpd_reply_store_error(a->req, status);
 	} else if (a->refusal == 422) {
-		httpd_reply_error(a->req, 422, a->code, "%s (%d tries left)", a->why, a->tries_left);
+		httpd_reply_error_with(a->req, 422, a->code, json_pack("{s:i}", "tries_left", a->tries_left),
+				       "%s (%d tries left)", a->why, a->tries_left);
 	} else if (a->refusal) {
-		httpd_reply_error(a->req, a->refusal, a->code, "%s (the shipment is %s)", a->why,
-				  ship_state_name((enum ship_state)a->sh.state));
+		const char *state = ship_state_name((enum ship_state)a->sh.state);
+		httpd_reply_error_with(a->req, a->refusal, a->code, json_pack("{s:s}", "state", state),
+				       "%s (the shipment is %s)", a->why, state);
 	} else {
 		/* The caller took it (accept) or is its courier or an admin (status). */
 		j = shipment_json(&a->sh, true);
@@ -315,6 +317,8 @@ static void jobs_handle_get(struct httpd_req *req, void *ctx)
 {
 	struct shipments *s = ctx;
 	const struct httpd_principal *who = httpd_principal(req);
+	/* Admins and auditors read every shipment, with the phones. */
+	const bool sees_all = who->role == ROLE_ADMIN || who->role == ROLE_AUDITOR;
 	struct shipment *sh = malloc(sizeof(*sh));
 	struct ledger_id id;
 	MDB_txn *txn;
@@ -329,12 +333,11 @@ static void jobs_handle_get(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 404, "not_found", "no such shipment");
 	else if (rc != 0)
 		httpd_reply_store_error(req, rc);
-	else if (who->role != ROLE_ADMIN && sh->courier_user_id != who->user_id &&
+	else if (!sees_all && sh->courier_user_id != who->user_id &&
 		 !(sh->state == SHIP_PENDING && strcmp(sh->choice.module, "local") == 0))
 		httpd_reply_error(req, 403, "forbidden", "this shipment is another courier's");
 	else
-		httpd_reply_json(req, 200,
-				 shipment_json(sh, who->role == ROLE_ADMIN || sh->courier_user_id == who->user_id));
+		httpd_reply_json(req, 200, shipment_json(sh, sees_all || sh->courier_user_id == who->user_id));
 	free(sh);
 }
 
@@ -344,7 +347,8 @@ static int jobs_mine_query(struct httpd_req *req, uint64_t *courier, uint8_t *li
 {
 	const struct httpd_principal *who = httpd_principal(req);
 	const char *state = httpd_query(req, "state"), *cursor = httpd_query(req, "cursor");
-	bool admin = who->role == ROLE_ADMIN;
+	/* Admins and auditors name any courier. */
+	bool admin = who->role == ROLE_ADMIN || who->role == ROLE_AUDITOR;
 	if (!state || !state[0] || strcmp(state, "active") == 0) {
 		*list = SHIPMENT_LIST_ACTIVE;
 	} else if (strcmp(state, "all") == 0) {
@@ -357,7 +361,8 @@ static int jobs_mine_query(struct httpd_req *req, uint64_t *courier, uint8_t *li
 	    httpd_query_u64_or_400(req, "courier", 1, UINT64_MAX, admin ? 0 : who->user_id, courier) != 0)
 		return -1;
 	if (!*courier) {
-		httpd_reply_error(req, 400, "invalid_field", "courier (a courier's user id) is required for an admin");
+		httpd_reply_error(req, 400, "invalid_field",
+				  "courier (a courier's user id) is required for an admin or auditor");
 		return -1;
 	}
 	if (!admin && *courier != who->user_id) {
@@ -445,13 +450,15 @@ free_all:
 int shipment_jobs_attach(struct shipments *s, struct httpd *h)
 {
 	int rc;
-	if ((rc = httpd_route(h, ROUTER_GET, "/api/v1/courier/jobs", ROLE_COURIER | ROLE_ADMIN, jobs_handle_list, s)) ||
+	if ((rc = httpd_route(h, ROUTER_GET, "/api/v1/courier/jobs", ROLE_COURIER | ROLE_ADMIN | ROLE_AUDITOR,
+			      jobs_handle_list, s)) ||
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipments/{id}/accept", ROLE_COURIER, jobs_handle_accept, s)) ||
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipments/{id}/status", ROLE_COURIER | ROLE_ADMIN,
 			      jobs_handle_status, s)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/shipments/{id}", ROLE_COURIER | ROLE_ADMIN, jobs_handle_get, s)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/courier/shipments", ROLE_COURIER | ROLE_ADMIN, jobs_handle_mine,
-			      s)))
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/shipments/{id}", ROLE_COURIER | ROLE_ADMIN | ROLE_AUDITOR,
+			      jobs_handle_get, s)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/courier/shipments", ROLE_COURIER | ROLE_ADMIN | ROLE_AUDITOR,
+			      jobs_handle_mine, s)))
 		return rc;
 	return 0;
 }

@@ -942,7 +942,9 @@ static void merchant_change_done(int status, void *arg)
 {
 	struct merchant_op *op = arg;
 	if (status == STORE_OK && op->refused)
-		httpd_reply_error(op->req, 409, "invalid_state", "the store is %s", merchants_status_name(op->was));
+		httpd_reply_error_with(op->req, 409, "invalid_state",
+				       json_pack("{s:s}", "state", merchants_status_name(op->was)), "the store is %s",
+				       merchants_status_name(op->was));
 	else if (status == STORE_OK)
 		httpd_reply_json(op->req, 200, merchant_json(&op->mc, true));
 	else if (status == STORE_ENOTFOUND)
@@ -1007,10 +1009,28 @@ static struct merchant_op *merchant_change_param(struct merchants *m, struct htt
 	return merchant_change_new(m, req, id);
 }
 
+/*
+ * A status change takes no fields, and its body is optional: when one is
+ * sent it must be a JSON object without members, as every action's body is
+ * checked (malformed JSON and unknown fields refused).
+ */
 static void merchant_status_change(struct httpd_req *req, struct merchants *m, uint8_t to)
 {
-	struct merchant_op *op = merchant_change_param(m, req);
-	if (!op)
+	static const char *const none[] = { NULL };
+	struct body_check c = { 0 };
+	struct merchant_op *op;
+	json_t *body;
+	size_t len;
+	httpd_body(req, &len);
+	if (len > 0) {
+		if (httpd_json_body(req, &body) != 0)
+			return;
+		if (!body_only(&c, body, none)) {
+			merchant_reply_invalid(req, &c);
+			return;
+		}
+	}
+	if (!(op = merchant_change_param(m, req)))
 		return;
 	op->to = to;
 	merchant_submit_change(op, merchant_apply_status);
@@ -1068,7 +1088,7 @@ int merchants_attach(struct merchants *m, struct httpd *h)
 		{ ROUTER_PUT, "/api/v1/merchants/{id}", ROLE_MERCHANT | ROLE_ADMIN, merchant_handle_edit },
 		{ ROUTER_GET, "/api/v1/me/merchants", ROLE_MERCHANT, merchant_handle_mine },
 		{ ROUTER_POST, "/api/v1/admin/merchants", ROLE_ADMIN, merchant_handle_create },
-		{ ROUTER_GET, "/api/v1/admin/merchants", ROLE_ADMIN, merchant_handle_admin_list },
+		{ ROUTER_GET, "/api/v1/admin/merchants", ROLE_ADMIN | ROLE_AUDITOR, merchant_handle_admin_list },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/verify", ROLE_ADMIN, merchant_handle_verify },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/suspend", ROLE_ADMIN, merchant_handle_suspend },
 		{ ROUTER_POST, "/api/v1/admin/merchants/{id}/reinstate", ROLE_ADMIN, merchant_handle_reinstate },

@@ -439,6 +439,7 @@ struct order_act {
 	int64_t refund;                   /* partial_refund only */
 	/* Filled by the job: */
 	bool forbidden;
+	bool exceeds;                     /* a partial refund not below the goods' subtotal */
 	const char *refusal;              /* why the state refused it, beyond "not from this state" */
 	struct order ord;
 };
@@ -468,7 +469,7 @@ static int order_resolve(struct orders *o, MDB_txn *txn, struct order_act *a)
 	if (a->outcome == RESOLVE_RELEASE)
 		return order_move(o, txn, ord, ORDER_COMPLETED, a->who.user_id, a->note[0] ? a->note : "complaint resolved: released");
 	if (a->outcome == RESOLVE_PARTIAL && a->refund >= ord->subtotal) {
-		a->refusal = "a partial refund must be less than the goods' subtotal";
+		a->exceeds = true;
 		return ORDERS_ESTATE;
 	}
 	ord->refund_due = a->outcome == RESOLVE_FULL ? ord->total : a->refund;
@@ -488,6 +489,7 @@ static int order_apply_action(MDB_txn *txn, void *arg)
 	unsigned actor;
 	int rc = order_load(o, txn, a->order_id, ord);
 	a->forbidden = false;
+	a->exceeds = false;
 	a->refusal = NULL;
 	if (rc != 0)
 		return rc;
@@ -537,16 +539,21 @@ static int order_apply_action(MDB_txn *txn, void *arg)
 static void order_action_done(int status, void *arg)
 {
 	struct order_act *a = arg;
+	const char *state = order_state_name(a->ord.state);
 	if (status == 0 && a->forbidden)
 		httpd_reply_error(a->req, 403, "forbidden", "not your order");
 	else if (status == 0)
 		httpd_reply_json(a->req, 200, order_json(&a->ord));
+	else if (status == ORDERS_ESTATE && a->exceeds)
+		httpd_reply_error(a->req, 422, "exceeds_refundable",
+				  "refund_amount must be less than the goods' subtotal of %lld (or a full_refund)",
+				  (long long)a->ord.subtotal);
 	else if (status == ORDERS_ESTATE && a->refusal)
-		httpd_reply_error(a->req, 409, "invalid_state", "%s (the order is %s)", a->refusal,
-				  order_state_name(a->ord.state));
+		httpd_reply_error_with(a->req, 409, "invalid_state", json_pack("{s:s}", "state", state),
+				       "%s (the order is %s)", a->refusal, state);
 	else if (status == ORDERS_ESTATE)
-		httpd_reply_error(a->req, 409, "invalid_state", "cannot %s an order that is %s", a->action->name,
-				  order_state_name(a->ord.state));
+		httpd_reply_error_with(a->req, 409, "invalid_state", json_pack("{s:s}", "state", state),
+				       "cannot %s an order that is %s", a->action->name, state);
 	else if (status == STORE_ENOTFOUND)
 		httpd_reply_error(a->req, 404, "not_found", "no such order");
 	else if (status == ORDERS_ELEDGER || status == ORDERS_EOVERFLOW)
@@ -683,7 +690,8 @@ int orders_attach(struct orders *o, struct httpd *h)
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/order-groups/{id}", ROLE_SHOPPER | ROLE_ADMIN | ROLE_AUDITOR,
 			      order_handle_group, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders", ROLE_SHOPPER, order_handle_mine, o)) ||
-	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/admin/orders", ROLE_ADMIN, order_handle_admin_list, o)) ||
+	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/admin/orders", ROLE_ADMIN | ROLE_AUDITOR, order_handle_admin_list,
+			      o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}", ROLE_ANY, order_handle_get, o)) ||
 	    (rc = httpd_route(h, ROUTER_GET, "/api/v1/orders/{id}/tracking", ROLE_ANY, order_handle_tracking, o)) ||
 	    (rc = httpd_route(h, ROUTER_POST, "/api/v1/shipping/rates", ROLE_PUBLIC, order_handle_rates, o)) ||

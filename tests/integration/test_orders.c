@@ -73,6 +73,13 @@ static json_t *call(const struct world *w, enum who who, const char *method, con
 	return apitest_call(w->p.srv, as(w, who), method, path, body, status);
 }
 
+/* As call, the body given as JSON (reference stolen). */
+static json_t *call_json(const struct world *w, enum who who, const char *method, const char *path, json_t *body,
+			 int status)
+{
+	return apitest_call_json(w->p.srv, as(w, who), method, path, body, status);
+}
+
 static void expect_error(const struct world *w, enum who who, const char *method, const char *path, const char *body,
 			 int status, const char *code, const char *part)
 {
@@ -254,6 +261,18 @@ static void act_refused(const struct world *w, enum who who, uint64_t id, const 
 	char path[PATH_MAX_LEN];
 	snprintf(path, sizeof(path), "/api/v1/orders/%llu/%s", (unsigned long long)id, action);
 	expect_error(w, who, "POST", path, body, status, code, part);
+}
+
+/* The action is refused 409 invalid_state; the error names the order's state, in its message and as "state". */
+static void act_conflict(const struct world *w, enum who who, uint64_t id, const char *action, const char *body,
+			 const char *state)
+{
+	json_t *doc = act(w, who, id, action, body, 409);
+	const json_t *e = json_object_get(doc, "error");
+	assert_string_equal(apitest_str(e, "code"), "invalid_state");
+	assert_string_equal(apitest_str(e, "state"), state);
+	assert_non_null(strstr(apitest_str(e, "message"), state));
+	json_decref(doc);
 }
 
 /* A paid order of store A through to delivered: confirmed and shipped by owner, delivered by the admin. */
@@ -609,7 +628,7 @@ static void test_rule_unpaid_expires(void **state)
 	}
 	expect_account(w, "escrow", 0, 0);
 	/* A cancelled order stays cancelled. */
-	act_refused(w, SITI, group_order(g, 0), "confirm", NULL, 409, "invalid_state", "cancelled");
+	act_conflict(w, SITI, group_order(g, 0), "confirm", NULL, "cancelled");
 	json_decref(g);
 	world_finish(w);
 }
@@ -676,7 +695,7 @@ static void test_rule_auto_complete(void **state)
 	expect_system_event(doc, "completed");
 	assert_true(json_is_null(json_object_get(doc, "complaint")));
 	json_decref(doc);
-	act_refused(w, ANI, id, "complaint", "{\"reason\":\"terlambat\"}", 409, "invalid_state", "completed");
+	act_conflict(w, ANI, id, "complaint", "{\"reason\":\"terlambat\"}", "completed");
 	expect_payable(w, w->store_b, goods - fee, 0);
 	expect_account(w, "platform:fees", fee, 0);
 	expect_account(w, "escrow", goods, goods);
@@ -748,7 +767,12 @@ static void test_oversell_race(void **state)
 
 /* --- 4. complaints --- */
 
-/* Complaints resolved each way, with the money of each exact, and the resolutions the state refuses. */
+/*
+ * Complaints resolved each way, with the money of each exact, and the
+ * resolutions the state refuses. A complaint freezes the escrow: the clock
+ * moved past the window completes the undisputed order by the rule and
+ * leaves the disputed ones, and their money, where they are.
+ */
 static void test_complaints(void **state)
 {
 	struct world *w = *state;
@@ -766,17 +790,20 @@ static void test_complaints(void **state)
 	/* Only the buyer complains, with a reason; only the admin resolves, and only a dispute. */
 	act_refused(w, CITRA, ids[0], "complaint", "{\"reason\":\"rusak\"}", 403, "forbidden", NULL);
 	act_refused(w, ANI, ids[0], "complaint", "{}", 400, "invalid_field", "reason");
-	act_refused(w, ADMIN, ids[3], "resolve", "{\"outcome\":\"release\"}", 409, "invalid_state", "delivered");
+	act_conflict(w, ADMIN, ids[3], "resolve", "{\"outcome\":\"release\"}", "delivered");
 
-	/* Release: the merchant is paid in full, less the commission. */
+	/* Three complaints, each within its window. */
 	doc = act(w, ANI, ids[0], "complaint", "{\"reason\":\"warna pudar\"}", 200);
 	assert_string_equal(apitest_str(doc, "state"), "disputed");
 	assert_string_equal(apitest_str(doc, "complaint"), "warna pudar");
 	json_decref(doc);
-	/* The city officer's list across stores holds the dispute, and only it. */
+	act_ok(w, ANI, ids[1], "complaint", "{\"reason\":\"kurang satu\"}", "disputed");
+	act_ok(w, ANI, ids[2], "complaint", "{\"reason\":\"salah kirim\"}", "disputed");
+	/* The city officer's list across stores holds the disputes, and only them. */
 	doc = call(w, ADMIN, "GET", "/api/v1/admin/orders?state=disputed", NULL, 200);
-	assert_int_equal(json_array_size(json_object_get(doc, "items")), 1);
-	assert_int_equal(apitest_int(json_array_get(json_object_get(doc, "items"), 0), "id"), ids[0]);
+	assert_int_equal(json_array_size(json_object_get(doc, "items")), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(apitest_int(json_array_get(json_object_get(doc, "items"), i), "id"), ids[i]);
 	assert_true(json_is_null(json_object_get(doc, "next_cursor")));
 	json_decref(doc);
 	doc = call(w, ADMIN, "GET", "/api/v1/admin/orders?limit=1", NULL, 200);
@@ -785,17 +812,36 @@ static void test_complaints(void **state)
 	json_decref(doc);
 	expect_error(w, SITI, "GET", "/api/v1/admin/orders?state=disputed", NULL, 403, "forbidden", NULL);
 	expect_error(w, ADMIN, "GET", "/api/v1/admin/orders?state=lost", NULL, 400, "invalid_field", "state");
-	act_ok(w, ADMIN, ids[0], "resolve", "{\"outcome\":\"release\"}", "completed");
+
+	/*
+	 * Past the window: the undisputed order completes by the rule. It was
+	 * delivered last, so its time is the latest of the four: once it has
+	 * completed, the sweep has passed the disputed ones' times too.
+	 */
+	clock_advance(w, ORDER_COMPLETE_S + 1);
+	doc = wait_state(w, ids[3], "completed");
+	expect_system_event(doc, "completed");
+	json_decref(doc);
+	for (int i = 0; i < 3; i++) {
+		doc = order_get(w, ids[i]);
+		assert_string_equal(apitest_str(doc, "state"), "disputed");
+		json_decref(doc);
+	}
 	expect_payable(w, w->store_a, goods - fee, 0);
 	expect_account(w, "platform:fees", fee, 0);
-	act_refused(w, ADMIN, ids[0], "resolve", "{\"outcome\":\"release\"}", 409, "invalid_state", "completed");
+	expect_account(w, "escrow", 4 * goods, goods);
+
+	/* Release: the merchant is paid in full, less the commission. */
+	act_ok(w, ADMIN, ids[0], "resolve", "{\"outcome\":\"release\"}", "completed");
+	expect_payable(w, w->store_a, 2 * (goods - fee), 0);
+	expect_account(w, "platform:fees", 2 * fee, 0);
+	act_conflict(w, ADMIN, ids[0], "resolve", "{\"outcome\":\"release\"}", "completed");
 
 	/* Partial refund: R back to the buyer, the rest released with the commission on the rest. */
-	act_ok(w, ANI, ids[1], "complaint", "{\"reason\":\"kurang satu\"}", "disputed");
-	act_refused(w, ADMIN, ids[1], "resolve", "{\"outcome\":\"partial_refund\",\"refund_amount\":50000}", 409,
-		    "invalid_state", "disputed");
-	act_refused(w, ADMIN, ids[1], "resolve", "{\"outcome\":\"partial_refund\",\"refund_amount\":50001}", 409,
-		    "invalid_state", NULL);
+	act_refused(w, ADMIN, ids[1], "resolve", "{\"outcome\":\"partial_refund\",\"refund_amount\":50000}", 422,
+		    "exceeds_refundable", "50000");
+	act_refused(w, ADMIN, ids[1], "resolve", "{\"outcome\":\"partial_refund\",\"refund_amount\":50001}", 422,
+		    "exceeds_refundable", "refund_amount");
 	doc = act(w, ADMIN, ids[1], "resolve", "{\"outcome\":\"partial_refund\",\"refund_amount\":20000}", 200);
 	assert_int_equal(apitest_int(doc, "refunded") + apitest_int(doc, "refund_pending"), part);
 	json_decref(doc);
@@ -804,19 +850,15 @@ static void test_complaints(void **state)
 	assert_int_equal(apitest_int(doc, "refund_pending"), 0);
 	json_decref(doc);
 	expect_payment(w, payments[1], "partially_refunded", part);
-	expect_payable(w, w->store_a, goods - fee + (goods - part - part_fee), 0);
-	expect_account(w, "platform:fees", fee + part_fee, 0);
+	expect_payable(w, w->store_a, 2 * (goods - fee) + (goods - part - part_fee), 0);
+	expect_account(w, "platform:fees", 2 * fee + part_fee, 0);
 
 	/* Full refund: everything back, nothing released. */
-	act_ok(w, ANI, ids[2], "complaint", "{\"reason\":\"salah kirim\"}", "disputed");
 	act_ok(w, ADMIN, ids[2], "resolve", "{\"outcome\":\"full_refund\",\"reason\":\"dikembalikan\"}", "disputed");
 	wait_refunded(w, ids[2], payments[2], goods);
-	expect_payable(w, w->store_a, goods - fee + (goods - part - part_fee), 0);
-	expect_account(w, "platform:fees", fee + part_fee, 0);
-	act_refused(w, ADMIN, ids[2], "resolve", "{\"outcome\":\"release\"}", 409, "invalid_state", "refunded");
+	act_conflict(w, ADMIN, ids[2], "resolve", "{\"outcome\":\"release\"}", "refunded");
 
-	/* The undisputed one is received; then escrow is empty: every rupiah went somewhere exactly once. */
-	act_ok(w, ANI, ids[3], "receive", NULL, "completed");
+	/* Escrow is empty: every rupiah went somewhere exactly once. */
 	expect_payable(w, w->store_a, 2 * (goods - fee) + (goods - part - part_fee), 0);
 	expect_account(w, "platform:fees", 2 * fee + part_fee, 0);
 	expect_account(w, "escrow", 4 * goods, 4 * goods);
@@ -852,7 +894,8 @@ static void test_cancellations(void **state)
 	/* ... but not after: the refusal names the state. */
 	act_ok(w, SITI, ids[2], "confirm", NULL, "confirmed");
 	act_refused(w, ANI, ids[2], "cancel", NULL, 409, "invalid_state", "(the order is confirmed)");
-	act_refused(w, SITI, ids[1], "reject", NULL, 409, "invalid_state", "refunded");
+	act_conflict(w, ANI, ids[2], "cancel", NULL, "confirmed");
+	act_conflict(w, SITI, ids[1], "reject", NULL, "refunded");
 	doc = order_get(w, ids[2]);
 	assert_string_equal(apitest_str(doc, "state"), "confirmed");
 	json_decref(doc);
@@ -861,6 +904,62 @@ static void test_cancellations(void **state)
 	expect_account(w, "escrow", 120000, 90000);
 	expect_account(w, "gateway:sandbox:clearing", 90000, 120000);
 	expect_payable(w, w->store_a, 0, 0);
+	world_finish(w);
+}
+
+/*
+ * A group of two stores refunds per store: store A rejects its order, store
+ * B's goes through to completed. Only A's total goes back, at the sandbox
+ * and in the ledger; the payment ends partially refunded; B is paid.
+ */
+static void test_group_refund_per_store(void **state)
+{
+	struct world *w = *state;
+	const int64_t goods_a = 3 * 11000, goods_b = 2 * 27500, fee_b = commission(2 * 27500);
+	char payment[ID_MAX];
+	uint64_t pa, pb, oa, ob;
+	json_t *g, *doc;
+	world_start(w);
+	pa = product_add(w, SITI, w->store_a, "Kue Bolu", 11000, 5);
+	pb = product_add(w, DEDI, w->store_b, "Kopi Solok", 27500, 5);
+	{
+		const struct cart_line cart[] = { { pa, 3 }, { pb, 2 } };
+		g = buy(w, ANI, cart, 2);
+	}
+	oa = group_order(g, 0);
+	ob = group_order(g, 1);
+	assert_int_equal(apitest_int(json_array_get(json_object_get(g, "orders"), 0), "merchant_id"), w->store_a);
+	assert_int_equal(apitest_int(g, "total"), goods_a + goods_b);
+	snprintf(payment, sizeof(payment), "%s", apitest_str(g, "payment_id"));
+	pay(w, g);
+	json_decref(g);
+	expect_account(w, "escrow", goods_a + goods_b, 0);
+
+	act_ok(w, SITI, oa, "reject", "{\"reason\":\"stok habis\"}", "cancelled");
+	doc = wait_state(w, oa, "refunded");
+	assert_int_equal(apitest_int(doc, "refunded"), goods_a);
+	assert_int_equal(apitest_int(doc, "refund_pending"), 0);
+	json_decref(doc);
+	/* B's order is untouched by A's refund. */
+	doc = order_get(w, ob);
+	assert_string_equal(apitest_str(doc, "state"), "paid");
+	assert_int_equal(apitest_int(doc, "refunded"), 0);
+	assert_int_equal(apitest_int(doc, "refund_pending"), 0);
+	json_decref(doc);
+	expect_payment(w, payment, "partially_refunded", goods_a);
+	expect_account(w, "escrow", goods_a + goods_b, goods_a);
+	expect_account(w, "gateway:sandbox:clearing", goods_a, goods_a + goods_b);
+	assert_int_equal(stock_of(w, pa), 5);
+	assert_int_equal(stock_of(w, pb), 3);
+
+	deliver(w, DEDI, ob);
+	act_ok(w, ANI, ob, "receive", NULL, "completed");
+	expect_payment(w, payment, "partially_refunded", goods_a);
+	expect_payable(w, w->store_a, 0, 0);
+	expect_payable(w, w->store_b, goods_b - fee_b, 0);
+	expect_account(w, "platform:fees", fee_b, 0);
+	expect_account(w, "escrow", goods_a + goods_b, goods_a + goods_b);
+	expect_account(w, "gateway:sandbox:clearing", goods_a, goods_a + goods_b);
 	world_finish(w);
 }
 
@@ -967,6 +1066,9 @@ static void test_authorization(void **state)
 	/*                         NOBODY ANI  CITRA SITI DEDI EKO  COURIER AUDITOR ADMIN */
 	const int group_r[WHO_N] = { 401, 200, 403, 403, 403, 403, 403, 200, 200 };
 	const int mine_r[WHO_N] = { 401, 200, 200, 403, 403, 403, 403, 403, 403 };
+	const int admin_r[WHO_N] = { 401, 403, 403, 403, 403, 403, 403, 200, 200 };
+	/* Shoppers pass the role check and reach the checkout, which asks for its key (keyed below). */
+	const int checkout_w[WHO_N] = { 401, 400, 400, 403, 403, 403, 403, 403, 403 };
 	const int store_r[WHO_N] = { 401, 403, 403, 200, 403, 403, 403, 200, 200 };
 	const int order_r[WHO_N] = { 401, 200, 403, 200, 403, 403, 403, 200, 200 };
 	const int owner_a[WHO_N] = { 401, 403, 403, 0, 403, 403, 403, 403, 0 };
@@ -983,13 +1085,29 @@ static void test_authorization(void **state)
 		{ "complaint", "{\"reason\":\"rusak\"}", buyer_a },
 		{ "resolve", "{\"outcome\":\"release\"}", admin_a },
 	};
-	char path[PATH_MAX_LEN];
+	char path[PATH_MAX_LEN], *cart;
 	uint64_t p, ids[6];
 	json_t *doc;
 	world_start(w);
 	p = product_add(w, SITI, w->store_a, "Sate Padang", 20000, 20);
 	for (int i = 0; i < 6; i++)
 		ids[i] = buy_paid(w, ANI, p, 1, NULL);
+	{
+		const struct cart_line line[] = { { p, 1 } };
+		cart = cart_body(line, 1);
+	}
+	expect_statuses(w, "POST", "/api/v1/checkout", cart, checkout_w);
+	free(cart);
+	/* ... and with a key: only a shopper's checkout is made, and no refusal took stock. */
+	for (int who = NOBODY; who < WHO_N; who++) {
+		const struct cart_line line[] = { { p, 1 } };
+		if (who != ANI && who != CITRA)
+			checkout_refused(w, (enum who)who, line, 1, checkout_w[who],
+					 who == NOBODY ? "unauthorized" : "forbidden");
+	}
+	assert_int_equal(stock_of(w, p), 14);
+	expect_statuses(w, "GET", "/api/v1/admin/orders", NULL, admin_r);
+	assert_int_equal(listed(w, AUDITOR, "/api/v1/admin/orders?limit=100"), 6);
 	doc = order_get(w, ids[0]);
 	snprintf(path, sizeof(path), "/api/v1/order-groups/%s", apitest_str(doc, "group_id"));
 	json_decref(doc);
@@ -1033,10 +1151,95 @@ static void test_authorization(void **state)
 		json_decref(wait_state(w, ids[i], "refunded"));
 	expect_payable(w, w->store_a, 2 * (20000 - commission(20000)), 0);
 	expect_account(w, "escrow", 6 * 20000, 6 * 20000);
+	/* Every shopper may check out. */
+	{
+		const struct cart_line line[] = { { p, 1 } };
+		json_decref(buy(w, CITRA, line, 1));
+	}
+	assert_int_equal(listed(w, CITRA, "/api/v1/orders"), 1);
 	world_finish(w);
 }
 
-/* --- 8. bad input --- */
+/* --- 8. what the auditor reads --- */
+
+/* A paid order of one unit of product of store A with the sandbox courier's first rate. Returns its id. */
+static uint64_t buy_with_courier(struct world *w, uint64_t product)
+{
+	const struct cart_line line[] = { { product, 1 } };
+	char key[32], *text = cart_body(line, 1), store[24];
+	json_t *rates, *cart = json_loads(text, 0, NULL), *g;
+	const char *token;
+	uint64_t id;
+	free(text);
+	assert_non_null(cart);
+	rates = call_json(w, NOBODY, "POST", "/api/v1/shipping/rates",
+			  json_pack("{s:I, s:O, s:{s:s, s:s}}", "merchant_id", (json_int_t)w->store_a, "items",
+				    json_object_get(cart, "items"), "ship_to", "postal_code", "40111", "address",
+				    "Jl. Merdeka 5"),
+			  200);
+	token = apitest_str(json_array_get(json_object_get(rates, "rates"), 0), "rate_token");
+	snprintf(store, sizeof(store), "%llu", (unsigned long long)w->store_a);
+	json_object_set_new(cart, "shipping", json_pack("{s:s}", store, token));
+	json_decref(rates);
+	text = json_dumps(cart, JSON_COMPACT);
+	json_decref(cart);
+	assert_non_null(text);
+	snprintf(key, sizeof(key), "key-%u", ++w->keys);
+	g = checkout_raw(w, ANI, key, text, 201, NULL, NULL);
+	free(text);
+	id = group_order(g, 0);
+	assert_true(json_is_object(json_object_get(json_array_get(json_object_get(g, "orders"), 0), "courier")));
+	pay(w, g);
+	json_decref(g);
+	return id;
+}
+
+/*
+ * The auditor sees everything and changes nothing: any shipment (with the
+ * phones), the open jobs, any courier's shipments; a shipment's writes stay
+ * refused to it.
+ */
+static void test_auditor_reads(void **state)
+{
+	struct world *w = *state;
+	/*                            NOBODY ANI  CITRA SITI DEDI EKO  COURIER AUDITOR ADMIN */
+	const int shipment_r[WHO_N] = { 401, 403, 403, 403, 403, 403, 403, 200, 200 };
+	const int courier_r[WHO_N] = { 401, 403, 403, 403, 403, 403, 200, 200, 200 };
+	char path[PATH_MAX_LEN], shipment[ID_MAX];
+	uint64_t id, courier;
+	json_t *doc;
+	world_start(w);
+	/* A courier company picks up at the store's address and phone. */
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu", (unsigned long long)w->store_a);
+	json_decref(call(w, SITI, "PUT", path, "{\"address\":\"Jl. Braga 12\",\"phone\":\"081234567890\"}", 200));
+	id = buy_with_courier(w, product_add(w, SITI, w->store_a, "Rendang", 50000, 5));
+	act_ok(w, SITI, id, "confirm", NULL, "confirmed");
+	doc = order_get(w, id);
+	snprintf(shipment, sizeof(shipment), "%s", apitest_str(doc, "shipment_id"));
+	json_decref(doc);
+
+	snprintf(path, sizeof(path), "/api/v1/shipments/%s", shipment);
+	expect_statuses(w, "GET", path, NULL, shipment_r);
+	doc = call(w, AUDITOR, "GET", path, NULL, 200);
+	assert_int_equal(apitest_int(doc, "order_id"), id);
+	assert_string_equal(apitest_str(json_object_get(doc, "drop"), "phone"), "+6281200001111");
+	json_decref(doc);
+	expect_statuses(w, "GET", "/api/v1/courier/jobs", NULL, courier_r);
+	doc = call(w, COURIER, "GET", "/api/v1/me", NULL, 200);
+	courier = (uint64_t)apitest_int(doc, "id");
+	json_decref(doc);
+	snprintf(path, sizeof(path), "/api/v1/courier/shipments?courier=%llu", (unsigned long long)courier);
+	expect_statuses(w, "GET", path, NULL, courier_r);
+	expect_error(w, AUDITOR, "GET", "/api/v1/courier/shipments", NULL, 400, "invalid_field", "courier");
+
+	snprintf(path, sizeof(path), "/api/v1/shipments/%s/status", shipment);
+	expect_error(w, AUDITOR, "POST", path, "{\"status\":\"picked\"}", 403, "forbidden", NULL);
+	snprintf(path, sizeof(path), "/api/v1/shipments/%s/accept", shipment);
+	expect_error(w, AUDITOR, "POST", path, NULL, 403, "forbidden", NULL);
+	world_finish(w);
+}
+
+/* --- 9. bad input --- */
 
 /* A ship_to object as JSON text, `more` members appended. */
 #define SHIP_TO(name, phone, postal, more)                                                                   \
@@ -1349,9 +1552,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversell_race, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_complaints, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_cancellations, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_group_refund_per_store, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_paid_after_cancel, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_authorization, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_auditor_reads, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,6 +168,38 @@ static void expect_status(struct world *w, const char *token, int64_t id, const 
 	json_decref(st);
 }
 
+/*
+ * A status change takes no fields: a body, when sent, must be a JSON object
+ * without members, or it is refused before anything changes.
+ */
+static void expect_bad_change_bodies(struct world *w, int64_t id)
+{
+	static const char *const actions[] = { "verify", "suspend", "reinstate" };
+	static const struct {
+		const char *body, *code, *part;
+	} cases[] = {
+		{ "{\"reason\":\"dokumen lengkap\"}", "unknown_field", "reason" },
+		{ "{\"status\":\"verified\"}", "unknown_field", "status" },
+		{ "[1]", "invalid_json", NULL },
+		{ "{\"a\":", "invalid_json", NULL },
+		{ "null", "invalid_json", NULL },
+	};
+	char action[PATH_LEN], auth[TOKEN_MAX + 32];
+	const char *text_body[] = { auth, "Content-Type: text/plain", NULL };
+	struct testsrv_response resp;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->admin);
+	for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+		snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/%s", (long long)id, actions[a]);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			apitest_expect_error(w->srv, w->admin, "POST", action, cases[i].body, 400, cases[i].code,
+					     cases[i].part);
+		assert_int_equal(testsrv_request(w->srv, "POST", action, text_body, "ok", &resp), 0);
+		assert_int_equal(resp.status, 415);
+		assert_true(testsrv_error_is(&resp, "unsupported_media_type"));
+		testsrv_response_free(&resp);
+	}
+}
+
 /* Pending until verified; suspended disappears and keeps its record; reinstated returns. */
 static void test_life_of_a_store(void **state)
 {
@@ -186,13 +218,17 @@ static void test_life_of_a_store(void **state)
 	apitest_expect_error(w->srv, w->admin, "GET", "/api/v1/admin/merchants?status=closed", NULL, 400,
 			     "invalid_field", "status");
 	apitest_expect_error(w->srv, w->siti, "GET", "/api/v1/admin/merchants", NULL, 403, "forbidden", NULL);
-	apitest_expect_error(w->srv, w->auditor, "GET", "/api/v1/admin/merchants", NULL, 403, "forbidden", NULL);
+	/* The auditor reads the city officer's list (full view) and changes nothing. */
+	assert_int_equal(listed_in(w, w->auditor, "status=pending", id), 1);
+	assert_int_equal(listed_in(w, w->auditor, "all", id), 1);
 	mine = apitest_call(w->srv, w->siti, "GET", "/api/v1/me/merchants", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(mine, "items")), 1);
 	json_decref(mine);
 
+	expect_bad_change_bodies(w, id);
+	expect_status(w, w->admin, id, "pending");
 	snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/verify", (long long)id);
-	json_decref(apitest_call(w->srv, w->admin, "POST", action, NULL, 200));
+	json_decref(apitest_call(w->srv, w->admin, "POST", action, "{}", 200));
 	apitest_expect_error(w->srv, w->admin, "POST", action, NULL, 409, "invalid_state", "verified");
 	st = apitest_call(w->srv, NULL, "GET", path, NULL, 200);
 	assert_string_equal(apitest_str(st, "status"), "verified");
@@ -305,12 +341,38 @@ static void test_bad_registrations(void **state)
 	world_finish(w);
 }
 
+/*
+ * GET path as token (NULL: none) answers status: on 200 an SVG image, else
+ * the error unauthorized (401) or forbidden (403).
+ */
+static void expect_svg(struct world *w, const char *token, const char *path, int status)
+{
+	char auth[TOKEN_MAX + 32];
+	const char *headers[] = { auth, NULL };
+	struct testsrv_response resp;
+	const char *type;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	assert_int_equal(testsrv_request(w->srv, "GET", path, token ? headers : NULL, NULL, &resp), 0);
+	if (resp.status != status)
+		fail_msg("GET %s: status %d, want %d: %.200s", path, resp.status, status, resp.body);
+	if (status == 200) {
+		type = testsrv_header(&resp, "Content-Type");
+		assert_non_null(type);
+		assert_int_equal(strncmp(type, "image/svg+xml", strlen("image/svg+xml")), 0);
+		assert_non_null(strstr(resp.body, "<svg"));
+		assert_non_null(strstr(resp.body, "</svg>"));
+	} else {
+		assert_true(testsrv_error_is(&resp, status == 401 ? "unauthorized" : "forbidden"));
+	}
+	testsrv_response_free(&resp);
+}
+
 /* Which statuses each role gets from each endpoint. */
 static void test_authorization_matrix(void **state)
 {
 	struct world *w = *state;
 	int64_t id = register_store(w);
-	char one[PATH_LEN], verify[PATH_LEN], qris[PATH_LEN];
+	char one[PATH_LEN], qris[PATH_LEN], qris_svg[PATH_LEN], action[PATH_LEN];
 	const char *tokens[] = { NULL, w->shopper, w->courier, w->auditor, w->budi, w->siti, w->admin };
 	/* public, shopper, courier, auditor, other merchant, owner, admin */
 	static const int post_store[] = { 401, 403, 403, 403, 201, 201, 403 };
@@ -318,12 +380,22 @@ static void test_authorization_matrix(void **state)
 	static const int put_store[] = { 401, 403, 403, 403, 403, 200, 200 };
 	static const int mine[] = { 401, 403, 403, 403, 200, 200, 403 };
 	static const int admin_post[] = { 401, 403, 403, 403, 403, 403, 201 };
+	static const int admin_list[] = { 401, 403, 403, 200, 403, 403, 200 };
 	static const int get_qris[] = { 401, 403, 403, 403, 403, 200, 200 };
-	static const int suspend[] = { 401, 403, 403, 403, 403, 403, 200 };
+	static const int admin_only[] = { 401, 403, 403, 403, 403, 403, 200 };
+	/* In this order each one's admin call succeeds: pending -> verified -> suspended -> verified, featured. */
+	static const struct {
+		const char *action, *body, *status;
+	} changes[] = {
+		{ "verify", NULL, "verified" },
+		{ "suspend", NULL, "suspended" },
+		{ "reinstate", NULL, "verified" },
+		{ "feature", "{\"featured\":true}", "verified" },
+	};
 	char admin_body[512];
 	path_of(one, id, "");
 	path_of(qris, id, "/qris");
-	snprintf(verify, sizeof(verify), "/api/v1/admin/merchants/%lld/suspend", (long long)id);
+	path_of(qris_svg, id, "/qris.svg");
 	snprintf(admin_body, sizeof(admin_body),
 		 "{\"owner_user_id\":%lld,\"name\":\"Toko B\",\"city\":\"P\",\"postal_code\":\"1\",\"criteria\":\"UKE\","
 		 "\"nmid\":\"N1\"}",
@@ -335,10 +407,24 @@ static void test_authorization_matrix(void **state)
 		json_decref(apitest_call(w->srv, tokens[r], "GET", "/api/v1/me/merchants", NULL, mine[r]));
 		json_decref(apitest_call(w->srv, tokens[r], "POST", "/api/v1/admin/merchants", admin_body, admin_post[r]));
 		json_decref(apitest_call(w->srv, tokens[r], "GET", qris, NULL, get_qris[r]));
+		expect_svg(w, tokens[r], qris_svg, get_qris[r]);
 		json_decref(apitest_call(w->srv, tokens[r], "GET", "/api/v1/merchants", NULL, 200));
+		json_decref(apitest_call(w->srv, tokens[r], "GET", "/api/v1/admin/merchants", NULL, admin_list[r]));
 	}
-	for (size_t r = 0; r < sizeof(tokens) / sizeof(tokens[0]); r++)
-		json_decref(apitest_call(w->srv, tokens[r], "POST", verify, NULL, suspend[r]));
+	/* Each change refused to every other role leaves the store as it was; the admin's (last) makes it. */
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		snprintf(action, sizeof(action), "/api/v1/admin/merchants/%lld/%s", (long long)id, changes[i].action);
+		for (size_t r = 0; r < sizeof(tokens) / sizeof(tokens[0]); r++) {
+			json_t *st = apitest_call(w->srv, tokens[r], "POST", action, changes[i].body, admin_only[r]);
+			if (admin_only[r] == 200) {
+				assert_string_equal(apitest_str(st, "status"), changes[i].status);
+				assert_true(!changes[i].body || json_is_true(json_object_get(st, "featured")));
+			} else {
+				expect_status(w, w->admin, id, i == 0 ? "pending" : changes[i - 1].status);
+			}
+			json_decref(st);
+		}
+	}
 	world_finish(w);
 }
 
