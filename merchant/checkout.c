@@ -123,6 +123,27 @@ static int checkout_take_rates(struct checkout *ck)
 	return 0;
 }
 
+/*
+ * A repeat of a checkout: ORDERS_EREPLAY with the group named, or 0 when
+ * the first one answered 502/503 "not placed" (its payment failed before
+ * its QR came, its orders are cancelled): then the key places the order
+ * afresh, as the client that retries after that answer expects.
+ */
+static int checkout_replay(struct checkout *ck, MDB_txn *txn, const struct idem_entry *seen)
+{
+	struct order_group g;
+	bool unplaced;
+	int rc;
+	memcpy(ck->group.id.b, seen->ref, sizeof(ck->group.id.b));
+	if ((rc = order_group_load(ck->o, txn, &ck->group.id, &g)) != 0 ||
+	    (rc = payments_failed_unissued(ck->o->payments, txn, &g.payment_id, &unplaced)) != 0)
+		return rc;
+	if (unplaced)
+		return 0;
+	ck->first_status = seen->status;
+	return ORDERS_EREPLAY;
+}
+
 static int checkout_apply(MDB_txn *txn, void *arg)
 {
 	struct checkout *ck = arg;
@@ -133,12 +154,10 @@ static int checkout_apply(MDB_txn *txn, void *arg)
 
 	ck->group.norders = 0;
 	ck->bad_product = 0;
+	ck->first_status = 0;
 	rc = idem_lookup(o->idem, txn, &ck->idem, &seen);
-	if (rc == IDEM_REPLAY && seen.ref_len == 16) {
-		memcpy(ck->group.id.b, seen.ref, 16);
-		ck->first_status = seen.status;
-		return ORDERS_EREPLAY;
-	}
+	if (rc == IDEM_REPLAY && seen.ref_len == 16)
+		rc = checkout_replay(ck, txn, &seen);
 	if (rc == IDEM_CONFLICT)
 		return ORDERS_ECONFLICT;
 	if (rc != IDEM_NEW)

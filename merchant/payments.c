@@ -9,6 +9,7 @@
 
 #include "body.h"
 #include "clock.h"
+#include "crypto.h"
 #include "httpd.h"
 #include "idem.h"
 #include "log.h"
@@ -32,6 +33,8 @@
 #define PAYMENT_LIST_DEFAULT 20
 #define PAYMENT_SCAN_MAX 1000         /* index entries one listing reads at most */
 #define PAYMENT_INDEX_CHUNK 4096      /* payments one commit of the index's build reads */
+#define PAYMENT_REFUND_KEY_LEN 25     /* an admin's refund at the provider: "k" and 12 bytes in hex, so
+					 with the payment id before it the provider's key fits PAY_ID_MAX */
 
 enum payment_kind { PAYMENT_ORDER = 1, PAYMENT_INSTORE = 2 };
 
@@ -474,6 +477,7 @@ struct pay_job {
 	bool needs_refund;                   /* paid late: give the money back */
 	payments_refund_fn done;             /* a module's refund waits for it; else NULL */
 	void *done_arg;
+	struct idem_req idem;                /* an admin's refund: its Idempotency-Key; else not present */
 };
 
 /*
@@ -699,7 +703,33 @@ struct pay_call {
 	struct payment pay;                  /* as it was when the call began */
 	int64_t amount;
 	char key[48];
+	struct idem_req idem;                /* an admin's refund: its Idempotency-Key; else not present */
 };
+
+/*
+ * A refund or poll event, and for an admin's refund its Idempotency-Key in
+ * the same commit: a twin of the request that committed first (same key and
+ * body) makes this one a replay that changes nothing. A twin with another
+ * body under the key does not stop it: the provider refunded this one all
+ * the same, so it is recorded, under no key.
+ */
+static int pay_apply_called(MDB_txn *txn, void *arg)
+{
+	struct pay_job *job = arg;
+	struct idem_entry seen;
+	int found = idem_lookup(job->p->idem, txn, &job->idem, &seen), rc;
+	if (found == IDEM_REPLAY && seen.ref_len == sizeof(job->pay.id.b)) {
+		memcpy(job->pay.id.b, seen.ref, sizeof(job->pay.id.b));
+		job->needs_refund = false;
+		job->outcome = OUTCOME_DUPLICATE;
+		return pay_load(job->p, txn, &job->pay.id, &job->pay);
+	}
+	if (found < 0)
+		return found;
+	if ((rc = pay_apply_event(txn, job)) != 0 || found != IDEM_NEW || job->outcome == OUTCOME_UNKNOWN)
+		return rc;
+	return idem_save(job->p->idem, txn, &job->idem, 200, job->pay.id.b, sizeof(job->pay.id.b), clock_now_ms());
+}
 
 static void pay_event_done(int status, void *arg)
 {
@@ -719,12 +749,12 @@ static void pay_event_done(int status, void *arg)
 }
 
 /*
- * Queues the event; replies to req (if any) when it is stored, or tells
- * `done` (if any). Takes over nothing.
+ * Queues the event (with idem, lent, when not NULL); replies to req (if
+ * any) when it is stored, or tells `done` (if any). Takes over nothing.
  */
 static void pay_submit_event(struct payments *p, struct httpd_req *req, payments_refund_fn done, void *done_arg,
-			     const struct payment *pay, const char *source, const char *event_id, enum pay_state state,
-			     int64_t amount, int64_t refunded)
+			     const struct idem_req *idem, const struct payment *pay, const char *source,
+			     const char *event_id, enum pay_state state, int64_t amount, int64_t refunded)
 {
 	struct pay_job *job = calloc(1, sizeof(*job));
 	int rc = job ? 0 : STORE_ENOMEM;
@@ -740,7 +770,9 @@ static void pay_submit_event(struct payments *p, struct httpd_req *req, payments
 		job->ev.state = state;
 		job->ev.amount = amount;
 		job->ev.refunded = refunded;
-		rc = store_submit(p->store, pay_apply_event, pay_event_done, job);
+		if (idem)
+			job->idem = *idem;
+		rc = store_submit(p->store, pay_apply_called, pay_event_done, job);
 	}
 	if (rc == 0)
 		return;
@@ -767,21 +799,27 @@ static void pay_refund_done(const struct pay_status_res *res, void *arg)
 			call->done(res->error == PAY_EUNAVAILABLE ? PAYMENTS_EUNAVAILABLE : PAYMENTS_EPROVIDER,
 				   call->done_arg);
 	} else {
-		int64_t total = call->pay.refunded + call->amount;
+		/*
+		 * The provider's own total when it tells one: a retry of a refund
+		 * whose first answer was lost, after its notification was booked,
+		 * is the same refund there, and must add nothing here.
+		 */
+		int64_t total = res->refunded > 0 ? res->refunded : call->pay.refunded + call->amount;
 		snprintf(event_id, sizeof(event_id), "refund:%s", call->key);
-		pay_submit_event(call->p, call->req, call->done, call->done_arg, &call->pay, "refund", event_id,
+		pay_submit_event(call->p, call->req, call->done, call->done_arg, &call->idem, &call->pay, "refund", event_id,
 				 total >= call->pay.paid_amount ? PAY_STATE_REFUNDED : PAY_STATE_PARTIALLY_REFUNDED, -1,
-				 res->refunded > total ? res->refunded : total);
+				 total);
 	}
 	free(call);
 }
 
 /*
  * Asks the provider for a refund; `key` makes repeats of the same refund one
- * refund. The outcome goes to req, or done, or the log.
+ * refund. An admin's refund brings its Idempotency-Key (idem, lent; else
+ * NULL), recorded with it. The outcome goes to req, or done, or the log.
  */
 static void pay_refund_call(struct payments *p, struct httpd_req *req, payments_refund_fn done, void *done_arg,
-			    const struct payment *pay, int64_t amount, const char *key)
+			    const struct idem_req *idem, const struct payment *pay, int64_t amount, const char *key)
 {
 	struct pay_call *call = calloc(1, sizeof(*call));
 	char id[33], refund_key[PAY_ID_MAX + 1];
@@ -794,6 +832,8 @@ static void pay_refund_call(struct payments *p, struct httpd_req *req, payments_
 		call->done_arg = done_arg;
 		call->pay = *pay;
 		call->amount = amount;
+		if (idem)
+			call->idem = *idem;
 		snprintf(call->key, sizeof(call->key), "%s", key);
 		snprintf(refund_key, sizeof(refund_key), "%s-%s", id, key);
 		r.payment_id = id;
@@ -811,7 +851,7 @@ static void pay_refund_call(struct payments *p, struct httpd_req *req, payments_
 
 static void pay_start_refund(struct payments *p, const struct payment *pay, int64_t amount, const char *key)
 {
-	pay_refund_call(p, NULL, NULL, NULL, pay, amount, key);
+	pay_refund_call(p, NULL, NULL, NULL, NULL, pay, amount, key);
 }
 
 static void pay_poll_done(const struct pay_status_res *res, void *arg)
@@ -820,7 +860,7 @@ static void pay_poll_done(const struct pay_status_res *res, void *arg)
 	char event_id[PAY_EVENT_ID_MAX];
 	if (res->error == PAY_OK && res->state != PAY_STATE_PENDING) {
 		snprintf(event_id, sizeof(event_id), "poll:%s:%lld", pay_state_name(res->state), (long long)res->refunded);
-		pay_submit_event(call->p, NULL, NULL, NULL, &call->pay, "poll", event_id, res->state, res->amount,
+		pay_submit_event(call->p, NULL, NULL, NULL, NULL, &call->pay, "poll", event_id, res->state, res->amount,
 				 res->refunded);
 	} else if (res->error != PAY_OK) {
 		log_msg(LOG_INFO, "payments", "status poll failed, trying later: %s", res->error_text);
@@ -1220,12 +1260,55 @@ static void pay_handle_events(struct httpd_req *req, void *ctx)
 	pay_sub_send(sub, &pay);
 }
 
+/*
+ * The provider's name of the refund an admin's request asks for, from its
+ * Idempotency-Key and request: the same key and body are the same refund at
+ * the provider, however often they are sent. OUT: key (PAYMENT_REFUND_KEY_LEN + 1 bytes).
+ */
+static int pay_refund_key(const struct idem_req *idem, char *key)
+{
+	const struct crypto_part parts[] = { { idem->key, sizeof(idem->key) },
+					     { idem->request_hash, sizeof(idem->request_hash) } };
+	uint8_t hash[CRYPTO_SHA256_LEN];
+	key[0] = 'k';
+	if (crypto_sha256_parts(parts, 2, hash) != 0)
+		return -1;
+	return crypto_hex_encode(hash, (PAYMENT_REFUND_KEY_LEN - 1) / 2, key + 1, PAYMENT_REFUND_KEY_LEN);
+}
+
+/*
+ * Where the request's Idempotency-Key was seen before: replies (a replay,
+ * the payment as it is now; or 409) and returns 1; 0 when the key is new;
+ * -1 after replying an error.
+ */
+static int pay_refund_seen(struct payments *p, struct httpd_req *req, const struct idem_req *idem,
+			   const struct payment *pay)
+{
+	struct idem_entry seen;
+	MDB_txn *txn;
+	int rc = store_read_begin(p->store, &txn);
+	if (rc == STORE_OK) {
+		rc = idem_lookup(p->idem, txn, idem, &seen);
+		store_read_end(p->store, txn);
+	}
+	if (rc < 0) {
+		httpd_reply_store_error(req, rc);
+		return -1;
+	}
+	if (rc == IDEM_CONFLICT)
+		idem_reply_conflict(req);
+	else if (rc == IDEM_REPLAY)
+		httpd_reply_json(req, seen.status, pay_json(pay));
+	return rc == IDEM_NEW ? 0 : 1;
+}
+
 static void pay_handle_refund(struct httpd_req *req, void *ctx)
 {
 	struct payments *p = ctx;
 	struct body_check c = { 0 };
 	struct payment pay;
-	char key[32];
+	struct idem_req idem;
+	char key[PAYMENT_REFUND_KEY_LEN + 1];
 	json_t *body;
 	int64_t amount;
 	if (httpd_json_body(req, &body) != 0 || pay_for_caller(p, req, false, &pay) != 0)
@@ -1236,14 +1319,25 @@ static void pay_handle_refund(struct httpd_req *req, void *ctx)
 		httpd_reply_error(req, 400, body_error_code(&c), "%s %s", c.field, c.reason);
 		return;
 	}
+	if (idem_begin(req, "refunds", &idem) != 0)
+		return;
+	/* A refund sends money away: a retry must never send it twice. */
+	if (!idem.present) {
+		httpd_reply_error(req, 400, "idempotency_key_required", "a refund needs an Idempotency-Key header");
+		return;
+	}
+	/* Before the checks: a replay of the refund that emptied the payment answers as the first did. */
+	if (pay_refund_seen(p, req, &idem, &pay) != 0)
+		return;
 	/* An order's money sits in escrow: it goes back through the order (cancel, complaint). */
 	if (pay.kind == PAYMENT_ORDER) {
 		httpd_reply_error(req, 409, "order_payment", "an order's payment is refunded through its order");
 		return;
 	}
 	if (pay.state != PAY_STATE_PAID && pay.state != PAY_STATE_PARTIALLY_REFUNDED) {
-		httpd_reply_error(req, 409, "invalid_state", "a %s payment cannot be refunded",
-				  pay_state_name((enum pay_state)pay.state));
+		httpd_reply_error_with(req, 409, "invalid_state",
+				       json_pack("{s:s}", "state", pay_state_name((enum pay_state)pay.state)),
+				       "a %s payment cannot be refunded", pay_state_name((enum pay_state)pay.state));
 		return;
 	}
 	if (amount > pay.paid_amount - pay.refunded) {
@@ -1251,9 +1345,11 @@ static void pay_handle_refund(struct httpd_req *req, void *ctx)
 				  (long long)(pay.paid_amount - pay.refunded));
 		return;
 	}
-	/* One refund per refunded total: a retry of the same request refunds nothing twice. */
-	snprintf(key, sizeof(key), "to-%lld", (long long)(pay.refunded + amount));
-	pay_refund_call(p, req, NULL, NULL, &pay, amount, key);
+	if (pay_refund_key(&idem, key) != 0) {
+		httpd_reply_error(req, 500, "internal", "the refund could not be named");
+		return;
+	}
+	pay_refund_call(p, req, NULL, NULL, &idem, &pay, amount, key);
 }
 
 /* --- in-store charges --- */
@@ -1307,7 +1403,19 @@ static int pay_apply_create(MDB_txn *txn, void *arg)
 	return idem_save(op->p->idem, txn, &op->idem, 201, op->pay.id.b, 16, op->pay.created_ms);
 }
 
-/* Records the provider's answer: the QR, or the failure. */
+/* op answers as the failure a twin of its request met first: the payment failed before its QR came. */
+static void pay_charge_failed_first(struct charge_op *op)
+{
+	op->error = PAY_EUNAVAILABLE;
+	snprintf(op->error_text, sizeof(op->error_text), "the charge failed before its QR came");
+}
+
+/*
+ * Records the provider's answer: the QR, or the failure. Twins of a
+ * request (a client's retry while the first waits) ask for the same charge:
+ * the first answer recorded holds, so a QR is never shown for a payment
+ * that failed, nor a payment failed whose QR was shown.
+ */
 static int pay_apply_charged(MDB_txn *txn, void *arg)
 {
 	struct charge_op *op = arg;
@@ -1316,10 +1424,17 @@ static int pay_apply_charged(MDB_txn *txn, void *arg)
 	int rc = pay_load(p, txn, &pay->id, pay);
 	if (rc != 0)
 		return rc;
+	if (op->error == PAY_OK && pay->state == PAY_STATE_FAILED && !pay->qr[0]) {
+		pay_charge_failed_first(op);
+		return 0;
+	}
 	if (op->error == PAY_OK) {
 		snprintf(pay->provider_ref, sizeof(pay->provider_ref), "%s", op->provider_ref);
 		snprintf(pay->qr, sizeof(pay->qr), "%s", op->qr);
 		pay_history(pay, "provider", "charged", (enum pay_state)pay->state, pay->amount, "QR issued");
+	} else if (pay->qr[0]) {
+		op->error = PAY_OK;
+		return 0;
 	} else if (pay->state == PAY_STATE_PENDING) {
 		pay->state = PAY_STATE_FAILED;
 		pay_history(pay, "provider", "charge-failed", PAY_STATE_FAILED, -1, op->error_text);
@@ -1642,6 +1757,15 @@ int payments_json(struct payments *p, MDB_txn *txn, const struct ledger_id *paym
 	return rc;
 }
 
+int payments_failed_unissued(struct payments *p, MDB_txn *txn, const struct ledger_id *payment_id, bool *out)
+{
+	struct payment *pay = malloc(sizeof(*pay));
+	int rc = pay ? pay_load(p, txn, payment_id, pay) : STORE_ENOMEM;
+	*out = rc == 0 && pay->state == PAY_STATE_FAILED && !pay->qr[0];
+	free(pay);
+	return rc;
+}
+
 /* Reads a payment outside any job. Returns 0 or a STORE_* status. */
 static int pay_read(struct payments *p, const struct ledger_id *id, struct payment *out)
 {
@@ -1666,6 +1790,9 @@ int payments_issue(struct payments *p, const struct ledger_id *payment_id, payme
 		free(op);
 		return -1;
 	}
+	/* A charge that failed before its QR came (a twin's): answered as that failure, so nothing is placed. */
+	if (!op->pay.qr[0] && op->pay.state == PAY_STATE_FAILED)
+		pay_charge_failed_first(op);
 	/* A QR issued before, or a payment past pending, needs no call. */
 	if (op->pay.qr[0] || op->pay.state != PAY_STATE_PENDING)
 		pay_charged_done(0, op);
@@ -1683,7 +1810,7 @@ int payments_refund(struct payments *p, const struct ledger_id *payment_id, int6
 			amount < 1 || amount > pay->paid_amount - pay->refunded))
 		rc = PAYMENTS_ESTATE;
 	if (rc == 0)
-		pay_refund_call(p, NULL, done, arg, pay, amount, key);
+		pay_refund_call(p, NULL, done, arg, NULL, pay, amount, key);
 	free(pay);
 	return rc;
 }

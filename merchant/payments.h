@@ -76,7 +76,7 @@ int payments_start(struct payments *p, struct event_base *base, struct pay_gatew
  *   GET  /api/v1/payments/{id}/receipt        its owner, admin, auditor (with its proof)
  *   GET  /api/v1/payments/{id}/qr.svg         its owner, admin
  *   GET  /api/v1/payments/{id}/events         its owner, admin (Server-Sent Events)
- *   POST /api/v1/payments/{id}/refund         admin
+ *   POST /api/v1/payments/{id}/refund         admin (Idempotency-Key required: it names the refund)
  *   POST /api/v1/webhooks/payments/{provider} the provider (verified, no token)
  */
 int payments_attach(struct payments *p, struct httpd *h);
@@ -133,10 +133,18 @@ typedef void (*payments_issue_fn)(int status, json_t *payment, void *arg);
  * After the payment's commit: asks the provider for its QR (the provider's
  * idempotency key is the payment id, so asking twice makes one charge) and
  * records it. status is 0 (also when the QR was there already),
- * PAYMENTS_E* or a STORE_* status. Returns 0 (done will be called, perhaps
- * before this returns) or -1.
+ * PAYMENTS_E* (PAYMENTS_EUNAVAILABLE also when the payment failed before
+ * its QR came, on a twin request's charge) or a STORE_* status. Returns 0
+ * (done will be called, perhaps before this returns) or -1.
  */
 int payments_issue(struct payments *p, const struct ledger_id *payment_id, payments_issue_fn done, void *arg);
+
+/*
+ * Within txn: OUT *out, true when the payment failed before the provider
+ * issued its QR (the checkout that made it answered 502/503: nothing was
+ * placed). Returns 0, STORE_ENOTFOUND or another STORE_* status.
+ */
+int payments_failed_unissued(struct payments *p, MDB_txn *txn, const struct ledger_id *payment_id, bool *out);
 
 /* done(status, arg): 0 when refunded and posted, else PAYMENTS_E* or STORE_*. */
 typedef void (*payments_refund_fn)(int status, void *arg);

@@ -77,6 +77,15 @@ static void expect_error(const struct world *w, const char *token, const char *m
 	apitest_expect_error(w->srv, token, method, path, body, status, code, NULL);
 }
 
+/* As expect_error, with `Idempotency-Key: key`. */
+static void expect_keyed_error(const struct world *w, const char *token, const char *method, const char *path,
+			       const char *key, const char *body, int status, const char *code)
+{
+	json_t *doc = apitest_call_keyed(w->srv, token, method, path, key, body, status);
+	assert_string_equal(apitest_str(json_object_get(doc, "error"), "code"), code);
+	json_decref(doc);
+}
+
 static bool bool_of(const json_t *obj, const char *key)
 {
 	const json_t *v = json_object_get(obj, key);
@@ -1071,32 +1080,191 @@ static void test_authorization_and_refunds(void **state)
 	json_decref(call(w, w->admin, "POST", charges, "{\"amount\":1000}", 201));
 
 	payment_path(path, sizeof(path), id, "/refund");
-	expect_error(w, w->admin, "POST", path, "{\"amount\":1000}", 409, "invalid_state");
+	expect_keyed_error(w, w->admin, "POST", path, "r-early", "{\"amount\":1000}", 409, "invalid_state");
 	sandboxtest_pay(&w->sb, id, 0);
 	json_decref(wait_payment(w, id, "paid", 0));
 	expect_books(w, 997000, 0, 3000, -1000000);
 
-	expect_error(w, w->siti, "POST", path, "{\"amount\":1000}", 403, "forbidden");
-	doc = call(w, w->admin, "POST", path, "{\"amount\":400200}", 200);
+	expect_keyed_error(w, w->siti, "POST", path, "r-siti", "{\"amount\":1000}", 403, "forbidden");
+	doc = apitest_call_keyed(w->srv, w->admin, "POST", path, "r-1", "{\"amount\":400200}", 200);
 	assert_string_equal(apitest_str(doc, "status"), "partially_refunded");
 	assert_int_equal(apitest_int(doc, "refunded"), 400200);
 	json_decref(doc);
 	/* 40.02% back: the MDR's share is 1,200.6, rounded half up to 1,201; the merchant gives the rest. */
 	expect_books(w, 997000 - (400200 - 1201), 0, 3000 - 1201, -599800);
-	expect_error(w, w->admin, "POST", path, "{\"amount\":599801}", 422, "exceeds_refundable");
-	expect_error(w, w->admin, "POST", path, "{\"amount\":0}", 400, "invalid_field");
-	doc = call(w, w->admin, "POST", path, "{\"amount\":599800}", 200);
+	expect_keyed_error(w, w->admin, "POST", path, "r-over", "{\"amount\":599801}", 422, "exceeds_refundable");
+	expect_keyed_error(w, w->admin, "POST", path, "r-zero", "{\"amount\":0}", 400, "invalid_field");
+	doc = apitest_call_keyed(w->srv, w->admin, "POST", path, "r-2", "{\"amount\":599800}", 200);
 	assert_string_equal(apitest_str(doc, "status"), "refunded");
 	assert_int_equal(apitest_int(doc, "refunded"), 1000000);
 	json_decref(doc);
 	expect_books(w, 0, 0, 0, 0);
-	expect_error(w, w->admin, "POST", path, "{\"amount\":1}", 409, "invalid_state");
+	expect_keyed_error(w, w->admin, "POST", path, "r-3", "{\"amount\":1}", 409, "invalid_state");
 	doc = sandboxtest_charge(&w->sb, id);
 	assert_int_equal(apitest_int(doc, "refunded_amount"), 1000000);
 	json_decref(doc);
 	/* The sandbox's refund notifications come after: nothing moves twice. */
 	sandbox_quiet(w, id);
 	expect_books(w, 0, 0, 0, 0);
+	world_finish(w);
+}
+
+/* The sandbox's refunded total of a charge. */
+static int64_t sandbox_refunded(const struct world *w, const char *id)
+{
+	json_t *doc = sandboxtest_charge(&w->sb, id);
+	int64_t refunded = apitest_int(doc, "refunded_amount");
+	json_decref(doc);
+	return refunded;
+}
+
+/* An admin's refund of `amount` under `key`: 200, with the payment's refunded total then. */
+static void refund_ok(const struct world *w, const char *path, const char *key, int64_t amount, int64_t refunded)
+{
+	char body[64];
+	json_t *doc;
+	snprintf(body, sizeof(body), "{\"amount\":%lld}", (long long)amount);
+	doc = apitest_call_keyed(w->srv, w->admin, "POST", path, key, body, 200);
+	assert_int_equal(apitest_int(doc, "refunded"), refunded);
+	json_decref(doc);
+}
+
+/*
+ * A refund is named by its Idempotency-Key: without one it is 400; the
+ * same key and body again (a lost answer, a double click) answer the first
+ * refund again, with one refund at the provider and one set of postings;
+ * the same key with another amount is 409; a retry after the provider did
+ * not answer refunds once; a replay of the refund that emptied the payment
+ * still answers 200. The books move back exactly once per refund.
+ */
+static void test_refund_retries(void **state)
+{
+	struct world *w = *state;
+	const char *const env[] = { "BANGSOLEH_OUTBOUND_TIMEOUT_MS=500", "BANGSOLEH_OUTBOUND_MAX_ATTEMPTS=2",
+				    "BANGSOLEH_OUTBOUND_BREAKER_THRESHOLD=100", NULL };
+	char id[ID_MAX], path[PATH_MAX_LEN];
+	uint64_t head;
+
+	world_start(w, env);
+	charge_id(w, w->siti, w->warung, 1000000, id);
+	sandboxtest_pay(&w->sb, id, 0);
+	json_decref(wait_payment(w, id, "paid", 0));
+	payment_path(path, sizeof(path), id, "/refund");
+	expect_error(w, w->admin, "POST", path, "{\"amount\":400200}", 400, "idempotency_key_required");
+	expect_keyed_error(w, w->admin, "POST", path, "two words", "{\"amount\":400200}", 400,
+			   "invalid_idempotency_key");
+	assert_int_equal(sandbox_refunded(w, id), 0);
+
+	head = head_seq(w);
+	refund_ok(w, path, "refund-a", 400200, 400200);
+	/* Two transfers: the merchant's part and the MDR's share. */
+	assert_int_equal(head_seq(w), head + 2);
+	head += 2;
+	for (int i = 0; i < 3; i++)
+		refund_ok(w, path, "refund-a", 400200, 400200);
+	expect_keyed_error(w, w->admin, "POST", path, "refund-a", "{\"amount\":100}", 409, "idempotency_key_reused");
+	assert_int_equal(sandbox_refunded(w, id), 400200);
+	assert_int_equal(head_seq(w), head);
+	expect_books(w, 997000 - (400200 - 1201), 0, 3000 - 1201, -599800);
+
+	/* The provider holds both attempts of the next one past the client's timeout: nothing is refunded. */
+	sandboxtest_fault(&w->sb, id, "\"timeout\":2");
+	expect_keyed_error(w, w->admin, "POST", path, "refund-b", "{\"amount\":100000}", 503, "provider_unavailable");
+	assert_int_equal(sandbox_refunded(w, id), 400200);
+	refund_ok(w, path, "refund-b", 100000, 500200);
+	refund_ok(w, path, "refund-b", 100000, 500200);
+	assert_int_equal(sandbox_refunded(w, id), 500200);
+	assert_int_equal(head_seq(w), head + 2);
+	expect_books(w, 997000 - (500200 - 1501), 0, 3000 - 1501, -499800);
+
+	/* The last of it: a replay finds nothing left to refund, and answers the refund all the same. */
+	refund_ok(w, path, "refund-c", 499800, 1000000);
+	refund_ok(w, path, "refund-c", 499800, 1000000);
+	assert_int_equal(sandbox_refunded(w, id), 1000000);
+	sandbox_quiet(w, id);
+	expect_books(w, 0, 0, 0, 0);
+	world_finish(w);
+}
+
+/* A product of warung's for sale: price, stock. Returns its id. */
+static uint64_t product_add(const struct world *w, int64_t price, int64_t stock)
+{
+	char path[PATH_MAX_LEN], body[256];
+	json_t *doc;
+	uint64_t id;
+	snprintf(path, sizeof(path), "/api/v1/merchants/%llu/products", (unsigned long long)w->warung);
+	snprintf(body, sizeof(body),
+		 "{\"title\":\"Rendang\",\"description\":\"Oleh-oleh\",\"price\":%lld,\"stock\":%lld,"
+		 "\"weight_g\":250,\"category\":\"makanan\"}",
+		 (long long)price, (long long)stock);
+	doc = call(w, w->siti, "POST", path, body, 201);
+	id = (uint64_t)apitest_int(doc, "id");
+	json_decref(doc);
+	return id;
+}
+
+/* The integer `key` of what path shows the admin. */
+static int64_t admin_int(const struct world *w, const char *path, const char *key)
+{
+	json_t *doc = call(w, w->admin, "GET", path, NULL, 200);
+	int64_t v = apitest_int(doc, key);
+	json_decref(doc);
+	return v;
+}
+
+/*
+ * A checkout whose QR the provider did not give answers 503 "not placed"
+ * (the orders cancelled, the stock back); the shopper's retry with the same
+ * key and cart places it afresh: 201 with orders awaiting payment and a QR,
+ * the stock taken once. Repeats of that answer it again; another cart under
+ * the key is 409. Paid, the money is in escrow once.
+ */
+static void test_checkout_retry_after_provider_failure(void **state)
+{
+	struct world *w = *state;
+	const char *const env[] = { "BANGSOLEH_OUTBOUND_TIMEOUT_MS=500", "BANGSOLEH_OUTBOUND_MAX_ATTEMPTS=2",
+				    "BANGSOLEH_OUTBOUND_BREAKER_THRESHOLD=100", NULL };
+	const char *ship_to = "\"ship_to\":{\"name\":\"Ani\",\"phone\":\"081200001111\",\"address\":\"Jl. Merdeka 5\","
+			      "\"city\":\"Bandung\",\"postal_code\":\"40111\"}";
+	char cart[512], other[512], group[ID_MAX], payment[ID_MAX], stock[PATH_MAX_LEN];
+	const json_t *o;
+	json_t *doc;
+	uint64_t product;
+	size_t i;
+
+	world_start(w, env);
+	product = product_add(w, 50000, 5);
+	snprintf(stock, sizeof(stock), "/api/v1/products/%llu", (unsigned long long)product);
+	snprintf(cart, sizeof(cart), "{\"items\":[{\"product_id\":%llu,\"quantity\":2}],%s}",
+		 (unsigned long long)product, ship_to);
+	snprintf(other, sizeof(other), "{\"items\":[{\"product_id\":%llu,\"quantity\":1}],%s}",
+		 (unsigned long long)product, ship_to);
+	/* Both attempts of the QR's charge are held past the client's timeout. */
+	sandboxtest_fault(&w->sb, "global", "\"timeout\":2");
+	expect_keyed_error(w, w->shopper, "POST", "/api/v1/checkout", "cart-1", cart, 503, "provider_unavailable");
+	json_decref(sandboxtest_call(&w->sb, "DELETE", "/simulate/faults", NULL, 200));
+	assert_int_equal(admin_int(w, stock, "stock"), 5);
+
+	doc = apitest_call_keyed(w->srv, w->shopper, "POST", "/api/v1/checkout", "cart-1", cart, 201);
+	snprintf(group, sizeof(group), "%s", apitest_str(doc, "id"));
+	snprintf(payment, sizeof(payment), "%s", apitest_str(doc, "payment_id"));
+	assert_string_equal(apitest_str(json_object_get(doc, "payment"), "status"), "pending");
+	assert_true(apitest_str(json_object_get(doc, "payment"), "qr_string")[0] != '\0');
+	assert_int_equal(json_array_size(json_object_get(doc, "orders")), 1);
+	json_array_foreach(json_object_get(doc, "orders"), i, o)
+		assert_string_equal(apitest_str(o, "state"), "awaiting_payment");
+	json_decref(doc);
+	assert_int_equal(admin_int(w, stock, "stock"), 3);
+
+	doc = apitest_call_keyed(w->srv, w->shopper, "POST", "/api/v1/checkout", "cart-1", cart, 201);
+	assert_string_equal(apitest_str(doc, "id"), group);
+	json_decref(doc);
+	expect_keyed_error(w, w->shopper, "POST", "/api/v1/checkout", "cart-1", other, 409, "idempotency_key_reused");
+	assert_int_equal(admin_int(w, stock, "stock"), 3);
+
+	sandboxtest_pay(&w->sb, payment, 0);
+	json_decref(wait_payment(w, payment, "paid", 0));
+	assert_int_equal(net(w, "escrow"), 100000);
 	world_finish(w);
 }
 
@@ -1440,6 +1608,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_amount_mismatch, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_authorization_and_refunds, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_refund_retries, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_retry_after_provider_failure, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_charge_list, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
