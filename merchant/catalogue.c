@@ -554,7 +554,33 @@ static int cat_seek_after(MDB_cursor *cur, bool desc, const uint8_t *pos, size_t
 	return rc;
 }
 
-/* A listing without words: walks the narrowest sort index in order. */
+/* True when product id has a token that starts with word (its words, in order, make one seek enough). */
+static bool cat_has_word(MDB_cursor *words, uint64_t id, const char *word)
+{
+	uint8_t key[8 + CATALOGUE_TOKEN_MAX];
+	size_t len = strlen(word);
+	MDB_val k = { 8 + len, key }, v;
+	catalogue_put_u64(key, id);
+	memcpy(key + 8, word, len);
+	return mdb_cursor_get(words, &k, &v, MDB_SET_RANGE) == 0 && k.mv_size >= 8 + len &&
+	       memcmp(k.mv_data, key, 8 + len) == 0;
+}
+
+/* True when product id has a token starting with each of q's words but words[skip] (CATALOGUE_WORDS_MAX: none). */
+static bool cat_has_words(MDB_cursor *words, uint64_t id, const struct catalogue_query *q, size_t skip)
+{
+	for (size_t i = 0; i < q->nwords; i++)
+		if (i != skip && !cat_has_word(words, id, q->words[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Walks the narrowest sort index in order from the cursor, at most
+ * CATALOGUE_SCAN_MAX entries: a listing, or a search whose words are too
+ * common for the token index (each entry that passes the filters is then
+ * checked against every word in catalogue_words, one seek a word).
+ */
 static int cat_find_sorted(struct catalogue *c, MDB_txn *txn, const struct catalogue_query *q,
 			   struct catalogue_page *page)
 {
@@ -562,7 +588,7 @@ static int cat_find_sorted(struct catalogue *c, MDB_txn *txn, const struct catal
 	uint8_t sort_index = cat_sort_index(q->sort);
 	bool desc = cat_sort_desc(q->sort);
 	size_t plen, slen = cat_suffix_len(sort_index), scanned = 0;
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL, *words = NULL;
 	MDB_val k, v;
 	int rc;
 
@@ -577,11 +603,14 @@ static int cat_find_sorted(struct catalogue *c, MDB_txn *txn, const struct catal
 	else
 		memset(pos + plen, desc ? 0xff : 0, slen);
 	if ((rc = mdb_cursor_open(txn, c->sort, &cur)) != 0)
-		return store_status_from_mdb(rc);
+		goto close_cursors;
+	if (q->nwords && (rc = mdb_cursor_open(txn, c->words, &words)) != 0)
+		goto close_cursors;
 	rc = cat_seek_after(cur, desc, pos, plen + slen, &k, &v);
 	while (rc == 0 && k.mv_size == plen + slen && memcmp(k.mv_data, pos, plen) == 0) {
 		const uint8_t *suffix = (const uint8_t *)k.mv_data + plen;
 		struct cat_value x;
+		uint64_t id;
 		if (scanned++ == CATALOGUE_SCAN_MAX) {
 			/* The bound: a short page, and the next one starts where this scan stopped. */
 			cat_cursor_encode(q, last, page->next_cursor);
@@ -592,30 +621,23 @@ static int cat_find_sorted(struct catalogue *c, MDB_txn *txn, const struct catal
 		if ((q->sort == CATALOGUE_PRICE_ASC && x.price > q->max_price) ||
 		    (q->sort == CATALOGUE_PRICE_DESC && x.price < q->min_price))
 			break;
-		if (cat_filter(q, &x)) {
+		id = catalogue_get_u64(suffix + slen - 8);
+		if (cat_filter(q, &x) && (!words || cat_has_words(words, id, q, CATALOGUE_WORDS_MAX))) {
 			if (page->n == q->limit) {
 				cat_cursor_encode(q, last, page->next_cursor);
 				break;
 			}
-			page->ids[page->n++] = catalogue_get_u64(suffix + slen - 8);
+			page->ids[page->n++] = id;
 		}
 		memcpy(last, suffix, slen);
 		rc = mdb_cursor_get(cur, &k, &v, desc ? MDB_PREV : MDB_NEXT);
 	}
-	mdb_cursor_close(cur);
+close_cursors:
+	if (words)
+		mdb_cursor_close(words);
+	if (cur)
+		mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? STORE_OK : store_status_from_mdb(rc);
-}
-
-/* True when product id has a token that starts with word (its words, in order, make one seek enough). */
-static bool cat_has_word(MDB_cursor *words, uint64_t id, const char *word)
-{
-	uint8_t key[8 + CATALOGUE_TOKEN_MAX];
-	size_t len = strlen(word);
-	MDB_val k = { 8 + len, key }, v;
-	catalogue_put_u64(key, id);
-	memcpy(key + 8, word, len);
-	return mdb_cursor_get(words, &k, &v, MDB_SET_RANGE) == 0 && k.mv_size >= 8 + len &&
-	       memcmp(k.mv_data, key, 8 + len) == 0;
 }
 
 /* True when hits[0..n) holds id. */
@@ -647,12 +669,15 @@ static void cat_hits_insert(const struct catalogue_query *q, struct cat_hit *hit
 }
 
 /*
- * A keyword search: reads the prefix range of the longest word in the token
- * index, keeps the best limit + 1 hits after the cursor that pass the
- * filters and have the other words too.
+ * A keyword search by the token index: reads the prefix range of the
+ * longest word, keeps the best limit + 1 hits after the cursor that pass
+ * the filters and have the other words too. A range of more than
+ * CATALOGUE_TOKEN_SCAN_MAX entries is not read to its end: *broad is set
+ * and the page is left to cat_find_sorted, since the best hits may lie
+ * beyond any bound of this range (it is in id order, not the query's).
  */
 static int cat_find_words(struct catalogue *c, MDB_txn *txn, const struct catalogue_query *q,
-			  struct catalogue_page *page)
+			  struct catalogue_page *page, bool *broad)
 {
 	struct cat_hit hits[CATALOGUE_LIMIT_MAX + 1];
 	uint8_t sort_index = cat_sort_index(q->sort);
@@ -676,10 +701,9 @@ static int cat_find_words(struct catalogue *c, MDB_txn *txn, const struct catalo
 		const uint8_t *key = k.mv_data;
 		struct cat_value x;
 		struct cat_hit h;
-		bool others = true;
 		if (scanned++ == CATALOGUE_TOKEN_SCAN_MAX) {
-			page->truncated = true;
-			break;
+			*broad = true;
+			goto close_cursors;
 		}
 		if ((rc = cat_value_read(&v, true, &x)) != STORE_OK)
 			goto close_cursors;
@@ -687,12 +711,8 @@ static int cat_find_words(struct catalogue *c, MDB_txn *txn, const struct catalo
 		cat_suffix(h.suffix, sort_index, h.id, x.price, x.name_key);
 		if (cat_filter(q, &x) && (!q->has_cursor || cat_before(q, q->after, h.suffix, slen)) &&
 		    (nhits < cap || cat_before(q, h.suffix, hits[nhits - 1].suffix, slen)) &&
-		    !cat_hits_have(hits, nhits, h.id)) {
-			for (size_t i = 0; i < q->nwords && others; i++)
-				others = i == driver || cat_has_word(words, h.id, q->words[i]);
-			if (others)
-				cat_hits_insert(q, hits, &nhits, cap, &h, slen);
-		}
+		    !cat_hits_have(hits, nhits, h.id) && cat_has_words(words, h.id, q, driver))
+			cat_hits_insert(q, hits, &nhits, cap, &h, slen);
 		rc = mdb_cursor_get(tokens, &k, &v, MDB_NEXT);
 	}
 	if (rc == MDB_NOTFOUND || rc == 0)
@@ -712,8 +732,12 @@ close_cursors:
 int catalogue_find(struct catalogue *c, MDB_txn *txn, const struct catalogue_query *q,
 		   struct catalogue_page *page)
 {
+	bool broad = false;
+	int rc;
 	memset(page, 0, sizeof(*page));
-	return q->nwords ? cat_find_words(c, txn, q, page) : cat_find_sorted(c, txn, q, page);
+	if (q->nwords && ((rc = cat_find_words(c, txn, q, page, &broad)) != STORE_OK || !broad))
+		return rc;
+	return cat_find_sorted(c, txn, q, page);
 }
 
 int catalogue_categories(struct catalogue *c, MDB_txn *txn, catalogue_category_fn fn, void *ctx)

@@ -22,11 +22,18 @@
  * cut at CATALOGUE_TOKEN_MAX bytes on a UTF-8 boundary. A query word matches
  * every token it is a prefix of ("rend" finds "Rendang").
  *
- * Bounds per request: a listing reads at most CATALOGUE_SCAN_MAX index
+ * Bounds per request: a listing reads at most CATALOGUE_SCAN_MAX sort index
  * entries (when they run out before the page fills, the page is short and
- * carries a next cursor); a keyword search reads at most
- * CATALOGUE_TOKEN_SCAN_MAX entries of its most selective word's prefix range
- * (beyond that it answers from what it read and says `truncated`).
+ * carries a next cursor). A keyword search first reads its longest word's
+ * prefix range of the token index; when that range holds at most
+ * CATALOGUE_TOKEN_SCAN_MAX entries it answers from them. Otherwise (a
+ * common word: its matches are dense) it walks the sort index as a listing
+ * does, at most CATALOGUE_SCAN_MAX entries, with one catalogue_words seek
+ * per query word for each entry that passes the filters. So a search reads
+ * at most CATALOGUE_TOKEN_SCAN_MAX + CATALOGUE_SCAN_MAX index entries and
+ * CATALOGUE_SCAN_MAX * CATALOGUE_WORDS_MAX word seeks, and its pages are
+ * complete and in the query's order either way; both kinds of page carry
+ * the same cursor (a position in the sort order).
  */
 #ifndef BANGSOLEH_CATALOGUE_H
 #define BANGSOLEH_CATALOGUE_H
@@ -89,7 +96,6 @@ struct catalogue_params {
 struct catalogue_page {
 	uint64_t ids[CATALOGUE_LIMIT_MAX];
 	size_t n;
-	bool truncated;                          /* a keyword search hit its bound */
 	char next_cursor[CATALOGUE_CURSOR_MAX];  /* "" on the last page */
 };
 

@@ -827,12 +827,12 @@ static void product_params(struct httpd_req *req, struct catalogue_params *p)
 }
 
 /*
- * Renders a page from txn: {"products": [...], "next_cursor": ..., "truncated": ...}.
+ * Renders a page from txn: {"products": [...], "next_cursor": ...}.
  * `listed` says every product is (a catalogue query); otherwise each one's
  * store is read. Returns 0 or a STORE_* status (t may hold a part then).
  */
 static int product_page_render(struct products *pr, MDB_txn *txn, const uint64_t *ids, size_t n, bool listed,
-			       const char *next_cursor, bool truncated, struct product_text *t)
+			       const char *next_cursor, struct product_text *t)
 {
 	/* One product record at a time, reused: a page never holds more than one. */
 	struct product *p = malloc(sizeof(*p));
@@ -851,7 +851,7 @@ static int product_page_render(struct products *pr, MDB_txn *txn, const uint64_t
 		text_str(t, next_cursor);
 	else
 		text_lit(t, "null");
-	text_lit(t, truncated ? ",\"truncated\":true}" : ",\"truncated\":false}");
+	text_lit(t, "}");
 	return rc;
 }
 
@@ -889,7 +889,7 @@ static void product_reply_query(struct products *pr, struct httpd_req *req, cons
 	if (rc == STORE_OK)
 		rc = catalogue_find(pr->cat, txn, q, page);
 	if (rc == STORE_OK)
-		rc = product_page_render(pr, txn, page->ids, page->n, true, page->next_cursor, page->truncated, &t);
+		rc = product_page_render(pr, txn, page->ids, page->n, true, page->next_cursor, &t);
 	store_read_end(pr->store, txn);
 	free(page);
 	/* A page that cannot be kept is still answered: the cache only saves work. */
@@ -1085,7 +1085,7 @@ static void product_reply_store_all(struct products *pr, struct httpd_req *req, 
 	if (rc == STORE_OK && !fresh)
 		rc = product_store_ids(pr, txn, merchant_id, after, limit, ids, &n, next);
 	if (rc == STORE_OK && !fresh)
-		rc = product_page_render(pr, txn, ids, n, false, next, false, &t);
+		rc = product_page_render(pr, txn, ids, n, false, next, &t);
 	store_read_end(pr->store, txn);
 	if (rc != STORE_OK) {
 		free(t.data);

@@ -1,8 +1,9 @@
 /*
  * The catalogue's text handling, query parsing and cursors, and its indexes
  * on a real LMDB store in a temporary folder: every sort order paged to the
- * end without duplicates or gaps, filters, prefix search, removal, and the
- * scan bound; the rendered-page cache: pages only at their own counter and
+ * end without duplicates or gaps, filters, prefix search (also on words
+ * too common for the token index's bound), removal, and the scan bound;
+ * the rendered-page cache: pages only at their own counter and
  * query, within its bounds, least recently used out first.
  */
 #include <stdarg.h>
@@ -81,10 +82,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Ids above N_PRODUCTS repeat the fixture's products (for volume). */
+/* The fixture's product behind id: ids above N_PRODUCTS repeat them (for volume). */
+static uint64_t src_of(uint64_t id)
+{
+	return (id - 1) % N_PRODUCTS + 1;
+}
+
 static void entry_of(const struct fixture *f, uint64_t id, struct catalogue_entry *e)
 {
-	uint64_t src = (id - 1) % N_PRODUCTS + 1;
+	uint64_t src = src_of(id);
 	e->id = id;
 	e->merchant_id = f->merchants[src];
 	e->price = f->prices[src];
@@ -160,6 +166,33 @@ static void assert_distinct(const uint64_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			assert_true(ids[i] != ids[j]);
+}
+
+static const char *const sort_names[] = { "newest", "price_asc", "price_desc", "name" };
+
+/* True when product a comes before b in sort_names[s] (ties by id, so never both ways). */
+static bool before(const struct fixture *f, size_t s, uint64_t a, uint64_t b)
+{
+	int64_t pa = f->prices[src_of(a)], pb = f->prices[src_of(b)];
+	uint8_t ka[CATALOGUE_NAMEKEY], kb[CATALOGUE_NAMEKEY];
+	int cmp;
+	if (s == 0)
+		return a > b;
+	if (s == 1)
+		return pa < pb || (pa == pb && a < b);
+	if (s == 2)
+		return pa > pb || (pa == pb && a > b);
+	catalogue_name_key(f->titles[src_of(a)], ka);
+	catalogue_name_key(f->titles[src_of(b)], kb);
+	cmp = memcmp(ka, kb, CATALOGUE_NAMEKEY);
+	return cmp < 0 || (cmp == 0 && a < b);
+}
+
+/* Each id strictly after the one before it in sort_names[s]: in order and each once. */
+static void assert_in_order(const struct fixture *f, size_t s, const uint64_t *ids, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		assert_true(before(f, s, ids[i - 1], ids[i]));
 }
 
 /* --- text --- */
@@ -252,26 +285,14 @@ static void test_query_parse(void **state)
 
 static void test_sorted_pages(void **state)
 {
-	static const char *const sorts[] = { "newest", "price_asc", "price_desc", "name" };
 	struct fixture *f = *state;
 	uint64_t ids[N_PRODUCTS + 1];
 	size_t n;
 	index_range(f, 1, N_PRODUCTS, false);
 	for (size_t s = 0; s < 4; s++) {
-		find_all(f, (struct catalogue_params){ .sort = sorts[s], .limit = "7" }, ids, N_PRODUCTS, &n);
+		find_all(f, (struct catalogue_params){ .sort = sort_names[s], .limit = "7" }, ids, N_PRODUCTS, &n);
 		assert_int_equal(n, N_PRODUCTS);
-		assert_distinct(ids, n);
-		for (size_t i = 1; i < n; i++) {
-			uint64_t a = ids[i - 1], b = ids[i];
-			if (s == 0)
-				assert_true(a > b);
-			else if (s == 1)
-				assert_true(f->prices[a] < f->prices[b] || (f->prices[a] == f->prices[b] && a < b));
-			else if (s == 2)
-				assert_true(f->prices[a] > f->prices[b] || (f->prices[a] == f->prices[b] && a > b));
-			else
-				assert_true(strcasecmp(f->titles[a], f->titles[b]) <= 0);
-		}
+		assert_in_order(f, s, ids, n);
 	}
 }
 
@@ -301,25 +322,28 @@ static void test_filters(void **state)
 	assert_int_equal(n, 0);
 }
 
-/* How many indexed products have a word starting with each of the (lower-case) prefixes. */
+/* True when product id has a word starting with each of the (lower-case) prefixes. */
+static bool has_prefixes(const struct fixture *f, uint64_t id, const char *const *prefixes, size_t np)
+{
+	char toks[16][CATALOGUE_TOKEN_MAX + 1];
+	size_t n = 0, hit = 0;
+	catalogue_tokenize(f->titles[src_of(id)], toks, 16, &n);
+	catalogue_tokenize("Oleh-oleh khas Minang, pedas", toks, 16, &n);
+	for (size_t p = 0; p < np; p++)
+		for (size_t i = 0; i < n; i++)
+			if (strncmp(toks[i], prefixes[p], strlen(prefixes[p])) == 0) {
+				hit++;
+				break;
+			}
+	return hit == np;
+}
+
+/* How many indexed products of the fixture have a word starting with each of the prefixes. */
 static size_t count_matching(const struct fixture *f, const char *const *prefixes, size_t np)
 {
 	size_t want = 0;
-	for (uint64_t id = 1; id <= N_PRODUCTS; id++) {
-		char toks[16][CATALOGUE_TOKEN_MAX + 1];
-		size_t n = 0, hit = 0;
-		if (f->removed[id])
-			continue;
-		catalogue_tokenize(f->titles[id], toks, 16, &n);
-		catalogue_tokenize("Oleh-oleh khas Minang, pedas", toks, 16, &n);
-		for (size_t p = 0; p < np; p++)
-			for (size_t i = 0; i < n; i++)
-				if (strncmp(toks[i], prefixes[p], strlen(prefixes[p])) == 0) {
-					hit++;
-					break;
-				}
-		want += hit == np;
-	}
+	for (uint64_t id = 1; id <= N_PRODUCTS; id++)
+		want += !f->removed[id] && has_prefixes(f, id, prefixes, np);
 	return want;
 }
 
@@ -422,32 +446,105 @@ static void test_cursor_belongs_to_query(void **state)
 	parse_bad(&(struct catalogue_params){ .sort = "price_asc", .cursor = cursor }, "cursor");
 }
 
-/* More entries than one request may read, none matching: short pages that still reach the end. */
-static void test_scan_bound(void **state)
+/* More products than one search may read of a word's token entries. */
+#define N_BROAD 12000
+_Static_assert(N_BROAD > CATALOGUE_TOKEN_SCAN_MAX, "the broad tests need more products than the token bound");
+
+/* Pages p to its end, every page empty. Returns the number of pages. */
+static int empty_pages(struct fixture *f, struct catalogue_params p)
 {
-	struct fixture *f = *state;
 	struct catalogue_query q;
 	struct catalogue_page page;
-	struct catalogue_params p = { .min_price = "1000000" };
 	char cursor[CATALOGUE_CURSOR_MAX];
 	MDB_txn *txn;
 	int pages = 0;
-	index_range(f, 1, 12000, false);
 	for (;;) {
 		parse_ok(&p, &q);
-		/* Newest first: the price filter cannot shorten the walk. */
 		assert_int_equal(store_read_begin(f->s, &txn), 0);
 		assert_int_equal(catalogue_find(f->c, txn, &q, &page), 0);
 		store_read_end(f->s, txn);
 		assert_int_equal(page.n, 0);
 		pages++;
 		if (!page.next_cursor[0])
-			break;
+			return pages;
 		assert_true(pages < 10);
 		strcpy(cursor, page.next_cursor);
 		p.cursor = cursor;
 	}
-	assert_int_equal(pages, (12000 + CATALOGUE_SCAN_MAX - 1) / CATALOGUE_SCAN_MAX);
+}
+
+/*
+ * More entries than one request may read, none matching: short pages that
+ * still reach the end, for a listing and for a search of a word every
+ * product has. Newest first: the price filter cannot shorten the walk.
+ */
+static void test_scan_bound(void **state)
+{
+	struct fixture *f = *state;
+	index_range(f, 1, N_BROAD, false);
+	assert_int_equal(empty_pages(f, (struct catalogue_params){ .min_price = "1000000" }),
+			 (N_BROAD + CATALOGUE_SCAN_MAX - 1) / CATALOGUE_SCAN_MAX);
+	assert_int_equal(empty_pages(f, (struct catalogue_params){ .q = "minang", .min_price = "1000000" }),
+			 (N_BROAD + CATALOGUE_SCAN_MAX - 1) / CATALOGUE_SCAN_MAX);
+}
+
+/*
+ * Words too common for the token index's bound ("minang" and "pedas" are in
+ * every description): every page of every order is complete and in order,
+ * for such a word alone, with a rarer word, and with filters; the rarer
+ * word alone (answered from the token index) finds the same products in
+ * the same order.
+ */
+static void test_broad_search(void **state)
+{
+	static const char *const rend[] = { "rend", "minang" }, *const pedas_sapi[] = { "pedas", "sapi" };
+	struct fixture *f = *state;
+	uint64_t ids[N_BROAD], narrow[N_BROAD];
+	size_t n, m, want = 0;
+	index_range(f, 1, N_BROAD, false);
+	for (uint64_t id = 1; id <= N_BROAD; id++)
+		want += has_prefixes(f, id, rend, 2);
+	assert_true(want > 7);
+	for (size_t s = 0; s < 4; s++) {
+		find_all(f, (struct catalogue_params){ .q = "MINANG", .sort = sort_names[s], .limit = "100" }, ids,
+			 N_BROAD, &n);
+		assert_int_equal(n, N_BROAD);
+		assert_in_order(f, s, ids, n);
+		find_all(f, (struct catalogue_params){ .q = "rend minang", .sort = sort_names[s], .limit = "7" }, ids,
+			 N_BROAD, &n);
+		assert_int_equal(n, want);
+		assert_in_order(f, s, ids, n);
+		find_all(f, (struct catalogue_params){ .q = "rend", .sort = sort_names[s], .limit = "7" }, narrow,
+			 N_BROAD, &m);
+		assert_int_equal(m, n);
+		assert_memory_equal(narrow, ids, n * sizeof(ids[0]));
+	}
+	want = 0;
+	for (uint64_t id = 1; id <= N_BROAD; id++) {
+		uint64_t src = src_of(id);
+		want += has_prefixes(f, id, pedas_sapi, 2) && strcmp(f->categories[src], "minuman") == 0 &&
+			f->merchants[src] == 1 && f->prices[src] >= 3000 && f->prices[src] <= 9000;
+	}
+	assert_true(want > 5);
+	for (size_t s = 0; s < 4; s++) {
+		find_all(f, (struct catalogue_params){ .q = "pedas sapi", .category = "minuman", .merchant_id = "1",
+						       .min_price = "3000", .max_price = "9000", .sort = sort_names[s],
+						       .limit = "5" },
+			 ids, N_BROAD, &n);
+		assert_int_equal(n, want);
+		assert_in_order(f, s, ids, n);
+		for (size_t i = 0; i < n; i++)
+			assert_true(has_prefixes(f, ids[i], pedas_sapi, 2));
+	}
+	/* The category's own index, with a word and a price range. */
+	want = 0;
+	for (uint64_t id = 1; id <= N_BROAD; id++)
+		want += strcmp(f->categories[src_of(id)], "kerajinan") == 0 && f->prices[src_of(id)] <= 4500;
+	find_all(f, (struct catalogue_params){ .q = "pedas", .category = "kerajinan", .max_price = "4500",
+					       .sort = "price_desc", .limit = "100" },
+		 ids, N_BROAD, &n);
+	assert_int_equal(n, want);
+	assert_in_order(f, 2, ids, n);
 }
 
 /* --- the rendered-page cache --- */
@@ -604,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_category_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_belongs_to_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broad_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_versions, setup, teardown),
 		cmocka_unit_test(test_cache_bounds),
 	};

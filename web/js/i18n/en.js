@@ -39,7 +39,6 @@ export default {
 	'search.results': 'Results',
 	'search.none': 'No products match.',
 	'search.more': 'Load more',
-	'search.truncated': 'Too many results: make the search more specific.',
 	'search.bad_price': 'Prices must be whole rupiah amounts.',
 	'product.stock': 'In stock: {count}',
 	'product.out_of_stock': 'Out of stock',

@@ -39,7 +39,6 @@ export default {
 	'search.results': 'Hasil pencarian',
 	'search.none': 'Tidak ada produk yang cocok.',
 	'search.more': 'Muat lagi',
-	'search.truncated': 'Terlalu banyak hasil: perjelas kata kuncinya.',
 	'search.bad_price': 'Harga harus berupa angka rupiah bulat.',
 	'product.stock': 'Stok: {count}',
 	'product.out_of_stock': 'Stok habis',

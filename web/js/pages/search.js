@@ -47,8 +47,8 @@ async function loadPage(query, list, more, notes) {
 	try {
 		const page = await get('/api/v1/products', query);
 		list.append(...page.products.map(productCard));
-		if (!list.children.length) notes.replaceChildren(h('p', { class: 'empty' }, t('search.none')));
-		if (page.truncated) notes.append(h('p', { class: 'note' }, t('search.truncated')));
+		// A page may come back short, even empty, with more after it (the server bounds each scan).
+		notes.replaceChildren(...(list.children.length || page.next_cursor ? [] : [h('p', { class: 'empty' }, t('search.none'))]));
 		more.hidden = !page.next_cursor;
 		more.onclick = () => loadPage({ ...query, cursor: page.next_cursor }, list, more, notes);
 	} catch (err) {
