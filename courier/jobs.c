@@ -142,10 +142,8 @@ static void job_refuse(struct job_act *a, int status, const char *code, const ch
 /* Checks a courier's PIN; counts wrong ones and puts the shipment on hold at the limit. */
 static int job_check_pin(struct job_act *a, MDB_txn *txn, bool *ok)
 {
-	uint8_t hash[32];
 	bool moved;
-	crypto_sha256(a->pin, strlen(a->pin), hash);
-	*ok = strlen(a->pin) == 6 && crypto_equal(hash, a->sh.pin_hash, sizeof(hash));
+	*ok = shipment_pin_ok(a->s, &a->sh, a->pin);
 	if (*ok)
 		return 0;
 	a->sh.pin_tries++;

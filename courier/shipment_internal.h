@@ -35,6 +35,14 @@ struct shipment_place {
 	int32_t lat_e6, lng_e6;
 };
 
+/*
+ * How a stored PIN hash was made: records of version 1 hold a plain SHA-256
+ * of the 6 digits (still checked so), later ones an HMAC-SHA-256 keyed with
+ * the module's secret (shipments.key) over "pin-hash:" | shipment id (16) |
+ * the 6 digits, which a copy of the store alone cannot brute-force.
+ */
+enum shipment_pin_scheme { SHIPMENT_PIN_SHA256 = 1, SHIPMENT_PIN_HMAC = 2 };
+
 struct shipment_event {
 	int64_t at_ms;
 	uint8_t state;
@@ -50,11 +58,14 @@ struct shipment {
 	struct shipments_choice choice;
 	uint8_t state;                              /* enum ship_state */
 	uint8_t progress;                           /* the furthest state of the way out reached */
+	uint8_t held_from;                          /* on hold: the state it was in before (0: not known) */
 	uint8_t pin_tries;                          /* wrong PINs so far */
-	uint8_t pin_hash[32];                       /* sha256 of the PIN */
+	uint8_t pin_scheme;                         /* enum shipment_pin_scheme: how pin_hash was made */
+	uint8_t pin_hash[32];                       /* see shipment_pin_hash */
 	uint32_t attempts;                          /* calls to create it at the provider */
 	bool cancel_due;                            /* cancelled here: the company is still to be told */
 	char provider_id[COURIER_ID_MAX + 1];
+	char tracking_id[COURIER_ID_MAX + 1];       /* the courier's, for tracking; "" until told */
 	char waybill[COURIER_ID_MAX + 1];
 	char link[COURIER_LINK_MAX + 1];
 	char driver_name[COURIER_NAME_MAX + 1];
@@ -73,7 +84,7 @@ struct shipments {
 	struct ledger *ledger;
 	struct courier_gateway *gw;
 	struct profiles *profiles;                  /* couriers' names, phones, plates */
-	uint8_t key[SHIPMENT_KEY_LEN];              /* signs rate tokens, derives PINs */
+	uint8_t key[SHIPMENT_KEY_LEN];              /* signs rate tokens, derives PINs, keys their hashes */
 	MDB_dbi shipments, by_provider, by_order, due, jobs;
 	MDB_dbi by_courier;                         /* see shipment_store */
 	shipments_change_fn on_change;
@@ -124,6 +135,18 @@ void shipment_place_in(const struct courier_place *in, struct shipment_place *ou
 
 /* True for the states after which nothing moves: delivered, returned, cancelled, failed. */
 bool shipment_terminal(uint8_t st);
+
+/*
+ * Whether sh (its state, furthest way-out state and, on hold, the state it
+ * was held from) may move to `to`: never backwards, never out again once on
+ * the way back, and off hold only on from where it was held.
+ */
+bool shipment_may_move(const struct shipment *sh, uint8_t to);
+
+/* The PIN hash of sh's scheme for `pin` (6 digits). OUT: out. */
+void shipment_pin_hash(const struct shipments *s, const struct shipment *sh, const char *pin, uint8_t out[32]);
+/* True when pin (NUL-terminated) is sh's delivery PIN, compared in constant time. */
+bool shipment_pin_ok(const struct shipments *s, const struct shipment *sh, const char *pin);
 
 /*
  * Moves sh to `to` if that is forward from where it is, recording the event

@@ -9,7 +9,13 @@
 #include "shipment_internal.h"
 #include "store.h"
 
-#define SHIPMENT_VERSION 1
+/*
+ * 2 added, after version 1's numbers and strings, the state a held shipment
+ * was held from and the PIN hash's scheme (numbers) and the courier's
+ * tracking id (a string). Version 1 records are read: held from the newest
+ * event before the hold, a plain SHA-256 PIN hash, no tracking id.
+ */
+#define SHIPMENT_VERSION 2
 #define SHIPMENT_EVENT_FIELDS 5
 
 /* Strings of the record in their stored order, after the numbers: one table for reading and writing. */
@@ -24,8 +30,10 @@ static const struct {
 	SH_STR(origin.phone),         SH_STR(origin.address),      SH_STR(origin.postal_code),
 	SH_STR(destination.name),     SH_STR(destination.phone),   SH_STR(destination.address),
 	SH_STR(destination.postal_code),
+	SH_STR(tracking_id),
 };
 #define SHIPMENT_NSTRS (sizeof(shipment_strs) / sizeof(shipment_strs[0]))
+#define SHIPMENT_NSTRS_V1 (SHIPMENT_NSTRS - 1)
 
 /* Whole numbers of the record in their stored order (each stored as an i64). */
 enum sh_num_kind { NUM_U8, NUM_U32, NUM_I32, NUM_U64, NUM_I64, NUM_BOOL };
@@ -42,10 +50,13 @@ static const struct {
 	SH_NUM(destination.lng_e6, NUM_I32), SH_NUM(weight_g, NUM_I64),         SH_NUM(value, NUM_I64),
 	SH_NUM(created_ms, NUM_I64),        SH_NUM(updated_ms, NUM_I64),        SH_NUM(nevents, NUM_U64),
 	SH_NUM(ntimeline, NUM_U8),          SH_NUM(cancel_due, NUM_BOOL),
+	SH_NUM(held_from, NUM_U8),          SH_NUM(pin_scheme, NUM_U8),
 };
 #define SHIPMENT_NNUMS (sizeof(shipment_nums) / sizeof(shipment_nums[0]))
+#define SHIPMENT_NNUMS_V1 (SHIPMENT_NNUMS - 2)
 /* Fields before the timeline: the numbers, the strings and the PIN's hash. */
 #define SHIPMENT_FIELDS (SHIPMENT_NNUMS + SHIPMENT_NSTRS + 1)
+#define SHIPMENT_FIELDS_V1 (SHIPMENT_NNUMS_V1 + SHIPMENT_NSTRS_V1 + 1)
 
 static int64_t shipment_num_get(const struct shipment *sh, size_t i)
 {
@@ -92,31 +103,46 @@ static bool shipment_num_set(struct shipment *sh, size_t i, int64_t v)
 	return false;
 }
 
+/* A version 1 record on hold was held from the newest state of its timeline before the hold (0: not kept). */
+static uint8_t shipment_held_from_timeline(const struct shipment *sh)
+{
+	for (uint8_t i = sh->ntimeline; i-- > 0;)
+		if (sh->timeline[i].state != SHIP_ON_HOLD)
+			return sh->timeline[i].state;
+	return 0;
+}
+
 int shipment_load(struct shipments *s, MDB_txn *txn, const struct ledger_id *id, struct shipment *out)
 {
 	MDB_val k = { 16, (void *)id->b }, v;
 	struct record_reader r;
+	size_t nnums = SHIPMENT_NNUMS, nstrs = SHIPMENT_NSTRS, fields = SHIPMENT_FIELDS;
 	int rc;
 	rc = mdb_get(txn, s->shipments, &k, &v);
 	if (rc != 0)
 		return store_status_from_mdb(rc);
-	if (record_reader_open(&r, v.mv_data, v.mv_size, SHIPMENT_VERSION, SHIPMENT_FIELDS) != RECORD_OK)
+	if (record_reader_open(&r, v.mv_data, v.mv_size, SHIPMENT_VERSION, SHIPMENT_FIELDS_V1) != RECORD_OK)
 		return STORE_ECORRUPT;
+	if (r.version == 1) {
+		nnums = SHIPMENT_NNUMS_V1;
+		nstrs = SHIPMENT_NSTRS_V1;
+		fields = SHIPMENT_FIELDS_V1;
+	}
 	memset(out, 0, sizeof(*out));
 	out->id = *id;
-	rc = 0;
-	for (size_t i = 0; rc == 0 && i < SHIPMENT_NNUMS; i++) {
+	rc = r.count < fields ? STORE_ECORRUPT : 0;
+	for (size_t i = 0; rc == 0 && i < nnums; i++) {
 		int64_t n;
 		rc = record_get_i64(&r, &n);
 		if (rc == 0 && !shipment_num_set(out, i, n))
 			rc = STORE_ECORRUPT;
 	}
-	for (size_t i = 0; rc == 0 && i < SHIPMENT_NSTRS; i++)
+	for (size_t i = 0; rc == 0 && i < nstrs; i++)
 		rc = record_get_str(&r, (char *)out + shipment_strs[i].offset, shipment_strs[i].size, NULL);
 	if (rc == 0)
 		rc = record_get_bin_exact(&r, out->pin_hash, sizeof(out->pin_hash));
 	if (rc == 0 && (out->ntimeline > SHIPMENT_TIMELINE_MAX ||
-			r.count != SHIPMENT_FIELDS + out->ntimeline * SHIPMENT_EVENT_FIELDS))
+			r.count != fields + out->ntimeline * SHIPMENT_EVENT_FIELDS))
 		rc = STORE_ECORRUPT;
 	for (uint8_t i = 0; rc == 0 && i < out->ntimeline; i++) {
 		struct shipment_event *e = &out->timeline[i];
@@ -127,6 +153,10 @@ int shipment_load(struct shipments *s, MDB_txn *txn, const struct ledger_id *id,
 		rc = rc ? rc : record_get_str(&r, e->event_id, sizeof(e->event_id), NULL);
 		rc = rc ? rc : record_get_str(&r, e->note, sizeof(e->note), NULL);
 		e->state = (uint8_t)st;
+	}
+	if (rc == 0 && r.version == 1) {
+		out->pin_scheme = SHIPMENT_PIN_SHA256;
+		out->held_from = out->state == SHIP_ON_HOLD ? shipment_held_from_timeline(out) : 0;
 	}
 	record_reader_free(&r);
 	return rc ? STORE_ECORRUPT : 0;

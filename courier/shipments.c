@@ -33,6 +33,31 @@ void shipments_pin(const struct shipments *s, const struct ledger_id *id, char o
 	snprintf(out, 7, "%06u", v % 1000000u);
 }
 
+void shipment_pin_hash(const struct shipments *s, const struct shipment *sh, const char *pin, uint8_t out[32])
+{
+	uint8_t msg[9 + 16 + 6] = { 'p', 'i', 'n', '-', 'h', 'a', 's', 'h', ':' };
+	if (sh->pin_scheme == SHIPMENT_PIN_SHA256) {
+		crypto_sha256(pin, 6, out);
+		return;
+	}
+	memcpy(msg + 9, sh->id.b, 16);
+	memcpy(msg + 25, pin, 6);
+	crypto_hmac_sha256(s->key, sizeof(s->key), msg, sizeof(msg), out);
+	OPENSSL_cleanse(msg, sizeof(msg));
+}
+
+bool shipment_pin_ok(const struct shipments *s, const struct shipment *sh, const char *pin)
+{
+	uint8_t hash[32];
+	bool ok;
+	if (strlen(pin) != 6 || (sh->pin_scheme != SHIPMENT_PIN_SHA256 && sh->pin_scheme != SHIPMENT_PIN_HMAC))
+		return false;
+	shipment_pin_hash(s, sh, pin, hash);
+	ok = crypto_equal(hash, sh->pin_hash, sizeof(hash));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return ok;
+}
+
 /* --- rate tokens --- */
 
 void shipments_lines_hash(const uint64_t *product_ids, const int64_t *qtys, size_t n, uint8_t out[32])
@@ -226,14 +251,18 @@ static int shipment_rank(uint8_t st)
 	}
 }
 
-/* Whether a shipment at `st` (furthest way-out state `progress`) may move to `to`. */
-static bool shipment_may_move(uint8_t st, uint8_t progress, uint8_t to)
+bool shipment_may_move(const struct shipment *sh, uint8_t to)
 {
+	uint8_t st = sh->state;
 	if (shipment_terminal(st) || st == to)
 		return false;
-	/* Off hold, a shipment goes on from where it was. */
-	if (st == SHIP_ON_HOLD && to == progress)
-		return true;
+	if (st == SHIP_ON_HOLD) {
+		/* Off hold, a shipment resumes where it was held, or moves on as it could have from there. */
+		uint8_t from = sh->held_from ? sh->held_from : sh->progress;
+		if (to == from)
+			return true;
+		st = from;
+	}
 	switch (to) {
 	case SHIP_ON_HOLD:
 	case SHIP_FAILED:
@@ -241,10 +270,10 @@ static bool shipment_may_move(uint8_t st, uint8_t progress, uint8_t to)
 	case SHIP_RETURNED:
 		return true;
 	case SHIP_CANCELLED:
-		return shipment_rank(progress) < shipment_rank(SHIP_PICKED);
+		return shipment_rank(sh->progress) < shipment_rank(SHIP_PICKED);
 	default:
 		/* Once on the way back, never out again; on the way out, only forward. */
-		return st != SHIP_RETURNING && shipment_rank(to) > shipment_rank(progress);
+		return st != SHIP_RETURNING && shipment_rank(to) > shipment_rank(sh->progress);
 	}
 }
 
@@ -254,13 +283,14 @@ int shipment_advance(struct shipments *s, MDB_txn *txn, struct shipment *sh, enu
 	struct shipments_change c;
 	char text[SHIPMENT_NOTE_MAX + 1];
 	int64_t now = clock_now_ms();
-	*moved = shipment_may_move(sh->state, sh->progress, (uint8_t)to);
+	*moved = shipment_may_move(sh, (uint8_t)to);
 	if (!*moved) {
 		snprintf(text, sizeof(text), "%s reported; stays %s", ship_state_name(to),
 			 ship_state_name((enum ship_state)sh->state));
 		shipment_event_add(sh, sh->state, source, event_id, text, now);
 		return shipment_store(s, txn, sh);
 	}
+	sh->held_from = to == SHIP_ON_HOLD ? sh->state : 0;
 	sh->state = (uint8_t)to;
 	if (shipment_rank((uint8_t)to) > shipment_rank(sh->progress))
 		sh->progress = (uint8_t)to;
@@ -302,7 +332,9 @@ int shipments_create(struct shipments *s, MDB_txn *txn, const struct shipments_n
 		sh->value += n->items[i].value * n->items[i].qty;
 	}
 	shipments_pin(s, &sh->id, pin);
-	crypto_sha256(pin, 6, sh->pin_hash);
+	sh->pin_scheme = SHIPMENT_PIN_HMAC;
+	shipment_pin_hash(s, sh, pin, sh->pin_hash);
+	OPENSSL_cleanse(pin, sizeof(pin));
 	sh->created_ms = clock_now_ms();
 	shipment_event_add(sh, SHIP_PENDING, "local", "created",
 			   courier_gateway_is_local(s->gw) ? "offered to the city's couriers" : "to be sent to the courier",
@@ -339,7 +371,7 @@ int shipments_cancel(struct shipments *s, MDB_txn *txn, const struct ledger_id *
 	*refused = false;
 	if (rc != 0)
 		goto free_sh;
-	if (!shipment_may_move(sh->state, sh->progress, SHIP_CANCELLED)) {
+	if (!shipment_may_move(sh, SHIP_CANCELLED)) {
 		*refused = !shipment_terminal(sh->state);
 		goto free_sh;
 	}
@@ -435,6 +467,9 @@ static int shipment_by_provider(struct shipments *s, MDB_txn *txn, const char *p
 /* Copies what the provider told of the courier into the shipment. */
 static void shipment_take_details(struct shipment *sh, const struct courier_event *ev)
 {
+	/* The first tracking id told (the create's answer) is kept: webhooks' copies are not documented. */
+	if (ev->tracking_id[0] && !sh->tracking_id[0])
+		snprintf(sh->tracking_id, sizeof(sh->tracking_id), "%s", ev->tracking_id);
 	if (ev->waybill[0])
 		snprintf(sh->waybill, sizeof(sh->waybill), "%s", ev->waybill);
 	if (ev->link[0])
@@ -468,23 +503,36 @@ static int ship_apply(MDB_txn *txn, void *arg)
 	if (rc != 0)
 		goto free_sh;
 	j->found = true;
-	if (shipment_seen(sh, j->ev.event_id)) {
+	/*
+	 * A repeat changes nothing, except the status a held shipment resumes
+	 * with: its event id (order, event, status) was seen before the hold.
+	 */
+	if (shipment_seen(sh, j->ev.event_id) &&
+	    !(j->ev.kind == COURIER_EVENT_STATUS && sh->state == SHIP_ON_HOLD && shipment_may_move(sh, j->ev.state))) {
 		j->duplicate = true;
 		goto free_sh;
 	}
 	if (j->ev.kind == 0) {
 		/* The answer to our create. */
-		if (j->error == COURIER_EUNAVAILABLE) {
-			/* The sweep put the next try in the due index before it called. */
-			sh->attempts = j->attempts + 1;
-			snprintf(note, sizeof(note), "courier did not answer (try %u): trying again", (unsigned)sh->attempts);
-			shipment_event_add(sh, sh->state, j->source, "", note, now);
-			rc = shipment_store(s, txn, sh);
+		if (j->error == COURIER_EREFUSED) {
+			/* Only a refusal of the request itself fails it (and refunds the order): it would be refused again. */
+			rc = shipment_advance(s, txn, sh, SHIP_FAILED, j->source, "create-refused",
+					      "the courier refused the shipment", &j->moved);
 			goto free_sh;
 		}
 		if (j->error != COURIER_OK) {
-			rc = shipment_advance(s, txn, sh, SHIP_FAILED, j->source, "create-refused",
-					      "the courier refused the shipment", &j->moved);
+			/*
+			 * Down, our key or balance refused, an answer we cannot read (the
+			 * order may exist there): the order stays confirmed, and the sweep
+			 * put the next try in the due index before it called.
+			 */
+			sh->attempts = j->attempts + 1;
+			snprintf(note, sizeof(note), "%s (try %u): %s",
+				 j->error == COURIER_EUNAVAILABLE ? "courier did not answer" : "courier answered an error",
+				 (unsigned)sh->attempts,
+				 shipment_terminal(sh->state) ? "not tried again" : "trying again");
+			shipment_event_add(sh, sh->state, j->source, "", note, now);
+			rc = shipment_store(s, txn, sh);
 			goto free_sh;
 		}
 		snprintf(sh->provider_id, sizeof(sh->provider_id), "%s", j->ev.provider_id);
@@ -493,6 +541,18 @@ static int ship_apply(MDB_txn *txn, void *arg)
 			MDB_val k = { strlen(sh->provider_id), sh->provider_id }, v = { 16, sh->id.b };
 			if (k.mv_size && (rc = mdb_put(txn, s->by_provider, &k, &v, 0)) != 0)
 				goto free_sh;
+		}
+		if (sh->state == SHIP_CANCELLED) {
+			/* Cancelled here while the create was on its way: the company has it now, so it is told. */
+			shipment_event_add(sh, sh->state, j->source, j->ev.event_id,
+					   "sent to the courier after it was cancelled: cancelling it there", now);
+			if (!sh->cancel_due) {
+				sh->cancel_due = true;
+				rc = store_watch_put(txn, s->due, now, sh->id.b, 0);
+			}
+			if (rc == 0)
+				rc = shipment_store(s, txn, sh);
+			goto free_sh;
 		}
 		shipment_event_add(sh, sh->state, j->source, j->ev.event_id, "sent to the courier", now);
 		if (j->ev.state && j->ev.state != SHIP_PENDING)
@@ -561,6 +621,7 @@ static void ship_answered(const struct courier_ship_res *res, void *arg)
 	struct ship_job *j = arg;
 	j->error = res->error;
 	snprintf(j->ev.provider_id, sizeof(j->ev.provider_id), "%s", res->provider_id);
+	snprintf(j->ev.tracking_id, sizeof(j->ev.tracking_id), "%s", res->tracking_id);
 	snprintf(j->ev.waybill, sizeof(j->ev.waybill), "%s", res->waybill);
 	snprintf(j->ev.link, sizeof(j->ev.link), "%s", res->link);
 	snprintf(j->ev.driver_name, sizeof(j->ev.driver_name), "%s", res->driver_name);
@@ -573,8 +634,12 @@ static void ship_answered(const struct courier_ship_res *res, void *arg)
 			return;
 		}
 		snprintf(j->ev.event_id, sizeof(j->ev.event_id), "poll:%s", ship_state_name(res->state));
+	} else if (res->error == COURIER_EUNAVAILABLE) {
+		log_msg(LOG_WARN, "shipments", "creating a shipment failed (tried again later): %s", res->error_text);
 	} else if (res->error != COURIER_OK) {
-		log_msg(LOG_WARN, "shipments", "creating a shipment failed: %s", res->error_text);
+		/* A refusal fails the shipment; anything else (a wrong key, no balance) needs an operator. */
+		log_msg(LOG_ERROR, "shipments", "the courier company %s a shipment: %s",
+			res->error == COURIER_EREFUSED ? "refused" : "did not take (tried again later)", res->error_text);
 	} else {
 		/* A create sent again answers again: the second answer is a repeat. */
 		snprintf(j->ev.event_id, sizeof(j->ev.event_id), "created-at-provider");
@@ -594,6 +659,7 @@ struct due_sweep {
 	bool create[SHIPMENT_SWEEP_MAX], poll[SHIPMENT_SWEEP_MAX], cancel[SHIPMENT_SWEEP_MAX];
 	struct ledger_id ids[SHIPMENT_SWEEP_MAX];
 	char provider[SHIPMENT_SWEEP_MAX][COURIER_ID_MAX + 1];
+	char tracking[SHIPMENT_SWEEP_MAX][COURIER_ID_MAX + 1];
 };
 
 static bool shipment_due_take(const MDB_val *k, const MDB_val *v, void *arg)
@@ -635,6 +701,7 @@ static int shipment_due_apply(MDB_txn *txn, void *arg)
 		d->create[i] = !d->sh->provider_id[0];
 		d->poll[i] = !d->create[i];
 		snprintf(d->provider[i], sizeof(d->provider[i]), "%s", d->sh->provider_id);
+		snprintf(d->tracking[i], sizeof(d->tracking[i]), "%s", d->sh->tracking_id);
 		/*
 		 * The next look is due before this one is made: a poll, or another
 		 * try of the create (the provider knows a repeat by its reference),
@@ -688,7 +755,7 @@ static void shipment_send(struct shipments *s, const struct ledger_id *id, uint3
 	} else if (rc == COURIER_EINVAL) {
 		/* What the shipment holds cannot be sent at all: it fails (and its order is refunded). */
 		log_msg(LOG_WARN, "shipments", "shipment %s cannot be sent: its addresses are incomplete", ref);
-		j->error = COURIER_EPROVIDER;
+		j->error = COURIER_EREFUSED;
 		ship_submit(j);
 		j = NULL;
 	} else {
@@ -699,7 +766,8 @@ free_all:
 	free(j);
 }
 
-static void shipment_poll(struct shipments *s, const struct ledger_id *id, const char *provider_id)
+static void shipment_poll(struct shipments *s, const struct ledger_id *id, const char *provider_id,
+			  const char *tracking_id)
 {
 	struct ship_job *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -708,7 +776,7 @@ static void shipment_poll(struct shipments *s, const struct ledger_id *id, const
 	j->id = *id;
 	j->source = "poll";
 	j->ev.kind = COURIER_EVENT_STATUS;
-	if (courier_track(s->gw, provider_id, ship_answered, j) != COURIER_OK)
+	if (courier_track(s->gw, provider_id, tracking_id, ship_answered, j) != COURIER_OK)
 		free(j);
 }
 
@@ -727,7 +795,7 @@ static void shipment_due_done(int status, void *arg)
 		if (d->create[i])
 			shipment_send(d->s, &d->ids[i], d->attempts[i]);
 		else if (d->poll[i])
-			shipment_poll(d->s, &d->ids[i], d->provider[i]);
+			shipment_poll(d->s, &d->ids[i], d->provider[i], d->tracking[i]);
 		else if (d->cancel[i] && courier_cancel(d->s->gw, d->provider[i], "order cancelled", shipment_cancelled,
 							NULL) != COURIER_OK)
 			log_msg(LOG_WARN, "shipments", "the cancel of %s could not be sent", d->provider[i]);

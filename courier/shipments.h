@@ -12,8 +12,10 @@
  *
  * A shipment is made (inside the order's write transaction) when the
  * merchant confirms; the provider is then called from a sweep, retried with
- * backoff while it is down (the order stays confirmed: nothing is lost), or
- * the job is offered to the city's couriers. Its state only moves forward
+ * backoff while it is down or answers any error but a refusal of the
+ * shipment itself (the order stays confirmed: nothing is lost), or the job
+ * is offered to the city's couriers. A cancel that overtakes the create is
+ * sent once the create's answer names the provider's order. Its state only moves forward
  * (webhooks, polls and couriers' updates alike); duplicates change nothing;
  * every change is a timeline event. The orders module hears of a change
  * through a listener called in the change's transaction.
@@ -82,9 +84,10 @@ typedef int (*shipments_change_fn)(MDB_txn *txn, const struct shipments_change *
 
 /*
  * Opens the DBIs and reads (or makes, 0600) the data folder's secret
- * `shipments.key` that signs rate tokens and derives delivery PINs (before
- * store_start). store, ledger and profiles (whose name, phone and plate a
- * courier's accepted job shows) are lent for the module's life. OUT: *out,
+ * `shipments.key` that signs rate tokens, derives delivery PINs and keys
+ * their stored hashes (before store_start). store, ledger and profiles
+ * (whose name, phone and plate a courier's accepted job shows) are lent for
+ * the module's life. OUT: *out,
  * freed with shipments_free. Returns 0 or a STORE_* status.
  */
 int shipments_open(struct store *store, struct ledger *ledger, struct profiles *profiles, const char *data_dir,

@@ -7,13 +7,19 @@
  *                                configured couriers, items (grams)
  *   POST /v1/orders              reference_id = our shipment id, also the
  *                                Idempotency-Key, so it is retried
- *   POST /v1/orders/{id}/cancel  cancellation_reason; not retried
- *   GET  /v1/orders/{id}         tracking by our provider_id (the order id;
- *                                /v1/trackings/{id} takes the courier's
- *                                tracking_id, which we do not keep)
+ *   POST /v1/orders/{id}/cancel  cancellation_reason_code and _reason; not
+ *                                retried
+ *   GET  /v1/trackings/{id}      tracking by the courier's tracking_id (of
+ *                                the create answer or a webhook); its
+ *                                order_id must be our provider_id
+ *   GET  /v1/orders/{id}         tracking by the order id while no
+ *                                tracking_id is known
  *
- * The raw key goes in `authorization`. Answers carry `success`; an answer
- * with success false is the provider's refusal whatever the HTTP status.
+ * The raw key goes in `authorization`. Answers carry `success`: an HTTP 400
+ * or 422 with success false refuses the request itself (COURIER_EREFUSED),
+ * unless its code is one of our key's; any other error answer, or success
+ * false with another status, is COURIER_EPROVIDER (a wrong key: not the
+ * request's fault, so a create is tried again).
  * Coordinates are JSON numbers: they are written as decimal text from
  * millionths of a degree, so no float is ever made.
  *
@@ -31,6 +37,12 @@
 #define BS_RAW_MAX 256             /* the coordinate members appended to a body */
 #define BS_ERROR_TEXT_MAX 160      /* of a provider's error message, quoted in ours */
 #define BS_DEFAULT_REASON "cancelled by the merchant"
+/*
+ * cancellation_reason_code: the reference names the field, not its values
+ * (Biteship lists them at GET /v1/orders/cancellation_reasons); "others" is
+ * the code the unofficial SDK hsib19/biteship-api-node sends in its tests.
+ */
+#define BS_REASON_CODE "others"
 
 /* --- requests ------------------------------------------------------------ */
 
@@ -131,6 +143,22 @@ static json_t *bs_items(const struct courier_item *items, size_t n)
 /* --- answers ------------------------------------------------------------- */
 
 /*
+ * Error codes that come with HTTP 400 yet are about our account, not the
+ * request: 40000001 (the auth codes of shared/reference/courier.md 1.1) and
+ * the create's key errors 40002001-40002003 ("API Key is not found", "Key
+ * has not been activated", "an error with your authentication key";
+ * https://biteship.com/en/docs/api/orders/error).
+ */
+static bool bs_account_code(json_t *code)
+{
+	static const json_int_t codes[] = { 40000001, 40002001, 40002002, 40002003 };
+	for (size_t i = 0; json_is_integer(code) && i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (json_integer_value(code) == codes[i])
+			return true;
+	return false;
+}
+
+/*
  * The common part of every answer: the HTTP status and `success`. Refusals
  * quote the provider's `error` (or `message`) and `code`.
  */
@@ -147,7 +175,9 @@ static int bs_answer(struct courier_call *call, long http_status, json_t *body)
 	if (http_status < 200 || http_status > 299 || json_is_false(success)) {
 		gw_format(call->err, sizeof(call->err), "%s: HTTP %ld, code %lld: %s", call->module, http_status,
 			  json_is_integer(code) ? (long long)json_integer_value(code) : 0LL, msg ? msg : "");
-		return COURIER_EPROVIDER;
+		return (http_status == 400 || http_status == 422) && json_is_false(success) && !bs_account_code(code)
+			       ? COURIER_EREFUSED
+			       : COURIER_EPROVIDER;
 	}
 	if (!body) {
 		gw_format(call->err, sizeof(call->err), "%s: the answer is not a JSON object", call->module);
@@ -209,6 +239,80 @@ static int bs_read_rates(struct courier_call *call, long http_status, json_t *bo
 	return COURIER_OK;
 }
 
+/*
+ * A tracking id the answer may give (absent, null, or one we cannot put in
+ * a path: "", so tracking falls back to the order). Returns 0 or
+ * COURIER_EMALFORMED (not a string of printable bytes that fits).
+ */
+static int bs_tracking_id(json_t *obj, const char *key, char out[COURIER_ID_MAX + 1], struct courier_call *call)
+{
+	if (courier_json_opt(obj, key, out, COURIER_ID_MAX + 1, call ? call->err : NULL,
+			     call ? sizeof(call->err) : 0) != COURIER_OK)
+		return COURIER_EMALFORMED;
+	if (out[0] && !gw_id_ok(out))
+		out[0] = '\0';
+	return COURIER_OK;
+}
+
+/* The driver of an answer's courier{} (absent or null: none told). */
+static int bs_courier_fields(struct courier_call *call, json_t *courier, struct courier_ship_res *res)
+{
+	if (!courier || json_is_null(courier))
+		return COURIER_OK;
+	if (!json_is_object(courier)) {
+		gw_format(call->err, sizeof(call->err), "%s: courier is not an object", call->module);
+		return COURIER_EMALFORMED;
+	}
+	if (courier_json_opt(courier, "driver_name", res->driver_name, sizeof(res->driver_name), call->err,
+			     sizeof(call->err)) != COURIER_OK ||
+	    courier_json_opt(courier, "driver_phone", res->driver_phone, sizeof(res->driver_phone), call->err,
+			     sizeof(call->err)) != COURIER_OK ||
+	    courier_json_opt(courier, "driver_plate_number", res->plate, sizeof(res->plate), call->err,
+			     sizeof(call->err)) != COURIER_OK)
+		return COURIER_EMALFORMED;
+	return COURIER_OK;
+}
+
+/* The status word of an answer as our state. */
+static int bs_status(struct courier_call *call, json_t *body, enum ship_state *out)
+{
+	if (ship_state_from_provider(gw_json_peek(body, "status", GW_STATUS_MAX), out) != COURIER_OK) {
+		gw_format(call->err, sizeof(call->err), "%s: unknown order status", call->module);
+		return COURIER_EMALFORMED;
+	}
+	return COURIER_OK;
+}
+
+/*
+ * A tracking answer (GET /v1/trackings/{id}): its id is the tracking asked
+ * for, its order_id our provider_id; waybill_id and link at the top,
+ * the driver in courier{}. history[] is not read: the status is the last.
+ */
+static int bs_read_tracking(struct courier_call *call, long http_status, json_t *body, union courier_result *out)
+{
+	struct courier_ship_res *res = &out->ship;
+	int rc = bs_answer(call, http_status, body);
+	if (rc != COURIER_OK)
+		return rc;
+	if (gw_json_str(body, "order_id", res->provider_id, sizeof(res->provider_id), call->err,
+			sizeof(call->err)) != PAY_OK ||
+	    strcmp(res->provider_id, call->provider_id) != 0 ||
+	    bs_tracking_id(body, "id", res->tracking_id, call) != COURIER_OK ||
+	    (res->tracking_id[0] && strcmp(res->tracking_id, call->tracking_id) != 0)) {
+		gw_format(call->err, sizeof(call->err), "%s: the tracking names another order or tracking", call->module);
+		return COURIER_EMALFORMED;
+	}
+	if (!res->tracking_id[0])
+		memcpy(res->tracking_id, call->tracking_id, sizeof(res->tracking_id));
+	if ((rc = bs_status(call, body, &res->state)) != COURIER_OK)
+		return rc;
+	if (courier_json_opt(body, "waybill_id", res->waybill, sizeof(res->waybill), call->err, sizeof(call->err)) !=
+		    COURIER_OK ||
+	    courier_json_opt(body, "link", res->link, sizeof(res->link), call->err, sizeof(call->err)) != COURIER_OK)
+		return COURIER_EMALFORMED;
+	return bs_courier_fields(call, json_object_get(body, "courier"), res);
+}
+
 /* An order answer (create, cancel, get): the order's id, status, courier and price. */
 static int bs_read_order(struct courier_call *call, long http_status, json_t *body, union courier_result *out)
 {
@@ -229,27 +333,18 @@ static int bs_read_order(struct courier_call *call, long http_status, json_t *bo
 		gw_format(call->err, sizeof(call->err), "%s: reference_id is not our shipment id", call->module);
 		return COURIER_EMALFORMED;
 	}
-	if (ship_state_from_provider(gw_json_peek(body, "status", GW_STATUS_MAX), &res->state) != COURIER_OK) {
-		gw_format(call->err, sizeof(call->err), "%s: unknown order status", call->module);
-		return COURIER_EMALFORMED;
-	}
+	if ((rc = bs_status(call, body, &res->state)) != COURIER_OK)
+		return rc;
 	courier = json_object_get(body, "courier");
-	if (courier && !json_is_null(courier) &&
-	    (!json_is_object(courier) ||
-	     courier_json_opt(courier, "waybill_id", res->waybill, sizeof(res->waybill), call->err,
+	if ((rc = bs_courier_fields(call, courier, res)) != COURIER_OK)
+		return rc;
+	if (json_is_object(courier) &&
+	    (courier_json_opt(courier, "waybill_id", res->waybill, sizeof(res->waybill), call->err,
 			      sizeof(call->err)) != COURIER_OK ||
 	     courier_json_opt(courier, "link", res->link, sizeof(res->link), call->err, sizeof(call->err)) !=
 		     COURIER_OK ||
-	     courier_json_opt(courier, "driver_name", res->driver_name, sizeof(res->driver_name), call->err,
-			      sizeof(call->err)) != COURIER_OK ||
-	     courier_json_opt(courier, "driver_phone", res->driver_phone, sizeof(res->driver_phone), call->err,
-			      sizeof(call->err)) != COURIER_OK ||
-	     courier_json_opt(courier, "driver_plate_number", res->plate, sizeof(res->plate), call->err,
-			      sizeof(call->err)) != COURIER_OK)) {
-		if (!json_is_object(courier))
-			gw_format(call->err, sizeof(call->err), "%s: courier is not an object", call->module);
+	     bs_tracking_id(courier, "tracking_id", res->tracking_id, call) != COURIER_OK))
 		return COURIER_EMALFORMED;
-	}
 	if (json_object_get(body, "price") && courier_json_price(body, "price", &res->price) != COURIER_OK) {
 		gw_format(call->err, sizeof(call->err), "%s: price is not whole rupiah", call->module);
 		return COURIER_EMALFORMED;
@@ -351,18 +446,22 @@ free_body:
 	return rc;
 }
 
-/* A call about one order: METHOD /v1/orders/{id}{suffix}. */
-static int bs_about(struct courier_gateway *g, const char *method, const char *provider_id, const char *suffix,
-		    char *text, bool retryable, courier_ship_fn done, void *arg)
+/*
+ * A call about one order: METHOD /v1/orders/{id}{suffix}, or GET
+ * /v1/trackings/{tracking_id} when tracking_id is not NULL.
+ */
+static int bs_about(struct courier_gateway *g, const char *method, const char *provider_id, const char *tracking_id,
+		    const char *suffix, char *text, bool retryable, courier_ship_fn done, void *arg)
 {
 	char path[COURIER_ID_MAX + 32];
 	struct courier_call *call;
 	int rc;
-	if (!gw_format(path, sizeof(path), "/v1/orders/%s%s", provider_id, suffix)) {
+	if (!(tracking_id ? gw_format(path, sizeof(path), "/v1/trackings/%s", tracking_id)
+			  : gw_format(path, sizeof(path), "/v1/orders/%s%s", provider_id, suffix))) {
 		free(text);
 		return COURIER_EINVAL;
 	}
-	rc = courier_call_new(COURIER_CALL_SHIP, bs_read_order, &call);
+	rc = courier_call_new(COURIER_CALL_SHIP, tracking_id ? bs_read_tracking : bs_read_order, &call);
 	if (rc != COURIER_OK) {
 		free(text);
 		return rc;
@@ -370,24 +469,28 @@ static int bs_about(struct courier_gateway *g, const char *method, const char *p
 	call->done.ship = done;
 	call->arg = arg;
 	memcpy(call->provider_id, provider_id, strlen(provider_id) + 1);
+	if (tracking_id)
+		memcpy(call->tracking_id, tracking_id, strlen(tracking_id) + 1);
 	return bs_send(g, call, method, path, text, NULL, retryable);
 }
 
 static int bs_cancel(struct courier_gateway *g, const char *provider_id, const char *reason, courier_ship_fn done,
 		     void *arg)
 {
-	json_t *body = json_pack("{s:s}", "cancellation_reason", reason ? reason : BS_DEFAULT_REASON);
+	json_t *body = json_pack("{s:s, s:s}", "cancellation_reason_code", BS_REASON_CODE, "cancellation_reason",
+				 reason ? reason : BS_DEFAULT_REASON);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text)
 		return COURIER_ENOMEM;
 	/* Not retried: an attempt that timed out may have cancelled it; the caller tracks first. */
-	return bs_about(g, "POST", provider_id, "/cancel", text, false, done, arg);
+	return bs_about(g, "POST", provider_id, NULL, "/cancel", text, false, done, arg);
 }
 
-static int bs_track(struct courier_gateway *g, const char *provider_id, courier_ship_fn done, void *arg)
+static int bs_track(struct courier_gateway *g, const char *provider_id, const char *tracking_id, courier_ship_fn done,
+		    void *arg)
 {
-	return bs_about(g, "GET", provider_id, "", NULL, true, done, arg);
+	return bs_about(g, "GET", provider_id, tracking_id, "", NULL, true, done, arg);
 }
 
 /* --- webhooks ------------------------------------------------------------ */
@@ -412,7 +515,8 @@ static int bs_event(json_t *body, const char *event, struct courier_event *out)
 {
 	char value[COURIER_ID_MAX + 1];
 	if (gw_json_str(body, "order_id", out->provider_id, sizeof(out->provider_id), NULL, 0) != PAY_OK ||
-	    !gw_id_ok(out->provider_id) || bs_event_courier(body, out) != COURIER_OK)
+	    !gw_id_ok(out->provider_id) || bs_event_courier(body, out) != COURIER_OK ||
+	    bs_tracking_id(body, "courier_tracking_id", out->tracking_id, NULL) != COURIER_OK)
 		return COURIER_EMALFORMED;
 	if (strcmp(event, "order.status") == 0) {
 		out->kind = COURIER_EVENT_STATUS;

@@ -479,15 +479,18 @@ int courier_cancel(struct courier_gateway *g, const char *provider_id, const cha
 	return g->ops->cancel(g, provider_id, reason, done, arg);
 }
 
-int courier_track(struct courier_gateway *g, const char *provider_id, courier_ship_fn done, void *arg)
+int courier_track(struct courier_gateway *g, const char *provider_id, const char *tracking_id, courier_ship_fn done,
+		  void *arg)
 {
 	if (!g)
 		return COURIER_EINVAL;
 	if (!g->ops->track)
 		return COURIER_EUNSUPPORTED;
-	if (!done || !gw_id_ok(provider_id))
+	if (tracking_id && !tracking_id[0])
+		tracking_id = NULL;
+	if (!done || !gw_id_ok(provider_id) || (tracking_id && !gw_id_ok(tracking_id)))
 		return COURIER_EINVAL;
-	return g->ops->track(g, provider_id, done, arg);
+	return g->ops->track(g, provider_id, tracking_id, done, arg);
 }
 
 int courier_parse_webhook(struct courier_gateway *g, const struct courier_webhook *in, struct courier_event *out)

@@ -36,10 +36,18 @@ struct courier_gateway;
 #define COURIER_EINVAL (-1)       /* a bad request or configuration */
 #define COURIER_ENOMEM (-2)
 #define COURIER_EUNSUPPORTED (-3) /* the module has no such operation */
-#define COURIER_EPROVIDER (-4)    /* the provider answered an error (its text in error_text) */
+#define COURIER_EPROVIDER (-4)    /* the provider answered an error not known to be the request's (error_text) */
 #define COURIER_EUNAVAILABLE (-5) /* timeout, connection failure, 5xx, breaker open: try later */
 #define COURIER_EFORGED (-6)      /* a webhook whose token does not verify */
 #define COURIER_EMALFORMED (-7)   /* a webhook or answer that does not parse */
+/*
+ * The provider refused the request itself as invalid: an explicit refusal
+ * (Biteship: HTTP 400 or 422 with success false, but for its key errors),
+ * so sending it again is refused again. Any other error answer (a wrong key,
+ * 401, 403, 404, 409, ...) is COURIER_EPROVIDER: not known to be the
+ * request's fault, so a create is tried again later.
+ */
+#define COURIER_EREFUSED (-8)
 
 #define COURIER_ID_MAX 64          /* our shipment ids, the provider's order and waybill ids */
 #define COURIER_EVENT_ID_MAX 160   /* a webhook's identity for deduplication */
@@ -194,6 +202,7 @@ struct courier_ship_req {
 struct courier_ship_res {
 	int error;
 	char provider_id[COURIER_ID_MAX + 1];
+	char tracking_id[COURIER_ID_MAX + 1]; /* the courier's tracking id, "" when not told (or not an id) */
 	char waybill[COURIER_ID_MAX + 1];
 	char link[COURIER_LINK_MAX + 1];
 	char driver_name[COURIER_NAME_MAX + 1];
@@ -215,15 +224,20 @@ typedef void (*courier_ship_fn)(const struct courier_ship_res *res, void *arg);
  */
 int courier_ship(struct courier_gateway *g, const struct courier_ship_req *req, courier_ship_fn done, void *arg);
 /*
- * Cancels a shipment not yet picked up (COURIER_EPROVIDER when the provider
+ * Cancels a shipment not yet picked up (COURIER_EREFUSED when the provider
  * refuses: it was picked up). reason: printable, <= COURIER_TEXT_MAX, or
  * NULL. Not retried (the first attempt may have cancelled it); on
  * COURIER_EUNAVAILABLE track it before trying again.
  */
 int courier_cancel(struct courier_gateway *g, const char *provider_id, const char *reason, courier_ship_fn done,
 		   void *arg);
-/* The provider's view of a shipment now (Biteship: GET /v1/orders/{id}). */
-int courier_track(struct courier_gateway *g, const char *provider_id, courier_ship_fn done, void *arg);
+/*
+ * The provider's view of a shipment now. Biteship: GET /v1/trackings/{tracking_id}
+ * (its order_id must be provider_id), or GET /v1/orders/{provider_id} while
+ * no tracking id is known (tracking_id NULL or "").
+ */
+int courier_track(struct courier_gateway *g, const char *provider_id, const char *tracking_id, courier_ship_fn done,
+		  void *arg);
 
 /* --- webhooks --- */
 
@@ -246,6 +260,7 @@ enum courier_event_kind { COURIER_EVENT_STATUS = 1, COURIER_EVENT_PRICE, COURIER
 struct courier_event {
 	enum courier_event_kind kind;
 	char provider_id[COURIER_ID_MAX + 1];   /* the provider's order id */
+	char tracking_id[COURIER_ID_MAX + 1];   /* the courier's tracking id, "" when not told (or not an id) */
 	char event_id[COURIER_EVENT_ID_MAX + 1]; /* what makes it unique: order, event, status / value */
 	enum ship_state state;                   /* status events */
 	int64_t price;                           /* price events, -1 otherwise */

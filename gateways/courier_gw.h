@@ -57,6 +57,7 @@ struct courier_call {
 	courier_read_fn read;
 	const char *module;                  /* static: the module's name (set by courier_send) */
 	char provider_id[COURIER_ID_MAX + 1]; /* the order the answer must name, "" when not known */
+	char tracking_id[COURIER_ID_MAX + 1]; /* the tracking the answer must be, "" when not asked by one */
 	char reference[COURIER_ID_MAX + 1];   /* our shipment id the answer must name, "" when not known */
 	char err[COURIER_TEXT_MAX + 1];       /* error_text of the result */
 };
@@ -74,7 +75,8 @@ struct courier_gateway_ops {
 	int (*ship)(struct courier_gateway *g, const struct courier_ship_req *req, courier_ship_fn done, void *arg);
 	int (*cancel)(struct courier_gateway *g, const char *provider_id, const char *reason, courier_ship_fn done,
 		      void *arg);
-	int (*track)(struct courier_gateway *g, const char *provider_id, courier_ship_fn done, void *arg);
+	int (*track)(struct courier_gateway *g, const char *provider_id, const char *tracking_id, courier_ship_fn done,
+		     void *arg);
 	int (*parse_webhook)(struct courier_gateway *g, const struct courier_webhook *in, struct courier_event *out);
 };
 

@@ -6,9 +6,10 @@
  * receiver on 127.0.0.1:0 for the sandbox's courier webhooks (and, under
  * /canned/, a fixed answer that shows what the biteship module sends).
  * Rates, orders (twice: one order), tracking, the walk of statuses with
- * every webhook parsed, cancel before and after pick-up, duplicates,
- * price changes, forged and malformed webhooks, dropped webhooks and a
- * provider that is down.
+ * every webhook parsed, tracking by order and by the courier's tracking
+ * id, cancel before and after pick-up, duplicates, price changes, forged
+ * and malformed webhooks, dropped webhooks, refusals told from other
+ * errors, and a provider that is down.
  *
  * Assertions count things (callbacks, webhooks); timers only bound how
  * long a wait may last. Control calls to the sandbox (sandboxtest) block
@@ -81,7 +82,8 @@ static struct {
 	struct courier_gateway *sandbox;
 	struct hook hooks[HOOKS_MAX];
 	size_t nhooks;
-	char *canned;                /* the /canned/ answer (200), malloc'd */
+	char *canned;                /* the /canned/ answer, malloc'd */
+	int canned_status;           /* its HTTP status (0: 200) */
 	bool guard;
 } F;
 
@@ -151,7 +153,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		evbuffer_add(out, F.canned, strlen(F.canned));
 	else
 		evbuffer_add(out, "{}", 2);
-	evhttp_send_reply(req, 200, "OK", out);
+	evhttp_send_reply(req, path && strncmp(path, "/canned/", 8) == 0 && F.canned_status ? F.canned_status : 200,
+			  "OK", out);
 	evbuffer_free(out);
 }
 
@@ -304,16 +307,22 @@ static void ship_ok(const char *id, struct call_out *o)
 	assert_true(o->ship.provider_id[0] != '\0');
 }
 
-static void track(struct courier_gateway *g, const char *provider_id, struct call_out *o)
+/* Tracks the order, by the courier's tracking id when not NULL. */
+static void track(struct courier_gateway *g, const char *provider_id, const char *tracking_id, struct call_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	finish(courier_track(g, provider_id, ship_done, o), o);
+	finish(courier_track(g, provider_id, tracking_id, ship_done, o), o);
+}
+
+static void cancel_with(struct courier_gateway *g, const char *provider_id, struct call_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	finish(courier_cancel(g, provider_id, "pembeli batal", ship_done, o), o);
 }
 
 static void cancel(const char *provider_id, struct call_out *o)
 {
-	memset(o, 0, sizeof(*o));
-	finish(courier_cancel(F.sandbox, provider_id, "pembeli batal", ship_done, o), o);
+	cancel_with(F.sandbox, provider_id, o);
 }
 
 /* POST /simulate/shipment/{id} with body. */
@@ -561,8 +570,41 @@ static void test_request_shape(void **state)
 	assert_int_equal(o.ship.error, COURIER_EMALFORMED);
 	free(F.canned);
 	F.canned = dup_or_fail("{\"success\":true,\"id\":\"ord-c2\",\"status\":\"teleported\"}");
-	track(bite, "ord-c2", &o);
+	track(bite, "ord-c2", NULL, &o);
 	assert_int_equal(o.ship.error, COURIER_EMALFORMED);
+	/* Tracking by the courier's id: GET /v1/trackings/{id}, its fields where the tracking answer has them. */
+	free(F.canned);
+	F.canned = dup_or_fail("{\"success\":true,\"object\":\"tracking\",\"id\":\"t1\",\"waybill_id\":\"WYB-7\","
+			       "\"courier\":{\"company\":\"jne\",\"driver_name\":\"Uda\",\"driver_phone\":\"0812\","
+			       "\"driver_plate_number\":\"BA 1 XY\"},\"history\":[{\"note\":\"x\",\"status\":\"picked\","
+			       "\"updated_at\":\"2026-11-27T23:33:45.241Z\"}],\"link\":\"http://t/1\","
+			       "\"order_id\":\"ord-c1\",\"status\":\"picked\"}");
+	from = F.nhooks;
+	track(bite, "ord-c1", "t1", &o);
+	assert_int_equal(o.ship.error, COURIER_OK);
+	assert_int_equal(o.ship.state, SHIP_PICKED);
+	assert_string_equal(o.ship.provider_id, "ord-c1");
+	assert_string_equal(o.ship.tracking_id, "t1");
+	assert_string_equal(o.ship.waybill, "WYB-7");
+	assert_string_equal(o.ship.link, "http://t/1");
+	assert_string_equal(o.ship.driver_name, "Uda");
+	assert_string_equal(o.ship.plate, "BA 1 XY");
+	assert_string_equal(F.hooks[F.nhooks - 1].path, "/canned/v1/trackings/t1");
+	/* A tracking of another order, or another tracking, is not ours. */
+	track(bite, "ord-c9", "t1", &o);
+	assert_int_equal(o.ship.error, COURIER_EMALFORMED);
+	track(bite, "ord-c1", "t2", &o);
+	assert_int_equal(o.ship.error, COURIER_EMALFORMED);
+	/* A cancel names its reason and a reason code. */
+	F.canned[0] = '\0';
+	cancel_with(bite, "ord-c1", &o);
+	h = &F.hooks[F.nhooks - 1];
+	assert_string_equal(h->path, "/canned/v1/orders/ord-c1/cancel");
+	sent = json_loads(h->body, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(sent);
+	assert_string_equal(json_string_value(json_object_get(sent, "cancellation_reason_code")), "others");
+	assert_string_equal(json_string_value(json_object_get(sent, "cancellation_reason")), "pembeli batal");
+	json_decref(sent);
 	courier_gateway_free(bite);
 }
 
@@ -584,13 +626,23 @@ static void test_create_twice(void **state)
 		n += strcmp(json_string_value(json_object_get(sh, "reference_id")), "shp-twice") == 0;
 	json_decref(list);
 	assert_int_equal(n, 1);
-	track(F.sandbox, first.ship.provider_id, &t);
+	track(F.sandbox, first.ship.provider_id, NULL, &t);
 	assert_int_equal(t.ship.error, COURIER_OK);
 	assert_string_equal(t.ship.provider_id, first.ship.provider_id);
 	assert_int_equal(t.ship.state, SHIP_PENDING);
 	assert_int_equal(t.ship.price, first.ship.price);
-	/* Unknown orders are refused by the provider. */
-	track(F.sandbox, "no-such-order", &t);
+	/* The create answer and the order carry the courier's tracking id; tracking by it names the order. */
+	assert_int_equal(strlen(first.ship.tracking_id), 24);
+	assert_string_equal(t.ship.tracking_id, first.ship.tracking_id);
+	track(F.sandbox, first.ship.provider_id, first.ship.tracking_id, &t);
+	assert_int_equal(t.ship.error, COURIER_OK);
+	assert_string_equal(t.ship.provider_id, first.ship.provider_id);
+	assert_string_equal(t.ship.tracking_id, first.ship.tracking_id);
+	assert_int_equal(t.ship.state, SHIP_PENDING);
+	/* Unknown orders and trackings are the provider's errors, not refusals of a request. */
+	track(F.sandbox, "no-such-order", NULL, &t);
+	assert_int_equal(t.ship.error, COURIER_EPROVIDER);
+	track(F.sandbox, first.ship.provider_id, "no-such-tracking", &t);
 	assert_int_equal(t.ship.error, COURIER_EPROVIDER);
 }
 
@@ -626,7 +678,8 @@ static void test_walk(void **state)
 	}
 	assert_int_equal(next, sizeof(walk) / sizeof(walk[0]));
 	assert_int_equal(waybills, 1);
-	track(F.sandbox, o.ship.provider_id, &t);
+	track(F.sandbox, o.ship.provider_id, o.ship.tracking_id, &t);
+	assert_int_equal(t.ship.error, COURIER_OK);
 	assert_int_equal(t.ship.state, SHIP_DELIVERED);
 	assert_true(t.ship.waybill[0] != '\0');
 	assert_string_equal(t.ship.driver_phone, "081234567890");
@@ -661,9 +714,9 @@ static void test_cancel(void **state)
 	ship_ok("shp-cancel-2", &o);
 	simulate(o.ship.provider_id, "{\"status\":\"picked\"}");
 	cancel(o.ship.provider_id, &c);
-	assert_int_equal(c.ship.error, COURIER_EPROVIDER);
+	assert_int_equal(c.ship.error, COURIER_EREFUSED);
 	assert_non_null(strstr(c.text, "picked"));
-	track(F.sandbox, o.ship.provider_id, &t);
+	track(F.sandbox, o.ship.provider_id, NULL, &t);
 	assert_int_equal(t.ship.state, SHIP_PICKED);
 }
 
@@ -744,6 +797,58 @@ static void test_forged_malformed_dropped(void **state)
 	json_decref(sh);
 }
 
+/*
+ * Only an explicit refusal of the request (400 with success false) is
+ * COURIER_EREFUSED; a wrong key (401) is the provider's error, not the
+ * shipment's fault.
+ */
+static void test_create_errors(void **state)
+{
+	/* Canned answers: HTTP status, body, what the create gets. */
+	static const struct {
+		int status;
+		const char *body;
+		int error;
+	} answers[] = {
+		{ 400, "{\"success\":false,\"error\":\"Please make sure origin address is filled\",\"code\":40002016}",
+		  COURIER_EREFUSED },
+		{ 422, "{\"success\":false,\"error\":\"invalid\",\"code\":42200001}", COURIER_EREFUSED },
+		/* Our key, though HTTP 400: tried again. */
+		{ 400, "{\"success\":false,\"error\":\"Key has not been activated\",\"code\":40002002}", COURIER_EPROVIDER },
+		{ 400, "{\"success\":false,\"error\":\"Authorization failed\",\"code\":40000001}", COURIER_EPROVIDER },
+		/* Not an explicit refusal: no success false, or not a 400 / 422. */
+		{ 400, "<html>Bad Request</html>", COURIER_EPROVIDER },
+		{ 402, "{\"success\":false,\"error\":\"Request is failed\"}", COURIER_EPROVIDER },
+		{ 403, "{\"success\":false,\"error\":\"no access\",\"code\":40301001}", COURIER_EPROVIDER },
+		{ 409, "{\"success\":false,\"error\":\"conflict\"}", COURIER_EPROVIDER },
+		{ 200, "{\"success\":false,\"error\":\"odd\"}", COURIER_EPROVIDER },
+	};
+	char base[URL_MAX];
+	struct call_out o;
+	struct courier_gateway *wrong = gateway("biteship", F.sb_url, "biteship_test.wrong", 0, F.http), *bite;
+	(void)state;
+	ship(F.sandbox, "shp-refused", "jne", "teleport", &o);
+	assert_int_equal(o.ship.error, COURIER_EREFUSED);
+	assert_non_null(strstr(o.text, "HTTP 400"));
+	ship(wrong, "shp-wrong-key", "jne", "reg", &o);
+	assert_int_equal(o.ship.error, COURIER_EPROVIDER);
+	assert_non_null(strstr(o.text, "40101001"));
+	courier_gateway_free(wrong);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/canned", F.recv_port);
+	bite = gateway("biteship", base, KEY, 0, F.http);
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		free(F.canned);
+		F.canned = dup_or_fail(answers[i].body);
+		F.canned_status = answers[i].status;
+		ship(bite, "shp-canned", "jne", "reg", &o);
+		if (o.ship.error != answers[i].error)
+			fail_msg("HTTP %d %s: error %d, want %d", answers[i].status, answers[i].body, o.ship.error,
+				 answers[i].error);
+	}
+	F.canned_status = 0;
+	courier_gateway_free(bite);
+}
+
 /* 500s and silence are COURIER_EUNAVAILABLE; retries absorb a short outage. */
 static void test_unavailable(void **state)
 {
@@ -768,7 +873,7 @@ static void test_unavailable(void **state)
 	assert_int_equal(o.ship.error, COURIER_OK);
 	rates(down, true, &o);
 	assert_int_equal(o.rates.error, COURIER_EUNAVAILABLE);
-	track(down, "any-order", &o);
+	track(down, "any-order", NULL, &o);
 	assert_int_equal(o.ship.error, COURIER_EUNAVAILABLE);
 	courier_gateway_free(once);
 	courier_gateway_free(down);
@@ -784,6 +889,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cancel, test_setup),
 		cmocka_unit_test_setup(test_simulated_statuses, test_setup),
 		cmocka_unit_test_setup(test_forged_malformed_dropped, test_setup),
+		cmocka_unit_test_setup(test_create_errors, test_setup),
 		cmocka_unit_test_setup(test_unavailable, test_setup),
 	};
 	return cmocka_run_group_tests_name("courier_gateways", tests, group_setup, group_teardown);

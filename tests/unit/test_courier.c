@@ -228,7 +228,7 @@ static void test_registry_and_local(void **state)
 	assert_int_equal(courier_rates(g, &req, rates_done, &out), COURIER_EINVAL);
 	assert_int_equal(courier_ship(g, &ship, ship_done, NULL), COURIER_EUNSUPPORTED);
 	assert_int_equal(courier_cancel(g, "o-1", NULL, ship_done, NULL), COURIER_EUNSUPPORTED);
-	assert_int_equal(courier_track(g, "o-1", ship_done, NULL), COURIER_EUNSUPPORTED);
+	assert_int_equal(courier_track(g, "o-1", NULL, ship_done, NULL), COURIER_EUNSUPPORTED);
 	assert_int_equal(courier_parse_webhook(g, &wh, &ev), COURIER_EUNSUPPORTED);
 	courier_gateway_free(g);
 
