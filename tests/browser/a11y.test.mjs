@@ -32,6 +32,7 @@ const people = {
 // name, the screen's hash and page name, its key element, what to do there
 // first (act(page)), and the HTTP status its failed request is meant to have.
 let screens;
+let unpaidGroup; // the group of an order not yet paid: its payment screen follows the stream
 
 before(async () => {
 	({ server, sandbox } = await startWithSandbox(['--set', 'courier.gateway=local', '--set', 'courier.local_flat=15000']));
@@ -67,6 +68,7 @@ before(async () => {
 	body: JSON.stringify({ items: [{ product_id: siti.products[0].id, quantity: 1 }], ship_to: SHIP_TO, shipping: {} }) });
 	assert.equal(unpaid.status, 201);
 	const group = await unpaid.json();
+	unpaidGroup = group.id;
 
 	const courier = await login(base, people.courier.username, people.courier.password);
 	await expect(base, 201, 'PUT', '/api/v1/courier/profile', { token: courier, body: { name: 'Uda Rizal', phone: '08127770001',
@@ -197,6 +199,76 @@ for (const role of ['anonymous', 'shopper', 'merchant', 'courier', 'auditor', 'a
 		const problems = (await Promise.all([checkRole(role, PHONE), checkRole(role, DESKTOP)])).flat();
 		assert.deepEqual(problems, [], problems.join('\n'));
 	});
+
+// The API answering 500 to everything, as a store failure would; counts the requests.
+async function failingApi(page) {
+	const hits = { count: 0 };
+	await page.route('**/api/v1/**', (route) => {
+		hits.count++;
+		return route.fulfill({ status: 500, contentType: 'application/json',
+			body: JSON.stringify({ error: { code: 'internal', message: 'test: the store failed' } }) });
+	});
+	return hits;
+}
+
+// Screens that ask the API nothing when they open: nothing there can fail.
+const NO_API = ['audit-export', 'cart-empty', 'notfound', 'product-new', 'register', 'signin'];
+
+test('every screen that asks the API shows a clear message when it answers an error', async () => {
+	const quiet = [];
+	for (const role of Object.keys(screens)) {
+		const page = await openPage(browser, server, PHONE);
+		try {
+			if (role !== 'anonymous') await signIn(page, people[role], '#/', 'home');
+			const hits = await failingApi(page);
+			// Not the screens that need the API to set them up first, nor the one that shows an error anyway.
+			for (const screen of screens[role].filter((sc) => !sc.act && !sc.fails)) {
+				hits.count = 0;
+				await page.goto(`/${screen.hash}`);
+				await settled(page, screen.name);
+				if (!hits.count) {
+					quiet.push(screen.shot);
+					continue;
+				}
+				const alert = page.locator('main [role="alert"][data-code="internal"]').first();
+				assert.ok(await alert.isVisible(), `${screen.shot}: no error shown:\n${await page.textContent('main')}`);
+				assert.match(await alert.textContent(), /^Server mengalami gangguan\. Coba lagi sebentar lagi\./, screen.shot);
+				await screenshot(page, `a11y-api-error-${screen.shot}-360`);
+			}
+			assert.deepEqual(page.problems.filter((p) => p.startsWith('page error')), [], `${role}: no uncaught error`);
+		} finally {
+			await page.context().close();
+		}
+	}
+	assert.deepEqual(quiet.sort(), NO_API);
+});
+
+test('the payment screen says it is reconnecting while its event stream cannot be opened, and stops once it is', async () => {
+	const page = await openPage(browser, server, PHONE);
+	try {
+		await signIn(page, people.shopper, '#/', 'home');
+		let refused = 0;
+		const events = '**/api/v1/payments/*/events';
+		await page.route(events, (route) => {
+			refused++;
+			return route.fulfill({ status: 503, contentType: 'application/json',
+				body: JSON.stringify({ error: { code: 'unavailable', message: 'test: the stream is down' } }) });
+		});
+		await page.goto(`/#/pay/${unpaidGroup}`);
+		await settled(page, 'pay');
+		// Tries after 0, 1 and 2 s more (live.js): the third failure shows the note.
+		await page.waitForSelector('.pay-connection', { state: 'visible', timeout: 10000 });
+		assert.ok(refused >= 3, `${refused} tries`);
+		assert.equal(await page.textContent('.pay-connection'), 'Menyambung ulang ke server… Status pembayaran mungkin belum terbaru.');
+		assert.equal(await page.getAttribute('.payment-panel', 'data-status'), 'pending');
+		await screenshot(page, 'a11y-pay-reconnecting-360');
+		await page.unroute(events);
+		// The next try (4 s later) opens the stream: the note goes.
+		await page.waitForSelector('.pay-connection', { state: 'hidden', timeout: 10000 });
+	} finally {
+		await page.context().close();
+	}
+});
 
 // Where keyboard focus is and whether it shows: an outline (or a shadow), and
 // the outline's contrast against the background it is drawn on (the parent's:

@@ -1,5 +1,7 @@
-// A city courier's journey (courier.gateway = local) in a real browser: two
-// stores' paid orders are confirmed, so two jobs are open; the courier sets up
+// A city courier's journey (courier.gateway = local) in a real browser: a
+// shopper buys from two stores in the page with the city's couriers and pays
+// (the sandbox's e-wallet), both merchants confirm in the page, so two jobs
+// are open; the courier sets up
 // a profile, sees the jobs nearest first (no phones), takes the nearer one
 // (the job page then offers to call the store and the buyer), finds it among
 // their jobs on another device, steps it to the buyer, enters a wrong PIN (the
@@ -11,7 +13,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWithSandbox } from './lib/sandbox.mjs';
 import { seedStore, registerUser, login, expect } from './lib/seed.mjs';
-import { paidOrder, waitFor, SHIP_TO } from './lib/orders.mjs';
+import { waitFor, SHIP_TO } from './lib/orders.mjs';
+import { addToCart, askRates } from './lib/shop.mjs';
 import { ADMIN } from './lib/server.mjs';
 import { launch, openPage, settled, signIn, finish, errorAlert, screenshot, PHONE, DESKTOP } from './lib/browser.mjs';
 import { formatRupiah } from '../../web/js/format.js';
@@ -39,16 +42,9 @@ before(async () => {
 		{ owner: 'siti', name: 'Warung Bu Siti', details: { address: 'Jl. Sudirman 12', phone: SITI_PHONE, lat_e6: -223100, lng_e6: 100633100 },
 			products: [{ title: 'Rendang Sapi', price: 45000, category: 'lauk', weight_g: 500 }] },
 	];
-	// The far store's order first, so "nearest first" is the API's order, not the orders'.
-	state.orders = [];
-	for (const [i, s] of stores.entries()) {
-		const { store, products } = await seedStore(base, s);
-		const order = await paidOrder(base, sandbox, { token: state.buyer, storeId: store.id, courier: true,
-			items: [{ product_id: products[0].id, quantity: 1 }], key: `courier-${i}` });
-		const owner = await login(base, s.owner, `${s.owner}-password`);
-		state.orders.push(await expect(base, 200, 'POST', `/api/v1/orders/${order.id}/confirm`, { token: owner }));
-	}
-	state.order = state.orders[1]; // Siti's: the near one
+	state.stores = [];
+	for (const s of stores)
+		state.stores.push({ owner: { username: s.owner, password: `${s.owner}-password` }, store: (await seedStore(base, s)).store });
 	browser = await launch();
 });
 
@@ -76,6 +72,54 @@ async function bothWidths(hash, name, keys, shot) {
 		await finish(page, viewport, `${shot}-${suffix}`);
 	}
 }
+
+test('the shopper buys from both stores in the page with the city\'s couriers, and the payment lands', async () => {
+	const page = await openPage(browser, server);
+	await signIn(page, budi, '#/search', 'search');
+	await addToCart(page, 'Kopi Kawa Daun', 1);
+	await addToCart(page, 'Rendang Sapi', 1);
+	await page.click('#nav-cart');
+	await settled(page, 'cart');
+	await page.click('#to-checkout');
+	await settled(page, 'checkout');
+	await askRates(page, SHIP_TO);
+	// Each store's first rate is picked: the city's couriers (never "the store itself").
+	for (const { store } of state.stores) {
+		const picked = page.locator(`fieldset[data-store-id="${store.id}"] input:checked`);
+		assert.notEqual(await picked.getAttribute('data-courier'), 'own');
+		assert.ok(Number(await picked.getAttribute('data-price')) >= 15000);
+	}
+	await screenshot(page, 'courier-checkout');
+	await page.click('#place-order');
+	await settled(page, 'pay');
+	const payment = await page.getAttribute('.payment-panel', 'data-payment-id');
+	await sandbox.pay(payment); // the shopper's e-wallet
+	await page.waitForSelector('.payment-panel[data-status="paid"]');
+	await finish(page, PHONE, 'courier-paid');
+});
+
+test('both merchants confirm their paid orders in the page, which offers them to the city\'s couriers', async () => {
+	// The far store's first, so "nearest first" is the API's order, not the shipments'.
+	state.orders = [];
+	for (const { owner, store } of state.stores) {
+		const page = await openPage(browser, server);
+		await signIn(page, owner, `#/merchant/${store.id}/orders`, 'shop-orders');
+		const card = page.locator('.waiting .shop-order');
+		assert.equal(await card.count(), 1);
+		const order = { id: Number(await card.getAttribute('data-order-id')) };
+		assert.match(await card.textContent(), /Budi, Payakumbuh/);
+		await screenshot(page, `courier-merchant-${owner.username}-waiting`);
+		await card.locator('button.confirm').click();
+		await page.waitForSelector(`.shop-order[data-order-id="${order.id}"] .badge[data-state="confirmed"]`);
+		await settled(page, 'shop-orders');
+		assert.equal(await page.textContent('#waiting-count'), '0');
+		// A courier delivers it: nothing for the store to mark as sent.
+		assert.equal(await page.$(`.shop-order[data-order-id="${order.id}"] button.ship`), null);
+		await finish(page, PHONE, `courier-merchant-${owner.username}-confirmed`);
+		state.orders.push(await waitFor(server.url, state.buyer, `/api/v1/orders/${order.id}`, (o) => o.state === 'confirmed' && o.shipment_id));
+	}
+	state.order = state.orders[1]; // Siti's: the near one
+});
 
 test('a courier without a profile is asked for one, and sets it up', async () => {
 	const page = await openPage(browser, server);
@@ -156,7 +200,8 @@ test('a wrong PIN shows an error with the tries left; the buyer\'s PIN delivers'
 	await page.click('#deliver');
 	const alert = await errorAlert(page, '.form-status');
 	assert.equal(await alert.getAttribute('data-code'), 'wrong_pin');
-	assert.match(await alert.textContent(), /PIN salah.*4 tries left/s);
+	assert.equal(await alert.getAttribute('data-tries-left'), '4');
+	assert.equal((await alert.textContent()).trim(), 'PIN salah. Sisa 4 kali coba sebelum antaran ditahan.');
 	await screenshot(page, 'courier-pin-wrong');
 	await page.fill('#pin', pin);
 	await page.click('#deliver');

@@ -1,14 +1,20 @@
 // The buying journey in a real browser against the real server and the
 // sandbox provider: a merchant registers a store in the page, an admin
-// verifies it, the merchant lists two products; a shopper buys from two
-// stores, pays through the sandbox's Pay button and watches the page turn to
-// paid without a reload, and checks the receipt's ledger proof; the merchant
-// confirms the order; an in-store charge is paid while the merchant watches.
+// verifies it in the page, the merchant lists two products; a shopper buys
+// from two stores, pays through the sandbox's Pay button and watches the page
+// turn to paid without a reload, and checks the receipt's ledger proof; both
+// merchants confirm their orders (one goes with a courier company, the other
+// store delivers itself: it marks the order sent, the city officer marks it
+// delivered); the shopper confirms receipt; another order is rejected; an
+// in-store charge is paid while the merchant watches; the auditor sees the
+// payments in the journal and the latest checkpoint verified.
 // The tests run in order and build on each other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWithSandbox } from './lib/sandbox.mjs';
 import { seedStore, registerUser, login, expect } from './lib/seed.mjs';
+import { paidOrder, waitFor, SHIP_TO } from './lib/orders.mjs';
+import { addToCart, askRates } from './lib/shop.mjs';
 import { ADMIN } from './lib/server.mjs';
 import { launch, openPage, settled, signIn, screenshot as save, visit, PHONE, DESKTOP } from './lib/browser.mjs';
 
@@ -18,6 +24,8 @@ let browser;
 let kopi;          // the second store, seeded through the API
 const siti = { username: 'siti', password: 'siti-password-1' };
 const budi = { username: 'budi', password: 'budi-password-1' };
+const udin = { username: 'udin', password: 'udin-password' }; // lib/seed.mjs's owner password
+const rina = { username: 'rina', password: 'rina-password-1' }; // the auditor
 const state = {};  // what one step leaves for the next: the store, the group, the order
 
 before(async () => {
@@ -30,6 +38,8 @@ before(async () => {
 		products: [{ title: 'Kopi Kawa Daun', price: 8000, category: 'minuman', weight_g: 250 }],
 	});
 	await registerUser(server.url, budi.username, budi.password);
+	const admin = await login(server.url, ADMIN.username, ADMIN.password);
+	await expect(server.url, 201, 'POST', '/api/v1/users', { token: admin, body: { ...rina, role: 'auditor' } });
 	browser = await launch();
 });
 
@@ -97,8 +107,18 @@ test('a merchant registers a store, the city verifies it, and the merchant lists
 	await screenshot(page, 'journey-store-pending');
 	state.store = Number(await page.getAttribute('main .shop', 'data-store-id'));
 
-	const admin = await login(server.url, ADMIN.username, ADMIN.password);
-	await expect(server.url, 200, 'POST', `/api/v1/admin/merchants/${state.store}/verify`, { token: admin });
+	// The city officer verifies it on the stores' screen.
+	const officer = await openPage(browser, server);
+	await signIn(officer, ADMIN, '#/admin/stores', 'admin-stores');
+	const waiting = `#stores-pending .admin-store[data-store-id="${state.store}"]`;
+	assert.match(await text(officer, waiting), /Warung Bu Siti.*Menunggu verifikasi/);
+	await screenshot(officer, 'journey-admin-store-pending');
+	await officer.click(`${waiting} .store-verify`);
+	await officer.waitForSelector(`#store-found .admin-store[data-store-id="${state.store}"][data-status="verified"]`);
+	await settled(officer, 'admin-stores');
+	assert.equal(await officer.$(waiting), null, 'no longer waiting');
+	await screenshot(officer, 'journey-admin-store-verified');
+	await done(officer);
 	await page.reload();
 	await settled(page, 'shop');
 	assert.equal(await text(page, 'main .badge'), 'Terverifikasi');
@@ -134,15 +154,8 @@ test('a shopper buys from two stores, pays through the sandbox, and the page tur
 	const page = await openPage(browser, server);
 	await signIn(page, budi, '#/search', 'search');
 	// Two rendang and one gulai from Warung Bu Siti, one coffee from Kopi Pak Udin.
-	for (const [title, qty] of [['Rendang Sapi', '2'], ['Gulai Tunjang', '1'], ['Kopi Kawa Daun', '1']]) {
-		await page.goto('/#/search');
-		await settled(page, 'search');
-		await page.click(`.product-card:has-text("${title}") a`);
-		await settled(page, 'product');
-		await page.fill('#quantity', qty);
-		await page.click('#add-to-cart');
-		await page.waitForSelector('.add-to-cart .note a[href="#/cart"]');
-	}
+	for (const [title, qty] of [['Rendang Sapi', 2], ['Gulai Tunjang', 1], ['Kopi Kawa Daun', 1]])
+		await addToCart(page, title, qty);
 	assert.equal(await text(page, '#cart-count'), '4');
 	await page.click('#nav-cart');
 	await settled(page, 'cart');
@@ -152,10 +165,7 @@ test('a shopper buys from two stores, pays through the sandbox, and the page tur
 
 	await page.click('#to-checkout');
 	await settled(page, 'checkout');
-	for (const [field, value] of [['name', 'Budi'], ['phone', '08123456789'], ['address', 'Jl. Ahmad Yani 1'], ['city', 'Payakumbuh'], ['postal_code', '26213']])
-		await page.fill(`#ship-${field}`, value);
-	await page.click('form.address-form button[type="submit"]');
-	await page.waitForSelector('#place-order');
+	await askRates(page, SHIP_TO);
 	// SiCepat for the warung (8,000 + 9 per km × 1 km + 8,000 per extra kg: 1.4 kg → 16,009), the store's own delivery for the coffee.
 	await page.check(`fieldset[data-store-id="${state.store}"] input[data-courier="sicepat-reg"]`);
 	await page.check(`fieldset[data-store-id="${kopi.store.id}"] input[data-courier="own"]`);
@@ -203,6 +213,8 @@ test('a shopper buys from two stores, pays through the sandbox, and the page tur
 	assert.equal(await page.isVisible('#orders-more'), false, 'one page');
 	state.order = Number(await page.getAttribute(`.order-card:has-text("Rp${(90000 + 12500 + fee).toLocaleString('de-DE')}")`, 'data-order-id'));
 	assert.ok(state.order > 0);
+	state.own = listed.find((id) => id !== state.order); // the coffee, which its store delivers
+	state.total = total;
 
 	await page.click(`.order-card[data-order-id="${state.order}"] a`);
 	await settled(page, 'order');
@@ -260,8 +272,53 @@ test('the merchant sees the order waiting, confirms it, and the shopper sees it 
 	await done(shopper);
 });
 
-test('the other store rejects its order with a reason, and the shopper sees it cancelled', async () => {
-	const udin = { username: 'udin', password: 'udin-password' }; // lib/seed.mjs's owner password
+test('the other store confirms its order, delivers it itself and marks it sent; the city marks it delivered', async () => {
+	const page = await openPage(browser, server);
+	await signIn(page, udin, `#/merchant/${kopi.store.id}/orders`, 'shop-orders');
+	const card = page.locator(`.waiting .shop-order[data-order-id="${state.own}"]`);
+	assert.match(await card.textContent(), /Kopi Kawa Daun × 1[\s\S]*Budi, Payakumbuh[\s\S]*Diantar sendiri oleh toko/);
+	await card.locator('button.confirm').click();
+	const sent = page.locator(`.shop-order[data-order-id="${state.own}"]:has(.badge[data-state="confirmed"]) button.ship`);
+	await sent.waitFor();
+	await settled(page, 'shop-orders');
+	assert.equal(await text(page, '#waiting-count'), '0');
+	assert.equal(await sent.textContent(), 'Sudah dikirim');
+	await screenshot(page, 'journey-merchant-own-confirmed');
+	await sent.click();
+	await page.waitForSelector(`.shop-order[data-order-id="${state.own}"] .badge[data-state="shipped"]`);
+	await settled(page, 'shop-orders');
+	assert.equal(await page.$(`.shop-order[data-order-id="${state.own}"] button.ship`), null, 'sent once');
+	await screenshot(page, 'journey-merchant-own-shipped');
+	await done(page);
+
+	// The city officer opens the order by its number and marks it delivered.
+	const officer = await openPage(browser, server);
+	await signIn(officer, ADMIN, '#/admin/complaints', 'admin-complaints');
+	await officer.fill('#order-id', String(state.own));
+	await officer.click('form.order-lookup button[type="submit"]');
+	const found = `#order-found .complaint[data-order-id="${state.own}"]`;
+	await officer.waitForSelector(`${found}[data-state="shipped"] button.order-deliver`);
+	await screenshot(officer, 'journey-admin-order-shipped');
+	await officer.click(`${found} button.order-deliver`);
+	await officer.waitForSelector(`${found}[data-state="delivered"]`);
+	await settled(officer, 'admin-complaints');
+	assert.equal(await officer.$(`${found} button.order-deliver`), null);
+	await screenshot(officer, 'journey-admin-order-delivered');
+	await done(officer);
+
+	const shopper = await openPage(browser, server);
+	await signIn(shopper, budi, `#/orders/${state.own}`, 'order');
+	await shopper.click('#receive');
+	await shopper.waitForSelector('main .badge[data-state="completed"]');
+	assert.match(await shopper.$$eval('.timeline', (els) => els.map((e) => e.textContent).join('|')), /Dikirim.*Sampai.*Selesai/);
+	await screenshot(shopper, 'journey-own-received');
+	await done(shopper);
+});
+
+test('the other store rejects an order with a reason, and the shopper sees it cancelled', async () => {
+	// An order of its own, bought and paid through the API.
+	const token = await login(server.url, budi.username, budi.password);
+	await paidOrder(server.url, sandbox, { token, storeId: kopi.store.id, items: [{ product_id: kopi.products[0].id, quantity: 1 }], key: 'journey-reject' });
 	const page = await openPage(browser, server);
 	await signIn(page, udin, `#/merchant/${kopi.store.id}/orders`, 'shop-orders');
 	const card = page.locator('.waiting .shop-order');
@@ -297,6 +354,7 @@ test('an in-store charge turns to paid on the merchant\'s screen', async () => {
 	await page.waitForFunction(() => document.querySelector('img.qr')?.naturalWidth > 0);
 	await screenshot(page, 'journey-charge-qr');
 	const paymentId = await page.getAttribute('.payment-panel', 'data-payment-id');
+	state.charge = paymentId;
 	await sandbox.pay(paymentId); // the customer's e-wallet
 	await page.waitForSelector('.payment-panel[data-status="paid"]');
 	assert.equal(await text(page, '.pay-status'), 'Lunas');
@@ -312,6 +370,37 @@ test('an in-store charge turns to paid on the merchant\'s screen', async () => {
 	await receiptVerified(page);
 	// The charge's entry is not the first of the tree: its proof has steps to walk.
 	assert.match(await text(page, '.entries'), /bukti [1-9]\d* langkah/);
+	await done(page);
+});
+
+test('the auditor sees the journey\'s payments in the journal and the latest checkpoint verified', async () => {
+	const page = await openPage(browser, server);
+	// The payments of the journal, whatever else the journey booked.
+	await signIn(page, rina, '#/audit/journal?reason=payment', 'audit-journal');
+	const entries = await page.$$eval('#journal .entry', (els) => els.map((e) => ({ seq: Number(e.dataset.seq), reason: e.dataset.reason,
+		price: e.querySelector('.price').textContent, text: e.querySelector('.attribution').textContent })));
+	const payments = entries.filter((e) => e.reason === 'payment');
+	const rp = (n) => `Rp${n.toLocaleString('de-DE')}`;
+	// The shopper's one payment for both stores' orders, and the in-store charge.
+	const online = payments.find((e) => e.price === rp(state.total));
+	assert.ok(online, JSON.stringify(payments));
+	assert.match(online.text, /daring/);
+	const stores = (/toko ([\d, ]+)/.exec(online.text)?.[1] ?? '').split(', ').map(Number);
+	assert.deepEqual(stores.sort((a, b) => a - b), [state.store, kopi.store.id].sort((a, b) => a - b), online.text);
+	const inStore = payments.find((e) => e.price === 'Rp25.000');
+	assert.ok(inStore, JSON.stringify(payments));
+	assert.match(inStore.text, new RegExp(`di toko.*toko ${state.store}\\b`));
+	await screenshot(page, 'journey-audit-journal');
+
+	// Checkpoints are signed every second: once one covers the charge's entry, the page checks it.
+	const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('bangsoleh.session')).token);
+	const latest = await waitFor(server.url, token, '/api/v1/audit/checkpoints/latest', (cp) => cp.tree_size >= inStore.seq);
+	await page.click('.subnav a[href="#/audit/checkpoints"]');
+	await settled(page, 'audit-checkpoints');
+	assert.equal(await page.getAttribute('#latest-checkpoint', 'data-verdict'), 'verified', await text(page, 'main'));
+	assert.ok(Number(await page.getAttribute('.checkpoint[data-number]', 'data-number')) >= latest.number);
+	assert.equal(await page.getAttribute('#consistency', 'data-verdict'), 'verified');
+	await screenshot(page, 'journey-audit-checkpoint');
 	await done(page);
 });
 

@@ -5,13 +5,15 @@ import { session, setSession } from './session.js';
 
 export class ApiError extends Error {
 	// status 0 means the server could not be reached or did not answer JSON;
-	// retryAfter is the Retry-After header in seconds (null when absent).
-	constructor(status, code, message, retryAfter = null) {
+	// retryAfter is the Retry-After header in seconds (null when absent);
+	// details holds the error object's other members (a 409's "state", say).
+	constructor(status, code, message, retryAfter = null, details = {}) {
 		super(message);
 		this.name = 'ApiError';
 		this.status = status;
 		this.code = code;
 		this.retryAfter = retryAfter;
+		this.details = details;
 	}
 }
 
@@ -43,8 +45,9 @@ export async function open(method, path, { body, query, headers: extra = {}, acc
 	const envelope = data?.error;
 	if (response.status === 401 && current) setSession(null); // the token is no longer good
 	const retry = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
-	throw new ApiError(response.status, envelope?.code ?? 'http_error',
-		envelope?.message ?? `HTTP ${response.status}`, Number.isSafeInteger(retry) ? retry : null);
+	const { code, message, ...details } = envelope ?? {};
+	throw new ApiError(response.status, code ?? 'http_error', message ?? `HTTP ${response.status}`,
+		Number.isSafeInteger(retry) ? retry : null, details);
 }
 
 // Sends a request; resolves to the parsed JSON body (null for 204) or rejects with ApiError.

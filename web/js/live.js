@@ -6,6 +6,9 @@
 import { open } from './api.js';
 
 const RETRY_MAX_MS = 15000;
+// Tries in a row that could not open the stream before the page says it is
+// reconnecting: one or two are a blip (a server restart), three (about 3 s) are not.
+export const RECONNECTING_AFTER = 3;
 const BLOCK_MAX = 65536; // characters of one event at most; a longer one ends the connection
 
 // Calls onEvent(name, data) for each complete event of a text/event-stream
@@ -42,16 +45,21 @@ export async function readEvents(body, onEvent) {
 }
 
 // Follows a payment: onPayment(payment) for its state now and every change;
-// onError(ApiError) when the API refuses the stream. Returns stop().
-export function watchPayment(id, onPayment, onError) {
+// onError(ApiError) when the API refuses the stream; onReconnecting(true)
+// once RECONNECTING_AFTER tries in a row failed to open it, (false) when it
+// is open again. Returns stop().
+export function watchPayment(id, onPayment, onError, onReconnecting) {
 	const controller = new AbortController();
 	let wait = 1000;
+	let failures = 0;
 	(async () => {
 		while (!controller.signal.aborted) {
 			try {
 				const response = await open('GET', `/api/v1/payments/${encodeURIComponent(id)}/events`,
 					{ accept: 'text/event-stream', signal: controller.signal });
 				wait = 1000;
+				if (failures >= RECONNECTING_AFTER) onReconnecting?.(false);
+				failures = 0;
 				await readEvents(response.body, (name, data) => {
 					if (name === 'status') onPayment(JSON.parse(data));
 				});
@@ -61,6 +69,7 @@ export function watchPayment(id, onPayment, onError) {
 					onError?.(err);
 					return;
 				}
+				if (++failures === RECONNECTING_AFTER) onReconnecting?.(true);
 			}
 			await new Promise((resolve) => setTimeout(resolve, wait));
 			wait = Math.min(RETRY_MAX_MS, wait * 2);

@@ -46,9 +46,11 @@ export function paymentPanel(payment, { onChange } = {}) {
 	const qrBox = h('div', { class: 'qr-box' }, img);
 	const countdown = h('p', { class: 'countdown', 'aria-live': 'off' });
 	const problem = h('div');
+	// Shown while the event stream cannot be reopened: the status may be behind.
+	const connection = h('p', { class: 'note pay-connection', role: 'status', hidden: true }, t('pay.reconnecting'));
 	const panel = h('section', { class: 'payment-panel', 'aria-label': t('pay.panel'), 'data-payment-id': payment.id },
 		h('p', { class: 'price big pay-amount' }, formatRupiah(payment.amount)),
-		status, qrBox, countdown, problem);
+		status, connection, qrBox, countdown, problem);
 	let timer = null;
 	const tick = () => {
 		countdown.textContent = t('pay.countdown', { left: remaining(payment.expires_at), time: formatTime(payment.expires_at) });
@@ -72,7 +74,7 @@ export function paymentPanel(payment, { onChange } = {}) {
 	show(payment);
 	if (payment.status === 'pending') qrImage(payment, img, qrBox);
 	const stop = watchPayment(payment.id, (p) => { if (p.status !== payment.status) show(p); else payment = p; },
-		(err) => problem.replaceChildren(errorBox(err)));
+		(err) => problem.replaceChildren(errorBox(err)), (down) => { connection.hidden = !down; });
 	onLeave(() => {
 		stop();
 		if (timer) clearInterval(timer);

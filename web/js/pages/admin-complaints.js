@@ -3,7 +3,8 @@
 // delivery, so they sit among the newest orders, where a walk from the
 // newest finds them at once), each with the buyer's reason, to resolve by
 // releasing the money to the store, refunding part, or refunding all; any
-// order can also be opened by its number.
+// order can also be opened by its number (and, when the store delivers it
+// itself, marked delivered once shipped).
 import { h, field, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -53,6 +54,24 @@ function resolveForm(o) {
 	status);
 }
 
+// A shipped order the store delivers itself has no courier to report its
+// arrival: the city officer marks it delivered (docs/api.md, order states).
+function deliverAction(o) {
+	const status = h('div', { 'aria-live': 'assertive' });
+	return h('div', { class: 'decide' },
+		h('button', { type: 'button', class: 'order-deliver', onclick: async (e) => {
+			e.target.disabled = true;
+			try {
+				await post(`/api/v1/orders/${o.id}/deliver`);
+				navigate(hashWith('#/admin/complaints', { order: o.id }));
+			} catch (err) {
+				status.replaceChildren(errorBox(err));
+				e.target.disabled = false;
+			}
+		} }, t('admin.order.deliver')),
+		status);
+}
+
 function complaintCard(o) {
 	return h('li', { class: 'panel complaint', 'data-order-id': o.id, 'data-state': o.state },
 		h('p', {}, h('a', { href: `#/orders/${o.id}` }, h('strong', {}, t('order.number', { id: o.id }))), ' ', stateBadge(o.state), ' ',
@@ -62,7 +81,8 @@ function complaintCard(o) {
 		o.complaint ? h('blockquote', { class: 'complaint-reason' }, o.complaint) : null,
 		h('p', { class: 'muted small' }, t('admin.complaint.delivered', { time: o.delivered_at ? formatTime(o.delivered_at) : '—' })),
 		o.refund_pending ? h('p', {}, t('admin.complaint.refund_pending', { amount: formatRupiah(o.refund_pending) })) : null,
-		o.state === 'disputed' && !o.refund_pending ? resolveForm(o) : null);
+		o.state === 'disputed' && !o.refund_pending ? resolveForm(o) : null,
+		o.state === 'shipped' && !o.courier ? deliverAction(o) : null);
 }
 
 export async function render({ params }) {

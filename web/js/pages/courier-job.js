@@ -2,7 +2,7 @@
 // and the buyer's phones to call, which the API shows the courier who took
 // it), and the next step (on the way to the store, picked up, on the way,
 // delivered). Delivery asks for the buyer's 6-digit PIN; a wrong one shows
-// the server's error with the tries left.
+// how many tries are left (in the person's language).
 import { h, field, errorBox, onSubmit } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
@@ -12,6 +12,12 @@ import { session } from '../session.js';
 import { timeline } from '../status.js';
 import { nextStep, telHref } from '../courier-jobs.js';
 import { shipmentBadge, route } from './courier.js';
+
+// The tries a wrong PIN leaves (the 422 wrong_pin's tries_left); null for any other error.
+function triesLeft(err) {
+	const left = err?.code === 'wrong_pin' ? err.details?.tries_left : undefined;
+	return Number.isSafeInteger(left) ? left : null;
+}
 
 function stepButton(s, status) {
 	const step = nextStep(s.state);
@@ -24,7 +30,15 @@ function stepButton(s, status) {
 				status.replaceChildren(h('p', { class: 'form-error', role: 'alert', 'data-code': 'local_pin' }, t('courier.pin_format')));
 				return;
 			}
-			await post(path, { status: 'delivered', pin });
+			try {
+				await post(path, { status: 'delivered', pin });
+			} catch (err) {
+				const left = triesLeft(err);
+				if (left === null) throw err;
+				status.replaceChildren(h('div', { class: 'error', role: 'alert', 'data-code': err.code, 'data-tries-left': left },
+					h('p', { class: 'error-title' }, t('courier.pin_wrong', { left }))));
+				return;
+			}
 			navigate(`#/courier/job/${s.id}`);
 		}) },
 		field('pin', t('courier.pin'), { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, pattern: '[0-9]{6}', required: true, class: 'pin-input' }, t('courier.pin_hint')),

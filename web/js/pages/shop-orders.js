@@ -1,6 +1,7 @@
 // A store's orders: the paid ones waiting for the store, oldest first (first
 // come, first served), to confirm or reject (with a reason); then the newest
-// 20 of the others, whatever their state. The store's index is by state, so
+// 20 of the others, whatever their state (a confirmed one the store delivers
+// itself is marked sent here). The store's index is by state, so
 // the others are the newest 20 of each state (order=desc), merged by id.
 import { h, field, errorBox } from '../dom.js';
 import { t } from '../i18n.js';
@@ -23,9 +24,9 @@ function orderCard(o, actions) {
 		h('p', {}, h('a', { href: `#/merchant/${o.merchant_id}/slip/${o.id}`, class: 'slip-link' }, t('slip.link'))));
 }
 
-function decide(o, again) {
-	const status = h('div', { 'aria-live': 'assertive' });
-	const act = async (what, body, button) => {
+// Moves the order (confirm, reject, ship), then draws the list again; a refusal shows in status.
+function mover(o, again, status) {
+	return async (what, body, button) => {
 		button.disabled = true;
 		try {
 			await post(`/api/v1/orders/${o.id}/${what}`, body);
@@ -35,6 +36,21 @@ function decide(o, again) {
 			button.disabled = false;
 		}
 	};
+}
+
+// A confirmed order the store delivers itself (no courier): "sent" once it
+// left the store; the city marks it delivered (docs/api.md, order states).
+function shipAction(o, again) {
+	const status = h('div', { 'aria-live': 'assertive' });
+	const act = mover(o, again, status);
+	return h('div', { class: 'decide' },
+		h('button', { type: 'button', class: 'ship', onclick: (e) => act('ship', undefined, e.target) }, t('shop_orders.ship')),
+		status);
+}
+
+function decide(o, again) {
+	const status = h('div', { 'aria-live': 'assertive' });
+	const act = mover(o, again, status);
 	const reason = h('form', { class: 'reject-form', hidden: true, onsubmit: (e) => {
 		e.preventDefault();
 		const text = e.target.elements.reason.value.trim();
@@ -65,6 +81,6 @@ export async function render({ id }) {
 			? h('ul', { class: 'shop-orders waiting', 'aria-labelledby': 'waiting-heading' }, waiting.items.map((o) => orderCard(o, decide(o, again))))
 			: h('p', { class: 'empty' }, t('shop_orders.none_waiting')),
 		h('h2', {}, t('shop_orders.others')),
-		others.length ? h('ul', { class: 'shop-orders' }, others.map((o) => orderCard(o, null))) : h('p', { class: 'empty' }, t('shop_orders.none')),
+		others.length ? h('ul', { class: 'shop-orders' }, others.map((o) => orderCard(o, o.state === 'confirmed' && !o.courier ? shipAction(o, again) : null))) : h('p', { class: 'empty' }, t('shop_orders.none')),
 	];
 }
