@@ -357,6 +357,37 @@ static int config_flag_split(int argc, char *const *argv, int i, char *buf, size
 	return 0;
 }
 
+/*
+ * Refuses a real provider with the sandbox's secrets, which are public (in
+ * this source and its docs): with them anyone could sign a payment
+ * notification or post a courier's "delivered". Returns CONFIG_OK or
+ * CONFIG_EINVAL naming the setting.
+ */
+static int config_check_secrets(const struct config *cfg, char *err, size_t errlen)
+{
+	static const struct {
+		const char *gateway_key, *gateway, *secret_key; /* gateway NULL: any but "sandbox" */
+	} rules[] = {
+		{ "payment.gateway", NULL, "payment.server_key" },
+		{ "payment.gateway", "xendit", "payment.callback_token" },
+		{ "courier.gateway", "biteship", "courier.api_key" },
+		{ "courier.gateway", "biteship", "courier.webhook_token" },
+	};
+	const char *base = (const char *)cfg;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		const struct config_setting *g = config_find(rules[i].gateway_key);
+		const struct config_setting *s = config_find(rules[i].secret_key);
+		const char *module = base + g->offset;
+		bool real = rules[i].gateway ? strcmp(module, rules[i].gateway) == 0 : strcmp(module, "sandbox") != 0;
+		if (real && strcmp(base + s->offset, s->def) == 0) {
+			config_error(err, errlen, "invalid setting %s: still the sandbox's public value, with %s=%s",
+				     s->key, g->key, module);
+			return CONFIG_EINVAL;
+		}
+	}
+	return CONFIG_OK;
+}
+
 int config_load(struct config *cfg, int argc, char *const *argv, char *const *envp,
 		char *err, size_t errlen)
 {
@@ -424,7 +455,7 @@ int config_load(struct config *cfg, int argc, char *const *argv, char *const *en
 		config_error(err, errlen, "invalid setting store.map_max: smaller than store.map_size");
 		return CONFIG_EINVAL;
 	}
-	return CONFIG_OK;
+	return config_check_secrets(cfg, err, errlen);
 }
 
 /* Appends with snprintf semantics: n keeps counting past cap. */

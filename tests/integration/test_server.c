@@ -328,6 +328,22 @@ static void test_bad_env_value_exits_2(void **state)
 			     "http.max_body");
 }
 
+/* A real provider with the sandbox's public secrets would take forged notifications. */
+static void test_real_provider_needs_own_secrets(void **state)
+{
+	(void)state;
+	assert_serve_refused((const char *[]){ "--listen", "127.0.0.1:0", NULL },
+			     (const char *[]){ "BANGSOLEH_PAYMENT_GATEWAY=midtrans", NULL }, "payment.server_key");
+	assert_serve_refused((const char *[]){ "--listen", "127.0.0.1:0", NULL },
+			     (const char *[]){ "BANGSOLEH_PAYMENT_GATEWAY=xendit",
+					       "BANGSOLEH_PAYMENT_SERVER_KEY=xnd_production_own", NULL },
+			     "payment.callback_token");
+	assert_serve_refused((const char *[]){ "--listen", "127.0.0.1:0", NULL },
+			     (const char *[]){ "BANGSOLEH_COURIER_GATEWAY=biteship",
+					       "BANGSOLEH_COURIER_API_KEY=biteship_live.own", NULL },
+			     "courier.webhook_token");
+}
+
 /*
  * http.max_body is exactly `limit`: a body of limit bytes gets past it (the
  * route answers whatever it answers, not 413), one byte more is 413.
@@ -408,6 +424,7 @@ int main(void)
 						server_teardown),
 		cmocka_unit_test(test_bad_listen_exits_2),
 		cmocka_unit_test(test_bad_env_value_exits_2),
+		cmocka_unit_test(test_real_provider_needs_own_secrets),
 		cmocka_unit_test_teardown(test_config_file_sets_max_body, server_teardown),
 		cmocka_unit_test_teardown(test_env_beats_config_file, server_teardown),
 		cmocka_unit_test_teardown(test_flag_beats_env, server_teardown),
