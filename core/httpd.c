@@ -50,6 +50,8 @@ struct httpd_req {
 	httpd_closed_fn closed;         /* set while the request is an open stream */
 	void *closed_arg;
 	size_t streamed;                /* bytes sent on the stream */
+	httpd_sent_fn sent;             /* httpd_stream_send_then's, until its bytes are written */
+	void *sent_arg;
 	uint64_t start_us;
 	char request_id[HTTPD_REQUEST_ID_MAX + 1];
 	char peer[64];
@@ -216,7 +218,19 @@ int httpd_stream_start(struct httpd_req *r, const char *content_type, httpd_clos
 	return HTTPD_OK;
 }
 
-int httpd_stream_send(struct httpd_req *r, const void *data, size_t len)
+/* evhttp's write callback of httpd_stream_send_then: the output buffer is empty. */
+static void httpd_stream_sent(struct evhttp_connection *conn, void *arg)
+{
+	struct httpd_req *r = arg;
+	httpd_sent_fn sent = r->sent;
+	(void)conn;
+	r->sent = NULL;
+	/* Last: sent may end the stream, and r with it. */
+	if (sent)
+		sent(r->sent_arg);
+}
+
+static int httpd_stream_chunk(struct httpd_req *r, const void *data, size_t len, httpd_sent_fn sent, void *arg)
 {
 	struct evbuffer *buf = evbuffer_new();
 	if (!buf || evbuffer_add(buf, data, len) != 0) {
@@ -224,10 +238,29 @@ int httpd_stream_send(struct httpd_req *r, const void *data, size_t len)
 			evbuffer_free(buf);
 		return HTTPD_ENOMEM;
 	}
-	evhttp_send_reply_chunk(r->ev, buf);
+	if (sent) {
+		r->sent = sent;
+		r->sent_arg = arg;
+		evhttp_send_reply_chunk_with_cb(r->ev, buf, httpd_stream_sent, r);
+	} else {
+		evhttp_send_reply_chunk(r->ev, buf);
+	}
 	evbuffer_free(buf);
 	r->streamed += len;
 	return HTTPD_OK;
+}
+
+int httpd_stream_send(struct httpd_req *r, const void *data, size_t len)
+{
+	return httpd_stream_chunk(r, data, len, NULL, NULL);
+}
+
+int httpd_stream_send_then(struct httpd_req *r, const void *data, size_t len, httpd_sent_fn sent, void *arg)
+{
+	/* evhttp sends nothing for these, and would never call back. */
+	if (len == 0 || !sent || evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD)
+		return HTTPD_EINVAL;
+	return httpd_stream_chunk(r, data, len, sent, arg);
 }
 
 void httpd_stream_end(struct httpd_req *r)
@@ -236,8 +269,9 @@ void httpd_stream_end(struct httpd_req *r)
 	if (conn)
 		evhttp_connection_set_closecb(conn, NULL, NULL);
 	TAILQ_REMOVE(&r->h->streams, r, link);
-	evhttp_send_reply_end(r->ev);
+	/* First: the end may free evhttp's request, whose URI the log line reads. */
 	httpd_account(r, 200, r->streamed);
+	evhttp_send_reply_end(r->ev);
 	httpd_req_free(r);
 }
 

@@ -170,6 +170,17 @@ typedef void (*httpd_closed_fn)(void *arg);
 int httpd_stream_start(struct httpd_req *r, const char *content_type, httpd_closed_fn closed, void *arg);
 /* Sends bytes (copied) on an open stream. Returns 0 or HTTPD_ENOMEM. */
 int httpd_stream_send(struct httpd_req *r, const void *data, size_t len);
+/*
+ * As httpd_stream_send (len > 0), then sent(arg) runs once on the loop
+ * thread when evhttp has written these bytes, and all before them, to the
+ * socket: a sender that sends its next chunk from `sent` holds one chunk in
+ * memory at a time. sent may send again or call httpd_stream_end. It does
+ * not run when the stream closes first (`closed` runs) or after
+ * httpd_stream_end. Returns 0, HTTPD_EINVAL (len 0, or a HEAD request,
+ * which sends no body: sent would never run) or HTTPD_ENOMEM.
+ */
+typedef void (*httpd_sent_fn)(void *arg);
+int httpd_stream_send_then(struct httpd_req *r, const void *data, size_t len, httpd_sent_fn sent, void *arg);
 void httpd_stream_end(struct httpd_req *r);
 
 #endif

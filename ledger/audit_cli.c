@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "crypto.h"
 #include "log.h"
 #include "store.h"
 #include "tools.h"
@@ -32,9 +33,12 @@ static void audit_usage(FILE *out)
 		"        public key, opening balances and a manifest into DIR (new or empty). TIME is\n"
 		"        RFC 3339 (2026-11-28T08:00:00+07:00) or a date (2026-11-28: midnight WIB).\n"
 		"        Works on a stopped store and on one a server is writing to\n"
-		"       bangsoleh audit verify DIR\n"
+		"       bangsoleh audit verify DIR [--key HEX|FILE]\n"
 		"        check an export offline: file hashes, entries, hash chain, Merkle tree,\n"
-		"        checkpoint signatures and roots, consistency proofs, balances.\n"
+		"        checkpoint signatures and roots, consistency proofs, balances. Prints the\n"
+		"        key the checkpoints are signed with: compare it with the key the city\n"
+		"        publishes, or give that key (64 hex characters, or a file holding them\n"
+		"        such as the data folder's audit.pub) with --key to fail on any other.\n"
 		"        Exit status 0: all passed, 1: a check failed (the first failure is named)\n");
 }
 
@@ -112,18 +116,64 @@ static int audit_export(int argc, char **argv)
 	return 0;
 }
 
+/* 64 hex characters, with one LF after them or not. */
+static bool audit_key_hex(const char *text, size_t len, uint8_t key[LEDGER_KEY_LEN])
+{
+	size_t got;
+	if (len == 2 * LEDGER_KEY_LEN + 1 && text[len - 1] == '\n')
+		len--;
+	return len == 2 * LEDGER_KEY_LEN && crypto_hex_decode(text, len, key, LEDGER_KEY_LEN, &got) == CRYPTO_OK &&
+	       got == LEDGER_KEY_LEN;
+}
+
+/* --key's value: the key in hex, else a file (audit.pub's form) holding it. */
+static bool audit_key(const char *value, uint8_t key[LEDGER_KEY_LEN])
+{
+	struct ledger_export_map m = { NULL, 0 };
+	bool ok;
+	if (audit_key_hex(value, strlen(value), key))
+		return true;
+	ok = ledger_export_map(value, &m) == 0 && m.data && audit_key_hex((const char *)m.data, m.len, key);
+	ledger_export_unmap(&m);
+	return ok;
+}
+
 static int audit_verify(int argc, char **argv)
 {
 	struct ledger_export_check c;
-	if (argc != 1 || argv[0][0] == '-') {
+	const char *dir = NULL, *key_arg = NULL;
+	uint8_t key[LEDGER_KEY_LEN];
+	char hex[2 * LEDGER_KEY_LEN + 1];
+
+	for (int i = 0; i < argc; i++) {
+		if (audit_flag(argc, argv, &i, "--key", &key_arg))
+			continue;
+		if (dir || argv[i][0] == '-') {
+			audit_usage(stderr);
+			return AUDIT_EXIT_USAGE;
+		}
+		dir = argv[i];
+	}
+	if (!dir) {
 		audit_usage(stderr);
 		return AUDIT_EXIT_USAGE;
 	}
-	if (ledger_export_verify(argv[0], &c) != LEDGER_OK) {
+	if (key_arg && !audit_key(key_arg, key)) {
+		fprintf(stderr, "bangsoleh audit verify: --key needs 64 hex characters or a file holding them\n");
+		return AUDIT_EXIT_USAGE;
+	}
+	if (ledger_export_verify(dir, key_arg ? key : NULL, &c) != LEDGER_OK) {
 		fprintf(stderr, "bangsoleh audit verify: out of memory\n");
 		return AUDIT_EXIT_FAILED;
 	}
-	printf("export in %s: sequences %" PRIu64 "..%" PRIu64 "\n", argv[0], c.first_seq, c.last_seq);
+	printf("export in %s: sequences %" PRIu64 "..%" PRIu64 "\n", dir, c.first_seq, c.last_seq);
+	if (c.has_key) {
+		crypto_hex_encode(c.key, sizeof(c.key), hex, sizeof(hex));
+		printf("public key (audit.pub): %s (%s)\n", hex,
+		       !key_arg ? "taken from the export: compare it with the key the city publishes, or pass that with --key"
+		       : crypto_equal(c.key, key, sizeof(key)) ? "the key given with --key"
+							       : "NOT the key given with --key");
+	}
 	printf("checked: %" PRIu64 " file hashes, %" PRIu64 " entries (decoded, chained, in the tree), %" PRIu64
 	       " readable lines, %" PRIu64 " compact-range hashes, %" PRIu64 " checkpoints (signature, order, root), %"
 	       PRIu64 " consistency proofs, %" PRIu64 " accounts\n",

@@ -24,9 +24,6 @@
 #include "ledger.h"
 
 #define LEDGER_EXPORT_MSG_MAX 320            /* one failure message */
-#define LEDGER_EXPORT_HTTP_ENTRIES_MAX 10000 /* entries in one HTTP export */
-/* Records an HTTP export reads for its opening state (see ledger_export_limits). */
-#define LEDGER_EXPORT_HTTP_OPENING_MAX 1000000
 #define LEDGER_EXPORT_FILES 8                /* files of an export, the manifest included */
 #define LEDGER_EXPORT_NAME_MAX 16            /* the longest file name, with its NUL */
 /* The longest readable line of one entry (JSON Lines or CSV), with its NUL. */
@@ -146,6 +143,9 @@ struct ledger_export_summary {
 	uint64_t opening_cost;           /* records read for the opening state (ledger_export_limits) */
 	bool opening_back;               /* taken back from the present, not replayed from sequence 1 */
 	bool end_covered;                /* a checkpoint's size reaches last_seq */
+	size_t files;                    /* files written, in order, the manifest last: */
+	const char *file_name[LEDGER_EXPORT_FILES]; /* static (LEDGER_EXPORT_*) */
+	uint64_t file_size[LEDGER_EXPORT_FILES];    /* bytes */
 };
 
 /*
@@ -186,6 +186,16 @@ int ledger_export_build(struct ledger *l, MDB_txn *txn, int64_t from_ms, int64_t
 			struct ledger_export_summary *out);
 
 /*
+ * ledger_export_build into files of the existing, empty directory dir (each
+ * made O_EXCL, with the process's umask): what `bangsoleh audit export`
+ * writes. Returns as ledger_export_build; on failure the files written so
+ * far stay, for the caller to remove.
+ */
+int ledger_export_build_dir(struct ledger *l, MDB_txn *txn, int64_t from_ms, int64_t to_ms, const uint8_t *pub,
+			    const struct ledger_export_limits *limits, const char *dir, ledger_export_progress_fn progress,
+			    void *arg, struct ledger_export_summary *out);
+
+/*
  * The whole export to directory `out_dir` (created; refused with
  * LEDGER_EINVAL and a message when it exists and is not empty) from the
  * store in data_dir, opened read-only. msg (cap bytes) says what failed.
@@ -196,9 +206,25 @@ int ledger_export_dir(const char *data_dir, size_t map_size, int64_t from_ms, in
 
 /*
  * Registers GET /api/v1/audit/export (admin and auditor); ledger_attach
- * calls it, and the archives are built on its work pool. `h` is lent for
- * the life of the ledger.
+ * calls it. An export is written by ledger_export_build_dir on the ledger's
+ * work pool into a spool folder under the data folder
+ * (LEDGER_EXPORT_SPOOL_DIR/<random>, 0700), then sent as a tar archive
+ * from those files; the spool folder goes when the reply ends or the client
+ * leaves. Removes spool folders a crash left behind. `h` is lent for the
+ * life of the ledger.
  */
+#define LEDGER_EXPORT_SPOOL_DIR "export-spool"
+/* HTTP exports at a time: one more answers 503 export_busy. */
+#define LEDGER_EXPORT_HTTP_AT_ONCE 1
+/* Bytes of the archive handed to the HTTP server at a time, the next only once these are sent. */
+#define LEDGER_EXPORT_HTTP_CHUNK (64 * 1024)
+/*
+ * The spool must have room for this many bytes per entry of the range (its
+ * canonical bytes and two readable lines at their longest), plus
+ * LEDGER_EXPORT_SPOOL_SPARE, or the export answers 507.
+ */
+#define LEDGER_EXPORT_SPOOL_ENTRY_MAX (LEDGER_EXPORT_LINE_MAX * 2 + 256)
+#define LEDGER_EXPORT_SPOOL_SPARE (64ull * 1024 * 1024)
 int ledger_export_attach(struct ledger *l, struct httpd *h);
 
 /* --- the verifier --- */
@@ -214,6 +240,8 @@ struct ledger_export_check {
 	uint64_t proofs;                     /* consistency proofs checked */
 	uint64_t accounts;                   /* accounts after the range */
 	uint64_t compact;                    /* hashes of the compact range */
+	bool has_key;                        /* audit.pub was read: */
+	uint8_t key[LEDGER_KEY_LEN];         /* its key, the one the checkpoints are checked under */
 	struct ledger_trial_total trial[LEDGER_TRIAL_LEDGERS_MAX]; /* the closing trial balance */
 	size_t ledgers;
 	uint64_t elapsed_ns;
@@ -221,10 +249,13 @@ struct ledger_export_check {
 
 /*
  * Checks the export in `dir` (docs/audit.md, "Export": "Verifying"). Stops
- * at the first failure. Returns 0 when the checks ran (out->ok is the
- * verdict) or LEDGER_ENOMEM.
+ * at the first failure. trusted: the public key the auditor holds
+ * (LEDGER_KEY_LEN bytes, read during the call), or NULL to check the
+ * signatures under the export's own audit.pub only; when given, an
+ * audit.pub that is missing or differs fails. Returns 0 when the checks ran
+ * (out->ok is the verdict) or LEDGER_ENOMEM.
  */
-int ledger_export_verify(const char *dir, struct ledger_export_check *out);
+int ledger_export_verify(const char *dir, const uint8_t *trusted, struct ledger_export_check *out);
 
 /* A file mapped for reading (data NULL when it is empty). */
 struct ledger_export_map {

@@ -1,7 +1,8 @@
 /*
  * The auditors' export (docs/audit.md, "Export"): every file of the export
- * of a time range, built from one read transaction through a sink (files in
- * a directory here; a tar archive in export_http.c).
+ * of a time range, built from one read transaction through a sink: files in
+ * a directory here, for the CLI and for export_http.c, which sends them as a
+ * tar archive.
  */
 #include "audit_export.h"
 
@@ -564,6 +565,11 @@ int ledger_export_build(struct ledger *l, MDB_txn *txn, int64_t from_ms, int64_t
 		rc = write_pub(&r, pub);
 	if (rc == 0)
 		rc = write_manifest(&r, from_ms, to_ms, head, out);
+	for (size_t i = 0; i < r.nfiles; i++) {
+		out->file_name[i] = r.files[i].name;
+		out->file_size[i] = r.files[i].size;
+	}
+	out->files = r.nfiles;
 free_run:
 	ledger_replay_free(state);
 	free(r.cps);
@@ -635,13 +641,23 @@ static int export_out_dir(const char *dir, char *msg, size_t cap)
 	return LEDGER_EINVAL;
 }
 
+int ledger_export_build_dir(struct ledger *l, MDB_txn *txn, int64_t from_ms, int64_t to_ms, const uint8_t *pub,
+			    const struct ledger_export_limits *limits, const char *dir, ledger_export_progress_fn progress,
+			    void *arg, struct ledger_export_summary *out)
+{
+	struct dir_sink d = { .dir = dir };
+	const struct ledger_export_sink sink = { dir_begin, dir_write, dir_end, &d };
+	int rc = ledger_export_build(l, txn, from_ms, to_ms, pub, limits, &sink, progress, arg, out);
+	if (d.f)
+		fclose(d.f);
+	return rc;
+}
+
 int ledger_export_dir(const char *data_dir, size_t map_size, int64_t from_ms, int64_t to_ms, const char *out_dir,
 		      ledger_export_progress_fn progress, void *arg, struct ledger_export_summary *out, char *msg,
 		      size_t cap)
 {
 	const struct ledger_export_limits none = { 0, 0 };
-	struct dir_sink d = { .dir = out_dir };
-	const struct ledger_export_sink sink = { dir_begin, dir_write, dir_end, &d };
 	uint8_t pub[LEDGER_KEY_LEN];
 	struct store *s;
 	struct ledger *l;
@@ -666,10 +682,9 @@ int ledger_export_dir(const char *data_dir, size_t map_size, int64_t from_ms, in
 	if (rc == 0)
 		rc = store_read_begin(s, &txn);
 	if (rc == 0) {
-		rc = ledger_export_build(l, txn, from_ms, to_ms, has_pub ? pub : NULL, &none, &sink, progress, arg, out);
+		rc = ledger_export_build_dir(l, txn, from_ms, to_ms, has_pub ? pub : NULL, &none, out_dir, progress, arg,
+					     out);
 		store_read_end(s, txn);
-		if (d.f)
-			fclose(d.f);
 		if (rc != 0)
 			snprintf(msg, cap, "cannot write the export to %s: %s", out_dir,
 				 rc == LEDGER_ENOMEM ? "out of memory" : store_strerror(rc));

@@ -66,6 +66,7 @@ struct verify_proof {
 
 struct verify {
 	const char *dir;
+	const uint8_t *trusted;             /* the key the auditor holds, or NULL */
 	struct ledger_export_check *out;
 	struct ledger_export_map files[VF_COUNT];
 	bool present[VF_COUNT];
@@ -464,15 +465,30 @@ static int verify_opening(struct verify *v)
 	return verify_trial(v, LEDGER_EXPORT_OPENING, "opening");
 }
 
+/*
+ * audit.pub, read whenever it is there, a key is trusted or a checkpoint
+ * needs it. Its key is reported; the export's own key proves nothing about
+ * who signed, so a trusted key given must be that one.
+ */
 static int verify_pub(struct verify *v)
 {
+	char have[2 * LEDGER_KEY_LEN + 1], want[2 * LEDGER_KEY_LEN + 1];
 	struct text t;
-	if (!v->present[VF_PUB])
+	if (!v->present[VF_PUB]) {
+		if (!v->trusted && v->files[VF_CHECKPOINTS].len == 0)
+			return 0;
 		return verify_fail(v, "%s: missing, so no checkpoint can be checked", LEDGER_EXPORT_PUB);
+	}
 	text_open(&t, &v->files[VF_PUB]);
 	if (!text_hex(&t, '\n', v->pub, LEDGER_KEY_LEN) || t.p != t.end)
 		return verify_fail(v, "%s: not 64 hex characters and a newline", LEDGER_EXPORT_PUB);
-	return 0;
+	v->out->has_key = true;
+	memcpy(v->out->key, v->pub, LEDGER_KEY_LEN);
+	if (!v->trusted || crypto_equal(v->pub, v->trusted, LEDGER_KEY_LEN))
+		return 0;
+	crypto_hex_encode(v->pub, LEDGER_KEY_LEN, have, sizeof(have));
+	crypto_hex_encode(v->trusted, LEDGER_KEY_LEN, want, sizeof(want));
+	return verify_fail(v, "%s: the key %s is not the trusted key %s", LEDGER_EXPORT_PUB, have, want);
 }
 
 /* Parses checkpoints.txt and checks each signature and the order. */
@@ -484,8 +500,6 @@ static int verify_checkpoints(struct verify *v)
 	v->cps = text_array(&t, sizeof(*v->cps));
 	if (!v->cps)
 		return verify_fail(v, "out of memory");
-	if (t.p < t.end && verify_pub(v))
-		return 1;
 	while (t.p < t.end) {
 		uint64_t line = t.line;
 		struct ledger_checkpoint c, *prev = v->ncps ? &v->cps[v->ncps - 1] : NULL;
@@ -735,9 +749,9 @@ static void verify_copies(struct verify *v)
 }
 
 
-int ledger_export_verify(const char *dir, struct ledger_export_check *out)
+int ledger_export_verify(const char *dir, const uint8_t *trusted, struct ledger_export_check *out)
 {
-	struct verify v = { .dir = dir, .out = out };
+	struct verify v = { .dir = dir, .trusted = trusted, .out = out };
 	uint64_t start = ledger_tools_now_ns();
 	memset(out, 0, sizeof(*out));
 	out->ok = true;
@@ -745,7 +759,9 @@ int ledger_export_verify(const char *dir, struct ledger_export_check *out)
 	if (ledger_replay_new(&v.state) != LEDGER_OK)
 		return LEDGER_ENOMEM;
 	if (verify_manifest(&v) == 0) {
-		int rc = verify_opening(&v);
+		int rc = verify_pub(&v);
+		if (rc == 0)
+			rc = verify_opening(&v);
 		if (rc == 0 && v.files[VF_BIN].len != v.entries * LEDGER_CANONICAL_LEN)
 			rc = verify_fail(&v, "%s: %zu bytes is not %" PRIu64 " entries of %d bytes",
 					 LEDGER_EXPORT_ENTRIES_BIN, v.files[VF_BIN].len, v.entries, LEDGER_CANONICAL_LEN);

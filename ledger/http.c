@@ -1193,15 +1193,20 @@ static void lhttp_handle_checkpoint_make(struct httpd_req *req, void *ctx)
 	}
 }
 
-/* Signer routes: only on a server that opened the key (ledger_checkpoints_open). */
-static int lhttp_attach_checkpoints(struct ledger *l, struct httpd *h, unsigned readers)
+/*
+ * Signer routes: only on a server that opened the key (ledger_checkpoints_open).
+ * The key and the checkpoints are public: they hold only sizes, roots, times
+ * and signatures, and whoever checks a receipt needs them (docs/audit.md, "Who
+ * may read what").
+ */
+static int lhttp_attach_checkpoints(struct ledger *l, struct httpd *h)
 {
 	if (!l->signer)
 		return 0;
-	return httpd_route(h, ROUTER_GET, "/api/v1/audit/public-key", readers, lhttp_handle_public_key, l) ||
-	       httpd_route(h, ROUTER_GET, "/api/v1/audit/checkpoints/latest", readers, lhttp_handle_checkpoint_latest,
-			   l) ||
-	       httpd_route(h, ROUTER_GET, "/api/v1/audit/checkpoints", readers, lhttp_handle_checkpoints, l) ||
+	return httpd_route(h, ROUTER_GET, "/api/v1/audit/public-key", ROLE_PUBLIC, lhttp_handle_public_key, l) ||
+	       httpd_route(h, ROUTER_GET, "/api/v1/audit/checkpoints/latest", ROLE_PUBLIC,
+			   lhttp_handle_checkpoint_latest, l) ||
+	       httpd_route(h, ROUTER_GET, "/api/v1/audit/checkpoints", ROLE_PUBLIC, lhttp_handle_checkpoints, l) ||
 	       httpd_route(h, ROUTER_POST, "/api/v1/audit/checkpoints", ROLE_ADMIN, lhttp_handle_checkpoint_make, l);
 }
 
@@ -1586,12 +1591,18 @@ int ledger_attach(struct ledger *l, struct httpd *h, struct workq *q)
 			l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/transfers/{id}", readers, lhttp_handle_transfer, l) ||
 	    httpd_route(h, ROUTER_GET, "/api/v1/ledger/journal", readers, lhttp_handle_journal, l) ||
-	    httpd_route(h, ROUTER_GET, "/api/v1/audit/tree", readers, lhttp_handle_tree, l) ||
-	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/inclusion", readers, lhttp_handle_inclusion, l) ||
-	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/consistency", readers, lhttp_handle_consistency, l) ||
+	    /*
+	     * The tree's head and proofs are hashes only, for whoever holds a receipt or an entry.
+	     * Consistency proofs already give the current head (from 0) and any leaf's hash (from
+	     * k - 1 to k), so the head and inclusion proofs reveal nothing more.
+	     */
+	    httpd_route(h, ROUTER_GET, "/api/v1/audit/tree", ROLE_PUBLIC, lhttp_handle_tree, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/inclusion", ROLE_PUBLIC, lhttp_handle_inclusion, l) ||
+	    httpd_route(h, ROUTER_GET, "/api/v1/audit/proofs/consistency", ROLE_PUBLIC, lhttp_handle_consistency,
+			l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/accounts", ROLE_ADMIN, lhttp_handle_create_accounts, l) ||
 	    httpd_route(h, ROUTER_POST, "/api/v1/ledger/transfers", ROLE_ADMIN, lhttp_handle_create_transfers, l) ||
-	    lhttp_attach_checkpoints(l, h, readers) || ledger_export_attach(l, h))
+	    lhttp_attach_checkpoints(l, h) || ledger_export_attach(l, h))
 		return HTTPD_EINVAL;
 	return HTTPD_OK;
 }

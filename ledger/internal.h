@@ -75,6 +75,7 @@ struct ledger {
 	bool tree_off;                    /* bench --no-tree: appends leave the tree alone */
 	struct ledger_signer *signer;     /* the checkpoint key and schedule (checkpoint.c), once opened */
 	struct workq *workq;              /* lent by ledger_attach: long reads of the HTTP API run there */
+	unsigned exports_http;            /* HTTP exports spooling or sending (export_http.c), loop thread */
 	MDB_dbi signer_dbi;               /* ledger_checkpoints: number -> signed tree head */
 	/* signer_dbi is open: by ledger_checkpoints_open, or for verify by ledger_checkpoints_find. */
 	bool has_checkpoints;
