@@ -194,13 +194,14 @@ free_body:
 /* --- status, cancel, refund ---------------------------------------------- */
 
 /*
- * The refunded total: the sum of refunds[] when the body lists them (a
- * refund answer's refund_amount is that one refund), else refund_amount
- * (the total in status answers and notifications), else 0; a refunded
- * transaction that says neither has refunded all of gross. Each amount and
- * the total are at most gross. OUT: *out. Returns 0 or PAY_EMALFORMED.
+ * The refunded total: the sum of refunds[] when the body lists them, else
+ * refund_amount (the total in status answers and notifications; in a
+ * refund's own answer, `one_refund`, it is that one refund and tells no
+ * total), else 0 (not told); a refunded transaction that says neither has
+ * refunded all of gross. Each amount and the total are at most gross.
+ * OUT: *out. Returns 0 or PAY_EMALFORMED.
  */
-static int mt_refunded(json_t *body, int64_t gross, enum pay_state state, int64_t *out)
+static int mt_refunded(json_t *body, int64_t gross, enum pay_state state, bool one_refund, int64_t *out)
 {
 	json_t *refunds = json_object_get(body, "refunds");
 	json_t *total = json_object_get(body, "refund_amount");
@@ -216,7 +217,7 @@ static int mt_refunded(json_t *body, int64_t gross, enum pay_state state, int64_
 				return PAY_EMALFORMED;
 			sum += one;
 		}
-	} else if (total) {
+	} else if (total && !one_refund) {
 		const char *a = gw_json_peek(body, "refund_amount", MT_AMOUNT_TEXT_MAX);
 		if (!a || gw_amount_parse(a, gross, &sum) != PAY_OK)
 			return PAY_EMALFORMED;
@@ -229,14 +230,17 @@ static int mt_refunded(json_t *body, int64_t gross, enum pay_state state, int64_
 
 /*
  * A transaction answer into a status result. amount is what was paid, so
- * only paid and refunded states report it.
+ * only paid and refunded states report it. A status answer (status_answer)
+ * may say the transaction expired, and its refund_amount is the total; in a
+ * cancel's or a refund's answer expiry is an error and refund_amount the
+ * one refund.
  */
 static int mt_read_state(struct gw_call *call, long http_status, json_t *body, struct pay_status_res *res,
-			 bool expired_ok)
+			 bool status_answer)
 {
 	char order[PAY_ID_MAX + 1];
 	int64_t gross;
-	int rc = mt_answer(call, http_status, body, expired_ok);
+	int rc = mt_answer(call, http_status, body, status_answer);
 	if (rc != PAY_OK)
 		return rc;
 	rc = mt_transaction(body, call->payment_id, call->provider_ref, order, res->provider_ref, &res->state,
@@ -246,7 +250,7 @@ static int mt_read_state(struct gw_call *call, long http_status, json_t *body, s
 	if (res->state == PAY_STATE_PAID || res->state == PAY_STATE_REFUNDED ||
 	    res->state == PAY_STATE_PARTIALLY_REFUNDED)
 		res->amount = gross;
-	if (mt_refunded(body, gross, res->state, &res->refunded) != PAY_OK) {
+	if (mt_refunded(body, gross, res->state, !status_answer, &res->refunded) != PAY_OK) {
 		gw_format(call->err, sizeof(call->err), "midtrans: refunds are not whole rupiah within gross_amount");
 		return PAY_EMALFORMED;
 	}
@@ -367,7 +371,7 @@ int midtrans_parse_event(struct pay_gateway *g, json_t *body, struct pay_event *
 	out->kind = PAY_EVENT_PAYMENT;
 	if (out->state != PAY_STATE_REFUNDED && out->state != PAY_STATE_PARTIALLY_REFUNDED)
 		return gw_format(out->event_id, sizeof(out->event_id), "%s:%s", tx, status) ? PAY_OK : PAY_EMALFORMED;
-	if (mt_refunded(body, out->amount, out->state, &out->refunded) != PAY_OK || out->refunded < 1)
+	if (mt_refunded(body, out->amount, out->state, false, &out->refunded) != PAY_OK || out->refunded < 1)
 		return PAY_EMALFORMED;
 	mt_refund_mark(body, out->refunded, mark);
 	return gw_format(out->event_id, sizeof(out->event_id), "%s:%s:%s", tx, status, mark) ? PAY_OK

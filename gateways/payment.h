@@ -98,7 +98,7 @@ struct pay_status_res {
 	int error;
 	enum pay_state state;
 	int64_t amount;              /* what the provider says was paid, -1 when it does not say */
-	int64_t refunded;            /* refunded so far, 0 when none or not told */
+	int64_t refunded;            /* refunded so far in all, 0 when none or not told */
 	char provider_ref[PAY_ID_MAX + 1];
 	const char *error_text;
 };

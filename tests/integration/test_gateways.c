@@ -1428,6 +1428,35 @@ static void test_answer_rules(void **state)
 	canned(200, expired_copy, NULL);
 	cancel(g, "c-1", NULL, &so);
 	assert_int_equal(so.res.error, PAY_EPROVIDER);
+
+	/*
+	 * A refund's answer: refund_amount alone is that one refund, no total
+	 * (0, not told); refunds[] lists them all; a status answer's
+	 * refund_amount is the total.
+	 */
+	json_t *refunded = mt_charge_answer(qr, 64000);
+	set_str(refunded, "status_code", "200");
+	set_str(refunded, "transaction_status", "partial_refund");
+	set_str(refunded, "refund_amount", "1000.00");
+	json_t *listed = json_deep_copy(refunded), *told = json_deep_copy(refunded);
+	assert_int_equal(json_object_set_new(listed, "refunds",
+					     json_pack("[{s:s}, {s:s}]", "refund_amount", "2000.00", "refund_amount",
+						       "1000.00")),
+			 0);
+	canned(200, refunded, NULL);
+	refund(g, "c-1", NULL, 1000, "rk-2", &so);
+	assert_int_equal(so.res.error, PAY_OK);
+	assert_int_equal(so.res.state, PAY_STATE_PARTIALLY_REFUNDED);
+	assert_int_equal(so.res.refunded, 0);
+	canned(200, listed, NULL);
+	refund(g, "c-1", NULL, 1000, "rk-2", &so);
+	assert_int_equal(so.res.error, PAY_OK);
+	assert_int_equal(so.res.refunded, 3000);
+	set_str(told, "refund_amount", "3000.00");
+	canned(200, told, NULL);
+	status(g, "c-1", NULL, &so);
+	assert_int_equal(so.res.error, PAY_OK);
+	assert_int_equal(so.res.refunded, 3000);
 	pay_gateway_free(g);
 
 	/* Xendit: the api-version and idempotency-key headers and the body. */
