@@ -42,6 +42,7 @@
 #define TAR_NAME_MAX 100                  /* ustar's name field */
 #define EXPORT_SPOOL_TEMPLATE "XXXXXX"    /* mkdtemp's random part */
 #define EXPORT_RETRY_AFTER "10"           /* seconds, for a second export while one runs */
+#define TAR_SIZE_MAX 077777777777ull      /* ustar's size field: 11 octal digits (8 GiB - 1) */
 
 /* An octal field of `width` bytes: width - 1 digits with leading zeros, then NUL. */
 static void tar_octal(uint8_t *field, size_t width, uint64_t v)
@@ -93,6 +94,7 @@ struct export_job {
 	char name[TAR_DIR_MAX];           /* the archive's directory */
 	char spool[PATH_MAX];             /* the spool folder, "" once removed */
 	uint64_t room;                    /* entries the spool's disk has room for */
+	bool oversize;                    /* a file over TAR_SIZE_MAX: no ustar archive can hold it */
 	uint8_t pub[LEDGER_KEY_LEN];
 	bool has_pub;
 	struct ledger_export_summary s;
@@ -146,11 +148,17 @@ static int export_read(MDB_txn *txn, void *arg)
 {
 	struct export_job *j = arg;
 	struct ledger_export_limits limits = { 0, 0 };
+	int rc;
 	/* A range too large for the disk is refused (507) before a byte is written (a limit of 0 is none). */
 	j->room = export_room(j->spool);
-	limits.entries_max = j->room ? j->room : 1;
-	return ledger_export_build_dir(j->l, txn, j->from_ms, j->to_ms, j->has_pub ? j->pub : NULL, &limits, j->spool,
-				       NULL, NULL, &j->s);
+	if (j->room == 0)
+		return LEDGER_EXPORT_ETOOBIG;
+	limits.entries_max = j->room;
+	rc = ledger_export_build_dir(j->l, txn, j->from_ms, j->to_ms, j->has_pub ? j->pub : NULL, &limits, j->spool,
+				     NULL, NULL, &j->s);
+	for (size_t i = 0; rc == 0 && i < j->s.files; i++)
+		j->oversize |= j->s.file_size[i] > TAR_SIZE_MAX;
+	return rc;
 }
 
 /* Bytes in part p of the archive. */
@@ -272,11 +280,24 @@ static void export_done(int status, void *arg)
 	struct export_job *j = arg;
 	char value[TAR_DIR_MAX + 48];
 	if (status == LEDGER_EXPORT_ETOOBIG) {
-		httpd_reply_error(j->req, 507, "export_no_space",
-				  "the range holds %" PRIu64 " entries; the disk of the data folder has room for %" PRIu64
-				  " (%d bytes each, %llu bytes kept free): free some space or use `bangsoleh audit "
-				  "export --out` on another disk",
-				  j->s.entries, j->room, LEDGER_EXPORT_SPOOL_ENTRY_MAX, LEDGER_EXPORT_SPOOL_SPARE);
+		if (j->room == 0)
+			httpd_reply_error(j->req, 507, "export_no_space",
+					  "the disk of the data folder has no more than the %llu bytes kept free for the "
+					  "store: free some space or use `bangsoleh audit export --out` on another disk",
+					  LEDGER_EXPORT_SPOOL_SPARE);
+		else
+			httpd_reply_error(j->req, 507, "export_no_space",
+					  "the range holds %" PRIu64 " entries; the disk of the data folder has room for %" PRIu64
+					  " (%d bytes each, %llu bytes kept free): free some space or use `bangsoleh audit "
+					  "export --out` on another disk",
+					  j->s.entries, j->room, LEDGER_EXPORT_SPOOL_ENTRY_MAX, LEDGER_EXPORT_SPOOL_SPARE);
+		export_job_free(j);
+		return;
+	}
+	if (status == 0 && j->oversize) {
+		httpd_reply_error(j->req, 413, "export_too_large",
+				  "a file of this export is 8 GiB or more, more than a tar archive can say: use "
+				  "`bangsoleh audit export --out` or a shorter range");
 		export_job_free(j);
 		return;
 	}

@@ -31,9 +31,10 @@
  * does, at most CATALOGUE_SCAN_MAX entries, with one catalogue_words seek
  * per query word for each entry that passes the filters. So a search reads
  * at most CATALOGUE_TOKEN_SCAN_MAX + CATALOGUE_SCAN_MAX index entries and
- * CATALOGUE_SCAN_MAX * CATALOGUE_WORDS_MAX word seeks, and its pages are
- * complete and in the query's order either way; both kinds of page carry
- * the same cursor (a position in the sort order).
+ * CATALOGUE_SCAN_MAX * CATALOGUE_WORDS_MAX word seeks. Either way no
+ * matching product is skipped and pages come in the query's order, though
+ * a page on the walk may be short, even empty, with a next cursor; both
+ * kinds of page carry the same cursor (a position in the sort order).
  */
 #ifndef BANGSOLEH_CATALOGUE_H
 #define BANGSOLEH_CATALOGUE_H

@@ -631,6 +631,7 @@ export default {
 	'admin.complaint.resolve': 'Resolve the complaint',
 	'error.invalid_range': 'The time range is not right: the end must be after the start, and not too far.',
 	'error.range_too_large': 'Too many entries in this range: choose a shorter one.',
+	'error.export_too_large': 'This export is too large for one download: choose a shorter range or use bangsoleh audit export.',
 	'error.export_busy': 'Another export is being prepared or downloaded: try again in a moment.',
 	'error.export_no_space': "The server's disk has no room for this export: choose a shorter range or ask the operator.",
 };

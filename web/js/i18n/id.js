@@ -631,6 +631,7 @@ export default {
 	'admin.complaint.resolve': 'Selesaikan komplain',
 	'error.invalid_range': 'Rentang waktu tidak benar: akhir harus sesudah awal, dan tidak terlalu panjang.',
 	'error.range_too_large': 'Terlalu banyak entri dalam rentang ini: pilih rentang yang lebih pendek.',
+	'error.export_too_large': 'Ekspor ini terlalu besar untuk sekali unduh: pilih rentang yang lebih pendek atau gunakan bangsoleh audit export.',
 	'error.export_busy': 'Ekspor lain sedang disiapkan atau diunduh: coba lagi sebentar lagi.',
 	'error.export_no_space': 'Disk server tidak cukup untuk ekspor ini: pilih rentang yang lebih pendek atau hubungi operator.',
 };
