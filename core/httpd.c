@@ -325,6 +325,15 @@ void httpd_reply_error_with(struct httpd_req *r, int status, const char *code, j
 	va_end(ap);
 }
 
+void httpd_reply_state_error(struct httpd_req *r, int status, const char *code, const char *state, const char *fmt,
+			     ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	httpd_reply_error_v(r, status, code, json_pack("{s:s}", "state", state), fmt, ap);
+	va_end(ap);
+}
+
 void httpd_reply_unavailable(struct httpd_req *r, const char *reason)
 {
 	httpd_set_header(r, "Retry-After", "1");

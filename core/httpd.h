@@ -147,6 +147,9 @@ void httpd_reply_error(struct httpd_req *r, int status, const char *code, const 
  */
 void httpd_reply_error_with(struct httpd_req *r, int status, const char *code, json_t *extra, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* As httpd_reply_error, the error object also naming the thing's current `state` (docs/api.md, "Errors"). */
+void httpd_reply_state_error(struct httpd_req *r, int status, const char *code, const char *state, const char *fmt,
+			     ...) __attribute__((format(printf, 5, 6)));
 /* Replies 503 with Retry-After, for a full queue or a store that cannot write. */
 void httpd_reply_unavailable(struct httpd_req *r, const char *reason);
 /*

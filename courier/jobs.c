@@ -233,8 +233,7 @@ static void job_done(int status, void *arg)
 				       "%s (%d tries left)", a->why, a->tries_left);
 	} else if (a->refusal) {
 		const char *state = ship_state_name((enum ship_state)a->sh.state);
-		httpd_reply_error_with(a->req, a->refusal, a->code, json_pack("{s:s}", "state", state),
-				       "%s (the shipment is %s)", a->why, state);
+		httpd_reply_state_error(a->req, a->refusal, a->code, state, "%s (the shipment is %s)", a->why, state);
 	} else {
 		/* The caller took it (accept) or is its courier or an admin (status). */
 		j = shipment_json(&a->sh, true);

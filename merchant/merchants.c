@@ -942,9 +942,8 @@ static void merchant_change_done(int status, void *arg)
 {
 	struct merchant_op *op = arg;
 	if (status == STORE_OK && op->refused)
-		httpd_reply_error_with(op->req, 409, "invalid_state",
-				       json_pack("{s:s}", "state", merchants_status_name(op->was)), "the store is %s",
-				       merchants_status_name(op->was));
+		httpd_reply_state_error(op->req, 409, "invalid_state", merchants_status_name(op->was), "the store is %s",
+					merchants_status_name(op->was));
 	else if (status == STORE_OK)
 		httpd_reply_json(op->req, 200, merchant_json(&op->mc, true));
 	else if (status == STORE_ENOTFOUND)

@@ -549,11 +549,10 @@ static void order_action_done(int status, void *arg)
 				  "refund_amount must be less than the goods' subtotal of %lld (or a full_refund)",
 				  (long long)a->ord.subtotal);
 	else if (status == ORDERS_ESTATE && a->refusal)
-		httpd_reply_error_with(a->req, 409, "invalid_state", json_pack("{s:s}", "state", state),
-				       "%s (the order is %s)", a->refusal, state);
+		httpd_reply_state_error(a->req, 409, "invalid_state", state, "%s (the order is %s)", a->refusal, state);
 	else if (status == ORDERS_ESTATE)
-		httpd_reply_error_with(a->req, 409, "invalid_state", json_pack("{s:s}", "state", state),
-				       "cannot %s an order that is %s", a->action->name, state);
+		httpd_reply_state_error(a->req, 409, "invalid_state", state, "cannot %s an order that is %s",
+					a->action->name, state);
 	else if (status == STORE_ENOTFOUND)
 		httpd_reply_error(a->req, 404, "not_found", "no such order");
 	else if (status == ORDERS_ELEDGER || status == ORDERS_EOVERFLOW)

@@ -1335,9 +1335,8 @@ static void pay_handle_refund(struct httpd_req *req, void *ctx)
 		return;
 	}
 	if (pay.state != PAY_STATE_PAID && pay.state != PAY_STATE_PARTIALLY_REFUNDED) {
-		httpd_reply_error_with(req, 409, "invalid_state",
-				       json_pack("{s:s}", "state", pay_state_name((enum pay_state)pay.state)),
-				       "a %s payment cannot be refunded", pay_state_name((enum pay_state)pay.state));
+		const char *state = pay_state_name((enum pay_state)pay.state);
+		httpd_reply_state_error(req, 409, "invalid_state", state, "a %s payment cannot be refunded", state);
 		return;
 	}
 	if (amount > pay.paid_amount - pay.refunded) {
